@@ -1,0 +1,829 @@
+"""Scenario files: schema, loading, validation, overrides by dotted path and policy levers.
+
+A scenario is one network in one TOML file (DESIGN.md section 5). Everything here is an
+immutable value: the model reads it and never changes it.
+
+Errors are collected, never raised one at a time: :func:`load_scenario` raises
+:class:`ScenarioError` whose ``problems`` are lines of the form
+``FILE: path.to.field: what is wrong (what was given, what is allowed)``. List items are named
+by their id (``facilities.farm.inputs.feed.buffer_t``), as in overrides.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Ident = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+LifeLaw = Literal["exponential", "weibull", "lognormal", "fixed"]
+
+
+class Frozen(BaseModel):
+    """Base of every scenario value: immutable, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- network-wide sections -------------------------------------------------------------------
+
+
+class ScenarioMeta(Frozen):
+    """The `[scenario]` section: name, currency and simulated horizon."""
+
+    name: str
+    description: str = ""
+    currency: str = "EUR"
+    horizon_days: Annotated[int, Field(gt=0, le=100_000)] = 365
+    warmup_days: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _warmup_inside_horizon(self) -> ScenarioMeta:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days must be below horizon_days "
+                f"(given {self.warmup_days} >= {self.horizon_days})"
+            )
+        return self
+
+
+class Distance(Frozen):
+    """An explicit road distance between two facilities (overrides coordinates)."""
+
+    a: Ident
+    b: Ident
+    km: NonNeg
+
+
+class Transport(Frozen):
+    """The `[transport]` section: haulage defaults for every exchange."""
+
+    cost_per_tkm: NonNeg = 0.10
+    cost_per_trip: NonNeg = 0.0
+    truck_capacity_t: Pos = 25.0
+    speed_km_per_day: Pos = 500.0
+    circuity: Annotated[float, Field(ge=1.0, le=5.0)] = 1.3
+    distances: list[Distance] = []
+
+
+class Material(Frozen):
+    """A material: a waste stream's substance or an input's functional material."""
+
+    id: Ident
+    name: str = ""
+    state: Literal["solid", "sludge", "liquid", "gas", "energy"] = "solid"
+    moisture: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    shelf_life_days: Pos | None = None
+    virgin_price_per_t: NonNeg = 0.0
+    disposal_cost_per_t: NonNeg = 0.0
+    co2e_t_per_t: NonNeg = 0.0
+    quality: dict[Ident, float] = {}
+
+
+# --- facilities ------------------------------------------------------------------------------
+
+
+class Location(Frozen):
+    """Where a facility stands: planar `{x_km, y_km}` or geographic `{lat, lon}`."""
+
+    x_km: float | None = None
+    y_km: float | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+    @model_validator(mode="after")
+    def _one_pair(self) -> Location:
+        planar = self.x_km is not None and self.y_km is not None
+        geo = self.lat is not None and self.lon is not None
+        given = [k for k in ("x_km", "y_km", "lat", "lon") if getattr(self, k) is not None]
+        if planar == geo or len(given) != 2:
+            raise ValueError(f"give either x_km and y_km, or lat and lon (given {given or 'none'})")
+        return self
+
+
+class Maintenance(Frozen):
+    """A planned shutdown window, optionally repeating every `every_days`."""
+
+    start_day: NonNeg
+    duration_days: Pos
+    every_days: Pos | None = None
+
+    @model_validator(mode="after")
+    def _fits_cycle(self) -> Maintenance:
+        if self.every_days is not None and self.duration_days >= self.every_days:
+            raise ValueError(
+                f"duration_days must be shorter than every_days "
+                f"(given {self.duration_days} >= {self.every_days})"
+            )
+        return self
+
+
+class Outages(Frozen):
+    """Unplanned failures and repairs, planned maintenance and a permanent-closure hazard.
+
+    `failure` and `repair` name the law of up-times and repair times; `*_shape` is the Weibull
+    shape and `*_cv` the lognormal coefficient of variation. No `mtbf_days` means the
+    facility never fails at random.
+    """
+
+    mtbf_days: Pos | None = None
+    mttr_days: Pos = 1.0
+    failure: LifeLaw = "exponential"
+    failure_shape: Pos | None = None
+    failure_cv: Pos | None = None
+    repair: LifeLaw = "exponential"
+    repair_shape: Pos | None = None
+    repair_cv: Pos | None = None
+    maintenance: list[Maintenance] = []
+    closure_hazard_per_year: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _shape_matches_law(self) -> Outages:
+        for which in ("failure", "repair"):
+            law = getattr(self, which)
+            for param, needs in ((f"{which}_shape", "weibull"), (f"{which}_cv", "lognormal")):
+                given = getattr(self, param) is not None
+                if given and law != needs:
+                    raise ValueError(f"{param} applies only when {which} = '{needs}' (given '{law}')")
+                if law == needs and not given:
+                    raise ValueError(f"{which} = '{needs}' needs {param}")
+        return self
+
+
+class Variability(Frozen):
+    """Day-to-day randomness of a stream's output: a law with mean 1 and the given CV."""
+
+    dist: Literal["fixed", "gamma", "lognormal", "truncnormal"] = "fixed"
+    cv: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _cv_matches_law(self) -> Variability:
+        if self.dist == "fixed" and self.cv != 0.0:
+            raise ValueError(f"cv applies only to a random dist (given dist 'fixed', cv {self.cv})")
+        if self.dist != "fixed" and self.cv == 0.0:
+            raise ValueError(f"dist '{self.dist}' needs cv > 0 (or use dist = 'fixed')")
+        return self
+
+
+class Pattern(Frozen):
+    """When a stream produces.
+
+    - `continuous`: every day.
+    - `batch`: the output of `every_days` days comes out at once, every `every_days` days.
+    - `campaign`: `on_days` producing then `off_days` idle; output per producing day is scaled
+      so that the long-run mean stays `rate_t_per_day`.
+    - `seasonal`: `monthly_factors` (12 values, normalised to mean 1) or a sinusoid of relative
+      `amplitude` peaking on `peak_day` of the year.
+    """
+
+    kind: Literal["continuous", "batch", "campaign", "seasonal"] = "continuous"
+    every_days: Annotated[int, Field(ge=1)] | None = None
+    on_days: Annotated[int, Field(ge=1)] | None = None
+    off_days: Annotated[int, Field(ge=0)] | None = None
+    phase_days: Annotated[int, Field(ge=0)] = 0
+    monthly_factors: list[NonNeg] | None = None
+    amplitude: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    peak_day: Annotated[float, Field(ge=0.0, lt=366.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _fields_match_kind(self) -> Pattern:
+        needs = {
+            "continuous": set(),
+            "batch": {"every_days"},
+            "campaign": {"on_days", "off_days"},
+            "seasonal": set(),
+        }[self.kind]
+        optional = {"every_days", "on_days", "off_days", "monthly_factors", "amplitude"}
+        given = {k for k in optional if getattr(self, k) is not None}
+        missing = needs - given
+        if missing:
+            raise ValueError(f"kind '{self.kind}' needs {', '.join(sorted(missing))}")
+        allowed = needs | ({"monthly_factors", "amplitude"} if self.kind == "seasonal" else set())
+        extra = given - allowed
+        if extra:
+            raise ValueError(f"{', '.join(sorted(extra))} do not apply to kind '{self.kind}'")
+        if self.kind == "seasonal":
+            if (self.monthly_factors is None) == (self.amplitude is None):
+                raise ValueError("kind 'seasonal' needs exactly one of monthly_factors or amplitude")
+            if self.monthly_factors is not None and (
+                len(self.monthly_factors) != 12 or sum(self.monthly_factors) <= 0
+            ):
+                raise ValueError(
+                    f"monthly_factors needs 12 values with a positive sum "
+                    f"(given {len(self.monthly_factors)} values)"
+                )
+        return self
+
+
+class QualityDraw(Frozen):
+    """A quality property drawn per lot: normal(mean, sd) truncated at zero."""
+
+    mean: NonNeg
+    sd: NonNeg = 0.0
+
+
+class Limit(Frozen):
+    """An acceptance band for one quality property."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Limit:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min must not exceed max (given {self.min} > {self.max})")
+        return self
+
+
+class Preprocessing(Frozen):
+    """Dewatering at the source: dry matter is conserved, water is removed at a cost per wet t."""
+
+    kind: Literal["dewatering"] = "dewatering"
+    target_moisture: Annotated[float, Field(ge=0.0, lt=1.0)]
+    cost_per_t: NonNeg = 0.0
+
+
+class OutputStream(Frozen):
+    """A waste stream: what a facility produces, stores at source and disposes of."""
+
+    material: Ident
+    rate_t_per_day: NonNeg
+    variability: Variability = Variability()
+    pattern: Pattern = Pattern()
+    quality: dict[Ident, QualityDraw] = {}
+    storage_t: NonNeg = 0.0
+    shelf_life_days: Pos | None = None
+    disposal_cost_per_t: NonNeg | None = None
+    preprocessing: Preprocessing | None = None
+
+
+class Substitute(Frozen):
+    """A secondary material that may replace part of an input's virgin material."""
+
+    material: Ident
+    ratio: Pos = 1.0
+    max_share: Share = 1.0
+    processing_cost_per_t: NonNeg = 0.0
+    category: Literal["direct", "indirect", "cascaded"] = "direct"
+    quality_limits: dict[Ident, Limit] = {}
+
+
+class Stockpile(Frozen):
+    """A virgin stockpile reviewed daily under an (s, S) policy with a fixed lead time."""
+
+    capacity_t: Pos
+    reorder_point_t: NonNeg
+    order_up_to_t: Pos
+    lead_time_days: NonNeg = 0.0
+    initial_t: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Stockpile:
+        if not self.reorder_point_t < self.order_up_to_t <= self.capacity_t:
+            raise ValueError(
+                "need reorder_point_t < order_up_to_t <= capacity_t (given "
+                f"{self.reorder_point_t}, {self.order_up_to_t}, {self.capacity_t})"
+            )
+        if self.initial_t is not None and self.initial_t > self.capacity_t:
+            raise ValueError(f"initial_t exceeds capacity_t ({self.initial_t} > {self.capacity_t})")
+        return self
+
+
+class Emergency(Frozen):
+    """Emergency purchase of virgin material: a price premium, available `lead_time_days`
+    after a shortage episode begins."""
+
+    premium: NonNeg = 0.0
+    lead_time_days: NonNeg = 0.0
+
+
+class InputSpec(Frozen):
+    """What a facility consumes: a functional material and the secondary materials that may
+    replace it, with its buffer, virgin supply, emergency purchase and shortage cost.
+
+    `virgin` says where non-secondary material comes from: `market` (bought as needed at the
+    virgin price), `stockpile` (an (s, S) stockpile with a lead time) or `none`.
+    """
+
+    material: Ident
+    demand_t_per_day: NonNeg
+    buffer_t: NonNeg = 0.0
+    initial_buffer_t: NonNeg | None = None
+    substitutes: list[Substitute] = []
+    virgin: Literal["market", "stockpile", "none"] = "market"
+    stockpile: Stockpile | None = None
+    emergency: Emergency | None = None
+    lost_margin_per_t: NonNeg = 0.0
+    critical: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InputSpec:
+        if (self.virgin == "stockpile") != (self.stockpile is not None):
+            raise ValueError("stockpile is given exactly when virgin = 'stockpile'")
+        if self.virgin == "market" and self.emergency is not None:
+            raise ValueError("emergency purchase needs virgin = 'stockpile' or 'none'")
+        if self.initial_buffer_t is not None and self.initial_buffer_t > self.buffer_t:
+            raise ValueError(
+                f"initial_buffer_t exceeds buffer_t ({self.initial_buffer_t} > {self.buffer_t})"
+            )
+        seen = [s.material for s in self.substitutes]
+        if len(seen) != len(set(seen)):
+            raise ValueError(f"substitutes name a material twice ({seen})")
+        return self
+
+
+class Facility(Frozen):
+    """A plant: where it is, how it fails, what it puts out and what it takes in."""
+
+    id: Ident
+    name: str = ""
+    sector: str = ""
+    location: Location
+    outages: Outages = Outages()
+    outputs: list[OutputStream] = []
+    inputs: list[InputSpec] = []
+
+    @model_validator(mode="after")
+    def _unique_streams(self) -> Facility:
+        for what, items in (("outputs", self.outputs), ("inputs", self.inputs)):
+            names = [i.material for i in items]
+            if len(names) != len(set(names)):
+                raise ValueError(f"{what} name a material twice ({names})")
+        return self
+
+
+# --- contracts, policy, events ---------------------------------------------------------------
+
+
+class Contract(Frozen):
+    """A bilateral exchange of one supplier stream into one buyer input, with its terms.
+
+    Settlement runs every `settlement_days` (and at the horizon end): penalties
+    `penalty_per_t_short * (shortfall - tolerance * committed)^+`, capped per period at
+    `penalty_cap_per_period`, with outage-caused shortfall excused under `force_majeure`;
+    take-or-pay tops the buyer's payment up to `take_or_pay * committed * price`.
+    A `backup` contract delivers only while a primary of the same input is failing,
+    `activation_lead_time_days` after the failure, and earns `standby_fee_per_day` meanwhile.
+    """
+
+    id: Ident
+    supplier: Ident
+    buyer: Ident
+    material: Ident
+    input: Ident | None = None
+    role: Literal["primary", "backup"] = "primary"
+    enabled: bool = True
+    volume_t_per_day: Pos
+    delivery_interval_days: Annotated[int, Field(ge=1)] = 1
+    price_per_t: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    transport_paid_by: Literal["buyer", "supplier"] = "buyer"
+    distance_km: NonNeg | None = None
+    quality_spec: dict[Ident, Limit] = {}
+    penalty_per_t_short: NonNeg = 0.0
+    tolerance: Share = 0.0
+    penalty_cap_per_period: NonNeg | None = None
+    force_majeure: bool = False
+    take_or_pay: Share = 0.0
+    settlement_days: Annotated[int, Field(ge=1)] = 30
+    standby_fee_per_day: NonNeg = 0.0
+    activation_lead_time_days: NonNeg = 0.0
+    priority: int = 0
+    start_day: Annotated[int, Field(ge=0)] = 0
+    min_term_days: Annotated[int, Field(ge=0)] = 0
+    notice_days: Annotated[int, Field(ge=0)] = 0
+    early_termination_fee: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _terms_fit_role(self) -> Contract:
+        if self.role == "primary":
+            for term in ("standby_fee_per_day", "activation_lead_time_days"):
+                if getattr(self, term) != 0.0:
+                    raise ValueError(f"{term} applies only to role = 'backup'")
+        if self.take_or_pay > 0 and self.price_per_t <= 0:
+            raise ValueError(
+                f"take_or_pay needs a positive price_per_t (given {self.price_per_t}); "
+                "a gate fee paid by the supplier has no take-or-pay"
+            )
+        if self.supplier == self.buyer:
+            raise ValueError(f"supplier and buyer are the same facility ('{self.supplier}')")
+        return self
+
+
+class Policy(Frozen):
+    """Network-wide levers. When set, they override the per-item values.
+
+    - `buffer_days`: every input's secondary buffer becomes this many days of its secondary use
+      at full supply.
+    - `penalty_per_t_short`: every contract's penalty.
+    - `allocation`: how a short supplier splits its stock among contracts due the same day:
+      `pro_rata` to the quantities due, or by contract `priority` (highest first).
+    """
+
+    buffer_days: NonNeg | None = None
+    penalty_per_t_short: NonNeg | None = None
+    allocation: Literal["pro_rata", "priority"] = "pro_rata"
+
+
+class Event(Frozen):
+    """A scripted event.
+
+    - `closure`: the facility closes for good at `day`.
+    - `outage`: the facility is down from `day` for `duration_days`.
+    - `stream_end`: the facility's output of `material` stops for good.
+    - `stream_scale`: the output of `material` is multiplied by `factor` from `day` on.
+    - `notice`: `party` (buyer or supplier) gives notice on `contract`.
+    """
+
+    day: NonNeg
+    kind: Literal["closure", "outage", "stream_end", "stream_scale", "notice"]
+    facility: Ident | None = None
+    material: Ident | None = None
+    duration_days: Pos | None = None
+    factor: NonNeg | None = None
+    contract: Ident | None = None
+    party: Literal["buyer", "supplier"] | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_kind(self) -> Event:
+        needs = {
+            "closure": {"facility"},
+            "outage": {"facility", "duration_days"},
+            "stream_end": {"facility", "material"},
+            "stream_scale": {"facility", "material", "factor"},
+            "notice": {"contract", "party"},
+        }[self.kind]
+        optional = {"facility", "material", "duration_days", "factor", "contract", "party"}
+        given = {k for k in optional if getattr(self, k) is not None}
+        if needs - given:
+            raise ValueError(f"kind '{self.kind}' needs {', '.join(sorted(needs - given))}")
+        if given - needs:
+            raise ValueError(f"{', '.join(sorted(given - needs))} do not apply to kind '{self.kind}'")
+        return self
+
+
+class Scenario(Frozen):
+    """One network: the whole content of a scenario file."""
+
+    scenario: ScenarioMeta
+    transport: Transport = Transport()
+    materials: list[Material]
+    facilities: list[Facility]
+    contracts: list[Contract] = []
+    policy: Policy = Policy()
+    events: list[Event] = []
+
+    @field_validator("materials", "facilities", "contracts")
+    @classmethod
+    def _unique_ids(cls, items: list[Any]) -> list[Any]:
+        ids = [i.id for i in items]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"ids must be unique (repeated: {', '.join(dup)})")
+        return items
+
+    # Convenience look-ups (the model builds its own indexes; these are for tools).
+    def material(self, material_id: str) -> Material:
+        """The material with this id."""
+        return next(m for m in self.materials if m.id == material_id)
+
+    def facility(self, facility_id: str) -> Facility:
+        """The facility with this id."""
+        return next(f for f in self.facilities if f.id == facility_id)
+
+    def contract(self, contract_id: str) -> Contract:
+        """The contract with this id."""
+        return next(c for c in self.contracts if c.id == contract_id)
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class ScenarioError(Exception):
+    """Bad input: one or more problems, each a line `FILE: path.to.field: message`."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# List items are addressed by these keys, in this order, in paths and overrides.
+_ITEM_KEYS = ("id", "material")
+
+
+def _item_name(item: Any, index: int) -> str:
+    if isinstance(item, Mapping):
+        for key in _ITEM_KEYS:
+            if isinstance(item.get(key), str):
+                return str(item[key])
+    return f"[{index}]"
+
+
+def _path_of(raw: Any, loc: Iterable[Any]) -> str:
+    """Render a pydantic location as a dotted path, naming list items by their id."""
+    parts: list[str] = []
+    node = raw
+    for key in loc:
+        if isinstance(key, int) and isinstance(node, list):
+            item = node[key] if 0 <= key < len(node) else None
+            parts.append(_item_name(item, key))
+            node = item
+        elif isinstance(key, str) and isinstance(node, Mapping):
+            parts.append(key)
+            node = node.get(key)
+        elif isinstance(key, str) and not key.startswith(("function-", "literal[")):
+            parts.append(key)
+            node = None
+    return ".".join(parts) or "(top level)"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"unknown field (given {_short(err['input'])}; check the spelling)"
+    if kind == "missing":
+        return "required field is missing"
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, ")
+    if kind in {"dict_type", "list_type", "model_type", "model_attributes_type"}:
+        return f"{msg} (given {_short(err['input'])})"
+    return f"{msg} (given {_short(err['input'])})"
+
+
+def format_validation_error(source: str, raw: Any, exc: ValidationError) -> list[str]:
+    """One line per problem, with list items named by id."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        path = _path_of(raw, err["loc"])
+        lines.append(f"{source}: {path}: {_message(err)}")
+    return list(dict.fromkeys(lines))
+
+
+# --- cross references ------------------------------------------------------------------------
+
+
+def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
+    """Problems a per-field schema cannot see: undefined ids and inconsistent links."""
+    out: list[tuple[str, str]] = []
+    materials = {m.id: m for m in sc.materials}
+    facilities = {f.id: f for f in sc.facilities}
+
+    def need_material(path: str, mid: str) -> None:
+        if mid not in materials:
+            out.append((path, f"unknown material '{mid}' (defined: {', '.join(materials)})"))
+
+    for f in sc.facilities:
+        for o in f.outputs:
+            p = f"facilities.{f.id}.outputs.{o.material}"
+            need_material(f"{p}.material", o.material)
+            mat = materials.get(o.material)
+            if mat is not None:
+                for q in o.quality:
+                    if q not in mat.quality:
+                        out.append(
+                            (f"{p}.quality.{q}", f"material '{mat.id}' has no quality property '{q}'"
+                             f" (it has: {', '.join(mat.quality) or 'none'})")
+                        )
+                if o.preprocessing is not None and o.preprocessing.target_moisture >= mat.moisture:
+                    out.append(
+                        (f"{p}.preprocessing.target_moisture",
+                         f"dewatering must lower the moisture (given {o.preprocessing.target_moisture}"
+                         f", material moisture {mat.moisture})")
+                    )
+        for i in f.inputs:
+            p = f"facilities.{f.id}.inputs.{i.material}"
+            need_material(f"{p}.material", i.material)
+            for s in i.substitutes:
+                need_material(f"{p}.substitutes.{s.material}.material", s.material)
+    for d in sc.transport.distances:
+        for end in (d.a, d.b):
+            if end not in facilities:
+                out.append((f"transport.distances.{d.a}-{d.b}", f"unknown facility '{end}'"))
+    for c in sc.contracts:
+        p = f"contracts.{c.id}"
+        sup, buy = facilities.get(c.supplier), facilities.get(c.buyer)
+        if sup is None:
+            out.append((f"{p}.supplier", f"unknown facility '{c.supplier}'"))
+        elif c.material not in {o.material for o in sup.outputs}:
+            out.append(
+                (f"{p}.material",
+                 f"supplier '{sup.id}' has no output of '{c.material}' "
+                 f"(it puts out: {', '.join(o.material for o in sup.outputs) or 'nothing'})")
+            )
+        if buy is None:
+            out.append((f"{p}.buyer", f"unknown facility '{c.buyer}'"))
+            continue
+        accepting = [i for i in buy.inputs if c.material in {s.material for s in i.substitutes}]
+        if c.input is not None:
+            chosen = [i for i in buy.inputs if i.material == c.input]
+            if not chosen:
+                out.append((f"{p}.input", f"buyer '{buy.id}' has no input '{c.input}'"))
+            elif chosen[0] not in accepting:
+                out.append(
+                    (f"{p}.material",
+                     f"buyer input '{buy.id}.{c.input}' does not accept '{c.material}' as a substitute")
+                )
+        elif not accepting:
+            out.append(
+                (f"{p}.material",
+                 f"buyer '{buy.id}' has no input that accepts '{c.material}' "
+                 f"(list it under an input's substitutes)")
+            )
+        elif len(accepting) > 1:
+            out.append(
+                (f"{p}.input",
+                 f"buyer '{buy.id}' accepts '{c.material}' in several inputs "
+                 f"({', '.join(i.material for i in accepting)}); name one with input = ...")
+            )
+        mat = materials.get(c.material)
+        if mat is not None:
+            for q in c.quality_spec:
+                if q not in mat.quality:
+                    out.append((f"{p}.quality_spec.{q}", f"material '{mat.id}' has no quality property '{q}'"))
+    for k, e in enumerate(sc.events):
+        p = f"events.[{k}]"
+        if e.facility is not None and e.facility not in facilities:
+            out.append((f"{p}.facility", f"unknown facility '{e.facility}'"))
+        elif e.material is not None and e.facility is not None:
+            if e.material not in {o.material for o in facilities[e.facility].outputs}:
+                out.append((f"{p}.material", f"facility '{e.facility}' has no output '{e.material}'"))
+        if e.contract is not None and e.contract not in {c.id for c in sc.contracts}:
+            out.append((f"{p}.contract", f"unknown contract '{e.contract}'"))
+        if e.day >= sc.scenario.horizon_days:
+            out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days})"))
+    return out
+
+
+# --- overrides -------------------------------------------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """Read an override value the way TOML would (`3`, `2.5`, `true`, `"x"`, `[1, 2]`);
+    anything that is not a TOML value is taken as a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
+    """Set `value` at a dotted `path` in raw scenario data, in place.
+
+    List items are matched by id (or by material for streams, inputs and substitutes), and `*`
+    matches every item. A missing table on the way is created so that levers such as
+    `policy.buffer_days` can be set on files without a `[policy]` section. Raises KeyError with
+    a sentence when a list item is not found.
+    """
+    parts = path.split(".")
+    if not all(parts):
+        raise KeyError(f"empty part in path '{path}'")
+    targets: list[Any] = [raw]
+    for depth, part in enumerate(parts[:-1]):
+        nxt: list[Any] = []
+        for node in targets:
+            if isinstance(node, dict):
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+                nxt.append(child)
+            elif isinstance(node, list):
+                nxt.extend(_match_items(node, part, parts[: depth + 1]))
+        targets = nxt
+    last = parts[-1]
+    for node in targets:
+        if isinstance(node, list):
+            raise KeyError(f"'{path}' names a list; address an item by id or *")
+        if not isinstance(node, dict):
+            raise KeyError(f"'{'.'.join(parts[:-1])}' is not a table")
+        node[last] = value
+
+
+def _match_items(items: list[Any], key: str, where: list[str]) -> list[Any]:
+    if key == "*":
+        return list(items)
+    found = [it for k, it in enumerate(items) if _item_name(it, k) == key]
+    if not found:
+        names = [_item_name(it, k) for k, it in enumerate(items)]
+        raise KeyError(f"no item '{key}' in {'.'.join(where[:-1]) or where[0]} (items: {', '.join(names)})")
+    return found
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def parse_scenario(
+    raw: dict[str, Any], source: str = "<scenario>", overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """Validate raw scenario data (as read from TOML) after applying overrides."""
+    problems: list[str] = []
+    for path, value in (overrides or {}).items():
+        try:
+            apply_override(raw, path, value)
+        except KeyError as err:
+            problems.append(f"{source}: {path}: cannot override: {err.args[0]}")
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        sc = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(source, raw, exc)) from None
+    problems = [f"{source}: {path}: {msg}" for path, msg in cross_reference_problems(sc)]
+    if problems:
+        raise ScenarioError(problems)
+    return sc
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning I/O and syntax errors into a ScenarioError."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError([f"{p}: file not found"]) from None
+    except IsADirectoryError:
+        raise ScenarioError([f"{p}: is a folder, not a TOML file"]) from None
+    except PermissionError:
+        raise ScenarioError([f"{p}: cannot be read (permission denied)"]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{p}: is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError([f"{p}: (TOML syntax): {err}"]) from None
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Load and validate a scenario file, with optional overrides by dotted path."""
+    return parse_scenario(read_toml(path), str(path), overrides)
+
+
+# --- policy levers ---------------------------------------------------------------------------
+
+
+def secondary_need_t_per_day(inp: InputSpec) -> float:
+    """Tonnes of secondary material an input uses per day at full supply: substitutes fill the
+    functional demand in the order listed, each up to its max share."""
+    left = inp.demand_t_per_day
+    need = 0.0
+    for s in inp.substitutes:
+        functional = min(left, s.max_share * inp.demand_t_per_day)
+        need += functional / s.ratio
+        left -= functional
+    return need
+
+
+def apply_policy(sc: Scenario) -> Scenario:
+    """Return the scenario with the `[policy]` levers written into the items they override."""
+    pol = sc.policy
+    facilities = sc.facilities
+    if pol.buffer_days is not None:
+        facilities = [
+            f.model_copy(
+                update={
+                    "inputs": [
+                        i.model_copy(
+                            update={
+                                "buffer_t": pol.buffer_days * secondary_need_t_per_day(i),
+                                "initial_buffer_t": None,
+                            }
+                        )
+                        for i in f.inputs
+                    ]
+                }
+            )
+            for f in facilities
+        ]
+    contracts = sc.contracts
+    if pol.penalty_per_t_short is not None:
+        contracts = [c.model_copy(update={"penalty_per_t_short": pol.penalty_per_t_short}) for c in contracts]
+    return sc.model_copy(update={"facilities": facilities, "contracts": contracts})
+
+
+def contract_input(sc: Scenario, c: Contract) -> InputSpec:
+    """The buyer input a contract feeds (explicit, or the one input accepting its material)."""
+    buyer = sc.facility(c.buyer)
+    if c.input is not None:
+        return next(i for i in buyer.inputs if i.material == c.input)
+    return next(i for i in buyer.inputs if c.material in {s.material for s in i.substitutes})
+

@@ -1,0 +1,267 @@
+"""The agents: facilities with waste streams and inputs.
+
+A :class:`Facility` is a ``mesa.Agent``. Its behaviour is split into small verbs that the
+model calls in the fixed order of a day (see ``sim/model.py``): ``consume`` (its inputs, from
+secondary buffer, virgin stock or market, emergency purchase, the rest unmet), ``produce``
+(its waste streams into source storage) and ``tidy_up`` (spoilage, overflow, virgin reorder).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.ledger import DISPOSAL, LOST, MARKET, PROCESSING
+from sim.logistics import dewatered_mass_t
+from sim.outages import UpState
+from sim.scenario import Facility as FacilitySpec
+from sim.scenario import InputSpec, Material, OutputStream
+from sim.streams import LotQueue
+
+if TYPE_CHECKING:
+    from sim.model import SymbiosisModel
+
+
+class State(enum.Enum):
+    """What a teacher sees on the map."""
+
+    UP = "up"
+    DOWN = "down"
+    CLOSED = "closed"
+
+
+class StreamState:
+    """One output stream during a run: its draws for the whole horizon and its source storage."""
+
+    def __init__(self, spec: OutputStream, material: Material, index: int, owner: str,
+                 noise: np.ndarray, pattern: np.ndarray, quality: np.ndarray):
+        self.spec = spec
+        self.material = material
+        self.index = index
+        self.owner = owner
+        self.base = spec.rate_t_per_day * noise * pattern  # before up-time and scripted scaling
+        self.quality = quality
+        self.scale = 1.0  # scripted stream_scale / stream_end
+        self.storage = LotQueue()
+        self.contracts: list = []  # ContractState, filled by the model
+        self.shelf_life = spec.shelf_life_days or material.shelf_life_days
+        self.disposal_cost = (
+            spec.disposal_cost_per_t if spec.disposal_cost_per_t is not None else material.disposal_cost_per_t
+        )
+        pre = spec.preprocessing
+        self.mass_factor = (
+            dewatered_mass_t(1.0, material.moisture, pre.target_moisture) if pre is not None else 1.0
+        )
+        self.preprocessing_cost = pre.cost_per_t if pre is not None else 0.0
+
+
+class SubstituteStore:
+    """A buyer's buffer of one secondary material."""
+
+    def __init__(self, material: str, ratio: float, max_share: float, processing_cost: float,
+                 disposal_cost: float, shelf_life: float | None):
+        self.material = material
+        self.ratio = ratio
+        self.max_share = max_share
+        self.processing_cost = processing_cost
+        self.disposal_cost = disposal_cost
+        self.shelf_life = shelf_life
+        self.lots = LotQueue()
+        self.contracted = False  # some enabled contract feeds it
+        self.primaries: list = []  # primary ContractStates feeding this store
+
+    def full_supply_t_per_day(self) -> float:
+        """Tonnes per day the primary contracts in force would deliver at full supply."""
+        return sum(c.terms.volume_t_per_day for c in self.primaries if c.in_force)
+
+
+class InputState:
+    """One input during a run: buffers, virgin stock, emergency supply."""
+
+    def __init__(self, spec: InputSpec, material: Material, index: int,
+                 substitutes: list[SubstituteStore]):
+        self.spec = spec
+        self.index = index
+        self.virgin_price = material.virgin_price_per_t
+        self.substitutes = substitutes
+        self.buffer_cap = spec.buffer_t
+        self.virgin_stock = 0.0
+        self.on_order = 0.0
+        if spec.stockpile is not None:
+            sp = spec.stockpile
+            self.virgin_stock = sp.initial_t if sp.initial_t is not None else sp.order_up_to_t
+        self.virgin_stock_start = self.virgin_stock
+        self.buffer_start = 0.0
+        self.shortage_since: int | None = None  # first day of the current emergency episode
+
+    @property
+    def buffer_level(self) -> float:
+        """Secondary material held, all substitutes."""
+        return sum(s.lots.total for s in self.substitutes)
+
+
+class Facility(mesa.Agent):
+    """A plant that produces waste streams and/or consumes inputs, and sometimes fails."""
+
+    model: SymbiosisModel
+
+    def __init__(self, model: SymbiosisModel, spec: FacilitySpec, up: UpState):
+        super().__init__(model)
+        self.spec = spec
+        self.fid = spec.id
+        self.up = up
+        self.streams: list[StreamState] = []
+        self.inputs: list[InputState] = []
+        self.up_fraction = 1.0  # today
+        self.operating = 1.0  # today, after line stops
+
+    @property
+    def state(self) -> State:
+        """Up, down or closed right now."""
+        if self.up.closed:
+            return State.CLOSED
+        return State.UP if self.up.up else State.DOWN
+
+    # --- consumption -------------------------------------------------------------------------
+
+    def consume(self, day: int) -> None:
+        """Meet today's input requirements; critical inputs first, since a shortage there stops
+        the line and so lowers what the other inputs need and what the streams put out."""
+        self.operating = self.up_fraction
+        for inp in self.inputs:
+            if inp.spec.critical:
+                unmet_share = self._consume_input(inp, day, self.up_fraction)
+                self.operating = min(self.operating, self.up_fraction * (1.0 - unmet_share))
+        for inp in self.inputs:
+            if not inp.spec.critical:
+                self._consume_input(inp, day, self.operating)
+
+    def _consume_input(self, inp: InputState, day: int, level: float) -> float:
+        """Consume one input at operating `level`; returns the unmet share of its requirement."""
+        m = self.model
+        flows = m.inputs_flow
+        k = inp.index
+        spec = inp.spec
+        required = spec.demand_t_per_day * level
+        flows["required_t"][day, k] = required
+        flows["required_cf_t"][day, k] = spec.demand_t_per_day * self.up_fraction
+        left = required
+        full_left = required
+        for s in inp.substitutes:
+            cap = min(left, s.max_share * required)
+            if s.contracted:
+                full = min(full_left, s.max_share * required, s.ratio * s.full_supply_t_per_day() * level)
+                flows["secondary_full_t"][day, k] += full
+                full_left -= full
+            used_func = min(cap, s.lots.total * s.ratio)
+            if used_func > 0.0:
+                used_t = used_func / s.ratio
+                s.lots.take(used_t)
+                flows["from_secondary_t"][day, k] += used_func
+                flows["secondary_used_t"][day, k] += used_t
+                m.money.book(day, self.fid, PROCESSING, used_t * s.processing_cost, "secondary_processing")
+                left -= used_func
+        if left > 0.0 and spec.virgin == "market":
+            flows["from_virgin_t"][day, k] = left
+            m.money.book(day, self.fid, MARKET, left * inp.virgin_price, "virgin")
+            left = 0.0
+        elif left > 0.0 and spec.virgin == "stockpile":
+            take = min(left, inp.virgin_stock)
+            inp.virgin_stock -= take
+            flows["from_virgin_t"][day, k] = take
+            left -= take
+        if left > 1e-12 and spec.emergency is not None:
+            if inp.shortage_since is None:
+                inp.shortage_since = day
+            if day - inp.shortage_since >= spec.emergency.lead_time_days:
+                flows["from_emergency_t"][day, k] = left
+                price = inp.virgin_price * (1.0 + spec.emergency.premium)
+                m.money.book(day, self.fid, MARKET, left * price, "emergency")
+                left = 0.0
+        elif spec.emergency is not None:
+            inp.shortage_since = None
+        left = max(0.0, left)
+        flows["unmet_t"][day, k] = left
+        m.money.book(day, self.fid, LOST, left * spec.lost_margin_per_t, "lost_margin")
+        return left / required if required > 0.0 else 0.0
+
+    # --- production --------------------------------------------------------------------------
+
+    def produce(self, day: int) -> None:
+        """Put today's output into source storage, at today's operating level."""
+        m = self.model
+        flows = m.streams_flow
+        for st in self.streams:
+            k = st.index
+            base = st.base[day] * st.scale
+            raw = base * self.operating
+            flows["generated_cf_t"][day, k] = base * self.up_fraction
+            flows["generated_raw_t"][day, k] = raw
+            if raw <= 0.0:
+                continue
+            if st.preprocessing_cost > 0.0:
+                m.money.book(day, self.fid, PROCESSING, raw * st.preprocessing_cost, "preprocessing")
+            out = raw * st.mass_factor
+            flows["generated_t"][day, k] = out
+            st.storage.put(out, day, st.quality[day])
+
+    # --- end of day --------------------------------------------------------------------------
+
+    def tidy_up(self, day: int) -> None:
+        """Spoilage and overflow to disposal, buffers trimmed to capacity, virgin reorder."""
+        m = self.model
+        sflows = m.streams_flow
+        for st in self.streams:
+            k = st.index
+            spoiled = st.storage.expire(day, st.shelf_life)
+            overflow = st.storage.trim_newest(st.spec.storage_t)
+            sflows["spoiled_t"][day, k] = spoiled
+            sflows["overflow_t"][day, k] = overflow
+            m.money.book(day, self.fid, DISPOSAL, (spoiled + overflow) * st.disposal_cost, "disposal")
+            sflows["stock_t"][day, k] = st.storage.total
+        iflows = m.inputs_flow
+        for inp in self.inputs:
+            k = inp.index
+            spoiled = overflow = 0.0
+            for s in inp.substitutes:
+                sp = s.lots.expire(day, s.shelf_life)
+                spoiled += sp
+                m.money.book(day, self.fid, DISPOSAL, sp * s.disposal_cost, "buffer_disposal")
+            excess = inp.buffer_level - inp.buffer_cap
+            for s in reversed(inp.substitutes):  # the last-listed substitute gives way first
+                if excess <= 1e-12:
+                    break
+                cut = s.lots.trim_newest(max(0.0, s.lots.total - excess))
+                excess -= cut
+                overflow += cut
+                m.money.book(day, self.fid, DISPOSAL, cut * s.disposal_cost, "buffer_disposal")
+            iflows["buffer_spoiled_t"][day, k] = spoiled
+            iflows["buffer_overflow_t"][day, k] = overflow
+            iflows["buffer_t"][day, k] = inp.buffer_level
+            self._reorder_virgin(inp, day)
+            iflows["virgin_stock_t"][day, k] = inp.virgin_stock
+
+    def _reorder_virgin(self, inp: InputState, day: int) -> None:
+        """(s, S) review: when stock plus orders outstanding is at or below s, order up to S."""
+        sp = inp.spec.stockpile
+        if sp is None or self.up.closed:
+            return
+        position = inp.virgin_stock + inp.on_order
+        if position <= sp.reorder_point_t:
+            qty = sp.order_up_to_t - position
+            inp.on_order += qty
+            lag = max(1, math.ceil(sp.lead_time_days - 1e-12))
+            self.model.schedule(lag - 1, self._receive_virgin, inp, qty)
+
+    def _receive_virgin(self, inp: InputState, qty: float) -> None:
+        """A virgin order arrives: into stock, paid at the virgin price."""
+        m = self.model
+        day = m.today
+        inp.on_order -= qty
+        inp.virgin_stock += qty
+        m.inputs_flow["virgin_received_t"][day, inp.index] += qty
+        m.money.book(day, self.fid, MARKET, qty * inp.virgin_price, "virgin")

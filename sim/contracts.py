@@ -1,0 +1,149 @@
+"""Contract terms at work: state, allocation of a short supplier, and settlement.
+
+The money rules are pure functions of numbers (tests call them with hand calculations); the
+:class:`ContractState` only accumulates what a settlement period needs.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.scenario import Contract, Limit
+
+
+class Status(enum.Enum):
+    """Where a contract is in its life: ACTIVE -> NOTICE -> ENDED (PENDING before start)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    NOTICE = "notice"
+    ENDED = "ended"
+
+
+# --- pure money rules ------------------------------------------------------------------------
+
+
+def penalty(
+    short_t: float, excused_t: float, committed_t: float, terms: Contract
+) -> float:
+    """Short-delivery penalty for one settlement period:
+    ``penalty_per_t_short * (short - excused - tolerance * committed)^+``, capped at
+    ``penalty_cap_per_period``. Force-majeure excuses apply only when the clause is in."""
+    if not terms.force_majeure:
+        excused_t = 0.0
+    owed = terms.penalty_per_t_short * max(0.0, short_t - excused_t - terms.tolerance * committed_t)
+    if terms.penalty_cap_per_period is not None:
+        owed = min(owed, terms.penalty_cap_per_period)
+    return owed
+
+
+def take_or_pay_topup(taken_t: float, committed_t: float, terms: Contract) -> float:
+    """What the buyer pays on top of the price of what it took, so that it pays for at least
+    ``take_or_pay * committed``: ``price * (m C - q_b)^+``."""
+    if terms.take_or_pay <= 0.0 or terms.price_per_t <= 0.0:
+        return 0.0
+    return terms.price_per_t * max(0.0, terms.take_or_pay * committed_t - taken_t)
+
+
+def allocate(available_t: float, due_t: list[float], priority: list[int], rule: str) -> list[float]:
+    """Split a supplier's stock among the contracts due today.
+
+    `pro_rata`: in proportion to the quantities due. `priority`: highest priority first, ties
+    in contract order."""
+    total = sum(due_t)
+    if total <= available_t:
+        return list(due_t)
+    if rule == "pro_rata":
+        share = available_t / total if total > 0 else 0.0
+        return [d * share for d in due_t]
+    out = [0.0] * len(due_t)
+    left = available_t
+    for k in sorted(range(len(due_t)), key=lambda i: (-priority[i], i)):
+        out[k] = min(due_t[k], left)
+        left -= out[k]
+    return out
+
+
+def in_spec(quality: np.ndarray | None, limits: list[tuple[int, float, float]]) -> bool:
+    """True when a lot's quality lies within every (property index, min, max) band."""
+    if quality is None:
+        return True
+    for j, lo, hi in limits:
+        v = quality[j]
+        if v < lo or v > hi:
+            return False
+    return True
+
+
+def limit_bands(props: list[str], *specs: dict[str, Limit]) -> list[tuple[int, float, float]]:
+    """Turn named limits into (property index, min, max) bands, intersecting several specs."""
+    bands: dict[int, list[float]] = {}
+    for spec in specs:
+        for name, lim in spec.items():
+            j = props.index(name)
+            lo, hi = bands.get(j, [-np.inf, np.inf])
+            lo = max(lo, lim.min if lim.min is not None else -np.inf)
+            hi = min(hi, lim.max if lim.max is not None else np.inf)
+            bands[j] = [lo, hi]
+    return [(j, lo, hi) for j, (lo, hi) in sorted(bands.items())]
+
+
+# --- running state ---------------------------------------------------------------------------
+
+
+@dataclass
+class Period:
+    """What one settlement period has accumulated."""
+
+    committed_t: float = 0.0
+    shipped_t: float = 0.0
+    taken_t: float = 0.0
+    short_t: float = 0.0
+    excused_t: float = 0.0
+    standby_days: float = 0.0
+
+
+@dataclass
+class ContractState:
+    """A contract during a run: its terms, where it is in its life, and the open period."""
+
+    terms: Contract
+    index: int
+    supplier_stream: object
+    buyer_input: object
+    km: float
+    lag_days: int
+    quality_bands: list[tuple[int, float, float]]
+    status: Status = Status.PENDING
+    called: bool = False  # backups: delivering because a primary is failing
+    end_day: int | None = None
+    ended_day: int | None = None
+    notice_by: str | None = None
+    period: Period = field(default_factory=Period)
+    period_start: int = 0
+
+    @property
+    def is_backup(self) -> bool:
+        """A backup contract delivers only while called."""
+        return self.terms.role == "backup"
+
+    @property
+    def in_force(self) -> bool:
+        """Obligations run while active and during notice."""
+        return self.status in (Status.ACTIVE, Status.NOTICE)
+
+    def due_today(self, day: int) -> float:
+        """Tonnes due for dispatch at the end of `day` (0 if none)."""
+        if not self.in_force or (self.is_backup and not self.called):
+            return 0.0
+        k = self.terms.delivery_interval_days
+        if (day - self.terms.start_day) % k != k - 1:
+            return 0.0
+        return self.terms.volume_t_per_day * k
+
+    def settles_today(self, day: int) -> bool:
+        """A settlement period closes at the end of `day`."""
+        return (day + 1 - self.terms.start_day) % self.terms.settlement_days == 0

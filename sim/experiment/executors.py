@@ -1,0 +1,98 @@
+"""Where runs execute: any ``concurrent.futures.Executor``, opened as a context manager.
+
+- ``workers = 1``: :class:`InlineExecutor`, in this process, one run after the other;
+- ``workers = N``: a ``ProcessPoolExecutor`` of N processes;
+- ``scheduler = "local"``: a Dask ``LocalCluster`` of 2 single-threaded worker processes bound
+  to 127.0.0.1 with no dashboard; ``scheduler = "tcp://host:8786"``: an existing Dask cluster.
+  Dask is an optional extra (``pip install .[dask]``), imported only when asked for.
+
+:func:`map_bounded` submits tasks in a bounded window, so the memory held by pending futures
+does not grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any
+
+
+class InlineExecutor(Executor):
+    """Runs each submitted call at once, in the calling process (no pool, no pickling)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run `fn` now and return a completed future."""
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:
+            future.set_exception(err)
+        return future
+
+
+@contextmanager
+def open_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tuple[Executor, str, int]]:
+    """Open the executor asked for; yield it, a description for the manifest and its width."""
+    if scheduler is not None:
+        with _dask_executor(scheduler) as opened:
+            yield opened
+    elif workers <= 1:
+        yield InlineExecutor(), "in-process (serial)", 1
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool, f"ProcessPoolExecutor(max_workers={workers})", workers
+
+
+@contextmanager
+def _dask_executor(scheduler: str) -> Iterator[tuple[Executor, str, int]]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise RuntimeError(
+            "--scheduler needs Dask distributed; install it with `pip install .[dask]`"
+        ) from err
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs="error",
+        )
+        with cluster, Client(cluster) as client:
+            yield client.get_executor(pure=False), "dask LocalCluster(n_workers=2, 127.0.0.1)", 2
+    else:
+        with Client(scheduler) as client:
+            width = max(1, sum(client.nthreads().values()))
+            yield client.get_executor(pure=False), f"dask scheduler {scheduler}", width
+
+
+def default_workers() -> int:
+    """Worker processes to use when none are asked for: every core."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def map_bounded(
+    executor: Executor, fn: Callable[[Any], Any], items: Iterable[Any], window: int
+) -> Iterator[tuple[Any, Future[Any]]]:
+    """Yield `(item, future of fn(item))` for every item as the calls complete (in completion
+    order), keeping at most `window` calls in flight."""
+    pending: dict[Future[Any], Any] = {}
+    source = iter(items)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < window:
+            try:
+                item = next(source)
+            except StopIteration:
+                exhausted = True
+                break
+            pending[executor.submit(fn, item)] = item
+        if not pending:
+            return
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield pending.pop(future), future

@@ -1,0 +1,186 @@
+"""Run a study: design points x replications, on an executor, into a results folder.
+
+:func:`run_study` is the whole loop: build the design, find what is already stored, submit
+the missing runs in a bounded window, write finished rows to part files as they arrive, and
+consolidate ``runs.parquet`` and the manifest at the end. Memory stays flat in the number of
+runs: tasks are generated lazily and rows are flushed every `flush_every` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiment.design import DesignTable, build_design
+from sim.experiment.executors import map_bounded, open_executor
+from sim.experiment.manifest import now_iso, write_manifest
+from sim.experiment.progress import Progress, RunStats, budget_line, stats_line
+from sim.experiment.seeds import replication_seed, seed_text
+from sim.experiment.store import ResultStore
+from sim.experiment.study import Study
+from sim.experiment.tasks import Outcome, RunTask, execute
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part K of N (1-based): the runs whose index in the study, `design_point * R +
+    replication`, is K - 1 modulo N."""
+
+    k: int
+    n: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """Read `K/N`; raise ValueError with a sentence when malformed."""
+        try:
+            k_text, n_text = text.split("/")
+            k, n = int(k_text), int(n_text)
+        except ValueError:
+            raise ValueError(f"--shard needs K/N with whole numbers, e.g. 1/4 (given '{text}')") from None
+        if not 1 <= k <= n:
+            raise ValueError(f"--shard K/N needs 1 <= K <= N (given '{text}')")
+        return cls(k, n)
+
+    def __str__(self) -> str:
+        return f"{self.k}/{self.n}"
+
+    def owns(self, index: int) -> bool:
+        """Whether the run with this study index belongs to the shard."""
+        return index % self.n == self.k - 1
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What a `run` invocation did."""
+
+    stats: RunStats
+    runs: pd.DataFrame
+    design: DesignTable
+    out: Path
+
+
+def run_study(
+    study: Study,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+    shard: Shard | None = None,
+    fresh: bool = False,
+    flush_every: int = 100,
+    quiet: bool = False,
+) -> StudyResult:
+    """Run the runs of `study` that `out` does not hold yet, and consolidate the results.
+
+    Pass an open `executor` to use one you manage; otherwise one is opened from `workers`
+    and `scheduler` (see :func:`sim.experiment.executors.open_executor`).
+    """
+    store = ResultStore(out)
+    store.check_writable()
+    if fresh:
+        store.wipe()
+    store.prepare()
+    design = build_design(study.design, study.seed, str(study.path))
+    store.write_design(design.factors, design.points)
+
+    status = store.stored_status()
+    keys = [(dp, r) for dp in range(len(design.points)) for r in range(study.replications)]
+    mine = [i for i in range(len(keys)) if shard is None or shard.owns(i)]
+    todo = [i for i in mine if status.get(keys[i]) != "ok"]
+    stored_ok = sum(1 for s in status.values() if s == "ok")
+    failed_before = sum(1 for i in todo if status.get(keys[i]) == "failed")
+    say = (lambda *_: None) if quiet else print
+    say(budget_line(study.name, len(design.points), study.replications, stored_ok, len(todo),
+                    failed_before, str(shard) if shard else None), flush=True)
+
+    started = now_iso()
+    tasks = _tasks(study, design, (keys[i] for i in todo))
+    if executor is not None:
+        description = f"caller's executor ({type(executor).__name__})"
+        stats = _drive(executor, 1, tasks, len(todo), store, flush_every, quiet)
+    else:
+        with open_executor(workers, scheduler) as (opened, description, width):
+            stats = _drive(opened, width, tasks, len(todo), store, flush_every, quiet)
+    say(stats_line(stats), flush=True)
+
+    runs = store.consolidate(design.factors)
+    counts = {
+        "total": len(keys),
+        "stored": len(runs),
+        "ok": int(runs["status"].eq("ok").sum()),
+        "failed": int(runs["status"].eq("failed").sum()),
+        "complete": bool(len(runs) == len(keys) and runs["status"].eq("ok").all()),
+    }
+    record = {
+        "start": started,
+        "end": now_iso(),
+        "executor": description,
+        "shard": str(shard) if shard else None,
+        "fresh": fresh,
+        "host": os.uname().nodename,
+        "pid": os.getpid(),
+        "runs": {"ok": stats.ok, "failed": stats.failed, "elapsed_s": round(stats.elapsed_s, 3),
+                 "runs_per_s": round(stats.runs_per_s, 3)},
+    }
+    store.write_json(f"invocations/{started.replace(':', '')}-{os.getpid()}.json", record)
+    write_manifest(store, study, design, counts)
+    return StudyResult(stats=stats, runs=runs, design=design, out=store.root)
+
+
+def _tasks(study: Study, design: DesignTable, keys: Iterator[tuple[int, int]]) -> Iterator[RunTask]:
+    """Tasks for the given keys, made lazily (the scenario text is shared, not copied)."""
+    scenario_json = json.dumps(study.scenario_raw, sort_keys=True)
+    source = str(study.scenario_path)
+    factor_items = [tuple(point.items()) for point in design.points]
+    for dp, rep in keys:
+        yield RunTask(
+            design_point=dp,
+            replication=rep,
+            entropy=study.seed,
+            factors=factor_items[dp],
+            scenario_json=scenario_json,
+            scenario_source=source,
+            horizon_days=study.spec.study.horizon_days,
+            series=study.spec.study.series,
+        )
+
+
+def _drive(executor: Executor, width: int, tasks: Iterator[RunTask], todo: int, store: ResultStore,
+           flush_every: int, quiet: bool) -> RunStats:
+    """Execute tasks, writing rows to part files every `flush_every` runs (and at the end)."""
+    buffer: list[dict[str, Any]] = []
+    last_flush = time.monotonic()
+    with Progress(todo, quiet=quiet) as progress:
+        for task, future in map_bounded(executor, execute, tasks, window=max(2, 4 * width)):
+            outcome = _outcome(task, future)
+            if outcome.series is not None:
+                store.write_series(*outcome.key, outcome.series)
+            buffer.append(outcome.row)
+            progress.advance(outcome.row["status"] == "ok")
+            if len(buffer) >= flush_every or time.monotonic() - last_flush > 30.0:
+                store.write_part(buffer)
+                buffer, last_flush = [], time.monotonic()
+        store.write_part(buffer)
+    return progress.stats
+
+
+def _outcome(task: RunTask, future: Future[Outcome]) -> Outcome:
+    """The future's outcome; a worker that died (its process killed, the pool broken) becomes
+    a failed row, re-run on the next resume."""
+    try:
+        return future.result()
+    except Exception as err:
+        row = {"design_point": task.design_point, "replication": task.replication,
+               "seed": seed_text(replication_seed(task.entropy, task.replication)),
+               **dict(task.factors), "status": "failed",
+               "error": f"worker lost: {type(err).__name__}: {err}", "wall_s": float("nan")}
+        return Outcome(row=row)

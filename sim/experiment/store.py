@@ -1,0 +1,172 @@
+"""The results folder: append-only part files, the consolidated table, series and manifests.
+
+Layout of a results folder (DESIGN.md section 8)::
+
+    parts/part-*.parquet    rows as runs finish, each file written to a temporary name and
+                            then os.replace'd, so a killed study leaves only whole files
+    runs.parquet            the consolidated table (one row per key, sorted)
+    series/dpNNNNN-rNNNNN.parquet   daily series per run (study option `series = true`)
+    design.csv              the design points (design_point and one column per factor)
+    invocations/*.json      one record per `run` invocation (shards each write their own)
+    manifest.json           what, how and with which code the results were made
+
+The key of a run is (design_point, replication). Resuming skips keys stored with status ok;
+failed keys are run again, and a later ok row replaces a failed one (a design such as Sobol's
+needs every row, so a failure is never silently dropped).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim.experiment.tasks import KEY_COLUMNS, STATUS_COLUMNS
+
+# Files and folders a study writes; --fresh removes exactly these, nothing else in the folder.
+OWNED = ("parts", "series", "invocations", "runs.parquet", "design.csv", "manifest.json",
+         "summary.csv", "report.md", "figures")
+
+
+class StoreError(Exception):
+    """The results folder cannot be used (not writable, not a folder...)."""
+
+
+class ResultStore:
+    """A results folder on disk."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.parts = self.root / "parts"
+        self.series_dir = self.root / "series"
+        self.invocations = self.root / "invocations"
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """Create the folder if needed and prove a file can be written there; raise StoreError."""
+        try:
+            if self.root.exists() and not self.root.is_dir():
+                raise StoreError(f"{self.root}: exists and is not a folder")
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{uuid.uuid4().hex}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise StoreError(f"{self.root}: cannot write results here ({err.strerror or err})") from None
+
+    def wipe(self) -> None:
+        """Remove everything a study wrote here (and only that)."""
+        for name in OWNED:
+            target = self.root / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+    def prepare(self) -> None:
+        """Create the sub-folders."""
+        for folder in (self.parts, self.invocations):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    # --- writing --------------------------------------------------------------------------
+
+    def write_part(self, rows: list[dict[str, Any]]) -> Path | None:
+        """Append rows as a new part file (atomic); return its path."""
+        if not rows:
+            return None
+        name = f"part-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
+        target = self.parts / name
+        atomic_write(target, lambda tmp: pd.DataFrame(rows).to_parquet(tmp, index=False))
+        return target
+
+    def write_series(self, design_point: int, replication: int, series: pd.DataFrame) -> None:
+        """Store one run's daily series (atomic)."""
+        self.series_dir.mkdir(parents=True, exist_ok=True)
+        target = self.series_dir / f"dp{design_point:05d}-r{replication:05d}.parquet"
+        atomic_write(target, lambda tmp: series.to_parquet(tmp, index=False))
+
+    def write_json(self, relative: str, data: dict[str, Any]) -> Path:
+        """Write a JSON document (atomic)."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+        atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return target
+
+    def write_design(self, factors: list[str], points: list[dict[str, Any]]) -> None:
+        """The design table: design_point plus one column per factor."""
+        frame = pd.DataFrame([{"design_point": i, **p} for i, p in enumerate(points)],
+                             columns=["design_point", *factors])
+        atomic_write(self.root / "design.csv", lambda tmp: frame.to_csv(tmp, index=False))
+
+    # --- reading --------------------------------------------------------------------------
+
+    def part_files(self) -> list[Path]:
+        """Part files in the order they were written."""
+        return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
+
+    def stored_status(self) -> dict[tuple[int, int], str]:
+        """Key -> best stored status ('ok' beats 'failed'), reading only the key columns."""
+        out: dict[tuple[int, int], str] = {}
+        for part in self.part_files():
+            table = pq.read_table(part, columns=["design_point", "replication", "status"])
+            for dp, rep, status in zip(*(table.column(c).to_pylist() for c in table.column_names),
+                                       strict=True):
+                key = (int(dp), int(rep))
+                if out.get(key) != "ok":
+                    out[key] = status
+        return out
+
+    def consolidate(self, factors: Iterable[str]) -> pd.DataFrame:
+        """Merge the part files into runs.parquet: one row per key (ok preferred, else the
+        latest), sorted by design point and replication, columns in a fixed order."""
+        frames = [pd.read_parquet(p) for p in self.part_files()]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            runs = pd.DataFrame(columns=[*KEY_COLUMNS, *factors, *STATUS_COLUMNS])
+        else:
+            runs = pd.concat(frames, ignore_index=True)
+        runs["_order"] = range(len(runs))
+        runs["_ok"] = runs["status"].eq("ok")
+        runs = runs.sort_values(["design_point", "replication", "_ok", "_order"], kind="stable")
+        runs = runs.drop_duplicates(["design_point", "replication"], keep="last")
+        runs = runs.drop(columns=["_order", "_ok"]).reset_index(drop=True)
+        runs = order_columns(runs, list(factors))
+        atomic_write(self.root / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
+        return runs
+
+    def read_runs(self) -> pd.DataFrame:
+        """The consolidated table (raises FileNotFoundError when there is none)."""
+        return pd.read_parquet(self.root / "runs.parquet")
+
+
+def order_columns(runs: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    """Key columns, factors, metrics (in the model's order), then status, error, wall_s."""
+    fixed = [*KEY_COLUMNS, *factors, *STATUS_COLUMNS]
+    metrics = [c for c in runs.columns if c not in fixed]
+    runs = runs.astype({"design_point": "int64", "replication": "int64", "wall_s": "float64"})
+    runs = runs.astype({m: "float64" for m in metrics})
+    runs["seed"] = runs["seed"].astype(str)
+    runs["status"] = runs["status"].astype(str)
+    runs["error"] = runs["error"].fillna("").astype(str)
+    return runs[[*KEY_COLUMNS, *factors, *metrics, *STATUS_COLUMNS]]
+
+
+def atomic_write(target: Path, write: Any) -> None:
+    """Write through `write(tmp_path)` to a temporary sibling, then rename over `target`."""
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

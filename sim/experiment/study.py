@@ -1,0 +1,298 @@
+"""Study files: which scenario, which design, how many replications, which root seed.
+
+A study (DESIGN.md section 6) is a TOML file::
+
+    [study]
+    name = "buffers-vs-penalties"
+    scenario = "../brewery.toml"        # relative to this file
+    replications = 200
+    seed = 20261126                     # root entropy of every run's SeedSequence
+    horizon_days = 730                  # optional: overrides the scenario's horizon
+    series = false                      # optional: also store each run's daily series
+    overrides = { "policy.allocation" = "priority" }   # optional: fixed for every run
+
+    [design]
+    kind = "grid"                       # grid | rows | lhs | sobol | morris
+    [design.factors]
+    "policy.buffer_days" = [0, 7, 14]
+    "contracts.*.penalty_per_t_short" = [0.0, 50.0]
+    [design.reference]                  # optional: paired differences are taken against it
+    "policy.buffer_days" = 0
+    "contracts.*.penalty_per_t_short" = 0.0
+
+Factors are scenario override paths (see :func:`sim.scenario.apply_override`). For `grid`
+each factor is a list of levels; for `rows` the design is `rows = [{...}, ...]`, one table
+per design point; for `lhs`, `sobol` and `morris` each factor is a range `{ low, high }`
+(integers when both ends are integers) or a list of levels (booleans, names...), and
+`samples` sets the size.
+
+Validation follows the scenario files: every problem found, one line each,
+``FILE: path.to.field: message``, raised together as :class:`StudyError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    format_validation_error,
+    parse_scenario,
+    read_toml,
+)
+
+Scalar = bool | int | float | str
+DesignKind = Literal["grid", "rows", "lhs", "sobol", "morris"]
+SAMPLED_KINDS = ("lhs", "sobol", "morris")
+
+
+class StudyError(ScenarioError):
+    """Bad study input: one or more lines `FILE: path.to.field: message`."""
+
+
+class Strict(BaseModel):
+    """Base of the study schema: immutable, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(Strict):
+    """A continuous (or integer, when both ends are integers) factor range for sampled designs."""
+
+    low: float
+    high: float
+    integer: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detect_integer(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "integer" not in data:
+            ends = [data.get("low"), data.get("high")]
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in ends):
+                data = {**data, "integer": True}
+        return data
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low >= self.high:
+            raise ValueError(f"need finite low < high (given low {self.low}, high {self.high})")
+        return self
+
+
+Levels = Annotated[list[Scalar], Field(min_length=1)]
+
+
+class StudySection(Strict):
+    """The `[study]` table."""
+
+    name: str
+    description: str = ""
+    scenario: str
+    replications: Annotated[int, Field(ge=1, le=10_000_000)]
+    seed: Annotated[int, Field(ge=0)]
+    horizon_days: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    series: bool = False
+    overrides: dict[str, Any] = {}
+
+
+class Design(Strict):
+    """The `[design]` table: the design points of the study."""
+
+    kind: DesignKind
+    factors: dict[str, Levels | Range] = {}
+    rows: list[dict[str, Scalar]] = []
+    samples: Annotated[int, Field(ge=1)] | None = None
+    second_order: bool = False
+    levels: Annotated[int, Field(ge=2)] = 4
+    reference: dict[str, Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_kind(self) -> Design:
+        if self.kind == "rows":
+            if not self.rows:
+                raise ValueError("kind 'rows' needs rows = [{...}, ...] (one table per design point)")
+            if self.factors:
+                raise ValueError("kind 'rows' takes its factors from rows; remove [design.factors]")
+        else:
+            if self.rows:
+                raise ValueError(f"rows apply only to kind 'rows' (given kind '{self.kind}')")
+            if not self.factors:
+                raise ValueError(f"kind '{self.kind}' needs [design.factors]")
+        if self.kind in SAMPLED_KINDS and self.samples is None:
+            raise ValueError(f"kind '{self.kind}' needs samples = N")
+        if self.kind in ("grid", "rows") and self.samples is not None:
+            raise ValueError(f"samples applies only to lhs, sobol and morris (given kind '{self.kind}')")
+        if self.kind == "sobol" and self.samples is not None and self.samples & (self.samples - 1):
+            raise ValueError(f"sobol needs samples = a power of 2 (given {self.samples})")
+        return self
+
+
+class StudyFile(Strict):
+    """The whole content of a study file."""
+
+    study: StudySection
+    design: Design
+
+
+class Study(BaseModel):
+    """A validated study, with its scenario read and checked.
+
+    `scenario_raw` is the scenario file's data with the study's fixed overrides applied; each
+    run rebuilds its scenario from it plus the run's design point (so workers need no files).
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    path: Path
+    text: str
+    spec: StudyFile
+    scenario_path: Path
+    scenario_raw: dict[str, Any]
+    scenario: Scenario
+
+    @property
+    def name(self) -> str:
+        """The study's name."""
+        return self.spec.study.name
+
+    @property
+    def seed(self) -> int:
+        """Root entropy of all runs."""
+        return self.spec.study.seed
+
+    @property
+    def replications(self) -> int:
+        """Replications per design point."""
+        return self.spec.study.replications
+
+    @property
+    def design(self) -> Design:
+        """The `[design]` table."""
+        return self.spec.design
+
+    @property
+    def factor_names(self) -> list[str]:
+        """Factor paths in file order (for rows: in the order of the first row)."""
+        if self.design.kind == "rows":
+            return list(self.design.rows[0])
+        return list(self.design.factors)
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file and its scenario; raise StudyError listing every problem."""
+    p = Path(path)
+    try:
+        raw = read_toml(p)
+    except ScenarioError as err:
+        raise StudyError(err.problems) from None
+    source = str(p)
+    try:
+        spec = StudyFile.model_validate(raw)
+    except ValidationError as exc:
+        raise StudyError(format_validation_error(source, raw, exc)) from None
+    problems = _design_problems(source, spec.design)
+    scenario_path = (p.parent / spec.study.scenario).resolve()
+    base: dict[str, Any] = {}
+    try:
+        base = read_toml(scenario_path)
+        # parse_scenario writes the overrides into `base`: runs start from that data.
+        scenario = parse_scenario(base, str(scenario_path), spec.study.overrides)
+    except ScenarioError as err:
+        problems += [f"{source}: study.scenario: {line}" for line in err.problems]
+        raise StudyError(problems) from None
+    problems += _factor_problems(source, spec.design, base, str(scenario_path))
+    if problems:
+        raise StudyError(problems)
+    return Study(
+        path=p,
+        text=p.read_text(encoding="utf-8"),
+        spec=spec,
+        scenario_path=scenario_path,
+        scenario_raw=base,
+        scenario=scenario,
+    )
+
+
+def _design_problems(source: str, design: Design) -> list[str]:
+    """Problems of the design's shape (types of levels, row keys, reference point)."""
+    out: list[str] = []
+    for name, spec in design.factors.items():
+        where = f'{source}: design.factors."{name}"'
+        if isinstance(spec, Range) and design.kind in ("grid", "rows"):
+            out.append(f"{where}: kind '{design.kind}' needs a list of levels, not a range")
+        if isinstance(spec, list) and not _one_type(spec):
+            out.append(f"{where}: levels must all be numbers, all booleans or all text (given {spec})")
+        if isinstance(spec, list) and len(set(map(json.dumps, spec))) != len(spec):
+            out.append(f"{where}: levels repeat (given {spec})")
+    if design.kind == "rows":
+        keys = list(design.rows[0])
+        for k, row in enumerate(design.rows):
+            if set(row) != set(keys):
+                out.append(
+                    f"{source}: design.rows.[{k}]: every row needs the same factors "
+                    f"(given {sorted(row)}, first row {sorted(keys)})"
+                )
+        for name in keys:
+            column = [row.get(name) for row in design.rows if name in row]
+            if not _one_type(column):
+                out.append(f'{source}: design.rows."{name}": values must all be of one type (given {column})')
+    if design.reference is not None:
+        names = list(design.rows[0]) if design.kind == "rows" else list(design.factors)
+        if set(design.reference) != set(names):
+            out.append(
+                f"{source}: design.reference: name a value for every factor "
+                f"(given {sorted(design.reference)}, factors {sorted(names)})"
+            )
+    return out
+
+
+def _one_type(values: list[Any]) -> bool:
+    kinds = {"bool" if isinstance(v, bool) else "number" if isinstance(v, int | float) else "text"
+             for v in values}
+    return len(kinds) <= 1
+
+
+def _factor_problems(source: str, design: Design, base: dict[str, Any], scenario_source: str) -> list[str]:
+    """Each factor must be a scenario override path, and its levels or range ends valid values.
+
+    Each value is tried alone on the scenario (with the study's overrides); combinations that
+    only fail together are found at run time and recorded as failed runs.
+    """
+    out: list[str] = []
+    for name, values in _values_to_try(design).items():
+        where = f'{source}: design.factors."{name}"'
+        for value in values:
+            try:
+                parse_scenario(copy.deepcopy(base), scenario_source, {name: value})
+            except ScenarioError as err:
+                for line in err.problems:
+                    detail = line.removeprefix(f"{scenario_source}: ")
+                    out.append(f"{where}: value {value!r} is not valid in the scenario: {detail}")
+                break
+    return list(dict.fromkeys(out))
+
+
+def _values_to_try(design: Design) -> dict[str, list[Any]]:
+    if design.kind == "rows":
+        tried: dict[str, list[Any]] = {}
+        for row in design.rows:
+            for name, value in row.items():
+                values = tried.setdefault(name, [])
+                if value not in values:
+                    values.append(value)
+        return tried
+    out: dict[str, list[Any]] = {}
+    for name, spec in design.factors.items():
+        if isinstance(spec, Range):
+            ends = [spec.low, spec.high]
+            out[name] = [int(v) for v in ends] if spec.integer else ends
+        else:
+            out[name] = list(spec)
+    return out

@@ -1,0 +1,121 @@
+"""Material and money ledgers.
+
+Money: every flow is an entry (day, payer, payee, amount, category, contract), amount >= 0.
+Parties are facility ids or external accounts (``market``, ``disposal``, ``haulier``,
+``processing``, ``lost_output``). Transfers therefore sum to zero over all parties by
+construction, and every cost breakdown is a sum of entries.
+
+Material: daily flow arrays per stream, per input and per contract (days x items), so that
+mass balances and metrics are sums over the same numbers the model moved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: External accounts (not agents).
+MARKET, DISPOSAL, HAULIER, PROCESSING, LOST = "market", "disposal", "haulier", "processing", "lost_output"
+EXTERNAL = (MARKET, DISPOSAL, HAULIER, PROCESSING, LOST)
+
+#: Money categories and the side of the business each belongs to for a facility that pays or
+#: receives it: "supply" (its waste streams) or "buy" (its inputs). Contract categories take
+#: the side of the party's role in the contract instead.
+CATEGORY_SIDE = {
+    "disposal": "supply",
+    "preprocessing": "supply",
+    "virgin": "buy",
+    "emergency": "buy",
+    "secondary_processing": "buy",
+    "buffer_disposal": "buy",
+    "lost_margin": "buy",
+}
+CONTRACT_CATEGORIES = (
+    "price", "transport", "penalty", "take_or_pay", "standby_fee", "termination_fee", "rejection_disposal",
+)
+
+STREAM_FLOWS = (
+    "generated_raw_t",  # before preprocessing
+    "generated_t",  # after preprocessing: what enters source storage
+    "generated_cf_t",  # counterfactual output (no line stops), before preprocessing
+    "shipped_t",
+    "spoiled_t",
+    "overflow_t",  # did not fit source storage: disposed
+    "rejected_t",  # shipped but refused for quality: disposed at supplier cost
+    "stock_t",  # end of day
+)
+INPUT_FLOWS = (
+    "required_t",
+    "required_cf_t",  # counterfactual requirement (no line stops)
+    "secondary_full_t",  # functional t the contracted substitutes would cover at full supply
+    "from_secondary_t",  # functional (virgin-equivalent) t
+    "secondary_used_t",  # tonnes of secondary material consumed
+    "from_virgin_t",  # from stockpile or market, emergency excluded
+    "from_emergency_t",
+    "unmet_t",
+    "accepted_t",  # secondary tonnes received into the buffer
+    "buffer_overflow_t",
+    "buffer_spoiled_t",
+    "buffer_t",  # secondary buffer level, end of day
+    "virgin_stock_t",  # end of day
+    "virgin_received_t",
+)
+CONTRACT_FLOWS = (
+    "due_t",
+    "shipped_t",
+    "accepted_t",
+    "rejected_t",
+    "short_t",  # due - shipped + rejected
+    "excused_t",
+    "in_force",  # 1 on days the contract is in force
+    "called",  # backups: 1 on days delivering
+)
+
+
+class FlowTable:
+    """Daily flows of one kind of item: one (days x items) array per flow name."""
+
+    def __init__(self, flows: tuple[str, ...], days: int, items: int):
+        self.names = flows
+        self.days = days
+        self.arrays: dict[str, np.ndarray] = {f: np.zeros((days, items)) for f in flows}
+
+    def __getitem__(self, flow: str) -> np.ndarray:
+        return self.arrays[flow]
+
+
+class MoneyLedger:
+    """Append-only list of money entries."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, str, float, str, int]] = []
+
+    def book(self, day: int, payer: str, payee: str, amount: float, category: str, contract: int = -1) -> None:
+        """Record a payment; a negative amount is booked as the reverse payment."""
+        if amount == 0.0:
+            return
+        if amount < 0.0:
+            payer, payee, amount = payee, payer, -amount
+        self.rows.append((day, payer, payee, amount, category, contract))
+
+    def frame(self) -> pd.DataFrame:
+        """All entries as a table."""
+        return pd.DataFrame(
+            self.rows, columns=["day", "payer", "payee", "amount", "category", "contract"]
+        ).astype({"day": "int64", "amount": "float64", "contract": "int64"})
+
+
+def party_sides(money: pd.DataFrame, contract_roles: dict[int, dict[str, str]]) -> pd.DataFrame:
+    """Each entry seen from each facility involved: columns day, party, side, category,
+    amount (positive = cost to the party)."""
+    rows = []
+    for day, payer, payee, amount, category, contract in money.itertuples(index=False):
+        for party, sign in ((payer, 1.0), (payee, -1.0)):
+            if party in EXTERNAL:
+                continue
+            if contract >= 0:
+                side = contract_roles[contract].get(party, "buy")
+            else:
+                side = CATEGORY_SIDE[category]
+            rows.append((day, party, side, category, sign * amount))
+    return pd.DataFrame(rows, columns=["day", "party", "side", "category", "amount"])

@@ -1,0 +1,91 @@
+"""Distances, haulage cost and time, and source preprocessing (dewatering).
+
+Pure functions of numbers: tests call them directly, the model and the matcher share them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim.scenario import Location, Scenario, Transport
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def straight_km(a: Location, b: Location) -> float:
+    """Straight-line distance: Euclidean for planar coordinates, great-circle for lat/lon."""
+    if a.x_km is not None and b.x_km is not None:
+        return math.hypot(a.x_km - b.x_km, a.y_km - b.y_km)  # type: ignore[operator]
+    if a.lat is not None and b.lat is not None:
+        p1, p2 = math.radians(a.lat), math.radians(b.lat)
+        dp, dl = p2 - p1, math.radians(b.lon - a.lon)  # type: ignore[operator]
+        h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+    raise ValueError("cannot measure between planar and geographic locations")
+
+
+def road_km(sc: Scenario, a: str, b: str) -> float:
+    """Road distance between two facilities: an explicit `[transport].distances` entry if one
+    is given (either direction), else the straight line times the circuity factor."""
+    for d in sc.transport.distances:
+        if {d.a, d.b} == {a, b}:
+            return d.km
+    return straight_km(sc.facility(a).location, sc.facility(b).location) * sc.transport.circuity
+
+
+def trips(qty_t: float, truck_capacity_t: float) -> int:
+    """Truckloads needed for a shipment (a part load is a whole trip)."""
+    return math.ceil(qty_t / truck_capacity_t - 1e-12) if qty_t > 0 else 0
+
+
+def haul_cost(qty_t: float, km: float, tr: Transport) -> float:
+    """Money for hauling `qty_t` over `km`: per t-km plus per trip."""
+    return qty_t * km * tr.cost_per_tkm + trips(qty_t, tr.truck_capacity_t) * tr.cost_per_trip
+
+
+def transit_days(km: float, tr: Transport) -> float:
+    """Time on the road."""
+    return km / tr.speed_km_per_day
+
+
+def delivery_lag_days(km: float, tr: Transport) -> int:
+    """Whole days from dispatch (end of day d) to use: material shipped at the end of day d
+    is in the buyer's buffer for day d + lag, lag = max(1, ceil(transit days))."""
+    return max(1, math.ceil(transit_days(km, tr) - 1e-12))
+
+
+def dewatered_mass_t(wet_t: float, moisture: float, target_moisture: float) -> float:
+    """Mass after dewatering from `moisture` to `target_moisture`, dry matter conserved:
+    1 t at 90 % moisture becomes 0.1 / 0.7 = 0.143 t at 30 %."""
+    return wet_t * (1.0 - moisture) / (1.0 - target_moisture)
+
+
+@dataclass(frozen=True)
+class Margin:
+    """The components of an exchange's value per tonne of secondary material (before haulage)."""
+
+    avoided_disposal_per_t: float
+    avoided_procurement_per_t: float
+    processing_per_t: float
+    quality_assurance_per_t: float = 0.0
+
+    @property
+    def per_t(self) -> float:
+        """Value per t before transport."""
+        return (
+            self.avoided_disposal_per_t
+            + self.avoided_procurement_per_t
+            - self.processing_per_t
+            - self.quality_assurance_per_t
+        )
+
+
+def break_even_km(margin: Margin, cost_per_tkm: float) -> float:
+    """The distance at which transport cost per t equals the exchange's margin per t
+    (0 when the margin is not positive; infinite when haulage is free)."""
+    if margin.per_t <= 0:
+        return 0.0
+    if cost_per_tkm <= 0:
+        return math.inf
+    return margin.per_t / cost_per_tkm

@@ -1,0 +1,247 @@
+"""Run metrics, computed from the ledgers after a run (DESIGN.md section 8).
+
+Every number here is a sum over the material flow tables or the money ledger of the same run,
+over the days after the warm-up. Names are a public contract: add, never rename.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.contracts import Status
+from sim.ledger import party_sides
+
+if TYPE_CHECKING:
+    from sim.model import SymbiosisModel
+
+#: Relative tolerance below which a secondary shortfall is rounding, not a disruption.
+SHORTFALL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """Metrics plus the per-facility and per-contract breakdowns."""
+
+    metrics: dict[str, float]
+    facilities: pd.DataFrame
+    contracts: pd.DataFrame
+
+
+def runs_of_true(flags: np.ndarray) -> np.ndarray:
+    """Lengths of the maximal runs of True in a boolean vector."""
+    if flags.size == 0:
+        return np.zeros(0, dtype=int)
+    padded = np.concatenate(([False], flags.astype(bool), [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return edges[1::2] - edges[::2]
+
+
+def disruption_flags(model: SymbiosisModel) -> np.ndarray:
+    """Days on which some input's secondary supply fell short of its full-supply use."""
+    f = model.inputs_flow
+    gap = f["secondary_full_t"] - f["from_secondary_t"]
+    tol = SHORTFALL_TOL * np.maximum(1.0, f["secondary_full_t"])
+    return (gap > tol).any(axis=1) if gap.shape[1] else np.zeros(gap.shape[0], dtype=bool)
+
+
+def _sum(arr: np.ndarray, w: int) -> float:
+    return float(arr[w:].sum())
+
+
+def money_by_party(model: SymbiosisModel, w: int) -> pd.DataFrame:
+    """Cost to each facility by side (supply / buy) and category, over the window."""
+    money = model.money.frame()
+    money = money[money["day"] >= w]
+    sides = party_sides(money, model.contract_roles)
+    if sides.empty:
+        return pd.DataFrame(columns=["party", "side", "category", "amount"])
+    return sides.groupby(["party", "side", "category"], as_index=False)["amount"].sum()
+
+
+def _facility_table(model: SymbiosisModel, w: int, costs: pd.DataFrame) -> pd.DataFrame:
+    sf, inf = model.streams_flow, model.inputs_flow
+    rows = []
+    for k, fac in enumerate(model.facilities):
+        cf_disposal = sum(
+            _sum(sf["generated_cf_t"][:, s.index], w) * s.disposal_cost for s in fac.streams
+        )
+        cf_virgin = sum(_sum(inf["required_cf_t"][:, i.index], w) * i.virgin_price for i in fac.inputs)
+        stock_gain = 0.0
+        for i in fac.inputs:
+            start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]
+            stock_gain += (inf["virgin_stock_t"][-1, i.index] - start) * i.virgin_price
+        mine = costs[costs["party"] == fac.fid]
+        supply_cost = float(mine.loc[mine["side"] == "supply", "amount"].sum())
+        buy_cost = float(mine.loc[mine["side"] == "buy", "amount"].sum()) - stock_gain
+        supplier_benefit = cf_disposal - supply_cost
+        buyer_benefit = cf_virgin - buy_cost
+        row = {
+            "facility": fac.fid,
+            "availability": float(model.up_history[w:, k].mean()),
+            "operating_level": float(model.operating_history[w:, k].mean()),
+            "closed": bool(fac.up.closed),
+            "waste_generated_t": sum(_sum(sf["generated_t"][:, s.index], w) for s in fac.streams),
+            "input_required_t": sum(_sum(inf["required_t"][:, i.index], w) for i in fac.inputs),
+            "input_unmet_t": sum(_sum(inf["unmet_t"][:, i.index], w) for i in fac.inputs),
+            "counterfactual_cost": cf_disposal + cf_virgin,
+            "supply_cost": supply_cost,
+            "buy_cost": buy_cost,
+            "supplier_benefit": supplier_benefit,
+            "buyer_benefit": buyer_benefit,
+            "net_benefit": supplier_benefit + buyer_benefit,
+        }
+        for cat, amount in mine.groupby("category")["amount"].sum().items():
+            row[f"cost_{cat}"] = float(amount)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _contract_table(model: SymbiosisModel, w: int) -> pd.DataFrame:
+    cf = model.contracts_flow
+    money = model.money.frame()
+    money = money[(money["day"] >= w) & (money["contract"] >= 0)]
+    by_cat = money.groupby(["contract", "category"])["amount"].sum()
+    rows = []
+    for c in model.contracts:
+        k = c.index
+
+        def paid(cat: str, k: int = k) -> float:
+            return float(by_cat.get((k, cat), 0.0))
+
+        rows.append({
+            "contract": c.terms.id,
+            "supplier": c.terms.supplier,
+            "buyer": c.terms.buyer,
+            "material": c.terms.material,
+            "role": c.terms.role,
+            "distance_km": c.km,
+            "delivery_lag_days": c.lag_days,
+            "due_t": _sum(cf["due_t"][:, k], w),
+            "shipped_t": _sum(cf["shipped_t"][:, k], w),
+            "accepted_t": _sum(cf["accepted_t"][:, k], w),
+            "rejected_t": _sum(cf["rejected_t"][:, k], w),
+            "short_t": _sum(cf["short_t"][:, k], w),
+            "excused_t": _sum(cf["excused_t"][:, k], w),
+            "penalties": paid("penalty"),
+            "take_or_pay": paid("take_or_pay"),
+            "standby_fees": paid("standby_fee"),
+            "termination_fees": paid("termination_fee"),
+            "price_paid": paid("price"),
+            "transport_cost": paid("transport"),
+            "days_in_force": _sum(cf["in_force"][:, k], w),
+            "days_called": _sum(cf["called"][:, k], w),
+            "status": c.status.value,
+            "ended_day": -1 if c.ended_day is None else c.ended_day,
+        })
+    return pd.DataFrame(rows)
+
+
+def compute(model: SymbiosisModel) -> RunTables:
+    """All run metrics and breakdowns of a finished run."""
+    w = model.warmup
+    sf, inf, cf = model.streams_flow, model.inputs_flow, model.contracts_flow
+    costs = money_by_party(model, w)
+    facilities = _facility_table(model, w, costs)
+    contracts = _contract_table(model, w)
+
+    required = _sum(inf["required_t"], w)
+    unmet = _sum(inf["unmet_t"], w)
+    secondary = _sum(inf["from_secondary_t"], w)
+    full = _sum(inf["secondary_full_t"], w)
+    flags = disruption_flags(model)[w:]
+    runs = runs_of_true(flags)
+    generated = _sum(sf["generated_t"], w)
+    exchanged = _sum(cf["accepted_t"], w)
+    disposed = sum(_sum(sf[k], w) for k in ("spoiled_t", "overflow_t", "rejected_t")) + sum(
+        _sum(inf[k], w) for k in ("buffer_overflow_t", "buffer_spoiled_t")
+    )
+    by_cat = costs.groupby("category")["amount"].sum() if not costs.empty else pd.Series(dtype=float)
+    money = model.money.frame()
+    money = money[money["day"] >= w]
+    ext = money.groupby("category")["amount"].sum()
+    shipped_km = sum(_sum(cf["shipped_t"][:, c.index], w) * c.km for c in model.contracts)
+    demand_per_fac = np.array([sum(i.spec.demand_t_per_day for i in f.inputs) for f in model.facilities])
+    loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
+    co2 = {m.id: m.co2e_t_per_t for m in model.spec.materials}
+    co2e = sum(_sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states)
+    supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
+    buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
+    intermediary_profit = 0.0
+
+    def cat(name: str) -> float:
+        return float(ext.get(name, 0.0))
+
+    metrics = {
+        "input_required_t": required,
+        "input_from_secondary_t": secondary,
+        "input_from_virgin_t": _sum(inf["from_virgin_t"], w) + _sum(inf["from_emergency_t"], w),
+        "input_from_emergency_t": _sum(inf["from_emergency_t"], w),
+        "input_unmet_t": unmet,
+        "fill_rate": 1.0 - unmet / required if required > 0 else 1.0,
+        "secondary_fill_rate": secondary / full if full > 0 else 1.0,
+        "disruption_events": float(len(runs)),
+        "disruption_days": float(flags.sum()),
+        "max_disruption_days": float(runs.max()) if len(runs) else 0.0,
+        "production_loss_t": float(loss),
+        "waste_generated_t": generated,
+        "waste_exchanged_t": exchanged,
+        "waste_disposed_t": disposed,
+        "waste_spoiled_t": _sum(sf["spoiled_t"], w) + _sum(inf["buffer_spoiled_t"], w),
+        "waste_rejected_t": _sum(sf["rejected_t"], w),
+        "diversion_rate": exchanged / generated if generated > 0 else 0.0,
+        "contract_shortfall_t": _sum(cf["short_t"], w),
+        "penalties_paid": cat("penalty"),
+        "take_or_pay_paid": cat("take_or_pay"),
+        "standby_fees_paid": cat("standby_fee"),
+        "transport_cost": cat("transport"),
+        "tkm": shipped_km,
+        "virgin_cost": cat("virgin"),
+        "emergency_cost": cat("emergency"),
+        "lost_margin": cat("lost_margin"),
+        "disposal_cost": cat("disposal") + cat("buffer_disposal") + cat("rejection_disposal"),
+        "net_benefit": supplier_benefit + buyer_benefit + intermediary_profit,
+        "supplier_benefit": supplier_benefit,
+        "buyer_benefit": buyer_benefit,
+        "intermediary_profit": intermediary_profit,
+        "contracts_ended": float(sum(c.status is Status.ENDED for c in model.contracts)),
+        "co2e_avoided_t": float(co2e),
+        "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
+    }
+    del by_cat
+    return RunTables(metrics=metrics, facilities=facilities, contracts=contracts)
+
+
+def daily_series(model: SymbiosisModel) -> pd.DataFrame:
+    """The daily time series of a run, one row per day, wide columns named `what:item`."""
+    sf, inf = model.streams_flow, model.inputs_flow
+    cols: dict[str, np.ndarray] = {"day": np.arange(model.horizon)}
+    for k, f in enumerate(model.facilities):
+        cols[f"up:{f.fid}"] = model.up_history[:, k]
+        cols[f"operating:{f.fid}"] = model.operating_history[:, k]
+    for s in model.stream_states:
+        name = f"{s.owner}/{s.spec.material}"
+        cols[f"generated_t:{name}"] = sf["generated_t"][:, s.index]
+        cols[f"source_stock_t:{name}"] = sf["stock_t"][:, s.index]
+    for f in model.facilities:
+        for i in f.inputs:
+            name = f"{f.fid}/{i.spec.material}"
+            cols[f"buffer_t:{name}"] = inf["buffer_t"][:, i.index]
+            cols[f"buffer_cap_t:{name}"] = np.full(model.horizon, i.buffer_cap)
+            cols[f"unmet_t:{name}"] = inf["unmet_t"][:, i.index]
+            cols[f"secondary_shortfall_t:{name}"] = np.maximum(
+                0.0, inf["secondary_full_t"][:, i.index] - inf["from_secondary_t"][:, i.index]
+            )
+            if i.spec.stockpile is not None:
+                cols[f"virgin_stock_t:{name}"] = inf["virgin_stock_t"][:, i.index]
+    disposed = sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"]
+    cols["disposed_t"] = disposed.sum(axis=1) + (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"]).sum(axis=1)
+    cols["unmet_t"] = inf["unmet_t"].sum(axis=1)
+    cols["secondary_shortfall_t"] = np.maximum(0.0, inf["secondary_full_t"] - inf["from_secondary_t"]).sum(axis=1)
+    money = model.money.frame()
+    pen = money[money["category"] == "penalty"].groupby("day")["amount"].sum()
+    cols["cumulative_penalties"] = np.cumsum(pen.reindex(range(model.horizon), fill_value=0.0).to_numpy())
+    return pd.DataFrame(cols)

@@ -1,0 +1,485 @@
+"""SymbiosisModel: the Mesa shell around a SimPy clock.
+
+Mesa owns the agents, the random generator and the DataCollector; a ``simpy.Environment`` is
+the only event calendar (outages, repairs, maintenance, closures, scripted events, shipments
+in transit, virgin orders, backup activations). ``step()`` advances one day.
+
+The order of a day d (the interval [d, d + 1)) is fixed and never depends on dict or set
+iteration order; facilities, streams, inputs and contracts are visited in file order:
+
+1. **Clock.** SimPy runs to d + 1: failures, repairs, maintenance, closures, scripted events,
+   backup activations, and arrivals of shipments and virgin orders due on day d.
+2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
+3. **Contract status.** Contracts start, and those whose notice ran out end.
+4. **Deliveries.** Shipments due today are inspected (quality spec and the buyer's limits);
+   accepted lots enter the buyer's secondary buffer and are paid at the contract price;
+   rejected lots are disposed at the supplier's cost and count as short.
+5. **Consumption.** Each input takes from its secondary buffer (substitutes in order, ratio,
+   max share), then virgin stock or market, then emergency purchase, the rest unmet at its
+   lost margin. Critical inputs go first: their unmet share stops the line, which lowers the
+   facility's operating level for its other inputs and its output.
+6. **Production.** Each stream puts out rate x pattern x noise x operating level (after
+   preprocessing) into source storage, as one lot with today's quality draw.
+7. **Dispatch.** Each stream ships to the contracts due today (a short supplier allocates by
+   the policy's rule); haulage is paid by the party the contract names; shipments arrive
+   after the delivery lag.
+8. **Tidy-up.** Spoilage past shelf life and overflow beyond storage go to disposal, at the
+   source (supplier's cost) and in buffers (buyer's cost); virgin stockpiles reorder (s, S).
+9. **Settlement.** Contracts whose period closes today (or that ended today, or at the
+   horizon) settle penalties, take-or-pay top-ups and standby fees.
+10. **Data collection.**
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim import metrics as run_metrics
+from sim.agents import Facility, InputState, StreamState, SubstituteStore
+from sim.contracts import ContractState, Period, Status, allocate, in_spec, limit_bands, penalty, take_or_pay_topup
+from sim.ledger import CONTRACT_FLOWS, HAULIER, INPUT_FLOWS, STREAM_FLOWS, DISPOSAL, FlowTable, MoneyLedger
+from sim.logistics import delivery_lag_days, haul_cost, road_km
+from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
+from sim.rng import stream as rng_stream
+from sim.scenario import Scenario, apply_policy, contract_input
+from sim.streams import noise_factors, pattern_factors, quality_draws
+
+
+# --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
+
+
+def secondary_stock_t(model: SymbiosisModel) -> float:
+    """Secondary material held in all buyers' buffers."""
+    return sum(i.buffer_level for i in model.input_states)
+
+
+def source_stock_t(model: SymbiosisModel) -> float:
+    """Waste held in all suppliers' source storage."""
+    return sum(s.storage.total for s in model.stream_states)
+
+
+def virgin_stock_t(model: SymbiosisModel) -> float:
+    """Virgin material held in all stockpiles."""
+    return sum(i.virgin_stock for i in model.input_states)
+
+
+def facilities_down(model: SymbiosisModel) -> int:
+    """Facilities down (or closed) at the end of the day."""
+    return sum(not f.up.up for f in model.facilities)
+
+
+def cumulative_penalties(model: SymbiosisModel) -> float:
+    """Penalties settled so far."""
+    return model.penalties_to_date
+
+
+class SymbiosisModel(mesa.Model):
+    """An industrial-symbiosis network over a horizon of days.
+
+    Args:
+        scenario: the validated scenario (policy levers are applied here).
+        rng: the run's seed; every stochastic source draws from its own keyed child stream.
+        horizon_days: overrides the scenario's horizon.
+        collect_series: collect the DataCollector every day (off in sweeps, for speed).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        rng: np.random.SeedSequence | int = 0,
+        horizon_days: int | None = None,
+        collect_series: bool = True,
+    ):
+        seed = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(int(rng))
+        super().__init__(rng=rng_stream(seed, "mesa"))
+        self.seed = seed
+        self.spec = apply_policy(scenario)
+        self.horizon = int(horizon_days or self.spec.scenario.horizon_days)
+        self.warmup = min(self.spec.scenario.warmup_days, self.horizon - 1)
+        self.env = simpy.Environment()
+        self.money = MoneyLedger()
+        self.today = 0
+        self.penalties_to_date = 0.0
+        self.collect_series = collect_series
+        self.settlements: list[dict[str, Any]] = []
+        self._arrivals: dict[int, list] = {}  # the loading dock: shipments landed, by day
+
+        self._make_facilities()
+        self._make_contracts()
+        self._start_processes()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "secondary_stock_t": secondary_stock_t,
+                "source_stock_t": source_stock_t,
+                "virgin_stock_t": virgin_stock_t,
+                "facilities_down": facilities_down,
+                "cumulative_penalties": cumulative_penalties,
+            },
+            agent_reporters={"up_fraction": "up_fraction", "operating": "operating"},
+        )
+
+    # --- construction ------------------------------------------------------------------------
+
+    def _make_facilities(self) -> None:
+        sc = self.spec
+        materials = {m.id: m for m in sc.materials}
+        self.facilities: list[Facility] = []
+        self.stream_states: list[StreamState] = []
+        self.input_states: list[InputState] = []
+        for spec in sc.facilities:
+            up = UpState(self.env, on_change=self._make_change_hook(spec.id))
+            fac = Facility(self, spec, up)
+            for out in spec.outputs:
+                mat = materials[out.material]
+                props = list(mat.quality)
+                key = f"{spec.id}/{out.material}"
+                st = StreamState(
+                    out, mat, len(self.stream_states), spec.id,
+                    noise=noise_factors(rng_stream(self.seed, f"output/{key}"), out.variability, self.horizon),
+                    pattern=pattern_factors(out.pattern, self.horizon),
+                    quality=quality_draws(rng_stream(self.seed, f"quality/{key}"), props, out.quality,
+                                          mat.quality, self.horizon),
+                )
+                fac.streams.append(st)
+                self.stream_states.append(st)
+            for inp in spec.inputs:
+                subs = [
+                    SubstituteStore(
+                        s.material, s.ratio, s.max_share, s.processing_cost_per_t,
+                        materials[s.material].disposal_cost_per_t, materials[s.material].shelf_life_days,
+                    )
+                    for s in inp.substitutes
+                ]
+                ist = InputState(inp, materials[inp.material], len(self.input_states), subs)
+                fac.inputs.append(ist)
+                self.input_states.append(ist)
+            self.facilities.append(fac)
+        self.facility_by_id = {f.fid: f for f in self.facilities}
+        self.facility_index = {f.fid: k for k, f in enumerate(self.facilities)}
+        self.up_history = np.ones((self.horizon, len(self.facilities)))
+        self.operating_history = np.ones((self.horizon, len(self.facilities)))
+        self.streams_flow = FlowTable(STREAM_FLOWS, self.horizon, len(self.stream_states))
+        self.inputs_flow = FlowTable(INPUT_FLOWS, self.horizon, len(self.input_states))
+
+    def _make_contracts(self) -> None:
+        sc = self.spec
+        materials = {m.id: m for m in sc.materials}
+        self.contracts: list[ContractState] = []
+        self.inactive_contracts = [c.id for c in sc.contracts if not c.enabled]
+        for terms in sc.contracts:
+            if not terms.enabled:
+                continue
+            sup = self.facility_by_id[terms.supplier]
+            buy = self.facility_by_id[terms.buyer]
+            stream = next(s for s in sup.streams if s.spec.material == terms.material)
+            spec_in = contract_input(sc, terms)
+            inp = next(i for i in buy.inputs if i.spec.material == spec_in.material)
+            sub = next(s for s in inp.substitutes if s.material == terms.material)
+            sub.contracted = True
+            sub_spec = next(s for s in spec_in.substitutes if s.material == terms.material)
+            km = terms.distance_km if terms.distance_km is not None else road_km(sc, sup.fid, buy.fid)
+            c = ContractState(
+                terms=terms, index=len(self.contracts), supplier_stream=stream, buyer_input=(inp, sub),
+                km=km, lag_days=delivery_lag_days(km, sc.transport),
+                quality_bands=limit_bands(list(materials[terms.material].quality),
+                                          terms.quality_spec, sub_spec.quality_limits),
+                period_start=terms.start_day,
+            )
+            stream.contracts.append(c)
+            self.contracts.append(c)
+            if not c.is_backup:
+                sub.primaries.append(c)
+        self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
+        self._fill_initial_buffers()
+        self.contract_roles = {
+            c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
+        }
+
+    def _fill_initial_buffers(self) -> None:
+        """Buffers start at `initial_buffer_t` (default: full), in the first contracted
+        substitute (else the first listed), at the material's nominal quality."""
+        materials = {m.id: m for m in self.spec.materials}
+        for inp in self.input_states:
+            if not inp.substitutes:
+                continue
+            init = inp.spec.initial_buffer_t
+            qty = inp.buffer_cap if init is None else init
+            store = next((s for s in inp.substitutes if s.contracted), inp.substitutes[0])
+            nominal = np.array(list(materials[store.material].quality.values()), dtype=float)
+            store.lots.put(qty, 0, nominal)
+            inp.buffer_start = qty
+
+    def _start_processes(self) -> None:
+        sc = self.spec
+        env = self.env
+        for fac in self.facilities:
+            o = fac.spec.outages
+            if o.mtbf_days is not None:
+                env.process(break_down(env, fac.up, o, rng_stream(self.seed, f"outages/{fac.fid}")))
+            for window in o.maintenance:
+                env.process(maintain(env, fac.up, window))
+            delay = closure_delay(rng_stream(self.seed, f"closure/{fac.fid}"), o.closure_hazard_per_year)
+            if math.isfinite(delay):
+                env.process(close_at(env, fac.up, delay, self._make_close_hook(fac.fid)))
+        for e in sc.events:
+            if e.kind == "closure":
+                fac = self.facility_by_id[e.facility]
+                env.process(close_at(env, fac.up, e.day, self._make_close_hook(fac.fid)))
+            elif e.kind == "outage":
+                env.process(scripted_outage(env, self.facility_by_id[e.facility].up, e.day, e.duration_days))
+            elif e.kind in ("stream_end", "stream_scale"):
+                st = next(s for s in self.facility_by_id[e.facility].streams if s.spec.material == e.material)
+                factor = 0.0 if e.kind == "stream_end" else float(e.factor)
+                self.schedule(e.day, _set_scale, st, factor)
+            elif e.kind == "notice":
+                for c in self.contracts:
+                    if c.terms.id == e.contract:
+                        self.schedule(e.day, self._give_notice, c, e.party)
+
+    # --- event helpers -----------------------------------------------------------------------
+
+    def schedule(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        """Call `fn(*args)` after `delay` days of simulated time (a SimPy timeout)."""
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _ev: fn(*args))
+
+    def _make_change_hook(self, fid: str) -> Callable[[bool], None]:
+        return lambda up: self._supplier_changed(fid, up)
+
+    def _make_close_hook(self, fid: str) -> Callable[[], None]:
+        return lambda: self._facility_closed(fid)
+
+    def _primary_failing(self, c: ContractState) -> bool:
+        sup = self.facility_by_id[c.terms.supplier]
+        return c.status is Status.ENDED or (c.status is not Status.PENDING and not sup.up.up)
+
+    def _backups_of(self, c: ContractState) -> list[ContractState]:
+        inp = c.buyer_input[0]
+        return [b for b in self.contracts if b.is_backup and b.buyer_input[0] is inp]
+
+    def _primaries_of(self, b: ContractState) -> list[ContractState]:
+        inp = b.buyer_input[0]
+        return [c for c in self.contracts if not c.is_backup and c.buyer_input[0] is inp]
+
+    def _supplier_changed(self, fid: str, up: bool) -> None:
+        """A supplier went down or came back: call or release the backups of its buyers."""
+        for c in self.contracts:
+            if c.is_backup or c.terms.supplier != fid:
+                continue
+            for b in self._backups_of(c):
+                self._review_backup(b, up)
+
+    def _review_backup(self, b: ContractState, recovered: bool) -> None:
+        failing = any(self._primary_failing(p) for p in self._primaries_of(b))
+        if recovered and not failing:
+            b.called = False
+        elif failing and not b.called:
+            self.schedule(b.terms.activation_lead_time_days, self._activate, b)
+
+    def _activate(self, b: ContractState) -> None:
+        if any(self._primary_failing(p) for p in self._primaries_of(b)):
+            b.called = True
+
+    def _facility_closed(self, fid: str) -> None:
+        """A permanent closure ends every contract of the facility."""
+        day = int(self.env.now)
+        for c in self.contracts:
+            if fid in (c.terms.supplier, c.terms.buyer) and c.status is not Status.ENDED:
+                self._end(c, day)
+        for c in self.contracts:
+            if not c.is_backup and c.terms.supplier == fid:
+                for b in self._backups_of(c):
+                    self._review_backup(b, recovered=False)
+
+    def _give_notice(self, c: ContractState, party: str) -> None:
+        """A party gives notice: obligations run for `notice_days`; leaving before the
+        minimum term costs the early-termination fee, paid now to the other party."""
+        if c.status not in (Status.ACTIVE, Status.PENDING):
+            return
+        day = int(self.env.now)
+        c.status = Status.NOTICE
+        c.notice_by = party
+        c.end_day = day + c.terms.notice_days
+        if c.end_day < c.terms.start_day + c.terms.min_term_days:
+            leaver = c.terms.supplier if party == "supplier" else c.terms.buyer
+            other = c.terms.buyer if party == "supplier" else c.terms.supplier
+            self.money.book(day, leaver, other, c.terms.early_termination_fee, "termination_fee", c.index)
+
+    def _end(self, c: ContractState, day: int) -> None:
+        c.status = Status.ENDED
+        c.ended_day = day
+        c.called = False
+
+    # --- the day -----------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance one day, in the order given in the module docstring."""
+        day = int(self.time) - 1
+        if day >= self.horizon:
+            self.running = False
+            return
+        self.today = day
+        self.env.run(until=day + 1)
+        for k, fac in enumerate(self.facilities):
+            fac.up_fraction = fac.up.up_fraction(day)
+            self.up_history[day, k] = fac.up_fraction
+        self._update_contract_status(day)
+        self._deliver_due(day)
+        for k, fac in enumerate(self.facilities):
+            fac.consume(day)
+            self.operating_history[day, k] = fac.operating
+        for fac in self.facilities:
+            fac.produce(day)
+        self._dispatch(day)
+        for fac in self.facilities:
+            fac.tidy_up(day)
+        self._settle(day)
+        if self.collect_series:
+            self.datacollector.collect(self)
+        if day == self.horizon - 1:
+            self.running = False
+
+    def run(self) -> None:
+        """Run to the horizon."""
+        while self.running:
+            self.step()
+
+    def _update_contract_status(self, day: int) -> None:
+        for c in self.contracts:
+            if c.status is Status.PENDING and day >= c.terms.start_day:
+                c.status = Status.ACTIVE
+            elif c.status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
+                self._end(c, day)
+
+    def _deliver_due(self, day: int) -> None:
+        for c, pieces in self._arrivals.pop(day, []):
+            self._receive(c, pieces, day)
+
+    def _arrive(self, c: ContractState, pieces: list) -> None:
+        self._arrivals.setdefault(int(self.env.now), []).append((c, pieces))
+
+    def _receive(self, c: ContractState, pieces: list, day: int) -> None:
+        """Inspect a shipment: in-spec lots into the buffer, paid; the rest disposed by the supplier."""
+        inp, sub = c.buyer_input
+        stream = c.supplier_stream
+        accepted = rejected = 0.0
+        for qty, born, quality in pieces:
+            if in_spec(quality, c.quality_bands):
+                sub.lots.put(qty, born, quality)
+                accepted += qty
+            else:
+                rejected += qty
+        cf = self.contracts_flow
+        k = c.index
+        cf["accepted_t"][day, k] += accepted
+        cf["rejected_t"][day, k] += rejected
+        cf["short_t"][day, k] += rejected
+        self.inputs_flow["accepted_t"][day, inp.index] += accepted
+        self.streams_flow["rejected_t"][day, stream.index] += rejected
+        c.period.taken_t += accepted
+        c.period.short_t += rejected
+        t = c.terms
+        self.money.book(day, t.buyer, t.supplier, accepted * t.price_per_t, "price", k)
+        self.money.book(day, t.supplier, DISPOSAL, rejected * stream.disposal_cost, "rejection_disposal", k)
+
+    def _dispatch(self, day: int) -> None:
+        rule = self.spec.policy.allocation
+        tr = self.spec.transport
+        cf = self.contracts_flow
+        for st in self.stream_states:
+            if not st.contracts:
+                continue
+            due = [c.due_today(day) for c in st.contracts]
+            if not any(due):
+                continue
+            ship = allocate(st.storage.total, due, [c.terms.priority for c in st.contracts], rule)
+            sup_k = self.facility_index[st.owner]
+            for c, d, q in zip(st.contracts, due, ship, strict=True):
+                if d <= 0.0:
+                    continue
+                k = c.index
+                short = max(0.0, d - q)
+                window = self.up_history[max(0, day - c.terms.delivery_interval_days + 1): day + 1, sup_k]
+                excused = min(short, d * (1.0 - float(window.mean())))
+                cf["due_t"][day, k] = d
+                cf["shipped_t"][day, k] = q
+                cf["short_t"][day, k] += short
+                cf["excused_t"][day, k] = excused
+                p = c.period
+                p.committed_t += d
+                p.shipped_t += q
+                p.short_t += short
+                p.excused_t += excused
+                if q <= 0.0:
+                    continue
+                pieces = st.storage.take(q)
+                self.streams_flow["shipped_t"][day, st.index] += q
+                payer = c.terms.supplier if c.terms.transport_paid_by == "supplier" else c.terms.buyer
+                self.money.book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)
+                self.schedule(c.lag_days - 1, self._arrive, c, pieces)
+
+    def _settle(self, day: int) -> None:
+        cf = self.contracts_flow
+        last = day == self.horizon - 1
+        for c in self.contracts:
+            if c.in_force:
+                cf["in_force"][day, c.index] = 1.0
+                cf["called"][day, c.index] = float(c.called)
+                if c.is_backup:
+                    c.period.standby_days += 1.0
+            ended_today = c.status is Status.ENDED and c.ended_day == day
+            if c.status is Status.PENDING or c.status is Status.ENDED and not ended_today:
+                continue
+            if c.settles_today(day) or ended_today or last:
+                self._settle_period(c, day)
+
+    def _settle_period(self, c: ContractState, day: int) -> None:
+        t = c.terms
+        p = c.period
+        owed = penalty(p.short_t, p.excused_t, p.committed_t, t)
+        topup = take_or_pay_topup(p.taken_t, p.committed_t, t)
+        standby = p.standby_days * t.standby_fee_per_day
+        self.money.book(day, t.supplier, t.buyer, owed, "penalty", c.index)
+        self.money.book(day, t.buyer, t.supplier, topup, "take_or_pay", c.index)
+        self.money.book(day, t.buyer, t.supplier, standby, "standby_fee", c.index)
+        self.penalties_to_date += owed
+        self.settlements.append({
+            "contract": t.id, "start_day": c.period_start, "end_day": day,
+            "committed_t": p.committed_t, "shipped_t": p.shipped_t, "taken_t": p.taken_t,
+            "short_t": p.short_t, "excused_t": p.excused_t, "standby_days": p.standby_days,
+            "penalty": owed, "take_or_pay": topup, "standby_fee": standby,
+        })
+        c.period = Period()
+        c.period_start = day + 1
+
+    # --- results -----------------------------------------------------------------------------
+
+    def result(self, series: bool = False) -> Any:
+        """The run's metrics and tables (a :class:`sim.run.RunResult`)."""
+        from sim.run import RunResult
+
+        tables = run_metrics.compute(self)
+        return RunResult(
+            metrics=tables.metrics,
+            facilities=tables.facilities,
+            contracts=tables.contracts,
+            series=run_metrics.daily_series(self) if series else None,
+        )
+
+    def outage_log(self) -> pd.DataFrame:
+        """Every outage of the run: facility, start, end, cause."""
+        rows = [
+            (f.fid, s, e, cause) for f in self.facilities for s, e, cause in f.up.open_log(self.horizon)
+        ]
+        return pd.DataFrame(rows, columns=["facility", "start", "end", "cause"])
+
+
+def _set_scale(stream: StreamState, factor: float) -> None:
+    stream.scale = factor

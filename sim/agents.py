@@ -154,7 +154,7 @@ class Facility(mesa.Agent):
         for s in inp.substitutes:
             cap = min(left, s.max_share * required)
             if s.contracted:
-                full = min(full_left, s.max_share * required, s.ratio * s.full_supply_t_per_day() * level)
+                full = min(full_left, s.max_share * required, s.ratio * s.full_supply_t_per_day())
                 flows["secondary_full_t"][day, k] += full
                 full_left -= full
             used_func = min(cap, s.lots.total * s.ratio)

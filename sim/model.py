@@ -471,6 +471,7 @@ class SymbiosisModel(mesa.Model):
             facilities=tables.facilities,
             contracts=tables.contracts,
             series=run_metrics.daily_series(self) if series else None,
+            outages=self.outage_log() if series else None,
         )
 
     def outage_log(self) -> pd.DataFrame:

@@ -23,13 +23,15 @@ class RunResult:
     - ``metrics``: the run metrics of DESIGN.md section 8 (name -> float);
     - ``facilities``: one row per facility (costs, benefit, flows);
     - ``contracts``: one row per contract (delivered, shortfall, penalties...);
-    - ``series``: the daily time series (only when asked for).
+    - ``series``: the daily time series (only when asked for);
+    - ``outages``: every outage (facility, start, end, cause; only with the series).
     """
 
     metrics: dict[str, float]
     facilities: pd.DataFrame
     contracts: pd.DataFrame
     series: pd.DataFrame | None = None
+    outages: pd.DataFrame | None = None
 
 
 def run_once(

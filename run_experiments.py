@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Command line of the industrial-symbiosis resilience simulator.
+
+With no arguments it runs the default study (scenarios/studies/default.toml) into
+results/default/. See `python run_experiments.py --help` and `... COMMAND --help`.
+
+This file only parses, calls the library and prints. Exit status: 0 success, 2 bad input
+(one line per problem: FILE: path.to.field: message), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+TOP_HELP = """\
+Simulate industrial-symbiosis networks (one plant's waste as another's raw material) and
+measure how contracts, buffers, backup partners and intermediaries keep supply flowing when
+plants fail.
+
+With no command, runs the default study (buffers x penalty clauses x backup contracts on the
+brewery network) and writes results/default/ with figures and report.md.
+
+commands:
+  simulate   one run of a scenario: its metrics, optionally its daily series and a plot
+  validate   check a scenario or study file; every problem on its own line, exit status 2
+  run        a whole study: design points x replications, resumable, parallel or on Dask
+  report     rebuild summary.csv, figures and report.md of a results folder
+
+first steps:
+  run_experiments.py simulate scenarios/two_firms.toml
+  run_experiments.py simulate scenarios/brewery_farms.toml --seed 7 --out results/brewery
+  run_experiments.py simulate scenarios/two_firms.toml --set policy.buffer_days=14 --json
+  run_experiments.py run scenarios/studies/default.toml --workers 2
+"""
+
+SIMULATE_HELP = """\
+Simulate one scenario once and print its run metrics (fill rate, disruption days,
+penalties, net benefit against the no-symbiosis counterfactual, ...).
+
+--set changes any field by its dotted path; list items are named by id (or by material for
+a facility's outputs and inputs), and * means all items:
+  --set contracts.grain-to-farm.penalty_per_t_short=50
+  --set 'contracts.*.force_majeure=true'
+  --set facilities.farm-a.inputs.feed.buffer_t=60
+  --set policy.buffer_days=7
+Values are read as TOML (50, 2.5, true, "text", [1, 2]).
+
+--out DIR writes series.csv (one row per day), outages.csv, facilities.csv, contracts.csv,
+metrics.json and series.png (outages by cause, buffers against capacity, shortfalls and
+cumulative penalties).
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {value}")
+    return value
+
+
+def _assignment(text: str) -> tuple[str, Any]:
+    from sim.scenario import parse_value
+
+    path, sep, value = text.partition("=")
+    if not sep or not path.strip():
+        raise argparse.ArgumentTypeError(f"expected PATH=VALUE, got {text!r}")
+    return path.strip(), parse_value(value.strip())
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """One run: print metrics, optionally write series, tables and a plot."""
+    from sim.run import run_once
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, dict(args.set or []))
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        _ensure_writable(out)
+    result = run_once(scenario, args.seed, horizon_days=args.days, series=out is not None)
+    if args.json:
+        print(json.dumps({k: _json_number(v) for k, v in result.metrics.items()}))
+    else:
+        _print_metrics(scenario.scenario.name, args.seed, result.metrics, scenario.scenario.currency)
+    if out is not None:
+        from analysis.series_plot import plot_run_series
+
+        assert result.series is not None and result.outages is not None
+        result.series.to_csv(out / "series.csv", index=False)
+        result.outages.to_csv(out / "outages.csv", index=False)
+        result.facilities.to_csv(out / "facilities.csv", index=False)
+        result.contracts.to_csv(out / "contracts.csv", index=False)
+        (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+        png = plot_run_series(
+            result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", out / "series.png"
+        )
+        print(f"wrote {out}/series.csv, facilities.csv, contracts.csv, metrics.json and {png}",
+              file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _json_number(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def _print_metrics(name: str, seed: int, metrics: dict[str, float], currency: str) -> None:
+    print(f"{name} (seed {seed})")
+    width = max(len(k) for k in metrics)
+    for key, value in metrics.items():
+        unit = currency if key in _MONEY else ""
+        print(f"  {key:<{width}}  {value:>16,.4f} {unit}".rstrip())
+
+
+_MONEY = {
+    "penalties_paid", "take_or_pay_paid", "standby_fees_paid", "transport_cost", "virgin_cost",
+    "emergency_cost", "lost_margin", "disposal_cost", "net_benefit", "supplier_benefit",
+    "buyer_benefit", "intermediary_profit",
+}
+
+
+def _ensure_writable(out: Path) -> None:
+    from sim.scenario import ScenarioError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ScenarioError([f"{out}: --out: cannot write there ({err.strerror})"]) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a scenario or a study file."""
+    from sim.scenario import load_scenario, read_toml
+
+    raw = read_toml(args.file)
+    if "study" in raw:
+        from sim.experiment.study import load_study
+
+        study = load_study(args.file)
+        print(f"{args.file}: ok (study '{study.name}', {study.n_points} design points x "
+              f"{study.replications} replications = {study.n_points * study.replications} runs)")
+        return 0
+    sc = load_scenario(args.file)
+    print(f"{args.file}: ok (scenario '{sc.scenario.name}': {len(sc.facilities)} facilities, "
+          f"{len(sc.contracts)} contracts, {sc.scenario.horizon_days} days)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    from sim.experiment import cli as experiment_cli
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="run_experiments.py", description=TOP_HELP, formatter_class=fmt)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("simulate", help="one run of a scenario", description=SIMULATE_HELP, formatter_class=fmt)
+    p.add_argument("scenario", help="scenario file (TOML)")
+    p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1); same seed, same run")
+    p.add_argument("--days", type=_positive_int, help="simulate this many days instead of the file's horizon")
+    p.add_argument("--set", type=_assignment, action="append", metavar="PATH=VALUE",
+                   help="override a field by dotted path (repeatable)")
+    p.add_argument("--json", action="store_true",
+                   help="print one flat JSON object {metric: number} on stdout and nothing else")
+    p.add_argument("--out", metavar="DIR", help="write the daily series, tables and series.png here")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("validate", help="check a scenario or study file",
+                       description="Check a scenario or study file. Prints 'ok' and exits 0, or prints "
+                       "every problem as FILE: path.to.field: message and exits 2.", formatter_class=fmt)
+    p.add_argument("file", help="scenario or study file (TOML)")
+    p.set_defaults(func=cmd_validate)
+
+    experiment_cli.add_run_parser(sub)
+    experiment_cli.add_report_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse, dispatch, and turn errors into exit codes."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        from sim.scenario import ScenarioError
+
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            from sim.experiment.cli import main_default
+
+            return main_default()
+        return int(args.func(args))
+    except ScenarioError as err:
+        for line in err.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence of a command line
+        if debug:
+            traceback.print_exc()
+        else:
+            print(f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

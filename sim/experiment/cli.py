@@ -154,6 +154,18 @@ def report_command(args: argparse.Namespace) -> int:
     return _guarded(args, work)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sim.experiment run|report ...`: the two subcommands without the rest of
+    run_experiments.py (used by tests and batch scripts)."""
+    parser = argparse.ArgumentParser(prog="python -m sim.experiment",
+                                     description="Run studies and report on their results.")
+    sub = parser.add_subparsers(required=True, metavar="{run,report}")
+    add_run_parser(sub)
+    add_report_parser(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
 def main_default() -> int:
     """Run the default study into results/default/ on every core (what `make run` does)."""
     parser = argparse.ArgumentParser(prog="run_experiments.py")

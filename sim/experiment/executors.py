@@ -12,7 +12,10 @@ does not grow with the number of runs.
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -41,7 +44,10 @@ def open_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tu
     elif workers <= 1:
         yield InlineExecutor(), "in-process (serial)", 1
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Never fork a process that may hold threads (Dask, tqdm's monitor): forkserver on
+        # Linux, the platform's default elsewhere.
+        method = "forkserver" if sys.platform.startswith("linux") else None
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
             yield pool, f"ProcessPoolExecutor(max_workers={workers})", workers
 
 
@@ -60,7 +66,7 @@ def _dask_executor(scheduler: str) -> Iterator[tuple[Executor, str, int]]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
-            silence_logs="error",
+            silence_logs=logging.ERROR,
         )
         with cluster, Client(cluster) as client:
             yield client.get_executor(pure=False), "dask LocalCluster(n_workers=2, 127.0.0.1)", 2

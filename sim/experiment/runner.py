@@ -98,7 +98,7 @@ def run_study(
     todo = [i for i in mine if status.get(keys[i]) != "ok"]
     stored_ok = sum(1 for s in status.values() if s == "ok")
     failed_before = sum(1 for i in todo if status.get(keys[i]) == "failed")
-    say = (lambda *_: None) if quiet else print
+    say = (lambda *_, **__: None) if quiet else print
     say(budget_line(study.name, len(design.points), study.replications, stored_ok, len(todo),
                     failed_before, str(shard) if shard else None), flush=True)
 

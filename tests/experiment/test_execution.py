@@ -1,0 +1,87 @@
+"""Every way of executing a study gives the same runs table (DESIGN.md section 4: determinism)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sim.experiment.runner import Shard, run_study
+from sim.experiment.study import load_study
+
+
+def _table(out) -> pd.DataFrame:
+    return pd.read_parquet(out / "runs.parquet").drop(columns=["wall_s"])
+
+
+@pytest.fixture
+def study(write_study):
+    return load_study(write_study(replications=3))
+
+
+@pytest.fixture
+def in_process(study, tmp_path):
+    out = tmp_path / "inline"
+    run_study(study, out, workers=1, quiet=True)
+    return _table(out)
+
+
+def test_in_process_table_has_one_ok_row_per_key(in_process, study):
+    assert len(in_process) == 4 * study.replications
+    assert in_process["status"].eq("ok").all()
+    assert not in_process.duplicated(["design_point", "replication"]).any()
+    assert list(in_process.columns[:5]) == [
+        "design_point", "replication", "seed", "policy.buffer_days", "contracts.*.penalty_per_t_short"
+    ]
+
+
+def test_replication_seed_is_shared_across_design_points(in_process):
+    seeds = in_process.pivot(index="replication", columns="design_point", values="seed")
+    assert (seeds.nunique(axis=1) == 1).all()
+    assert seeds[0].is_unique
+
+
+def test_process_pool_gives_the_in_process_table(study, tmp_path, in_process):
+    out = tmp_path / "pool"
+    run_study(study, out, workers=2, quiet=True)
+    pd.testing.assert_frame_equal(_table(out), in_process)
+
+
+def test_two_shards_into_one_store_give_the_in_process_table(study, tmp_path, in_process):
+    out = tmp_path / "shards"
+    first = run_study(study, out, workers=1, shard=Shard(1, 2), quiet=True)
+    assert len(first.runs) == len(in_process) // 2
+    run_study(study, out, workers=1, shard=Shard(2, 2), quiet=True)
+    pd.testing.assert_frame_equal(_table(out), in_process)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_in_process_table(study, tmp_path, in_process):
+    out = tmp_path / "dask"
+    run_study(study, out, scheduler="local", quiet=True)
+    pd.testing.assert_frame_equal(_table(out), in_process)
+
+
+def test_rerun_skips_stored_runs(study, tmp_path, in_process):
+    out = tmp_path / "inline-again"
+    run_study(study, out, workers=1, quiet=True)
+    again = run_study(study, out, workers=1, quiet=True)
+    assert again.stats.done == 0
+    pd.testing.assert_frame_equal(_table(out), in_process)
+
+
+def test_fresh_runs_everything_again(study, tmp_path):
+    out = tmp_path / "fresh"
+    run_study(study, out, workers=1, quiet=True)
+    again = run_study(study, out, workers=1, fresh=True, quiet=True)
+    assert again.stats.done == 4 * study.replications
+
+
+@pytest.mark.parametrize("text, k, n", [("1/2", 1, 2), ("3/10", 3, 10)])
+def test_shard_parses_k_of_n(text, k, n):
+    assert Shard.parse(text) == Shard(k, n)
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "a/b", "1-2", "1/2/3"])
+def test_shard_rejects_malformed_text(text):
+    with pytest.raises(ValueError, match="--shard"):
+        Shard.parse(text)

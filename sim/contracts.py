@@ -119,6 +119,7 @@ class ContractState:
     quality_bands: list[tuple[int, float, float]]
     status: Status = Status.PENDING
     called: bool = False  # backups: delivering because a primary is failing
+    in_transit_t: float = 0.0
     end_day: int | None = None
     ended_day: int | None = None
     notice_by: str | None = None

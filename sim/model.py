@@ -385,6 +385,7 @@ class SymbiosisModel(mesa.Model):
         self.streams_flow["rejected_t"][day, stream.index] += rejected
         c.period.taken_t += accepted
         c.period.short_t += rejected
+        c.in_transit_t -= accepted + rejected
         t = c.terms
         self.money.book(day, t.buyer, t.supplier, accepted * t.price_per_t, "price", k)
         self.money.book(day, t.supplier, DISPOSAL, rejected * stream.disposal_cost, "rejection_disposal", k)
@@ -420,6 +421,7 @@ class SymbiosisModel(mesa.Model):
                 if q <= 0.0:
                     continue
                 pieces = st.storage.take(q)
+                c.in_transit_t += q
                 self.streams_flow["shipped_t"][day, st.index] += q
                 payer = c.terms.supplier if c.terms.transport_paid_by == "supplier" else c.terms.buyer
                 self.money.book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)

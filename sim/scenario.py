@@ -706,7 +706,8 @@ def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
             if isinstance(node, dict):
                 child = node.get(part)
                 if child is None:
-                    child = node[part] = {}
+                    # A missing list has no items to match; a missing table is created.
+                    child = [] if part in _LIST_FIELDS else node.setdefault(part, {})
                 nxt.append(child)
             elif isinstance(node, list):
                 nxt.extend(_match_items(node, part, parts[: depth + 1]))
@@ -718,6 +719,12 @@ def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
         if not isinstance(node, dict):
             raise KeyError(f"'{'.'.join(parts[:-1])}' is not a table")
         node[last] = value
+
+
+_LIST_FIELDS = frozenset(
+    {"materials", "facilities", "contracts", "events", "outputs", "inputs", "substitutes",
+     "distances", "maintenance"}
+)
 
 
 def _match_items(items: list[Any], key: str, where: list[str]) -> list[Any]:

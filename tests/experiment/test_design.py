@@ -27,7 +27,7 @@ def test_rows_keep_their_order_and_find_the_reference():
 
 def test_reference_outside_a_grid_is_an_error():
     design = Design(kind="grid", factors={"a": [1, 2]}, reference={"a": 5})
-    with pytest.raises(StudyError, match="design.reference: not one of the design points"):
+    with pytest.raises(StudyError, match=r"design\.reference: not one of the design points"):
         build_design(design, seed=1)
 
 

@@ -1,0 +1,127 @@
+"""Malformed study files and unusable output folders: every problem on its own line
+`FILE: path: message`, exit status 2, nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.experiment.cli import main
+
+
+def _run(capsys, *argv) -> tuple[int, list[str]]:
+    status = main(["run", *map(str, argv), "--quiet"])
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+CASES = {
+    "unknown study key": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
+        {"extra": "replicatoins = 3"},
+        'study.replicatoins: unknown field',
+    ),
+    "factor path that is not in the scenario": (
+        'kind = "grid"\n[design.factors]\n"contracts.nope.penalty_per_t_short" = [0.0]\n',
+        {},
+        'design.factors."contracts.nope.penalty_per_t_short": value 0.0 is not valid in the scenario',
+    ),
+    "factor field the scenario does not have": (
+        'kind = "grid"\n[design.factors]\n"policy.bufer_days" = [1]\n',
+        {},
+        'design.factors."policy.bufer_days": value 1 is not valid in the scenario: '
+        "policy.bufer_days: unknown",
+    ),
+    "factor value out of range": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0, -2]\n',
+        {},
+        'design.factors."policy.buffer_days": value -2 is not valid in the scenario',
+    ),
+    "unknown design kind": (
+        'kind = "factorial"\n[design.factors]\n"policy.buffer_days" = [0]\n',
+        {},
+        "design.kind: Input should be 'grid', 'rows', 'lhs', 'sobol' or 'morris'",
+    ),
+    "range in a grid": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = { low = 0, high = 5 }\n',
+        {},
+        "needs a list of levels, not a range",
+    ),
+    "sobol size not a power of two": (
+        'kind = "sobol"\nsamples = 6\n[design.factors]\n"policy.buffer_days" = { low = 0, high = 5 }\n',
+        {},
+        "sobol needs samples = a power of 2 (given 6)",
+    ),
+    "reference missing a factor": (
+        'kind = "grid"\nreference = { "policy.buffer_days" = 0 }\n[design.factors]\n'
+        '"policy.buffer_days" = [0]\n"contracts.*.penalty_per_t_short" = [0.0]\n',
+        {},
+        "design.reference: name a value for every factor",
+    ),
+    "mixed level types": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0, "seven"]\n',
+        {},
+        "levels must all be numbers, all booleans or all text",
+    ),
+    "zero replications": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
+        {"replications": 0},
+        "study.replications: Input should be greater than or equal to 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_malformed_study_gives_one_line_per_problem_and_status_2(case, write_study, tmp_path, capsys):
+    design, kwargs, expected = CASES[case]
+    path = write_study(design, **kwargs)
+    out = tmp_path / "results"
+    status, lines = _run(capsys, path, "--out", out)
+    assert status == 2
+    assert any(expected in line for line in lines), lines
+    assert all(line.startswith(f"{path}: ") for line in lines), lines
+    assert not out.exists()
+
+
+def test_every_problem_is_reported_not_just_the_first(write_study, tmp_path, capsys):
+    design = 'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [-1]\n"policy.nope" = [1]\n'
+    status, lines = _run(capsys, write_study(design), "--out", tmp_path / "r")
+    assert status == 2 and len(lines) == 2
+
+
+def test_missing_scenario_file_is_named(tmp_path, capsys):
+    path = tmp_path / "study.toml"
+    path.write_text('[study]\nname = "x"\nscenario = "gone.toml"\nreplications = 1\nseed = 1\n'
+                    '[design]\nkind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n')
+    status, lines = _run(capsys, path, "--out", tmp_path / "r")
+    assert status == 2
+    assert lines == [f"{path}: study.scenario: {tmp_path / 'gone.toml'}: file not found"]
+
+
+def test_toml_syntax_error_is_reported(tmp_path, capsys):
+    path = tmp_path / "study.toml"
+    path.write_text("[study\nname = 1\n")
+    status, lines = _run(capsys, path)
+    assert status == 2 and lines[0].startswith(f"{path}: (TOML syntax)")
+
+
+def test_missing_study_file_is_reported(tmp_path, capsys):
+    status, lines = _run(capsys, tmp_path / "none.toml")
+    assert status == 2 and lines == [f"{tmp_path / 'none.toml'}: file not found"]
+
+
+def test_unwritable_results_folder_is_bad_input(write_study, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    status, lines = _run(capsys, write_study(), "--out", blocker / "results")
+    assert status == 2
+    assert len(lines) == 1 and lines[0].startswith("--out: ") and "cannot write results" in lines[0]
+
+
+def test_malformed_shard_is_bad_input(write_study, capsys):
+    status, lines = _run(capsys, write_study(), "--shard", "3/2")
+    assert status == 2 and lines == ["--shard: --shard K/N needs 1 <= K <= N (given '3/2')"]
+
+
+def test_report_on_a_folder_without_runs_is_bad_input(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    expected = f"{tmp_path}: not a results folder (no manifest.json, design.csv or runs)"
+    assert capsys.readouterr().err.strip() == expected

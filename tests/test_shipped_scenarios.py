@@ -1,0 +1,30 @@
+"""Every scenario shipped in `scenarios/` loads, validates and explains where its numbers come from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.scenario import apply_policy, load_scenario
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))
+
+
+def test_the_three_teaching_scenarios_are_shipped() -> None:
+    assert {"two_firms", "brewery_farms", "cement_fishery"} <= {p.stem for p in SCENARIOS}
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenario_validates(path: Path) -> None:
+    sc = apply_policy(load_scenario(path))
+    assert sc.facilities and sc.contracts
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenario_opens_with_a_comment_block_citing_sources(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    header = text[: text.index("\n[")]
+    assert all(line.startswith("#") for line in header.strip().splitlines())
+    assert "http" in header, "cite sources with their URLs in the file itself"
+    assert "shared/" not in text, "cite the source, not a path to the project's notes"

@@ -28,6 +28,8 @@ def draw_duration(
         return mean
     if law == "exponential":
         return float(rng.exponential(mean))
+    if law == "geometric":
+        return float(rng.geometric(1.0 / mean))
     if law == "weibull":
         assert shape is not None
         scale = mean / math.gamma(1.0 + 1.0 / shape)

@@ -31,7 +31,7 @@ Pos = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Ident = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
 
-LifeLaw = Literal["exponential", "weibull", "lognormal", "fixed"]
+LifeLaw = Literal["exponential", "weibull", "lognormal", "fixed", "geometric"]
 
 
 class Frozen(BaseModel):
@@ -137,7 +137,8 @@ class Outages(Frozen):
     """Unplanned failures and repairs, planned maintenance and a permanent-closure hazard.
 
     `failure` and `repair` name the law of up-times and repair times; `*_shape` is the Weibull
-    shape and `*_cv` the lognormal coefficient of variation. No `mtbf_days` means the
+    shape and `*_cv` the lognormal coefficient of variation. `geometric` counts whole days
+    (a two-state Markov chain on days: P(fail) = 1 / mtbf_days, P(repair) = 1 / mttr_days). No `mtbf_days` means the
     facility never fails at random.
     """
 
@@ -151,6 +152,13 @@ class Outages(Frozen):
     repair_cv: Pos | None = None
     maintenance: list[Maintenance] = []
     closure_hazard_per_year: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _geometric_in_whole_days(self) -> Outages:
+        for which, mean in (("failure", self.mtbf_days), ("repair", self.mttr_days)):
+            if getattr(self, which) == "geometric" and mean is not None and mean < 1.0:
+                raise ValueError(f"{which} = 'geometric' counts whole days and needs a mean >= 1 (given {mean})")
+        return self
 
     @model_validator(mode="after")
     def _shape_matches_law(self) -> Outages:

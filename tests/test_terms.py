@@ -265,23 +265,26 @@ def test_start_day_delays_shipments_and_anchors_periods():
 # --- backup contracts -------------------------------------------------------------------------
 
 
-def backup_network(lead: float, fee: float, outage_day: float, outage_days: float):
-    """`sup2` (10 t/day of ash, no storage) backs `c1` up through `c2`."""
+def outage(day: float, days: float) -> dict:
+    return {"day": day, "kind": "outage", "facility": "sup", "duration_days": days}
+
+
+def backup_network(lead: float, fee: float, events: list[dict], settlement_days: int = 1, **c1_terms):
+    """`sup2` (10 t/day of ash, no storage) backs `c1` up through `c2` (price 2/t)."""
     sup2 = {"id": "sup2", "location": {"x_km": 0.0, "y_km": 0.0},
             "outputs": [{"material": "ash", "rate_t_per_day": 10.0, "storage_t": 0.0}]}
     c2 = {"id": "c2", "supplier": "sup2", "buyer": "buy", "material": "ash", "role": "backup",
           "volume_t_per_day": 10.0, "distance_km": 0.0, "price_per_t": 2.0,
-          "standby_fee_per_day": fee, "activation_lead_time_days": lead, "settlement_days": 1}
-    return build(extra_facilities=[sup2], extra_contracts=[c2],
-                 events=[{"day": outage_day, "kind": "outage", "facility": "sup",
-                          "duration_days": outage_days}])
+          "standby_fee_per_day": fee, "activation_lead_time_days": lead, "settlement_days": settlement_days}
+    return build({f"contracts.c1.{k}": v for k, v in c1_terms.items()},
+                 extra_facilities=[sup2], extra_contracts=[c2], events=events)
 
 
 def test_backup_delivers_only_while_primary_down_after_lead_time():
     # Primary supplier down [3, 7). The backup is called 2 days after the failure (day 5) and
     # released when the primary recovers (day 7): it ships on days 5 and 6, received days 6, 7,
     # paid at 2/t. The buyer is short of secondary on days 4 and 5 only.
-    m = run(backup_network(lead=2.0, fee=3.0, outage_day=3.0, outage_days=4.0))
+    m = run(backup_network(lead=2.0, fee=3.0, events=[outage(3.0, 4.0)]))
     cf = m.contracts_flow
     assert cf["called"][:, 1] == approx(days_array(H, {5: 1.0, 6: 1.0}))
     assert cf["shipped_t"][:, 1] == approx(days_array(H, {5: 10.0, 6: 10.0}))
@@ -295,14 +298,42 @@ def test_backup_delivers_only_while_primary_down_after_lead_time():
 def test_backup_standby_fee_paid_every_day_in_force():
     # Daily settlement: the buyer pays the backup supplier 3 for every day the contract is in
     # force (days 0..9), called or not.
-    m = run(backup_network(lead=2.0, fee=3.0, outage_day=3.0, outage_days=4.0))
+    m = run(backup_network(lead=2.0, fee=3.0, events=[outage(3.0, 4.0)]))
     assert daily(m, "standby_fee", "buy", "sup2") == approx(np.full(H, 3.0))
     assert [s["standby_days"] for s in settlements(m, "c2")] == approx([1.0] * H)
 
 
+def test_backup_standby_fee_accrues_daily_and_settles_per_period():
+    # 5-day periods: 5 days x 3 = 15 at the end of days 4 and 9.
+    m = run(backup_network(lead=2.0, fee=3.0, events=[outage(3.0, 4.0)], settlement_days=5))
+    assert daily(m, "standby_fee", "buy", "sup2") == approx(days_array(H, {4: 15.0, 9: 15.0}))
+
+
+def test_backup_lead_time_counts_from_the_current_failure():
+    # Primary supplier down [3, 4) and again [4.5, 8). The first failure is over before its 2-day
+    # lead time ends; the second calls the backup at 4.5 + 2 = 6.5, i.e. from day 6, until the
+    # recovery at day 8: called on days 6 and 7 only (not from day 5, the first failure's date).
+    m = run(backup_network(lead=2.0, fee=0.0, events=[outage(3.0, 1.0), outage(4.5, 3.5)]))
+    assert m.contracts_flow["called"][:, 1] == approx(days_array(H, {6: 1.0, 7: 1.0}))
+    assert m.contracts_flow["shipped_t"][:, 1] == approx(days_array(H, {6: 10.0, 7: 10.0}))
+
+
+def test_backup_called_when_primary_ends_by_notice():
+    # The primary c1 ends on day 3 (buyer's notice on day 2, 1 day's notice); an ended primary
+    # is a failing one, so the backup (lead 1 day) is called and ships 10 t/day for the rest of
+    # the run: at the latest from day 3 + 1 + 1 = 5, never before the primary ends.
+    notice = {"day": 2, "kind": "notice", "contract": "c1", "party": "buyer"}
+    sc = backup_network(lead=1.0, fee=0.0, events=[notice], notice_days=1)
+    m = run(sc)
+    assert m.contracts[0].ended_day == 3
+    backup = m.contracts_flow["shipped_t"][:, 1]
+    assert backup[:3] == approx(np.zeros(3))
+    assert backup[5:] == approx(np.full(H - 5, 10.0))
+
+
 def test_backup_not_called_when_outage_shorter_than_lead_time():
     # Primary down [3, 4.5): recovered before the 2-day activation lead time runs out.
-    m = run(backup_network(lead=2.0, fee=0.0, outage_day=3.0, outage_days=1.5))
+    m = run(backup_network(lead=2.0, fee=0.0, events=[outage(3.0, 1.5)]))
     assert m.contracts_flow["called"][:, 1].sum() == 0.0
     assert m.contracts_flow["shipped_t"][:, 1].sum() == 0.0
     assert entries(m, "price", "buy", "sup2").empty
@@ -325,6 +356,22 @@ def test_notice_ends_contract_and_fee_only_before_min_term(min_term, fee_paid):
     assert m.contracts[0].ended_day == 5
     assert daily(m, "termination_fee", "buy", "sup") == approx(days_array(H, {2: fee_paid}))
     assert [(s["end_day"], s["committed_t"]) for s in settlements(m)] == [(5, approx(50.0))]
+
+
+def test_notice_before_start_day_does_not_bring_deliveries_forward():
+    # Contract starts on day 5; the buyer gives 10 days' notice on day 1 (ends day 11, after the
+    # horizon). Obligations still begin on day 5: shipments and days in force 5..9, one period
+    # from day 5 to the horizon.
+    sc = build({"contracts.c1.start_day": 5, "contracts.c1.notice_days": 10},
+               events=[{"day": 1, "kind": "notice", "contract": "c1", "party": "buyer"}])
+    m = run(sc)
+    assert m.contracts_flow["shipped_t"][:, 0] == approx(every_day(5, 10.0))
+    assert m.contracts_flow["in_force"][:, 0] == approx(every_day(5, 1.0))
+    assert [(s["start_day"], s["end_day"]) for s in settlements(m)] == [(5, 9)]
+
+
+def every_day(start: int, value: float) -> np.ndarray:
+    return days_array(H, {d: value for d in range(start, H)})
 
 
 def test_supplier_notice_fee_paid_by_supplier():

@@ -50,6 +50,26 @@ def test_substitute_ratio_and_max_share_set_functional_tonnes():
     assert f["buffer_t"][:, 0] == approx(np.zeros(H))
 
 
+def test_substitutes_fill_demand_in_listed_order_each_up_to_its_share():
+    # Ash (ratio 1, share 0.3) first: 3 functional t from 3 t. Glass (ratio 2, share 0.5) next:
+    # min(10 - 3, 5) = 5 functional t from 2.5 t. Virgin: 2 t. From day 1 (both arrive daily).
+    glass = {"id": "glass"}
+    sup2 = {"id": "sup2", "location": {"x_km": 0.0, "y_km": 0.0},
+            "outputs": [{"material": "glass", "rate_t_per_day": 2.5}]}
+    c2 = {"id": "c2", "supplier": "sup2", "buyer": "buy", "material": "glass", "volume_t_per_day": 2.5,
+          "distance_km": 0.0}
+    sc = build({"contracts.c1.volume_t_per_day": 3.0,
+                f"{INPUT}.substitutes": [{"material": "ash", "max_share": 0.3},
+                                         {"material": "glass", "ratio": 2.0, "max_share": 0.5}]},
+               extra_materials=[glass], extra_facilities=[sup2], extra_contracts=[c2])
+    m = run(sc)
+    f = m.inputs_flow
+    assert f["from_secondary_t"][:, 0] == approx(every_day_from(1, 8.0))
+    assert f["secondary_used_t"][:, 0] == approx(every_day_from(1, 5.5))
+    assert f["from_virgin_t"][:, 0] == approx(days_array(H, {0: 10.0}) + every_day_from(1, 2.0))
+    assert f["buffer_overflow_t"][:, 0] == approx(np.zeros(H))
+
+
 def test_secondary_processing_cost_per_tonne_of_secondary():
     # 6 t of ash used a day (days 1..9) at 2.5/t processing: 15 a day, paid by the buyer.
     sc = build({f"{SUB}.ratio": 0.5, f"{SUB}.max_share": 0.3, f"{SUB}.processing_cost_per_t": 2.5,

@@ -386,12 +386,12 @@ def test_supplier_notice_fee_paid_by_supplier():
 # --- allocation of a short supplier -----------------------------------------------------------
 
 
-def two_buyers(rule: str):
+def two_buyers(rule: str, c2_priority: int = 1):
     """`sup` makes 9 t/day for c1 (to buy, priority 0) and c2 (to buy2, priority 1), 6 t/day each."""
     buy2 = {"id": "buy2", "location": {"x_km": 0.0, "y_km": 0.0},
             "inputs": [{"material": "stone", "demand_t_per_day": 6.0, "substitutes": [{"material": "ash"}]}]}
     c2 = {"id": "c2", "supplier": "sup", "buyer": "buy2", "material": "ash", "volume_t_per_day": 6.0,
-          "distance_km": 0.0, "priority": 1}
+          "distance_km": 0.0, "priority": c2_priority}
     return build({"facilities.sup.outputs.ash.rate_t_per_day": 9.0, "contracts.c1.volume_t_per_day": 6.0},
                  extra_facilities=[buy2], extra_contracts=[c2], policy={"allocation": rule})
 
@@ -406,3 +406,10 @@ def test_short_supplier_allocates_by_policy_rule(rule, c1_t, c2_t):
     assert cf["shipped_t"][:, 1] == approx(np.full(H, c2_t))
     assert cf["short_t"][:, 0] == approx(np.full(H, 6.0 - c1_t))
     assert cf["short_t"][:, 1] == approx(np.full(H, 6.0 - c2_t))
+
+
+def test_priority_ties_are_served_in_contract_order():
+    # Equal priorities: c1 (listed first) gets its 6 t, c2 the 3 t left.
+    m = run(two_buyers("priority", c2_priority=0))
+    assert m.contracts_flow["shipped_t"][:, 0] == approx(np.full(H, 6.0))
+    assert m.contracts_flow["shipped_t"][:, 1] == approx(np.full(H, 3.0))

@@ -120,6 +120,8 @@ class ContractState:
     status: Status = Status.PENDING
     called: bool = False  # backups: delivering because a primary is failing
     in_transit_t: float = 0.0
+    activation_pending: bool = False  # backups: an activation is scheduled
+    generation: int = 0  # backups: bumped on release, so stale activations are ignored
     end_day: int | None = None
     ended_day: int | None = None
     notice_by: str | None = None
@@ -138,7 +140,7 @@ class ContractState:
 
     def due_today(self, day: int) -> float:
         """Tonnes due for dispatch at the end of `day` (0 if none)."""
-        if not self.in_force or (self.is_backup and not self.called):
+        if not self.in_force or (self.is_backup and not self.called) or day < self.terms.start_day:
             return 0.0
         k = self.terms.delivery_interval_days
         if (day - self.terms.start_day) % k != k - 1:

@@ -280,11 +280,18 @@ class SymbiosisModel(mesa.Model):
         failing = any(self._primary_failing(p) for p in self._primaries_of(b))
         if recovered and not failing:
             b.called = False
-        elif failing and not b.called:
-            self.schedule(b.terms.activation_lead_time_days, self._activate, b)
+            b.activation_pending = False
+            b.generation += 1
+        elif failing and not b.called and not b.activation_pending and b.in_force:
+            b.activation_pending = True
+            self.schedule(b.terms.activation_lead_time_days, self._activate, b, b.generation)
 
-    def _activate(self, b: ContractState) -> None:
-        if any(self._primary_failing(p) for p in self._primaries_of(b)):
+    def _activate(self, b: ContractState, generation: int) -> None:
+        """Call a backup once its lead time has passed, if the failure that asked for it lasts."""
+        if generation != b.generation:
+            return
+        b.activation_pending = False
+        if b.in_force and any(self._primary_failing(p) for p in self._primaries_of(b)):
             b.called = True
 
     def _facility_closed(self, fid: str) -> None:
@@ -304,7 +311,8 @@ class SymbiosisModel(mesa.Model):
         if c.status not in (Status.ACTIVE, Status.PENDING):
             return
         day = int(self.env.now)
-        c.status = Status.NOTICE
+        if c.status is Status.ACTIVE:
+            c.status = Status.NOTICE  # a pending contract turns to notice when it starts
         c.notice_by = party
         c.end_day = day + c.terms.notice_days
         if c.end_day < c.terms.start_day + c.terms.min_term_days:
@@ -313,9 +321,13 @@ class SymbiosisModel(mesa.Model):
             self.money.book(day, leaver, other, c.terms.early_termination_fee, "termination_fee", c.index)
 
     def _end(self, c: ContractState, day: int) -> None:
+        was_pending = c.status is Status.PENDING
         c.status = Status.ENDED
-        c.ended_day = day
+        c.ended_day = None if was_pending else day
         c.called = False
+        if not c.is_backup:
+            for b in self._backups_of(c):
+                self._review_backup(b, recovered=False)
 
     # --- the day -----------------------------------------------------------------------------
 
@@ -354,8 +366,8 @@ class SymbiosisModel(mesa.Model):
     def _update_contract_status(self, day: int) -> None:
         for c in self.contracts:
             if c.status is Status.PENDING and day >= c.terms.start_day:
-                c.status = Status.ACTIVE
-            elif c.status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
+                c.status = Status.ACTIVE if c.end_day is None else Status.NOTICE
+            if c.status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
                 self._end(c, day)
 
     def _deliver_due(self, day: int) -> None:

@@ -112,8 +112,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         png = plot_run_series(
             result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", out / "series.png"
         )
-        print(f"wrote {out}/series.csv, facilities.csv, contracts.csv, metrics.json and {png}",
-              file=sys.stderr if args.json else sys.stdout)
+        print(
+            f"wrote {out}/series.csv, facilities.csv, contracts.csv, metrics.json and {png}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     return 0
 
 
@@ -130,9 +132,18 @@ def _print_metrics(name: str, seed: int, metrics: dict[str, float], currency: st
 
 
 _MONEY = {
-    "penalties_paid", "take_or_pay_paid", "standby_fees_paid", "transport_cost", "virgin_cost",
-    "emergency_cost", "lost_margin", "disposal_cost", "net_benefit", "supplier_benefit",
-    "buyer_benefit", "intermediary_profit",
+    "penalties_paid",
+    "take_or_pay_paid",
+    "standby_fees_paid",
+    "transport_cost",
+    "virgin_cost",
+    "emergency_cost",
+    "lost_margin",
+    "disposal_cost",
+    "net_benefit",
+    "supplier_benefit",
+    "buyer_benefit",
+    "intermediary_profit",
 }
 
 
@@ -154,15 +165,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     raw = read_toml(args.file)
     if "study" in raw:
+        from sim.experiment.design import build_design
         from sim.experiment.study import load_study
 
         study = load_study(args.file)
-        print(f"{args.file}: ok (study '{study.name}', {study.n_points} design points x "
-              f"{study.replications} replications = {study.n_points * study.replications} runs)")
+        points = len(build_design(study.design, study.seed, str(args.file)).points)
+        print(
+            f"{args.file}: ok (study '{study.name}': {points} design points x "
+            f"{study.replications} replications = {points * study.replications} runs)"
+        )
         return 0
     sc = load_scenario(args.file)
-    print(f"{args.file}: ok (scenario '{sc.scenario.name}': {len(sc.facilities)} facilities, "
-          f"{len(sc.contracts)} contracts, {sc.scenario.horizon_days} days)")
+    print(
+        f"{args.file}: ok (scenario '{sc.scenario.name}': {len(sc.facilities)} facilities, "
+        f"{len(sc.contracts)} contracts, {sc.scenario.horizon_days} days)"
+    )
     return 0
 
 
@@ -175,20 +192,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("simulate", help="one run of a scenario", description=SIMULATE_HELP, formatter_class=fmt)
+    p = sub.add_parser(
+        "simulate", help="one run of a scenario", description=SIMULATE_HELP, formatter_class=fmt
+    )
     p.add_argument("scenario", help="scenario file (TOML)")
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1); same seed, same run")
     p.add_argument("--days", type=_positive_int, help="simulate this many days instead of the file's horizon")
-    p.add_argument("--set", type=_assignment, action="append", metavar="PATH=VALUE",
-                   help="override a field by dotted path (repeatable)")
-    p.add_argument("--json", action="store_true",
-                   help="print one flat JSON object {metric: number} on stdout and nothing else")
+    p.add_argument(
+        "--set",
+        type=_assignment,
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a field by dotted path (repeatable)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one flat JSON object {metric: number} on stdout and nothing else",
+    )
     p.add_argument("--out", metavar="DIR", help="write the daily series, tables and series.png here")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("validate", help="check a scenario or study file",
-                       description="Check a scenario or study file. Prints 'ok' and exits 0, or prints "
-                       "every problem as FILE: path.to.field: message and exits 2.", formatter_class=fmt)
+    p = sub.add_parser(
+        "validate",
+        help="check a scenario or study file",
+        description="Check a scenario or study file. Prints 'ok' and exits 0, or prints "
+        "every problem as FILE: path.to.field: message and exits 2.",
+        formatter_class=fmt,
+    )
     p.add_argument("file", help="scenario or study file (TOML)")
     p.set_defaults(func=cmd_validate)
 
@@ -218,11 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the last line of defence of a command line
+    except Exception as err:
         if debug:
             traceback.print_exc()
         else:
-            print(f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
+            print(
+                f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr
+            )
         return 1
 
 

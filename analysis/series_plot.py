@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
 CAUSE_COLOURS = {
     "failure": "#d62728",
@@ -33,7 +33,9 @@ def plot_run_series(series: pd.DataFrame, outages: pd.DataFrame, title: str, pat
         for cause, grp in mine.groupby("cause"):
             ax0.broken_barh(
                 list(zip(grp["start"], grp["end"] - grp["start"], strict=True)),
-                (row - 0.35, 0.7), color=CAUSE_COLOURS.get(str(cause), "grey"), label=str(cause),
+                (row - 0.35, 0.7),
+                color=CAUSE_COLOURS.get(str(cause), "grey"),
+                label=str(cause),
             )
     ax0.set_yticks(range(len(facilities)), facilities)
     ax0.set_ylim(-0.6, len(facilities) - 0.4)
@@ -53,13 +55,20 @@ def plot_run_series(series: pd.DataFrame, outages: pd.DataFrame, title: str, pat
     for col in [c for c in series.columns if c.startswith("virgin_stock_t:")]:
         ax1.plot(days, series[col], lw=1.0, ls=":", label=f"{col.split(':', 1)[1]} virgin stock")
     ax1.set_ylabel("stock (t)")
-    ax1.set_title("Secondary buffers against capacity (red shading: some facility down)",
-                  fontsize=10, loc="left")
+    ax1.set_title(
+        "Secondary buffers against capacity (red shading: some facility down)", fontsize=10, loc="left"
+    )
     if buffers:
         ax1.legend(fontsize=8, loc="upper right", ncol=2)
     # Panel 3: daily shortfalls and cumulative penalties.
-    ax2.bar(days, series["secondary_shortfall_t"], width=1.0, color="#1f77b4", alpha=0.6,
-            label="secondary shortfall (virgin-equivalent t/day)")
+    ax2.bar(
+        days,
+        series["secondary_shortfall_t"],
+        width=1.0,
+        color="#1f77b4",
+        alpha=0.6,
+        label="secondary shortfall (virgin-equivalent t/day)",
+    )
     ax2.bar(days, series["unmet_t"], width=1.0, color="#d62728", label="unmet demand (t/day)")
     ax2.set_ylabel("t/day")
     ax2.set_xlabel("day")

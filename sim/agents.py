@@ -37,8 +37,16 @@ class State(enum.Enum):
 class StreamState:
     """One output stream during a run: its draws for the whole horizon and its source storage."""
 
-    def __init__(self, spec: OutputStream, material: Material, index: int, owner: str,
-                 noise: np.ndarray, pattern: np.ndarray, quality: np.ndarray):
+    def __init__(
+        self,
+        spec: OutputStream,
+        material: Material,
+        index: int,
+        owner: str,
+        noise: np.ndarray,
+        pattern: np.ndarray,
+        quality: np.ndarray,
+    ):
         self.spec = spec
         self.material = material
         self.index = index
@@ -62,8 +70,15 @@ class StreamState:
 class SubstituteStore:
     """A buyer's buffer of one secondary material."""
 
-    def __init__(self, material: str, ratio: float, max_share: float, processing_cost: float,
-                 disposal_cost: float, shelf_life: float | None):
+    def __init__(
+        self,
+        material: str,
+        ratio: float,
+        max_share: float,
+        processing_cost: float,
+        disposal_cost: float,
+        shelf_life: float | None,
+    ):
         self.material = material
         self.ratio = ratio
         self.max_share = max_share
@@ -82,8 +97,7 @@ class SubstituteStore:
 class InputState:
     """One input during a run: buffers, virgin stock, emergency supply."""
 
-    def __init__(self, spec: InputSpec, material: Material, index: int,
-                 substitutes: list[SubstituteStore]):
+    def __init__(self, spec: InputSpec, material: Material, index: int, substitutes: list[SubstituteStore]):
         self.spec = spec
         self.index = index
         self.virgin_price = material.virgin_price_per_t

@@ -26,9 +26,7 @@ class Status(enum.Enum):
 # --- pure money rules ------------------------------------------------------------------------
 
 
-def penalty(
-    short_t: float, excused_t: float, committed_t: float, terms: Contract
-) -> float:
+def penalty(short_t: float, excused_t: float, committed_t: float, terms: Contract) -> float:
     """Short-delivery penalty for one settlement period:
     ``penalty_per_t_short * (short - excused - tolerance * committed)^+``, capped at
     ``penalty_cap_per_period``. Force-majeure excuses apply only when the clause is in."""

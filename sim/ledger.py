@@ -31,7 +31,13 @@ CATEGORY_SIDE = {
     "lost_margin": "buy",
 }
 CONTRACT_CATEGORIES = (
-    "price", "transport", "penalty", "take_or_pay", "standby_fee", "termination_fee", "rejection_disposal",
+    "price",
+    "transport",
+    "penalty",
+    "take_or_pay",
+    "standby_fee",
+    "termination_fee",
+    "rejection_disposal",
 )
 
 STREAM_FLOWS = (
@@ -90,7 +96,9 @@ class MoneyLedger:
     def __init__(self) -> None:
         self.rows: list[tuple[int, str, str, float, str, int]] = []
 
-    def book(self, day: int, payer: str, payee: str, amount: float, category: str, contract: int = -1) -> None:
+    def book(
+        self, day: int, payer: str, payee: str, amount: float, category: str, contract: int = -1
+    ) -> None:
         """Record a payment; a negative amount is booked as the reverse payment."""
         if amount == 0.0:
             return
@@ -103,19 +111,3 @@ class MoneyLedger:
         return pd.DataFrame(
             self.rows, columns=["day", "payer", "payee", "amount", "category", "contract"]
         ).astype({"day": "int64", "amount": "float64", "contract": "int64"})
-
-
-def party_sides(money: pd.DataFrame, contract_roles: dict[int, dict[str, str]]) -> pd.DataFrame:
-    """Each entry seen from each facility involved: columns day, party, side, category,
-    amount (positive = cost to the party)."""
-    rows = []
-    for day, payer, payee, amount, category, contract in money.itertuples(index=False):
-        for party, sign in ((payer, 1.0), (payee, -1.0)):
-            if party in EXTERNAL:
-                continue
-            if contract >= 0:
-                side = contract_roles[contract].get(party, "buy")
-            else:
-                side = CATEGORY_SIDE[category]
-            rows.append((day, party, side, category, sign * amount))
-    return pd.DataFrame(rows, columns=["day", "party", "side", "category", "amount"])

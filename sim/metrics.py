@@ -6,6 +6,7 @@ over the days after the warm-up. Names are a public contract: add, never rename.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.contracts import Status
-from sim.ledger import party_sides
+from sim.ledger import CATEGORY_SIDE, EXTERNAL
 
 if TYPE_CHECKING:
     from sim.model import SymbiosisModel
@@ -52,31 +53,49 @@ def _sum(arr: np.ndarray, w: int) -> float:
     return float(arr[w:].sum())
 
 
-def money_by_party(model: SymbiosisModel, w: int) -> pd.DataFrame:
-    """Cost to each facility by side (supply / buy) and category, over the window."""
-    money = model.money.frame()
-    money = money[money["day"] >= w]
-    sides = party_sides(money, model.contract_roles)
-    if sides.empty:
-        return pd.DataFrame(columns=["party", "side", "category", "amount"])
-    return sides.groupby(["party", "side", "category"], as_index=False)["amount"].sum()
+@dataclass
+class MoneySums:
+    """The money ledger summed over the window in one pass (pandas is too slow for the many
+    small groupings a run needs)."""
+
+    party: dict[tuple[str, str, str], float]  # (facility, side, category) -> cost to it
+    contract: dict[tuple[int, str], float]  # (contract, category) -> amount
+    category: dict[str, float]  # category -> amount
 
 
-def _facility_table(model: SymbiosisModel, w: int, costs: pd.DataFrame) -> pd.DataFrame:
+def sum_money(model: SymbiosisModel, w: int) -> MoneySums:
+    """Cost to each facility by side and category, and totals by contract and category."""
+    party: dict[tuple[str, str, str], float] = defaultdict(float)
+    contract: dict[tuple[int, str], float] = defaultdict(float)
+    category: dict[str, float] = defaultdict(float)
+    roles = model.contract_roles
+    for day, payer, payee, amount, cat, k in model.money.rows:
+        if day < w:
+            continue
+        category[cat] += amount
+        if k >= 0:
+            contract[(k, cat)] += amount
+        for who, signed in ((payer, amount), (payee, -amount)):
+            if who in EXTERNAL:
+                continue
+            side = roles[k].get(who, "buy") if k >= 0 else CATEGORY_SIDE[cat]
+            party[(who, side, cat)] += signed
+    return MoneySums(dict(party), dict(contract), dict(category))
+
+
+def _facility_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFrame:
     sf, inf = model.streams_flow, model.inputs_flow
     rows = []
     for k, fac in enumerate(model.facilities):
-        cf_disposal = sum(
-            _sum(sf["generated_cf_t"][:, s.index], w) * s.disposal_cost for s in fac.streams
-        )
+        cf_disposal = sum(_sum(sf["generated_cf_t"][:, s.index], w) * s.disposal_cost for s in fac.streams)
         cf_virgin = sum(_sum(inf["required_cf_t"][:, i.index], w) * i.virgin_price for i in fac.inputs)
         stock_gain = 0.0
         for i in fac.inputs:
             start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]
             stock_gain += (inf["virgin_stock_t"][-1, i.index] - start) * i.virgin_price
-        mine = costs[costs["party"] == fac.fid]
-        supply_cost = float(mine.loc[mine["side"] == "supply", "amount"].sum())
-        buy_cost = float(mine.loc[mine["side"] == "buy", "amount"].sum()) - stock_gain
+        mine = {(side, cat): v for (who, side, cat), v in sums.party.items() if who == fac.fid}
+        supply_cost = sum(v for (side, _), v in mine.items() if side == "supply")
+        buy_cost = sum(v for (side, _), v in mine.items() if side == "buy") - stock_gain
         supplier_benefit = cf_disposal - supply_cost
         buyer_benefit = cf_virgin - buy_cost
         row = {
@@ -94,17 +113,15 @@ def _facility_table(model: SymbiosisModel, w: int, costs: pd.DataFrame) -> pd.Da
             "buyer_benefit": buyer_benefit,
             "net_benefit": supplier_benefit + buyer_benefit,
         }
-        for cat, amount in mine.groupby("category")["amount"].sum().items():
-            row[f"cost_{cat}"] = float(amount)
+        for (_, cat), amount in sorted(mine.items()):
+            row[f"cost_{cat}"] = row.get(f"cost_{cat}", 0.0) + amount
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _contract_table(model: SymbiosisModel, w: int) -> pd.DataFrame:
+def _contract_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFrame:
     cf = model.contracts_flow
-    money = model.money.frame()
-    money = money[(money["day"] >= w) & (money["contract"] >= 0)]
-    by_cat = money.groupby(["contract", "category"])["amount"].sum()
+    by_cat = sums.contract
     rows = []
     for c in model.contracts:
         k = c.index
@@ -112,31 +129,33 @@ def _contract_table(model: SymbiosisModel, w: int) -> pd.DataFrame:
         def paid(cat: str, k: int = k) -> float:
             return float(by_cat.get((k, cat), 0.0))
 
-        rows.append({
-            "contract": c.terms.id,
-            "supplier": c.terms.supplier,
-            "buyer": c.terms.buyer,
-            "material": c.terms.material,
-            "role": c.terms.role,
-            "distance_km": c.km,
-            "delivery_lag_days": c.lag_days,
-            "due_t": _sum(cf["due_t"][:, k], w),
-            "shipped_t": _sum(cf["shipped_t"][:, k], w),
-            "accepted_t": _sum(cf["accepted_t"][:, k], w),
-            "rejected_t": _sum(cf["rejected_t"][:, k], w),
-            "short_t": _sum(cf["short_t"][:, k], w),
-            "excused_t": _sum(cf["excused_t"][:, k], w),
-            "penalties": paid("penalty"),
-            "take_or_pay": paid("take_or_pay"),
-            "standby_fees": paid("standby_fee"),
-            "termination_fees": paid("termination_fee"),
-            "price_paid": paid("price"),
-            "transport_cost": paid("transport"),
-            "days_in_force": _sum(cf["in_force"][:, k], w),
-            "days_called": _sum(cf["called"][:, k], w),
-            "status": c.status.value,
-            "ended_day": -1 if c.ended_day is None else c.ended_day,
-        })
+        rows.append(
+            {
+                "contract": c.terms.id,
+                "supplier": c.terms.supplier,
+                "buyer": c.terms.buyer,
+                "material": c.terms.material,
+                "role": c.terms.role,
+                "distance_km": c.km,
+                "delivery_lag_days": c.lag_days,
+                "due_t": _sum(cf["due_t"][:, k], w),
+                "shipped_t": _sum(cf["shipped_t"][:, k], w),
+                "accepted_t": _sum(cf["accepted_t"][:, k], w),
+                "rejected_t": _sum(cf["rejected_t"][:, k], w),
+                "short_t": _sum(cf["short_t"][:, k], w),
+                "excused_t": _sum(cf["excused_t"][:, k], w),
+                "penalties": paid("penalty"),
+                "take_or_pay": paid("take_or_pay"),
+                "standby_fees": paid("standby_fee"),
+                "termination_fees": paid("termination_fee"),
+                "price_paid": paid("price"),
+                "transport_cost": paid("transport"),
+                "days_in_force": _sum(cf["in_force"][:, k], w),
+                "days_called": _sum(cf["called"][:, k], w),
+                "status": c.status.value,
+                "ended_day": -1 if c.ended_day is None else c.ended_day,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -144,9 +163,9 @@ def compute(model: SymbiosisModel) -> RunTables:
     """All run metrics and breakdowns of a finished run."""
     w = model.warmup
     sf, inf, cf = model.streams_flow, model.inputs_flow, model.contracts_flow
-    costs = money_by_party(model, w)
-    facilities = _facility_table(model, w, costs)
-    contracts = _contract_table(model, w)
+    sums = sum_money(model, w)
+    facilities = _facility_table(model, w, sums)
+    contracts = _contract_table(model, w, sums)
 
     required = _sum(inf["required_t"], w)
     unmet = _sum(inf["unmet_t"], w)
@@ -159,15 +178,14 @@ def compute(model: SymbiosisModel) -> RunTables:
     disposed = sum(_sum(sf[k], w) for k in ("spoiled_t", "overflow_t", "rejected_t")) + sum(
         _sum(inf[k], w) for k in ("buffer_overflow_t", "buffer_spoiled_t")
     )
-    by_cat = costs.groupby("category")["amount"].sum() if not costs.empty else pd.Series(dtype=float)
-    money = model.money.frame()
-    money = money[money["day"] >= w]
-    ext = money.groupby("category")["amount"].sum()
+    ext = sums.category
     shipped_km = sum(_sum(cf["shipped_t"][:, c.index], w) * c.km for c in model.contracts)
     demand_per_fac = np.array([sum(i.spec.demand_t_per_day for i in f.inputs) for f in model.facilities])
     loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
     co2 = {m.id: m.co2e_t_per_t for m in model.spec.materials}
-    co2e = sum(_sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states)
+    co2e = sum(
+        _sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states
+    )
     supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
     buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
     intermediary_profit = 0.0
@@ -211,7 +229,6 @@ def compute(model: SymbiosisModel) -> RunTables:
         "co2e_avoided_t": float(co2e),
         "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
     }
-    del by_cat
     return RunTables(metrics=metrics, facilities=facilities, contracts=contracts)
 
 
@@ -238,9 +255,13 @@ def daily_series(model: SymbiosisModel) -> pd.DataFrame:
             if i.spec.stockpile is not None:
                 cols[f"virgin_stock_t:{name}"] = inf["virgin_stock_t"][:, i.index]
     disposed = sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"]
-    cols["disposed_t"] = disposed.sum(axis=1) + (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"]).sum(axis=1)
+    cols["disposed_t"] = disposed.sum(axis=1) + (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"]).sum(
+        axis=1
+    )
     cols["unmet_t"] = inf["unmet_t"].sum(axis=1)
-    cols["secondary_shortfall_t"] = np.maximum(0.0, inf["secondary_full_t"] - inf["from_secondary_t"]).sum(axis=1)
+    cols["secondary_shortfall_t"] = np.maximum(0.0, inf["secondary_full_t"] - inf["from_secondary_t"]).sum(
+        axis=1
+    )
     money = model.money.frame()
     pen = money[money["category"] == "penalty"].groupby("day")["amount"].sum()
     cols["cumulative_penalties"] = np.cumsum(pen.reindex(range(model.horizon), fill_value=0.0).to_numpy())

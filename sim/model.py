@@ -43,14 +43,22 @@ import simpy
 
 from sim import metrics as run_metrics
 from sim.agents import Facility, InputState, StreamState, SubstituteStore
-from sim.contracts import ContractState, Period, Status, allocate, in_spec, limit_bands, penalty, take_or_pay_topup
-from sim.ledger import CONTRACT_FLOWS, HAULIER, INPUT_FLOWS, STREAM_FLOWS, DISPOSAL, FlowTable, MoneyLedger
+from sim.contracts import (
+    ContractState,
+    Period,
+    Status,
+    allocate,
+    in_spec,
+    limit_bands,
+    penalty,
+    take_or_pay_topup,
+)
+from sim.ledger import CONTRACT_FLOWS, DISPOSAL, HAULIER, INPUT_FLOWS, STREAM_FLOWS, FlowTable, MoneyLedger
 from sim.logistics import delivery_lag_days, haul_cost, road_km
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
 from sim.scenario import Scenario, apply_policy, contract_input
 from sim.streams import noise_factors, pattern_factors, quality_draws
-
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
 
@@ -141,19 +149,29 @@ class SymbiosisModel(mesa.Model):
                 props = list(mat.quality)
                 key = f"{spec.id}/{out.material}"
                 st = StreamState(
-                    out, mat, len(self.stream_states), spec.id,
-                    noise=noise_factors(rng_stream(self.seed, f"output/{key}"), out.variability, self.horizon),
+                    out,
+                    mat,
+                    len(self.stream_states),
+                    spec.id,
+                    noise=noise_factors(
+                        rng_stream(self.seed, f"output/{key}"), out.variability, self.horizon
+                    ),
                     pattern=pattern_factors(out.pattern, self.horizon),
-                    quality=quality_draws(rng_stream(self.seed, f"quality/{key}"), props, out.quality,
-                                          mat.quality, self.horizon),
+                    quality=quality_draws(
+                        rng_stream(self.seed, f"quality/{key}"), props, out.quality, mat.quality, self.horizon
+                    ),
                 )
                 fac.streams.append(st)
                 self.stream_states.append(st)
             for inp in spec.inputs:
                 subs = [
                     SubstituteStore(
-                        s.material, s.ratio, s.max_share, s.processing_cost_per_t,
-                        materials[s.material].disposal_cost_per_t, materials[s.material].shelf_life_days,
+                        s.material,
+                        s.ratio,
+                        s.max_share,
+                        s.processing_cost_per_t,
+                        materials[s.material].disposal_cost_per_t,
+                        materials[s.material].shelf_life_days,
                     )
                     for s in inp.substitutes
                 ]
@@ -186,10 +204,15 @@ class SymbiosisModel(mesa.Model):
             sub_spec = next(s for s in spec_in.substitutes if s.material == terms.material)
             km = terms.distance_km if terms.distance_km is not None else road_km(sc, sup.fid, buy.fid)
             c = ContractState(
-                terms=terms, index=len(self.contracts), supplier_stream=stream, buyer_input=(inp, sub),
-                km=km, lag_days=delivery_lag_days(km, sc.transport),
-                quality_bands=limit_bands(list(materials[terms.material].quality),
-                                          terms.quality_spec, sub_spec.quality_limits),
+                terms=terms,
+                index=len(self.contracts),
+                supplier_stream=stream,
+                buyer_input=(inp, sub),
+                km=km,
+                lag_days=delivery_lag_days(km, sc.transport),
+                quality_bands=limit_bands(
+                    list(materials[terms.material].quality), terms.quality_spec, sub_spec.quality_limits
+                ),
                 period_start=terms.start_day,
             )
             stream.contracts.append(c)
@@ -419,7 +442,7 @@ class SymbiosisModel(mesa.Model):
                     continue
                 k = c.index
                 short = max(0.0, d - q)
-                window = self.up_history[max(0, day - c.terms.delivery_interval_days + 1): day + 1, sup_k]
+                window = self.up_history[max(0, day - c.terms.delivery_interval_days + 1) : day + 1, sup_k]
                 excused = min(short, d * (1.0 - float(window.mean())))
                 cf["due_t"][day, k] = d
                 cf["shipped_t"][day, k] = q
@@ -449,7 +472,7 @@ class SymbiosisModel(mesa.Model):
                 if c.is_backup:
                     c.period.standby_days += 1.0
             ended_today = c.status is Status.ENDED and c.ended_day == day
-            if c.status is Status.PENDING or c.status is Status.ENDED and not ended_today:
+            if c.status is Status.PENDING or (c.status is Status.ENDED and not ended_today):
                 continue
             if c.settles_today(day) or ended_today or last:
                 self._settle_period(c, day)
@@ -464,12 +487,22 @@ class SymbiosisModel(mesa.Model):
         self.money.book(day, t.buyer, t.supplier, topup, "take_or_pay", c.index)
         self.money.book(day, t.buyer, t.supplier, standby, "standby_fee", c.index)
         self.penalties_to_date += owed
-        self.settlements.append({
-            "contract": t.id, "start_day": c.period_start, "end_day": day,
-            "committed_t": p.committed_t, "shipped_t": p.shipped_t, "taken_t": p.taken_t,
-            "short_t": p.short_t, "excused_t": p.excused_t, "standby_days": p.standby_days,
-            "penalty": owed, "take_or_pay": topup, "standby_fee": standby,
-        })
+        self.settlements.append(
+            {
+                "contract": t.id,
+                "start_day": c.period_start,
+                "end_day": day,
+                "committed_t": p.committed_t,
+                "shipped_t": p.shipped_t,
+                "taken_t": p.taken_t,
+                "short_t": p.short_t,
+                "excused_t": p.excused_t,
+                "standby_days": p.standby_days,
+                "penalty": owed,
+                "take_or_pay": topup,
+                "standby_fee": standby,
+            }
+        )
         c.period = Period()
         c.period_start = day + 1
 
@@ -490,9 +523,7 @@ class SymbiosisModel(mesa.Model):
 
     def outage_log(self) -> pd.DataFrame:
         """Every outage of the run: facility, start, end, cause."""
-        rows = [
-            (f.fid, s, e, cause) for f in self.facilities for s, e, cause in f.up.open_log(self.horizon)
-        ]
+        rows = [(f.fid, s, e, cause) for f in self.facilities for s, e, cause in f.up.open_log(self.horizon)]
         return pd.DataFrame(rows, columns=["facility", "start", "end", "cause"])
 
 

@@ -103,9 +103,7 @@ class UpState:
 
     def open_log(self, horizon: float) -> list[tuple[float, float, str]]:
         """Every outage as (start, end, cause), the ongoing ones cut at the horizon."""
-        ongoing = [
-            (t, horizon, cause) for cause, starts in self._cause_start.items() for t in starts
-        ]
+        ongoing = [(t, horizon, cause) for cause, starts in self._cause_start.items() for t in starts]
         return sorted(self.log + ongoing)
 
 
@@ -121,15 +119,11 @@ def break_down(
         if state.closed:
             return
         state.start("failure")
-        yield env.timeout(
-            draw_duration(rng, spec.repair, spec.mttr_days, spec.repair_shape, spec.repair_cv)
-        )
+        yield env.timeout(draw_duration(rng, spec.repair, spec.mttr_days, spec.repair_shape, spec.repair_cv))
         state.end("failure")
 
 
-def maintain(
-    env: simpy.Environment, state: UpState, window: Maintenance
-) -> Generator[Any, Any, None]:
+def maintain(env: simpy.Environment, state: UpState, window: Maintenance) -> Generator[Any, Any, None]:
     """Shut down for planned maintenance, once or every `every_days`."""
     yield env.timeout(window.start_day)
     while not state.closed:

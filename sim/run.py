@@ -48,7 +48,8 @@ def run_once(
     """
     from sim.model import SymbiosisModel  # local: keeps `import sim.run` light for workers
 
-    model = SymbiosisModel(scenario, rng=as_seed_sequence(seed), horizon_days=horizon_days,
-                           collect_series=series)
+    model = SymbiosisModel(
+        scenario, rng=as_seed_sequence(seed), horizon_days=horizon_days, collect_series=series
+    )
     model.run()
     return model.result(series=series)

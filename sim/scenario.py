@@ -11,7 +11,6 @@ by their id (``facilities.farm.inputs.feed.buffer_t``), as in overrides.
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -56,8 +55,7 @@ class ScenarioMeta(Frozen):
     def _warmup_inside_horizon(self) -> ScenarioMeta:
         if self.warmup_days >= self.horizon_days:
             raise ValueError(
-                f"warmup_days must be below horizon_days "
-                f"(given {self.warmup_days} >= {self.horizon_days})"
+                f"warmup_days must be below horizon_days (given {self.warmup_days} >= {self.horizon_days})"
             )
         return self
 
@@ -138,8 +136,8 @@ class Outages(Frozen):
 
     `failure` and `repair` name the law of up-times and repair times; `*_shape` is the Weibull
     shape and `*_cv` the lognormal coefficient of variation. `geometric` counts whole days
-    (a two-state Markov chain on days: P(fail) = 1 / mtbf_days, P(repair) = 1 / mttr_days). No `mtbf_days` means the
-    facility never fails at random.
+    (a two-state Markov chain on days: P(fail) = 1 / mtbf_days, P(repair) = 1 / mttr_days).
+    No `mtbf_days` means the facility never fails at random.
     """
 
     mtbf_days: Pos | None = None
@@ -157,7 +155,9 @@ class Outages(Frozen):
     def _geometric_in_whole_days(self) -> Outages:
         for which, mean in (("failure", self.mtbf_days), ("repair", self.mttr_days)):
             if getattr(self, which) == "geometric" and mean is not None and mean < 1.0:
-                raise ValueError(f"{which} = 'geometric' counts whole days and needs a mean >= 1 (given {mean})")
+                raise ValueError(
+                    f"{which} = 'geometric' counts whole days and needs a mean >= 1 (given {mean})"
+                )
         return self
 
     @model_validator(mode="after")
@@ -348,9 +348,7 @@ class InputSpec(Frozen):
         if self.virgin == "market" and self.emergency is not None:
             raise ValueError("emergency purchase needs virgin = 'stockpile' or 'none'")
         if self.initial_buffer_t is not None and self.initial_buffer_t > self.buffer_t:
-            raise ValueError(
-                f"initial_buffer_t exceeds buffer_t ({self.initial_buffer_t} > {self.buffer_t})"
-            )
+            raise ValueError(f"initial_buffer_t exceeds buffer_t ({self.initial_buffer_t} > {self.buffer_t})")
         seen = [s.material for s in self.substitutes]
         if len(seen) != len(set(seen)):
             raise ValueError(f"substitutes name a material twice ({seen})")
@@ -611,14 +609,19 @@ def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
                 for q in o.quality:
                     if q not in mat.quality:
                         out.append(
-                            (f"{p}.quality.{q}", f"material '{mat.id}' has no quality property '{q}'"
-                             f" (it has: {', '.join(mat.quality) or 'none'})")
+                            (
+                                f"{p}.quality.{q}",
+                                f"material '{mat.id}' has no quality property '{q}'"
+                                f" (it has: {', '.join(mat.quality) or 'none'})",
+                            )
                         )
                 if o.preprocessing is not None and o.preprocessing.target_moisture >= mat.moisture:
                     out.append(
-                        (f"{p}.preprocessing.target_moisture",
-                         f"dewatering must lower the moisture (given {o.preprocessing.target_moisture}"
-                         f", material moisture {mat.moisture})")
+                        (
+                            f"{p}.preprocessing.target_moisture",
+                            f"dewatering must lower the moisture (given {o.preprocessing.target_moisture}"
+                            f", material moisture {mat.moisture})",
+                        )
                     )
         for i in f.inputs:
             p = f"facilities.{f.id}.inputs.{i.material}"
@@ -636,9 +639,11 @@ def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
             out.append((f"{p}.supplier", f"unknown facility '{c.supplier}'"))
         elif c.material not in {o.material for o in sup.outputs}:
             out.append(
-                (f"{p}.material",
-                 f"supplier '{sup.id}' has no output of '{c.material}' "
-                 f"(it puts out: {', '.join(o.material for o in sup.outputs) or 'nothing'})")
+                (
+                    f"{p}.material",
+                    f"supplier '{sup.id}' has no output of '{c.material}' "
+                    f"(it puts out: {', '.join(o.material for o in sup.outputs) or 'nothing'})",
+                )
             )
         if buy is None:
             out.append((f"{p}.buyer", f"unknown facility '{c.buyer}'"))
@@ -650,26 +655,34 @@ def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
                 out.append((f"{p}.input", f"buyer '{buy.id}' has no input '{c.input}'"))
             elif chosen[0] not in accepting:
                 out.append(
-                    (f"{p}.material",
-                     f"buyer input '{buy.id}.{c.input}' does not accept '{c.material}' as a substitute")
+                    (
+                        f"{p}.material",
+                        f"buyer input '{buy.id}.{c.input}' does not accept '{c.material}' as a substitute",
+                    )
                 )
         elif not accepting:
             out.append(
-                (f"{p}.material",
-                 f"buyer '{buy.id}' has no input that accepts '{c.material}' "
-                 f"(list it under an input's substitutes)")
+                (
+                    f"{p}.material",
+                    f"buyer '{buy.id}' has no input that accepts '{c.material}' "
+                    f"(list it under an input's substitutes)",
+                )
             )
         elif len(accepting) > 1:
             out.append(
-                (f"{p}.input",
-                 f"buyer '{buy.id}' accepts '{c.material}' in several inputs "
-                 f"({', '.join(i.material for i in accepting)}); name one with input = ...")
+                (
+                    f"{p}.input",
+                    f"buyer '{buy.id}' accepts '{c.material}' in several inputs "
+                    f"({', '.join(i.material for i in accepting)}); name one with input = ...",
+                )
             )
         mat = materials.get(c.material)
         if mat is not None:
             for q in c.quality_spec:
                 if q not in mat.quality:
-                    out.append((f"{p}.quality_spec.{q}", f"material '{mat.id}' has no quality property '{q}'"))
+                    out.append(
+                        (f"{p}.quality_spec.{q}", f"material '{mat.id}' has no quality property '{q}'")
+                    )
     for k, e in enumerate(sc.events):
         p = f"events.[{k}]"
         if e.facility is not None and e.facility not in facilities:
@@ -730,8 +743,17 @@ def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
 
 
 _LIST_FIELDS = frozenset(
-    {"materials", "facilities", "contracts", "events", "outputs", "inputs", "substitutes",
-     "distances", "maintenance"}
+    {
+        "materials",
+        "facilities",
+        "contracts",
+        "events",
+        "outputs",
+        "inputs",
+        "substitutes",
+        "distances",
+        "maintenance",
+    }
 )
 
 
@@ -841,4 +863,3 @@ def contract_input(sc: Scenario, c: Contract) -> InputSpec:
     if c.input is not None:
         return next(i for i in buyer.inputs if i.material == c.input)
     return next(i for i in buyer.inputs if c.material in {s.material for s in i.substitutes})
-

@@ -65,8 +65,11 @@ def pattern_factors(pat: Pattern, days: int) -> np.ndarray:
 
 
 def quality_draws(
-    rng: np.random.Generator, props: list[str], spec: dict[str, QualityDraw],
-    defaults: dict[str, float], days: int,
+    rng: np.random.Generator,
+    props: list[str],
+    spec: dict[str, QualityDraw],
+    defaults: dict[str, float],
+    days: int,
 ) -> np.ndarray:
     """Quality of each day's lot: shape (days, len(props)). A property without a draw keeps
     the material's nominal value."""

@@ -18,10 +18,18 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
     rng = np.random.default_rng(seed)
     n_sup, n_buy = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     mats = [
-        {"id": "ash", "shelf_life_days": None, "disposal_cost_per_t": float(rng.uniform(0, 60)),
-         "quality": {"cl": 0.05}},
-        {"id": "sludge", "moisture": 0.8, "shelf_life_days": float(rng.integers(2, 10)),
-         "disposal_cost_per_t": float(rng.uniform(0, 60))},
+        {
+            "id": "ash",
+            "shelf_life_days": None,
+            "disposal_cost_per_t": float(rng.uniform(0, 60)),
+            "quality": {"cl": 0.05},
+        },
+        {
+            "id": "sludge",
+            "moisture": 0.8,
+            "shelf_life_days": float(rng.integers(2, 10)),
+            "disposal_cost_per_t": float(rng.uniform(0, 60)),
+        },
         {"id": "stone", "virgin_price_per_t": float(rng.uniform(5, 200)), "co2e_t_per_t": 0.1},
     ]
     for m in mats:
@@ -32,38 +40,58 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
         out = {
             "material": str(rng.choice(["ash", "sludge"])),
             "rate_t_per_day": float(rng.uniform(1, 30)),
-            "variability": {"dist": str(rng.choice(["gamma", "lognormal", "truncnormal"])),
-                            "cv": float(rng.uniform(0.05, 0.6))},
+            "variability": {
+                "dist": str(rng.choice(["gamma", "lognormal", "truncnormal"])),
+                "cv": float(rng.uniform(0.05, 0.6)),
+            },
             "storage_t": float(rng.uniform(0, 100)),
         }
         pattern = rng.integers(0, 4)
         if pattern == 1:
             out["pattern"] = {"kind": "batch", "every_days": int(rng.integers(2, 8))}
         elif pattern == 2:
-            out["pattern"] = {"kind": "campaign", "on_days": int(rng.integers(2, 30)),
-                              "off_days": int(rng.integers(0, 10))}
+            out["pattern"] = {
+                "kind": "campaign",
+                "on_days": int(rng.integers(2, 30)),
+                "off_days": int(rng.integers(0, 10)),
+            }
         elif pattern == 3:
             out["pattern"] = {"kind": "seasonal", "amplitude": float(rng.uniform(0, 0.9))}
         if out["material"] == "ash":
             out["quality"] = {"cl": {"mean": 0.05, "sd": float(rng.uniform(0, 0.03))}}
         if out["material"] == "sludge" and rng.random() < 0.5:
-            out["preprocessing"] = {"target_moisture": float(rng.uniform(0.3, 0.7)),
-                                    "cost_per_t": float(rng.uniform(0, 10))}
+            out["preprocessing"] = {
+                "target_moisture": float(rng.uniform(0.3, 0.7)),
+                "cost_per_t": float(rng.uniform(0, 10)),
+            }
         law = str(rng.choice(["exponential", "weibull", "lognormal", "fixed"]))
-        outages: dict[str, Any] = {"mtbf_days": float(rng.uniform(10, 200)),
-                                   "mttr_days": float(rng.uniform(0.2, 15)), "repair": law}
+        outages: dict[str, Any] = {
+            "mtbf_days": float(rng.uniform(10, 200)),
+            "mttr_days": float(rng.uniform(0.2, 15)),
+            "repair": law,
+        }
         if law == "weibull":
             outages["repair_shape"] = float(rng.uniform(0.5, 3))
         if law == "lognormal":
             outages["repair_cv"] = float(rng.uniform(0.2, 2))
         if rng.random() < 0.3:
-            outages["maintenance"] = [{"start_day": float(rng.uniform(0, 200)),
-                                       "duration_days": float(rng.uniform(1, 10)), "every_days": 120.0}]
+            outages["maintenance"] = [
+                {
+                    "start_day": float(rng.uniform(0, 200)),
+                    "duration_days": float(rng.uniform(1, 10)),
+                    "every_days": 120.0,
+                }
+            ]
         if rng.random() < 0.2:
             outages["closure_hazard_per_year"] = float(rng.uniform(0, 1))
-        facilities.append({"id": f"s{k}", "location": {"x_km": float(rng.uniform(0, 80)),
-                                                       "y_km": float(rng.uniform(0, 80))},
-                           "outages": outages, "outputs": [out]})
+        facilities.append(
+            {
+                "id": f"s{k}",
+                "location": {"x_km": float(rng.uniform(0, 80)), "y_km": float(rng.uniform(0, 80))},
+                "outages": outages,
+                "outputs": [out],
+            }
+        )
     for k in range(n_buy):
         demand = float(rng.uniform(1, 30))
         inp: dict[str, Any] = {
@@ -71,10 +99,18 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
             "demand_t_per_day": demand,
             "buffer_t": float(rng.uniform(0, 5 * demand)),
             "substitutes": [
-                {"material": "ash", "ratio": float(rng.uniform(0.3, 1.2)), "max_share": float(rng.uniform(0, 1)),
-                 "processing_cost_per_t": float(rng.uniform(0, 5)),
-                 "quality_limits": {"cl": {"max": float(rng.uniform(0.04, 0.2))}}},
-                {"material": "sludge", "ratio": float(rng.uniform(0.1, 0.5)), "max_share": float(rng.uniform(0, 1))},
+                {
+                    "material": "ash",
+                    "ratio": float(rng.uniform(0.3, 1.2)),
+                    "max_share": float(rng.uniform(0, 1)),
+                    "processing_cost_per_t": float(rng.uniform(0, 5)),
+                    "quality_limits": {"cl": {"max": float(rng.uniform(0.04, 0.2))}},
+                },
+                {
+                    "material": "sludge",
+                    "ratio": float(rng.uniform(0.1, 0.5)),
+                    "max_share": float(rng.uniform(0, 1)),
+                },
             ],
             "lost_margin_per_t": float(rng.uniform(0, 100)),
             "critical": bool(rng.random() < 0.4),
@@ -83,24 +119,38 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
         if kind == 1:
             s = float(rng.uniform(0, 5 * demand))
             inp["virgin"] = "stockpile"
-            inp["stockpile"] = {"capacity_t": s + 10 * demand, "reorder_point_t": s,
-                                "order_up_to_t": s + float(rng.uniform(1, 10)) * demand,
-                                "lead_time_days": float(rng.uniform(0, 6))}
+            inp["stockpile"] = {
+                "capacity_t": s + 10 * demand,
+                "reorder_point_t": s,
+                "order_up_to_t": s + float(rng.uniform(1, 10)) * demand,
+                "lead_time_days": float(rng.uniform(0, 6)),
+            }
         elif kind == 2:
             inp["virgin"] = "none"
         if kind and rng.random() < 0.6:
-            inp["emergency"] = {"premium": float(rng.uniform(0, 1)), "lead_time_days": float(rng.uniform(0, 4))}
-        fac: dict[str, Any] = {"id": f"b{k}", "location": {"x_km": float(rng.uniform(0, 80)),
-                                                           "y_km": float(rng.uniform(0, 80))}, "inputs": [inp]}
+            inp["emergency"] = {
+                "premium": float(rng.uniform(0, 1)),
+                "lead_time_days": float(rng.uniform(0, 4)),
+            }
+        fac: dict[str, Any] = {
+            "id": f"b{k}",
+            "location": {"x_km": float(rng.uniform(0, 80)), "y_km": float(rng.uniform(0, 80))},
+            "inputs": [inp],
+        }
         if rng.random() < 0.5:
-            fac["outages"] = {"mtbf_days": float(rng.uniform(20, 300)), "mttr_days": float(rng.uniform(0.5, 5))}
+            fac["outages"] = {
+                "mtbf_days": float(rng.uniform(20, 300)),
+                "mttr_days": float(rng.uniform(0.5, 5)),
+            }
         facilities.append(fac)
     contracts = []
     for k in range(int(rng.integers(1, 2 * (n_sup + n_buy)))):
         sup = facilities[int(rng.integers(0, n_sup))]
         buy = facilities[n_sup + int(rng.integers(0, n_buy))]
         c: dict[str, Any] = {
-            "id": f"c{k}", "supplier": sup["id"], "buyer": buy["id"],
+            "id": f"c{k}",
+            "supplier": sup["id"],
+            "buyer": buy["id"],
             "material": sup["outputs"][0]["material"],
             "volume_t_per_day": float(rng.uniform(0.5, 20)),
             "delivery_interval_days": int(rng.integers(1, 8)),
@@ -124,16 +174,34 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
         contracts.append(c)
     events = []
     if rng.random() < 0.3:
-        events.append({"day": float(rng.uniform(0, horizon_days - 1)), "kind": "notice",
-                       "contract": contracts[0]["id"], "party": "buyer"})
+        events.append(
+            {
+                "day": float(rng.uniform(0, horizon_days - 1)),
+                "kind": "notice",
+                "contract": contracts[0]["id"],
+                "party": "buyer",
+            }
+        )
     if rng.random() < 0.3:
-        events.append({"day": float(rng.uniform(0, horizon_days - 1)), "kind": "outage",
-                       "facility": "s0", "duration_days": float(rng.uniform(1, 30))})
+        events.append(
+            {
+                "day": float(rng.uniform(0, horizon_days - 1)),
+                "kind": "outage",
+                "facility": "s0",
+                "duration_days": float(rng.uniform(1, 30)),
+            }
+        )
     raw = {
         "scenario": {"name": f"random-{seed}", "horizon_days": horizon_days},
-        "transport": {"cost_per_tkm": float(rng.uniform(0.05, 0.3)), "cost_per_trip": float(rng.uniform(0, 50)),
-                      "speed_km_per_day": float(rng.uniform(20, 500))},
-        "materials": mats, "facilities": facilities, "contracts": contracts, "events": events,
+        "transport": {
+            "cost_per_tkm": float(rng.uniform(0.05, 0.3)),
+            "cost_per_trip": float(rng.uniform(0, 50)),
+            "speed_km_per_day": float(rng.uniform(20, 500)),
+        },
+        "materials": mats,
+        "facilities": facilities,
+        "contracts": contracts,
+        "events": events,
         "policy": {"allocation": str(rng.choice(["pro_rata", "priority"]))},
     }
     return parse_scenario(copy.deepcopy(raw), f"random-{seed}")

@@ -38,8 +38,12 @@ def check_mass(m: SymbiosisModel) -> None:
     for s in m.stream_states:
         k = s.index
         gen = sf["generated_t"][:, k].sum()
-        out = (sf["shipped_t"][:, k].sum() + s.storage.total + sf["spoiled_t"][:, k].sum()
-               + sf["overflow_t"][:, k].sum())
+        out = (
+            sf["shipped_t"][:, k].sum()
+            + s.storage.total
+            + sf["spoiled_t"][:, k].sum()
+            + sf["overflow_t"][:, k].sum()
+        )
         assert close(gen, out, gen), f"stream {s.owner}/{s.spec.material}: generated {gen} != {out}"
         assert close(sf["generated_raw_t"][:, k].sum() * s.mass_factor, gen, gen)
     for c in m.contracts:
@@ -51,11 +55,17 @@ def check_mass(m: SymbiosisModel) -> None:
     for i in m.input_states:
         k = i.index
         into = i.buffer_start + inf["accepted_t"][:, k].sum()
-        out = (inf["secondary_used_t"][:, k].sum() + inf["buffer_overflow_t"][:, k].sum()
-               + inf["buffer_spoiled_t"][:, k].sum() + i.buffer_level)
+        out = (
+            inf["secondary_used_t"][:, k].sum()
+            + inf["buffer_overflow_t"][:, k].sum()
+            + inf["buffer_spoiled_t"][:, k].sum()
+            + i.buffer_level
+        )
         assert close(into, out, into), f"input {k}: buffer in {into} != out {out}"
         req = inf["required_t"][:, k].sum()
-        met = sum(inf[f][:, k].sum() for f in ("from_secondary_t", "from_virgin_t", "from_emergency_t", "unmet_t"))
+        met = sum(
+            inf[f][:, k].sum() for f in ("from_secondary_t", "from_virgin_t", "from_emergency_t", "unmet_t")
+        )
         assert close(req, met, req), f"input {k}: required {req} != met {met}"
         if i.spec.stockpile is not None:
             v_in = i.virgin_stock_start + inf["virgin_received_t"][:, k].sum()
@@ -78,9 +88,7 @@ def check_money(m: SymbiosisModel) -> None:
         total = float(net.get(f.fid, 0.0))
         cats = fac.loc[f.fid, [c for c in fac.columns if c.startswith("cost_")]].fillna(0.0).sum()
         assert close(float(cats), total, total)
-        gain = sum(
-            (i.virgin_stock - i.virgin_stock_start) * i.virgin_price for i in f.inputs
-        )
+        gain = sum((i.virgin_stock - i.virgin_stock_start) * i.virgin_price for i in f.inputs)
         assert close(fac.loc[f.fid, "supply_cost"] + fac.loc[f.fid, "buy_cost"] + gain, total, total)
     # Penalties booked equal penalties recomputed from the logged shortfalls and the terms.
     booked = money.loc[money["category"] == "penalty", "amount"].sum()
@@ -137,8 +145,9 @@ def test_invariants_hold_over_ten_years(scenario_seed: int) -> None:
 
 def test_stocks_are_never_negative_nor_above_capacity_with_flooding_supply() -> None:
     sc = random_scenario(7)
-    sc = sc.model_copy(update={"contracts": [c.model_copy(update={"volume_t_per_day": 500.0})
-                                             for c in sc.contracts]})
+    sc = sc.model_copy(
+        update={"contracts": [c.model_copy(update={"volume_t_per_day": 500.0}) for c in sc.contracts]}
+    )
     check_all(run_model(sc, 3))
 
 

@@ -12,10 +12,10 @@ import math
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
-
 from sim.model import SymbiosisModel
 from sim.scenario import parse_scenario
+
+pytestmark = pytest.mark.slow
 
 
 def supplier_buyer(outages: dict, demand: float, buffer_t: float, horizon: int, warmup: int) -> dict:
@@ -25,14 +25,29 @@ def supplier_buyer(outages: dict, demand: float, buffer_t: float, horizon: int, 
         "scenario": {"name": "oracle", "horizon_days": horizon, "warmup_days": warmup},
         "materials": [{"id": "waste"}, {"id": "raw", "virgin_price_per_t": 10.0}],
         "facilities": [
-            {"id": "sup", "location": {"x_km": 0, "y_km": 0}, "outages": outages,
-             "outputs": [{"material": "waste", "rate_t_per_day": 1000.0}]},
-            {"id": "buy", "location": {"x_km": 1, "y_km": 0},
-             "inputs": [{"material": "raw", "demand_t_per_day": demand, "buffer_t": buffer_t,
-                         "virgin": "none", "substitutes": [{"material": "waste"}]}]},
+            {
+                "id": "sup",
+                "location": {"x_km": 0, "y_km": 0},
+                "outages": outages,
+                "outputs": [{"material": "waste", "rate_t_per_day": 1000.0}],
+            },
+            {
+                "id": "buy",
+                "location": {"x_km": 1, "y_km": 0},
+                "inputs": [
+                    {
+                        "material": "raw",
+                        "demand_t_per_day": demand,
+                        "buffer_t": buffer_t,
+                        "virgin": "none",
+                        "substitutes": [{"material": "waste"}],
+                    }
+                ],
+            },
         ],
-        "contracts": [{"id": "c", "supplier": "sup", "buyer": "buy", "material": "waste",
-                       "volume_t_per_day": 1000.0}],
+        "contracts": [
+            {"id": "c", "supplier": "sup", "buyer": "buy", "material": "waste", "volume_t_per_day": 1000.0}
+        ],
     }
 
 
@@ -57,8 +72,14 @@ def assert_within_4se(values: np.ndarray, expected: float) -> None:
     "outages",
     [
         {"mtbf_days": 20.0, "mttr_days": 5.0},
-        {"mtbf_days": 30.0, "mttr_days": 4.0, "failure": "weibull", "failure_shape": 2.0,
-         "repair": "lognormal", "repair_cv": 1.0},
+        {
+            "mtbf_days": 30.0,
+            "mttr_days": 4.0,
+            "failure": "weibull",
+            "failure_shape": 2.0,
+            "repair": "lognormal",
+            "repair_cv": 1.0,
+        },
     ],
     ids=["exponential", "weibull-lognormal"],
 )

@@ -20,7 +20,14 @@ import pandas as pd
 from analysis.summary import summarize
 from sim.experiment.store import ResultStore, atomic_write
 
-HEADLINE_METRICS = ("fill_rate", "disruption_events", "penalties_paid", "net_benefit", "any_shortage")
+HEADLINE_METRICS = (
+    "fill_rate",
+    "secondary_fill_rate",
+    "disruption_days",
+    "penalties_paid",
+    "net_benefit",
+    "any_shortage",
+)
 
 
 class ReportError(Exception):
@@ -137,7 +144,24 @@ def section_paired(data: ReportInput) -> str:
     return "\n".join([*lines, ""])
 
 
-SECTIONS: list[Callable[[ReportInput], str]] = [section_header, section_headlines, section_paired]
+def section_figures(data: ReportInput) -> str:
+    """The study figures (written to figures/), each with a line on how to read it."""
+    from analysis.figures import study_figures
+
+    paths = study_figures(data.runs, data.factors, data.root / "figures")
+    notes = {
+        "effects.png": "Each key metric against the first numeric factor, one line per combination of "
+        "the other factors; bands are 95 % confidence intervals over replications.",
+        "tradeoff.png": "Mean net benefit against mean disruption days per design point; the red line "
+        "joins the design points no other point beats on both.",
+    }
+    parts = ["## Figures", ""]
+    for p in paths:
+        parts += [f"![{p.stem}](figures/{p.name})", "", notes.get(p.name, ""), ""]
+    return "\n".join(parts)
+
+
+SECTIONS: list[Callable[[ReportInput], str]] = [section_header, section_headlines, section_figures, section_paired]
 
 
 def _row(cells: list[str]) -> str:

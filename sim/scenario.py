@@ -90,7 +90,7 @@ class Material(Frozen):
     virgin_price_per_t: NonNeg = 0.0
     disposal_cost_per_t: NonNeg = 0.0
     co2e_t_per_t: NonNeg = 0.0
-    quality: dict[Ident, float] = {}
+    quality: dict[Ident, Annotated[float, Field(allow_inf_nan=False)]] = {}
 
 
 # --- facilities ------------------------------------------------------------------------------
@@ -248,8 +248,8 @@ class QualityDraw(Frozen):
 class Limit(Frozen):
     """An acceptance band for one quality property."""
 
-    min: float | None = None
-    max: float | None = None
+    min: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    max: Annotated[float, Field(allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Limit:
@@ -529,15 +529,19 @@ class ScenarioError(Exception):
         self.problems = problems
 
 
-# List items are addressed by these keys, in this order, in paths and overrides.
-_ITEM_KEYS = ("id", "material")
 
 
-def _item_name(item: Any, index: int) -> str:
+_NAMED_BY_MATERIAL = frozenset({"outputs", "inputs", "substitutes"})
+
+
+def _item_name(item: Any, index: int, parent: str = "") -> str:
+    """How a list item is named in paths: by id, by material for a facility's outputs and
+    inputs and an input's substitutes, else by position `[k]`."""
     if isinstance(item, Mapping):
-        for key in _ITEM_KEYS:
-            if isinstance(item.get(key), str):
-                return str(item[key])
+        if isinstance(item.get("id"), str):
+            return str(item["id"])
+        if parent in _NAMED_BY_MATERIAL and isinstance(item.get("material"), str):
+            return str(item["material"])
     return f"[{index}]"
 
 
@@ -548,7 +552,7 @@ def _path_of(raw: Any, loc: Iterable[Any]) -> str:
     for key in loc:
         if isinstance(key, int) and isinstance(node, list):
             item = node[key] if 0 <= key < len(node) else None
-            parts.append(_item_name(item, key))
+            parts.append(_item_name(item, key, parts[-1] if parts else ""))
             node = item
         elif isinstance(key, str) and isinstance(node, Mapping):
             parts.append(key)
@@ -628,6 +632,14 @@ def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
             need_material(f"{p}.material", i.material)
             for s in i.substitutes:
                 need_material(f"{p}.substitutes.{s.material}.material", s.material)
+                sub_mat = materials.get(s.material)
+                for q in s.quality_limits if sub_mat is not None else ():
+                    if q not in sub_mat.quality:
+                        out.append(
+                            (f"{p}.substitutes.{s.material}.quality_limits.{q}",
+                             f"material '{sub_mat.id}' has no quality property '{q}'"
+                             f" (it has: {', '.join(sub_mat.quality) or 'none'})")
+                        )
     for d in sc.transport.distances:
         for end in (d.a, d.b):
             if end not in facilities:
@@ -760,9 +772,10 @@ _LIST_FIELDS = frozenset(
 def _match_items(items: list[Any], key: str, where: list[str]) -> list[Any]:
     if key == "*":
         return list(items)
-    found = [it for k, it in enumerate(items) if _item_name(it, k) == key]
+    parent = where[-2] if len(where) >= 2 else ""
+    found = [it for k, it in enumerate(items) if _item_name(it, k, parent) == key]
     if not found:
-        names = [_item_name(it, k) for k, it in enumerate(items)]
+        names = [_item_name(it, k, parent) for k, it in enumerate(items)]
         raise KeyError(f"no item '{key}' in {'.'.join(where[:-1]) or where[0]} (items: {', '.join(names)})")
     return found
 

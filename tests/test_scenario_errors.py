@@ -317,13 +317,11 @@ def test_field_and_reference_problems_are_reported_together(tmp_path: Path) -> N
     assert fields == ["facilities.brewery.outputs.grain.rate_t_per_day", "contracts.grain-to-farm.buyer"]
 
 
-@pytest.mark.xfail(strict=True, reason="substitute quality_limits are not checked against the material")
 def test_substitute_limit_on_unknown_property_is_an_error(tmp_path: Path) -> None:
     path = variant(tmp_path, ("max_share = 0.5", "max_share = 0.5, quality_limits = { asj = { max = 5.0 } }"))
     assert any("quality_limits.asj" in p for p in problems_of(path))
 
 
-@pytest.mark.xfail(strict=True, reason="Limit accepts nan, which never rejects a lot")
 def test_nan_quality_limit_is_an_error(tmp_path: Path) -> None:
     path = variant(
         tmp_path, ("volume_t_per_day = 8.0", "volume_t_per_day = 8.0\nquality_spec = { ash = { max = nan } }")
@@ -331,9 +329,6 @@ def test_nan_quality_limit_is_an_error(tmp_path: Path) -> None:
     assert any("quality_spec.ash.max" in p for p in problems_of(path))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="field errors name an event by its material, reference errors by index"
-)
 def test_events_are_named_the_same_way_by_every_check(tmp_path: Path) -> None:
     event = '\n[[events]]\nday = -1.0\nkind = "stream_end"\nfacility = "brewery"\nmaterial = "grain"\n'
     path = variant(tmp_path, ("volume_t_per_day = 8.0\n", "volume_t_per_day = 8.0\n" + event))

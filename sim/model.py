@@ -137,7 +137,7 @@ class SymbiosisModel(mesa.Model):
 
     def _make_facilities(self) -> None:
         sc = self.spec
-        materials = {m.id: m for m in sc.materials}
+        self.materials = materials = {m.id: m for m in sc.materials}
         self.facilities: list[Facility] = []
         self.stream_states: list[StreamState] = []
         self.input_states: list[InputState] = []
@@ -188,7 +188,7 @@ class SymbiosisModel(mesa.Model):
 
     def _make_contracts(self) -> None:
         sc = self.spec
-        materials = {m.id: m for m in sc.materials}
+        materials = self.materials
         self.contracts: list[ContractState] = []
         self.inactive_contracts = [c.id for c in sc.contracts if not c.enabled]
         for terms in sc.contracts:
@@ -228,7 +228,7 @@ class SymbiosisModel(mesa.Model):
     def _fill_initial_buffers(self) -> None:
         """Buffers start at `initial_buffer_t` (default: full), in the first contracted
         substitute (else the first listed), at the material's nominal quality."""
-        materials = {m.id: m for m in self.spec.materials}
+        materials = self.materials
         for inp in self.input_states:
             if not inp.substitutes:
                 continue

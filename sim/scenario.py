@@ -577,8 +577,6 @@ def _message(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         return msg.removeprefix("Value error, ")
-    if kind in {"dict_type", "list_type", "model_type", "model_attributes_type"}:
-        return f"{msg} (given {_short(err['input'])})"
     return f"{msg} (given {_short(err['input'])})"
 
 

@@ -177,12 +177,10 @@ def _draws(m: SymbiosisModel) -> tuple[list, list, list]:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_changing_a_buffer_leaves_outages_and_output_draws_unchanged(path: Path) -> None:
-    sc = load_scenario(path)
     small = run_model(load_scenario(path, {"policy.buffer_days": 0.0}), 5)
     large = run_model(load_scenario(path, {"policy.buffer_days": 30.0}), 5)
     assert _draws(small) == _draws(large)
     assert small.result().metrics != large.result().metrics
-    del sc
 
 
 def test_adding_a_facility_does_not_shift_the_others_draws() -> None:

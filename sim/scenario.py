@@ -11,8 +11,10 @@ by their id (``facilities.farm.inputs.feed.buffer_t``), as in overrides.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -592,15 +594,35 @@ def format_validation_error(source: str, raw: Any, exc: ValidationError) -> list
 # --- cross references ------------------------------------------------------------------------
 
 
-def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
-    """Problems a per-field schema cannot see: undefined ids and inconsistent links."""
+@dataclass(frozen=True)
+class DefinedIds:
+    """Every id a file defines, including items whose own fields are invalid, so that a
+    reference to them is not reported as undefined."""
+
+    materials: tuple[str, ...]
+    facilities: frozenset[str]
+    contracts: frozenset[str]
+
+
+def cross_reference_problems(
+    sc: Scenario, defined: DefinedIds | None = None, event_index: list[int] | None = None
+) -> list[tuple[str, str]]:
+    """Problems a per-field schema cannot see: undefined ids and inconsistent links.
+
+    `sc` may be partial (only the items that are valid on their own, see
+    :func:`partial_reference_problems`); `defined` then names every id of the file and
+    `event_index` the file position of each event kept. Links from or to an item that is
+    itself invalid are not followed.
+    """
     out: list[tuple[str, str]] = []
     materials = {m.id: m for m in sc.materials}
     facilities = {f.id: f for f in sc.facilities}
+    if defined is None:
+        defined = DefinedIds(tuple(materials), frozenset(facilities), frozenset(c.id for c in sc.contracts))
 
     def need_material(path: str, mid: str) -> None:
-        if mid not in materials:
-            out.append((path, f"unknown material '{mid}' (defined: {', '.join(materials)})"))
+        if mid not in defined.materials:
+            out.append((path, f"unknown material '{mid}' (defined: {', '.join(defined.materials)})"))
 
     for f in sc.facilities:
         for o in f.outputs:
@@ -640,14 +662,14 @@ def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
                         )
     for d in sc.transport.distances:
         for end in (d.a, d.b):
-            if end not in facilities:
+            if end not in defined.facilities:
                 out.append((f"transport.distances.{d.a}-{d.b}", f"unknown facility '{end}'"))
     for c in sc.contracts:
         p = f"contracts.{c.id}"
         sup, buy = facilities.get(c.supplier), facilities.get(c.buyer)
-        if sup is None:
+        if c.supplier not in defined.facilities:
             out.append((f"{p}.supplier", f"unknown facility '{c.supplier}'"))
-        elif c.material not in {o.material for o in sup.outputs}:
+        elif sup is not None and c.material not in {o.material for o in sup.outputs}:
             out.append(
                 (
                     f"{p}.material",
@@ -655,8 +677,9 @@ def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
                     f"(it puts out: {', '.join(o.material for o in sup.outputs) or 'nothing'})",
                 )
             )
-        if buy is None:
+        if c.buyer not in defined.facilities:
             out.append((f"{p}.buyer", f"unknown facility '{c.buyer}'"))
+        if buy is None:
             continue
         accepting = [i for i in buy.inputs if c.material in {s.material for s in i.substitutes}]
         if c.input is not None:
@@ -693,18 +716,59 @@ def cross_reference_problems(sc: Scenario) -> list[tuple[str, str]]:
                     out.append(
                         (f"{p}.quality_spec.{q}", f"material '{mat.id}' has no quality property '{q}'")
                     )
-    for k, e in enumerate(sc.events):
+    for k, e in zip(event_index or range(len(sc.events)), sc.events, strict=True):
         p = f"events.[{k}]"
-        if e.facility is not None and e.facility not in facilities:
+        if e.facility is not None and e.facility not in defined.facilities:
             out.append((f"{p}.facility", f"unknown facility '{e.facility}'"))
-        elif e.material is not None and e.facility is not None:
+        elif e.material is not None and e.facility in facilities:
             if e.material not in {o.material for o in facilities[e.facility].outputs}:
                 out.append((f"{p}.material", f"facility '{e.facility}' has no output '{e.material}'"))
-        if e.contract is not None and e.contract not in {c.id for c in sc.contracts}:
+        if e.contract is not None and e.contract not in defined.contracts:
             out.append((f"{p}.contract", f"unknown contract '{e.contract}'"))
         if e.day >= sc.scenario.horizon_days:
             out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days})"))
     return out
+
+
+def partial_reference_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Reference problems of a file whose fields are not all valid: the checks run on the
+    items that are valid on their own, so one pass reports field and reference problems."""
+
+    def valid(cls: type[Frozen], key: str) -> list[tuple[int, Any]]:
+        items = raw.get(key)
+        kept = []
+        for k, item in enumerate(items if isinstance(items, list) else []):
+            try:
+                kept.append((k, cls.model_validate(item)))
+            except ValidationError:
+                pass
+        return kept
+
+    def ids(key: str) -> list[str]:
+        items = raw.get(key)
+        items = items if isinstance(items, list) else []
+        return [str(i["id"]) for i in items if isinstance(i, Mapping) and isinstance(i.get("id"), str)]
+
+    try:
+        meta = ScenarioMeta.model_validate(raw.get("scenario"))
+    except ValidationError:  # no horizon to check events against
+        meta = ScenarioMeta.model_construct(name="", horizon_days=sys.maxsize)
+    try:
+        transport = Transport.model_validate(raw.get("transport", {}))
+    except ValidationError:
+        transport = Transport()
+    events = valid(Event, "events")
+    partial = Scenario.model_construct(
+        scenario=meta,
+        transport=transport,
+        materials=[m for _, m in valid(Material, "materials")],
+        facilities=[f for _, f in valid(Facility, "facilities")],
+        contracts=[c for _, c in valid(Contract, "contracts")],
+        policy=Policy(),
+        events=[e for _, e in events],
+    )
+    defined = DefinedIds(tuple(dict.fromkeys(ids("materials"))), frozenset(ids("facilities")), frozenset(ids("contracts")))
+    return cross_reference_problems(partial, defined, [k for k, _ in events])
 
 
 # --- overrides -------------------------------------------------------------------------------
@@ -796,7 +860,9 @@ def parse_scenario(
     try:
         sc = Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(source, raw, exc)) from None
+        fields = format_validation_error(source, raw, exc)
+        links = [f"{source}: {path}: {msg}" for path, msg in partial_reference_problems(raw)]
+        raise ScenarioError(fields + [line for line in links if line not in fields]) from None
     problems = [f"{source}: {path}: {msg}" for path, msg in cross_reference_problems(sc)]
     if problems:
         raise ScenarioError(problems)

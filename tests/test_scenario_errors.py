@@ -306,7 +306,6 @@ def test_policy_without_levers_changes_nothing() -> None:
 # --- known gaps in sim/scenario.py (strict: remove the marker when fixed) ----------------------
 
 
-@pytest.mark.xfail(strict=True, reason="cross-reference checks run only when every field is valid")
 def test_field_and_reference_problems_are_reported_together(tmp_path: Path) -> None:
     path = variant(
         tmp_path,

@@ -266,6 +266,18 @@ class SymbiosisModel(mesa.Model):
                     if c.terms.id == e.contract:
                         self.schedule(e.day, self._give_notice, c, e.party)
 
+    # --- live interventions (dashboard, what-if scripts) -------------------------------------
+
+    def fail_now(self, facility_id: str, duration_days: float) -> None:
+        """Take a facility down from the current time for `duration_days` (a scripted outage,
+        as a teacher's "fail this plant now" button does)."""
+        if facility_id not in self.facility_by_id:
+            raise KeyError(f"no facility '{facility_id}' (facilities: {', '.join(self.facility_by_id)})")
+        if duration_days <= 0:
+            raise ValueError(f"duration_days must be above 0 (given {duration_days})")
+        up = self.facility_by_id[facility_id].up
+        self.env.process(scripted_outage(self.env, up, 0.0, duration_days))
+
     # --- event helpers -----------------------------------------------------------------------
 
     def schedule(self, delay: float, fn: Callable[..., None], *args: Any) -> None:

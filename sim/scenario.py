@@ -417,6 +417,7 @@ class Contract(Frozen):
     min_term_days: Annotated[int, Field(ge=0)] = 0
     notice_days: Annotated[int, Field(ge=0)] = 0
     early_termination_fee: NonNeg = 0.0
+    via_intermediary: bool = False
 
     @model_validator(mode="after")
     def _terms_fit_role(self) -> Contract:
@@ -442,11 +443,69 @@ class Policy(Frozen):
     - `penalty_per_t_short`: every contract's penalty.
     - `allocation`: how a short supplier splits its stock among contracts due the same day:
       `pro_rata` to the quantities due, or by contract `priority` (highest first).
+    - `intermediary`: route every contract through the `[intermediary]` (true) or none (false).
+    - `redundancy`: give each input up to this many sources (see `[formation]`).
     """
 
     buffer_days: NonNeg | None = None
     penalty_per_t_short: NonNeg | None = None
     allocation: Literal["pro_rata", "priority"] = "pro_rata"
+    intermediary: bool | None = None
+    redundancy: Annotated[int, Field(ge=1, le=20)] | None = None
+
+
+class IntermediarySpec(Frozen):
+    """A neutral broker between suppliers and buyers (the `[intermediary]` section).
+
+    Contracts with `via_intermediary = true` (all of them when `policy.intermediary = true`)
+    deliver into its pooled storage; it tests every inbound lot (an off-spec lot is caught
+    with `detection_probability` and sent back for disposal at the supplier's cost), holds
+    the pool at `holding_cost_per_t_day`, blends lots to meet a buyer's specification when
+    `blending` is on, and serves the buyers of its contracts from the pool, allocating a short
+    pool by `reallocation`: `pro_rata` to what is due, `penalty_exposure` (highest penalty per
+    t first) or `criticality` (critical inputs first, then by lost margin). It arranges all
+    haulage: shipments on the same route and day share trucks, and `backhaul_discount` is the
+    share of haulage cost saved by return loads. Buyers pay the contract price plus `fee_per_t`;
+    it pays suppliers the contract price; short-delivery penalties are owed to it by suppliers
+    and by it to buyers. With `emergency_premium` set it sources virgin material for member
+    buyers short of supply, `emergency_lead_time_days` after the shortage begins.
+    """
+
+    id: Ident = "intermediary"
+    name: str = ""
+    enabled: bool = True
+    location: Location
+    storage_t: NonNeg
+    holding_cost_per_t_day: NonNeg = 0.0
+    fee_per_t: NonNeg = 0.0
+    test_cost_per_t: NonNeg = 0.0
+    detection_probability: Share = 1.0
+    blending: bool = True
+    backhaul_discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    reallocation: Literal["pro_rata", "penalty_exposure", "criticality"] = "pro_rata"
+    emergency_premium: NonNeg | None = None
+    emergency_lead_time_days: NonNeg = 0.0
+    disposal_cost_per_t: NonNeg = 0.0
+
+
+class Formation(Frozen):
+    """How the contract network is formed (the `[formation]` section).
+
+    `explicit` uses the listed contracts. `system_optimal` (a linear program over the candidate
+    exchanges maximising total net value) and `greedy` (each supplier takes its best buyer)
+    replace them with contracts formed by the rule, on the terms below; the price splits each
+    exchange's margin per t so that the supplier gets `supplier_share` of it. With
+    `policy.redundancy = k` each input gets up to k sources: its primaries, then backup
+    contracts from the best remaining candidates on the backup terms below.
+    """
+
+    rule: Literal["explicit", "system_optimal", "greedy"] = "explicit"
+    supplier_share: Share = 0.5
+    penalty_per_t_short: NonNeg = 0.0
+    tolerance: Share = 0.0
+    settlement_days: Annotated[int, Field(ge=1)] = 30
+    backup_standby_fee_per_day: NonNeg = 0.0
+    backup_activation_lead_time_days: NonNeg = 0.0
 
 
 class Event(Frozen):
@@ -494,6 +553,8 @@ class Scenario(Frozen):
     materials: list[Material]
     facilities: list[Facility]
     contracts: list[Contract] = []
+    intermediary: IntermediarySpec | None = None
+    formation: Formation = Formation()
     policy: Policy = Policy()
     events: list[Event] = []
 
@@ -716,6 +777,13 @@ def cross_reference_problems(
                     out.append(
                         (f"{p}.quality_spec.{q}", f"material '{mat.id}' has no quality property '{q}'")
                     )
+    hub = sc.intermediary
+    if hub is not None and hub.id in defined.facilities:
+        out.append(("intermediary.id", f"'{hub.id}' is also a facility id; give the intermediary its own id"))
+    routed = [c.id for c in sc.contracts if c.via_intermediary]
+    if hub is None and (routed or sc.policy.intermediary):
+        what = f"contracts {', '.join(routed)} are routed through it" if routed else "policy.intermediary = true"
+        out.append(("intermediary", f"missing: {what}; add an [intermediary] section"))
     for k, e in zip(event_index or range(len(sc.events)), sc.events, strict=True):
         p = f"events.[{k}]"
         if e.facility is not None and e.facility not in defined.facilities:
@@ -758,16 +826,24 @@ def partial_reference_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     except ValidationError:
         transport = Transport()
     events = valid(Event, "events")
+    try:
+        hub = IntermediarySpec.model_validate(raw["intermediary"]) if "intermediary" in raw else None
+    except ValidationError:  # present but invalid: its own lines say so; links to it are not missing
+        hub = IntermediarySpec.model_construct(id="")
     partial = Scenario.model_construct(
         scenario=meta,
         transport=transport,
         materials=[m for _, m in valid(Material, "materials")],
         facilities=[f for _, f in valid(Facility, "facilities")],
         contracts=[c for _, c in valid(Contract, "contracts")],
+        intermediary=hub,
+        formation=Formation(),
         policy=Policy(),
         events=[e for _, e in events],
     )
-    defined = DefinedIds(tuple(dict.fromkeys(ids("materials"))), frozenset(ids("facilities")), frozenset(ids("contracts")))
+    defined = DefinedIds(
+        tuple(dict.fromkeys(ids("materials"))), frozenset(ids("facilities")), frozenset(ids("contracts"))
+    )
     return cross_reference_problems(partial, defined, [k for k, _ in events])
 
 

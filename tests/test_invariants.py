@@ -198,3 +198,19 @@ def test_adding_a_facility_does_not_shift_the_others_draws() -> None:
     )
     for a, b in zip(base.stream_states, grown.stream_states, strict=False):
         np.testing.assert_array_equal(a.base, b.base)
+
+
+def test_fail_now_takes_the_facility_down_from_the_next_day_for_its_duration() -> None:
+    sc = load_scenario(SHIPPED[0], {"scenario.horizon_days": 30})
+    m = SymbiosisModel(sc, rng=1, collect_series=False)
+    for _ in range(10):
+        m.step()
+    fid = m.facilities[0].fid
+    before = m.outage_log()
+    m.fail_now(fid, 3.0)
+    m.run()
+    log = m.outage_log()
+    scripted = log[(log["facility"] == fid) & (log["cause"] == "scripted")]
+    assert len(before[before["cause"] == "scripted"]) == len(scripted) - 1
+    assert ((scripted["start"] == 10.0) & (scripted["end"] == 13.0)).any()
+    assert m.up_history[10:13, 0].max() == 0.0

@@ -81,11 +81,20 @@ class Margin:
         )
 
 
-def break_even_km(margin: Margin, cost_per_tkm: float) -> float:
-    """The distance at which transport cost per t equals the exchange's margin per t
-    (0 when the margin is not positive; infinite when haulage is free)."""
-    if margin.per_t <= 0:
+def transport_per_t(km: float, tr: Transport) -> float:
+    """Haulage cost per t of a full truckload over `km`: cost_per_tkm x km + cost_per_trip /
+    truck_capacity_t (the per-trip charge spread over a full truck)."""
+    return tr.cost_per_tkm * km + tr.cost_per_trip / tr.truck_capacity_t
+
+
+def break_even_km(margin: Margin, cost_per_tkm: float, trip_cost_per_t: float = 0.0) -> float:
+    """The distance at which transport cost per t equals the exchange's margin per t:
+    (margin.per_t - trip_cost_per_t) / cost_per_tkm, where `trip_cost_per_t` is the per-trip
+    charge per t of a full truck (cost_per_trip / truck_capacity_t; 0 by default).
+    0 when that numerator is not positive; infinite when haulage per t-km is free."""
+    room = margin.per_t - trip_cost_per_t
+    if room <= 0:
         return 0.0
     if cost_per_tkm <= 0:
         return math.inf
-    return margin.per_t / cost_per_tkm
+    return room / cost_per_tkm

@@ -1,0 +1,48 @@
+"""The contract network a run uses: formation, redundancy, intermediary routing, policy levers.
+
+:func:`resolve_network` is the one function the model calls on a loaded scenario (in place of
+`apply_policy`). It is pure and deterministic: the same scenario gives the same network.
+"""
+
+from __future__ import annotations
+
+from sim.matching import apply_redundancy, form_network
+from sim.scenario import Scenario, apply_policy
+
+
+def intermediary_usable(sc: Scenario) -> bool:
+    """An `[intermediary]` section is present and enabled."""
+    return sc.intermediary is not None and sc.intermediary.enabled
+
+
+def route_contracts(sc: Scenario) -> Scenario:
+    """Set each contract's `via_intermediary`: all when `policy.intermediary = true`, none when
+    false, as listed when unset; none at all when the intermediary is absent or disabled."""
+    if not intermediary_usable(sc):
+        routed: bool | None = False
+    else:
+        routed = sc.policy.intermediary
+    if routed is None:
+        return sc
+    contracts = [
+        c if c.via_intermediary == routed else c.model_copy(update={"via_intermediary": routed}) for c in sc.contracts
+    ]
+    return sc.model_copy(update={"contracts": contracts})
+
+
+def resolve_network(sc: Scenario) -> Scenario:
+    """The scenario as the model should run it:
+
+    1. formation: `formation.rule` `system_optimal` or `greedy` replaces the listed contracts
+       (sim.matching.form_network); `explicit` keeps them;
+    2. redundancy: with `policy.redundancy = k`, each input gets up to k sources
+       (sim.matching.apply_redundancy);
+    3. intermediary routing (:func:`route_contracts`);
+    4. `apply_policy`: `policy.buffer_days` and `policy.penalty_per_t_short` override the
+       items, formed contracts included.
+    """
+    sc = form_network(sc)
+    if sc.policy.redundancy is not None:
+        sc = apply_redundancy(sc, sc.policy.redundancy)
+    sc = route_contracts(sc)
+    return apply_policy(sc)

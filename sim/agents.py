@@ -111,6 +111,8 @@ class InputState:
         self.virgin_stock_start = self.virgin_stock
         self.buffer_start = 0.0
         self.shortage_since: int | None = None  # first day of the current emergency episode
+        self.inbound_t = 0.0  # shipped to it by the intermediary, not yet arrived
+        self.emergency: tuple[float, float, str | None] | None = None  # premium, lead time, seller
 
     @property
     def buffer_level(self) -> float:
@@ -188,15 +190,20 @@ class Facility(mesa.Agent):
             inp.virgin_stock -= take
             flows["from_virgin_t"][day, k] = take
             left -= take
-        if left > 1e-12 and spec.emergency is not None:
+        if left > 1e-12 and inp.emergency is not None:
+            premium, lead_time, seller = inp.emergency
             if inp.shortage_since is None:
                 inp.shortage_since = day
-            if day - inp.shortage_since >= spec.emergency.lead_time_days:
+            if day - inp.shortage_since >= lead_time:
                 flows["from_emergency_t"][day, k] = left
-                price = inp.virgin_price * (1.0 + spec.emergency.premium)
-                m.money.book(day, self.fid, MARKET, left * price, "emergency")
+                price = inp.virgin_price * (1.0 + premium)
+                if seller is None:
+                    m.money.book(day, self.fid, MARKET, left * price, "emergency")
+                else:  # the intermediary buys at the virgin price and sells at its premium
+                    m.money.book(day, self.fid, seller, left * price, "emergency")
+                    m.money.book(day, seller, MARKET, left * inp.virgin_price, "emergency_purchase")
                 left = 0.0
-        elif spec.emergency is not None:
+        elif inp.emergency is not None:
             inp.shortage_since = None
         left = max(0.0, left)
         flows["unmet_t"][day, k] = left

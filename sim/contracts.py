@@ -118,6 +118,12 @@ class ContractState:
     status: Status = Status.PENDING
     called: bool = False  # backups: delivering because a primary is failing
     in_transit_t: float = 0.0
+    routed: bool = False  # through the intermediary: km/lag_days are the inbound leg
+    inbound_bands: list[tuple[int, float, float]] = field(default_factory=list)  # contract spec only
+    km_out: float = 0.0
+    lag_out: int = 1
+    out_period: Period = field(default_factory=Period)
+    out_in_transit_t: float = 0.0
     activation_pending: bool = False  # backups: an activation is scheduled
     generation: int = 0  # backups: bumped on release, so stale activations are ignored
     end_day: int | None = None

@@ -29,6 +29,10 @@ CATEGORY_SIDE = {
     "secondary_processing": "buy",
     "buffer_disposal": "buy",
     "lost_margin": "buy",
+    # the intermediary's own costs (it is not a facility; the side is never used for it)
+    "holding": "supply",
+    "hub_disposal": "supply",
+    "emergency_purchase": "buy",
 }
 CONTRACT_CATEGORIES = (
     "price",
@@ -71,11 +75,18 @@ CONTRACT_FLOWS = (
     "shipped_t",
     "accepted_t",
     "rejected_t",
-    "short_t",  # due - shipped + rejected
+    "short_t",  # due - shipped + rejected (for a routed contract: the supplier's inbound leg)
     "excused_t",
     "in_force",  # 1 on days the contract is in force
     "called",  # backups: 1 on days delivering
+    # outbound leg of a contract routed through the intermediary (zero otherwise)
+    "out_due_t",  # the buyer's call-off
+    "out_shipped_t",
+    "out_accepted_t",
+    "out_rejected_t",
+    "out_short_t",
 )
+HUB_FLOWS = ("received_t", "shipped_t", "rejected_t", "spoiled_t", "overflow_t", "stock_t")
 
 
 class FlowTable:

@@ -143,6 +143,10 @@ def _contract_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFr
                 "accepted_t": _sum(cf["accepted_t"][:, k], w),
                 "rejected_t": _sum(cf["rejected_t"][:, k], w),
                 "short_t": _sum(cf["short_t"][:, k], w),
+                "via_intermediary": c.routed,
+                "out_shipped_t": _sum(cf["out_shipped_t"][:, k], w),
+                "out_accepted_t": _sum(cf["out_accepted_t"][:, k], w),
+                "out_short_t": _sum(cf["out_short_t"][:, k], w),
                 "excused_t": _sum(cf["excused_t"][:, k], w),
                 "penalties": paid("penalty"),
                 "take_or_pay": paid("take_or_pay"),
@@ -174,12 +178,20 @@ def compute(model: SymbiosisModel) -> RunTables:
     flags = disruption_flags(model)[w:]
     runs = runs_of_true(flags)
     generated = _sum(sf["generated_t"], w)
-    exchanged = _sum(cf["accepted_t"], w)
-    disposed = sum(_sum(sf[k], w) for k in ("spoiled_t", "overflow_t", "rejected_t")) + sum(
-        _sum(inf[k], w) for k in ("buffer_overflow_t", "buffer_spoiled_t")
+    hf = model.hub_flow
+    exchanged = _sum(inf["accepted_t"], w)  # what buyers took in, directly or from the intermediary
+    disposed = (
+        sum(_sum(sf[k], w) for k in ("spoiled_t", "overflow_t", "rejected_t"))
+        + sum(_sum(inf[k], w) for k in ("buffer_overflow_t", "buffer_spoiled_t"))
+        + sum(_sum(hf[k], w) for k in ("rejected_t", "spoiled_t", "overflow_t"))
     )
+    routed = np.array([c.routed for c in model.contracts], dtype=bool)
+    buyer_short = _sum(cf["short_t"][:, ~routed], w) + _sum(cf["out_short_t"][:, routed], w)
     ext = sums.category
-    shipped_km = sum(_sum(cf["shipped_t"][:, c.index], w) * c.km for c in model.contracts)
+    shipped_km = sum(
+        _sum(cf["shipped_t"][:, c.index], w) * c.km + _sum(cf["out_shipped_t"][:, c.index], w) * c.km_out
+        for c in model.contracts
+    )
     demand_per_fac = np.array([sum(i.spec.demand_t_per_day for i in f.inputs) for f in model.facilities])
     loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
     co2 = {m.id: m.co2e_t_per_t for m in model.spec.materials}
@@ -188,7 +200,8 @@ def compute(model: SymbiosisModel) -> RunTables:
     )
     supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
     buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
-    intermediary_profit = 0.0
+    hub = model.hub
+    intermediary_profit = -sum(v for (who, _, _), v in sums.party.items() if hub is not None and who == hub.hid)
 
     def cat(name: str) -> float:
         return float(ext.get(name, 0.0))
@@ -209,9 +222,10 @@ def compute(model: SymbiosisModel) -> RunTables:
         "waste_exchanged_t": exchanged,
         "waste_disposed_t": disposed,
         "waste_spoiled_t": _sum(sf["spoiled_t"], w) + _sum(inf["buffer_spoiled_t"], w),
-        "waste_rejected_t": _sum(sf["rejected_t"], w),
+        "waste_rejected_t": _sum(sf["rejected_t"], w) + _sum(hf["rejected_t"], w),
         "diversion_rate": exchanged / generated if generated > 0 else 0.0,
-        "contract_shortfall_t": _sum(cf["short_t"], w),
+        "contract_shortfall_t": buyer_short,
+        "supplier_shortfall_t": _sum(cf["short_t"], w),
         "penalties_paid": cat("penalty"),
         "take_or_pay_paid": cat("take_or_pay"),
         "standby_fees_paid": cat("standby_fee"),
@@ -255,6 +269,10 @@ def daily_series(model: SymbiosisModel) -> pd.DataFrame:
             if i.spec.stockpile is not None:
                 cols[f"virgin_stock_t:{name}"] = inf["virgin_stock_t"][:, i.index]
     disposed = sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"]
+    hub = model.hub_flow
+    disposed = np.concatenate([disposed, hub["rejected_t"] + hub["spoiled_t"] + hub["overflow_t"]], axis=1)
+    if model.hub is not None:
+        cols[f"pool_t:{model.hub.hid}"] = hub["stock_t"][:, 0]
     cols["disposed_t"] = disposed.sum(axis=1) + (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"]).sum(
         axis=1
     )

@@ -53,8 +53,9 @@ from sim.contracts import (
     penalty,
     take_or_pay_topup,
 )
-from sim.ledger import CONTRACT_FLOWS, DISPOSAL, HAULIER, INPUT_FLOWS, STREAM_FLOWS, FlowTable, MoneyLedger
-from sim.logistics import delivery_lag_days, haul_cost, road_km
+from sim.intermediary import Intermediary
+from sim.ledger import CONTRACT_FLOWS, DISPOSAL, HAULIER, HUB_FLOWS, INPUT_FLOWS, STREAM_FLOWS, FlowTable, MoneyLedger
+from sim.logistics import delivery_lag_days, haul_cost, road_km, straight_km
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
 from sim.scenario import Scenario, apply_policy, contract_input
@@ -120,6 +121,7 @@ class SymbiosisModel(mesa.Model):
         self._arrivals: dict[int, list] = {}  # the loading dock: shipments landed, by day
 
         self._make_facilities()
+        self._make_intermediary()
         self._make_contracts()
         self._start_processes()
         self.datacollector = mesa.DataCollector(
@@ -186,6 +188,26 @@ class SymbiosisModel(mesa.Model):
         self.streams_flow = FlowTable(STREAM_FLOWS, self.horizon, len(self.stream_states))
         self.inputs_flow = FlowTable(INPUT_FLOWS, self.horizon, len(self.input_states))
 
+    def _make_intermediary(self) -> None:
+        """The broker, when the scenario has an enabled `[intermediary]`."""
+        spec = self.spec.intermediary
+        self.hub: Intermediary | None = None
+        if spec is not None and spec.enabled:
+            self.hub = Intermediary(self, spec, rng_stream(self.seed, f"intermediary/{spec.id}"))
+        self.hub_flow = FlowTable(HUB_FLOWS, self.horizon, 1)
+
+    def _routed(self, terms: Any) -> bool:
+        if self.hub is None:
+            return False
+        if self.spec.policy.intermediary is not None:
+            return self.spec.policy.intermediary
+        return bool(terms.via_intermediary)
+
+    def _hub_km(self, facility_id: str) -> float:
+        assert self.hub is not None
+        loc = self.facility_by_id[facility_id].spec.location
+        return straight_km(loc, self.hub.spec.location) * self.spec.transport.circuity
+
     def _make_contracts(self) -> None:
         sc = self.spec
         materials = self.materials
@@ -202,7 +224,12 @@ class SymbiosisModel(mesa.Model):
             sub = next(s for s in inp.substitutes if s.material == terms.material)
             sub.contracted = True
             sub_spec = next(s for s in spec_in.substitutes if s.material == terms.material)
-            km = terms.distance_km if terms.distance_km is not None else road_km(sc, sup.fid, buy.fid)
+            props = list(materials[terms.material].quality)
+            routed = self._routed(terms)
+            if routed:
+                km = self._hub_km(sup.fid)
+            else:
+                km = terms.distance_km if terms.distance_km is not None else road_km(sc, sup.fid, buy.fid)
             c = ContractState(
                 terms=terms,
                 index=len(self.contracts),
@@ -210,11 +237,16 @@ class SymbiosisModel(mesa.Model):
                 buyer_input=(inp, sub),
                 km=km,
                 lag_days=delivery_lag_days(km, sc.transport),
-                quality_bands=limit_bands(
-                    list(materials[terms.material].quality), terms.quality_spec, sub_spec.quality_limits
-                ),
+                quality_bands=limit_bands(props, terms.quality_spec, sub_spec.quality_limits),
                 period_start=terms.start_day,
+                routed=routed,
+                inbound_bands=limit_bands(props, terms.quality_spec),
             )
+            if routed:
+                assert self.hub is not None
+                c.km_out = self._hub_km(buy.fid)
+                c.lag_out = delivery_lag_days(c.km_out, sc.transport)
+                self.hub.join(c, stream.shelf_life)
             stream.contracts.append(c)
             self.contracts.append(c)
             if not c.is_backup:
@@ -224,6 +256,22 @@ class SymbiosisModel(mesa.Model):
         self.contract_roles = {
             c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
         }
+        self._offer_hub_emergency()
+
+    def _offer_hub_emergency(self) -> None:
+        """Each input's emergency source: its own, else (for member buyers with a virgin
+        stockpile or none) the intermediary's, as (premium, lead time, seller or None)."""
+        for inp in self.input_states:
+            own = inp.spec.emergency
+            if own is not None:
+                inp.emergency = (own.premium, own.lead_time_days, None)
+        hub = self.hub
+        if hub is None or hub.spec.emergency_premium is None:
+            return
+        for c in hub.contracts:
+            inp = c.buyer_input[0]
+            if inp.emergency is None and inp.spec.virgin != "market":
+                inp.emergency = (hub.spec.emergency_premium, hub.spec.emergency_lead_time_days, hub.hid)
 
     def _fill_initial_buffers(self) -> None:
         """Buffers start at `initial_buffer_t` (default: full), in the first contracted
@@ -387,6 +435,8 @@ class SymbiosisModel(mesa.Model):
         self._dispatch(day)
         for fac in self.facilities:
             fac.tidy_up(day)
+        if self.hub is not None:
+            self.hub.tidy_up(day)
         self._settle(day)
         if self.collect_series:
             self.datacollector.collect(self)
@@ -406,16 +456,25 @@ class SymbiosisModel(mesa.Model):
                 self._end(c, day)
 
     def _deliver_due(self, day: int) -> None:
-        for c, pieces in self._arrivals.pop(day, []):
-            self._receive(c, pieces, day)
+        for c, pieces, from_hub in self._arrivals.pop(day, []):
+            if from_hub:
+                self._receive_from_hub(c, pieces, day)
+            elif c.routed:
+                assert self.hub is not None
+                self.hub.receive(c, pieces, day)
+            else:
+                self._receive(c, pieces, day)
 
     def _arrive(self, c: ContractState, pieces: list) -> None:
-        self._arrivals.setdefault(int(self.env.now), []).append((c, pieces))
+        self._arrivals.setdefault(int(self.env.now), []).append((c, pieces, False))
 
-    def _receive(self, c: ContractState, pieces: list, day: int) -> None:
-        """Inspect a shipment: in-spec lots into the buffer, paid; the rest disposed by the supplier."""
-        inp, sub = c.buyer_input
-        stream = c.supplier_stream
+    def arrive_from_hub(self, c: ContractState, pieces: list) -> None:
+        """An intermediary shipment lands at the buyer's gate (a SimPy callback)."""
+        self._arrivals.setdefault(int(self.env.now), []).append((c, pieces, True))
+
+    def _inspect_into_buffer(self, c: ContractState, pieces: list) -> tuple[float, float]:
+        """The buyer's gate: in-spec lots into the buffer; returns (accepted, rejected) t."""
+        sub = c.buyer_input[1]
         accepted = rejected = 0.0
         for qty, born, quality in pieces:
             if in_spec(quality, c.quality_bands):
@@ -423,6 +482,36 @@ class SymbiosisModel(mesa.Model):
                 accepted += qty
             else:
                 rejected += qty
+        return accepted, rejected
+
+    def _receive_from_hub(self, c: ContractState, pieces: list, day: int) -> None:
+        """The outbound leg lands: price plus fee to the intermediary for what is accepted;
+        the intermediary disposes of what the buyer rejects."""
+        hub = self.hub
+        assert hub is not None
+        inp = c.buyer_input[0]
+        accepted, rejected = self._inspect_into_buffer(c, pieces)
+        cf = self.contracts_flow
+        k = c.index
+        cf["out_accepted_t"][day, k] += accepted
+        cf["out_rejected_t"][day, k] += rejected
+        cf["out_short_t"][day, k] += rejected
+        self.inputs_flow["accepted_t"][day, inp.index] += accepted
+        self.hub_flow["rejected_t"][day, 0] += rejected
+        c.out_in_transit_t -= accepted + rejected
+        inp.inbound_t -= accepted + rejected
+        c.out_period.taken_t += accepted
+        c.out_period.short_t += rejected
+        t = c.terms
+        self.money.book(day, t.buyer, hub.hid, accepted * t.price_per_t, "price", k)
+        self.money.book(day, t.buyer, hub.hid, accepted * hub.spec.fee_per_t, "intermediary_fee", k)
+        self.money.book(day, hub.hid, DISPOSAL, rejected * hub.spec.disposal_cost_per_t, "rejection_disposal", k)
+
+    def _receive(self, c: ContractState, pieces: list, day: int) -> None:
+        """Inspect a shipment: in-spec lots into the buffer, paid; the rest disposed by the supplier."""
+        inp = c.buyer_input[0]
+        stream = c.supplier_stream
+        accepted, rejected = self._inspect_into_buffer(c, pieces)
         cf = self.contracts_flow
         k = c.index
         cf["accepted_t"][day, k] += accepted
@@ -441,6 +530,7 @@ class SymbiosisModel(mesa.Model):
         rule = self.spec.policy.allocation
         tr = self.spec.transport
         cf = self.contracts_flow
+        hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
         for st in self.stream_states:
             if not st.contracts:
                 continue
@@ -470,9 +560,16 @@ class SymbiosisModel(mesa.Model):
                 pieces = st.storage.take(q)
                 c.in_transit_t += q
                 self.streams_flow["shipped_t"][day, st.index] += q
-                payer = c.terms.supplier if c.terms.transport_paid_by == "supplier" else c.terms.buyer
-                self.money.book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)
+                if c.routed:  # the intermediary arranges (and consolidates) the haulage
+                    hub_routes.setdefault(st.owner, []).append((c, q))
+                else:
+                    payer = c.terms.supplier if c.terms.transport_paid_by == "supplier" else c.terms.buyer
+                    self.money.book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)
                 self.schedule(c.lag_days - 1, self._arrive, c, pieces)
+        if self.hub is not None:
+            for legs in hub_routes.values():
+                self.hub.pay_haulage(day, legs, lambda c: c.km)
+            self.hub.dispatch(day)
 
     def _settle(self, day: int) -> None:
         cf = self.contracts_flow
@@ -490,18 +587,36 @@ class SymbiosisModel(mesa.Model):
                 self._settle_period(c, day)
 
     def _settle_period(self, c: ContractState, day: int) -> None:
+        """Close a settlement period. A bilateral contract settles between its parties; a
+        routed one settles its inbound leg between supplier and intermediary (penalties) and
+        its outbound leg between intermediary and buyer (penalties, take-or-pay). Standby
+        fees always go from the buyer to the backup supplier."""
         t = c.terms
-        p = c.period
-        owed = penalty(p.short_t, p.excused_t, p.committed_t, t)
-        topup = take_or_pay_topup(p.taken_t, p.committed_t, t)
-        standby = p.standby_days * t.standby_fee_per_day
-        self.money.book(day, t.supplier, t.buyer, owed, "penalty", c.index)
-        self.money.book(day, t.buyer, t.supplier, topup, "take_or_pay", c.index)
+        if c.routed:
+            assert self.hub is not None
+            self._settle_leg(c, day, c.period, "inbound", t.supplier, self.hub.hid, take_or_pay=False)
+            self._settle_leg(c, day, c.out_period, "outbound", self.hub.hid, t.buyer, take_or_pay=True)
+        else:
+            self._settle_leg(c, day, c.period, "direct", t.supplier, t.buyer, take_or_pay=True)
+        standby = c.period.standby_days * t.standby_fee_per_day
         self.money.book(day, t.buyer, t.supplier, standby, "standby_fee", c.index)
+        self.settlements[-1]["standby_fee"] = standby
+        c.period, c.out_period = Period(), Period()
+        c.period_start = day + 1
+
+    def _settle_leg(
+        self, c: ContractState, day: int, p: Period, leg: str, seller: str, taker: str, take_or_pay: bool
+    ) -> None:
+        t = c.terms
+        owed = penalty(p.short_t, p.excused_t, p.committed_t, t)
+        topup = take_or_pay_topup(p.taken_t, p.committed_t, t) if take_or_pay else 0.0
+        self.money.book(day, seller, taker, owed, "penalty", c.index)
+        self.money.book(day, taker, seller, topup, "take_or_pay", c.index)
         self.penalties_to_date += owed
         self.settlements.append(
             {
                 "contract": t.id,
+                "leg": leg,
                 "start_day": c.period_start,
                 "end_day": day,
                 "committed_t": p.committed_t,
@@ -509,14 +624,12 @@ class SymbiosisModel(mesa.Model):
                 "taken_t": p.taken_t,
                 "short_t": p.short_t,
                 "excused_t": p.excused_t,
-                "standby_days": p.standby_days,
+                "standby_days": c.period.standby_days,
                 "penalty": owed,
                 "take_or_pay": topup,
-                "standby_fee": standby,
+                "standby_fee": 0.0,
             }
         )
-        c.period = Period()
-        c.period_start = day + 1
 
     # --- results -----------------------------------------------------------------------------
 

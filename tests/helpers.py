@@ -191,6 +191,25 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
                 "duration_days": float(rng.uniform(1, 30)),
             }
         )
+    intermediary = None
+    if rng.random() < 0.5:
+        intermediary = {
+            "location": {"x_km": float(rng.uniform(0, 80)), "y_km": float(rng.uniform(0, 80))},
+            "storage_t": float(rng.uniform(0, 200)),
+            "fee_per_t": float(rng.uniform(0, 10)),
+            "holding_cost_per_t_day": float(rng.uniform(0, 1)),
+            "test_cost_per_t": float(rng.uniform(0, 2)),
+            "detection_probability": float(rng.uniform(0, 1)),
+            "blending": bool(rng.random() < 0.5),
+            "backhaul_discount": float(rng.uniform(0, 0.5)),
+            "reallocation": str(rng.choice(["pro_rata", "penalty_exposure", "criticality"])),
+            "disposal_cost_per_t": float(rng.uniform(0, 50)),
+        }
+        if rng.random() < 0.5:
+            intermediary["emergency_premium"] = float(rng.uniform(0, 1))
+            intermediary["emergency_lead_time_days"] = float(rng.uniform(0, 3))
+        for c in contracts:
+            c["via_intermediary"] = bool(rng.random() < 0.7)
     raw = {
         "scenario": {"name": f"random-{seed}", "horizon_days": horizon_days},
         "transport": {
@@ -204,4 +223,6 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
         "events": events,
         "policy": {"allocation": str(rng.choice(["pro_rata", "priority"]))},
     }
+    if intermediary is not None:
+        raw["intermediary"] = intermediary
     return parse_scenario(copy.deepcopy(raw), f"random-{seed}")

@@ -52,6 +52,15 @@ def check_mass(m: SymbiosisModel) -> None:
         landed = cf["accepted_t"][:, k].sum() + cf["rejected_t"][:, k].sum() + c.in_transit_t
         assert close(shipped, landed, shipped), f"contract {c.terms.id}: shipped {shipped} != {landed}"
         assert c.in_transit_t >= -REL * max(1.0, shipped)
+        out = cf["out_shipped_t"][:, k].sum()
+        out_landed = cf["out_accepted_t"][:, k].sum() + cf["out_rejected_t"][:, k].sum() + c.out_in_transit_t
+        assert close(out, out_landed, out), f"contract {c.terms.id}: outbound {out} != {out_landed}"
+    if m.hub is not None:
+        hf = m.hub_flow
+        received = hf["received_t"].sum()
+        gone = hf["shipped_t"].sum() + hf["spoiled_t"].sum() + hf["overflow_t"].sum() + m.hub.stock_t
+        assert close(received, gone, received), f"intermediary pool: in {received} != out {gone}"
+        assert (hf["stock_t"] <= m.hub.spec.storage_t + 1e-9).all()
     for i in m.input_states:
         k = i.index
         into = i.buffer_start + inf["accepted_t"][:, k].sum()
@@ -100,10 +109,13 @@ def check_money(m: SymbiosisModel) -> None:
     # The settlements' shortfalls are the contract flow ledger's shortfalls.
     sett = pd.DataFrame(m.settlements)
     for c in m.contracts:
-        logged = m.contracts_flow["short_t"][:, c.index].sum()
-        settled = sett.loc[sett["contract"] == c.terms.id, "short_t"].sum() if len(sett) else 0.0
-        assert close(logged, settled, logged), c.terms.id
-    assert set(money["payer"]) | set(money["payee"]) <= {f.fid for f in m.facilities} | set(EXTERNAL)
+        for flow, legs in (("short_t", ("direct", "inbound")), ("out_short_t", ("outbound",))):
+            logged = m.contracts_flow[flow][:, c.index].sum()
+            mine = sett[(sett["contract"] == c.terms.id) & sett["leg"].isin(legs)] if len(sett) else sett
+            settled = mine["short_t"].sum() if len(mine) else 0.0
+            assert close(logged, settled, logged), (c.terms.id, flow)
+    hub = {m.hub.hid} if m.hub is not None else set()
+    assert set(money["payer"]) | set(money["payee"]) <= {f.fid for f in m.facilities} | set(EXTERNAL) | hub
 
 
 def check_stocks(m: SymbiosisModel) -> None:

@@ -1,9 +1,19 @@
-"""Study figures chosen from the design: effects with CI bands and the cost-disruption
-trade-off with its Pareto front. Each function reads a runs table and writes one PNG."""
+"""Study figures chosen from the design. Each function reads a runs table (one row per run,
+DESIGN.md section 8) and writes one PNG; :func:`study_figures` picks the ones a design calls for.
+
+- :func:`plot_effects`: key metrics against one factor, CI bands, one line per level of the
+  others (lines that coincide share one legend entry that says so);
+- :func:`plot_heatmap`: a metric's mean over two factors, one panel per level of a third;
+- :func:`plot_tradeoff`: benefit against disruption days per design point, Pareto front marked;
+- :func:`plot_survival`: 1 - ECDF of disruption durations (see :mod:`analysis.durations`);
+- :func:`plot_party_benefits`: distributions of each party's net benefit by design point.
+
+The daily story of one run is :func:`analysis.series_plot.plot_run_series`; sensitivity and
+scenario-discovery plots live with their analyses.
+"""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,12 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-#: Metrics drawn by default, with a reader's label; higher is better unless listed below.
+#: Metrics drawn by default, with a reader's label ("{cur}" becomes the scenario's currency).
 KEY_METRICS = {
     "secondary_fill_rate": "secondary fill rate (share of full-supply use)",
-    "disruption_days": "days with a secondary shortfall",
-    "penalties_paid": "penalties paid (currency)",
-    "net_benefit": "net benefit vs no symbiosis (currency)",
+    "disruption_days": "days with a secondary shortfall (days per run)",
+    "penalties_paid": "penalties paid ({cur} per run)",
+    "net_benefit": "net benefit vs no symbiosis ({cur} per run)",
 }
 LOWER_IS_BETTER = {
     "disruption_days",
@@ -32,6 +42,13 @@ LOWER_IS_BETTER = {
     "waste_disposed_t",
     "production_loss_t",
 }
+PARTIES = {
+    "supplier_benefit": "suppliers",
+    "buyer_benefit": "buyers",
+    "intermediary_profit": "intermediary",
+}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+SAMPLED_KINDS = ("lhs", "sobol", "morris")
 
 
 def mean_ci(values: np.ndarray) -> tuple[float, float]:
@@ -43,54 +60,202 @@ def mean_ci(values: np.ndarray) -> tuple[float, float]:
     return m, float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / np.sqrt(n))
 
 
-def _label(factor: str) -> str:
-    return factor.replace("contracts.*.", "all contracts: ").replace("policy.", "policy: ")
+def short_label(factor: str) -> str:
+    """A reader's name for a factor path: its last field, with the item when one is named
+    ("policy.buffer_days" -> "buffer days", "contracts.x.enabled" -> "x enabled",
+    "contracts.*.penalty_per_t_short" -> "penalty per t short")."""
+    parts = factor.split(".")
+    last = parts[-1].replace("_", " ")
+    if len(parts) >= 3 and parts[1] != "*":
+        return f"{parts[1]} {last}"
+    return last
 
 
-def plot_effects(
-    runs: pd.DataFrame, factors: Sequence[str], path: str | Path, metrics: dict[str, str] | None = None
-) -> Path:
-    """Each key metric against the first numeric factor, one line per combination of the
-    other factors (at most 8), with 95 % CI bands over replications."""
-    metrics = {k: v for k, v in (metrics or KEY_METRICS).items() if k in runs.columns}
-    ok = runs[runs["status"] == "ok"]
-    numeric = [
-        f for f in factors if pd.api.types.is_numeric_dtype(ok[f]) and not pd.api.types.is_bool_dtype(ok[f])
-    ]
-    x = numeric[0] if numeric else factors[0]
-    others = [f for f in factors if f != x]
-    groups = list(ok.groupby(others, sort=True)) if others else [((), ok)]
-    groups = groups[:8]
-    ncols = 2
-    nrows = int(np.ceil(len(metrics) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(12, 4.2 * nrows), squeeze=False)
-    colours = plt.cm.tab10.colors
-    for ax, (metric, label) in zip(axes.flat, metrics.items(), strict=False):
-        for (key, grp), colour in zip(groups, itertools.cycle(colours), strict=False):
-            key = key if isinstance(key, tuple) else (key,)
-            xs, means, halves = [], [], []
-            for xv, sub in grp.groupby(x, sort=True):
-                m, h = mean_ci(sub[metric].to_numpy(dtype=float))
-                xs.append(xv)
-                means.append(m)
-                halves.append(h)
-            xs_a, m_a, h_a = np.asarray(xs, dtype=float), np.asarray(means), np.asarray(halves)
-            name = ", ".join(f"{_label(f)} = {v}" for f, v in zip(others, key, strict=True)) or metric
-            ax.plot(xs_a, m_a, marker="o", color=colour, lw=1.5, label=name)
-            ax.fill_between(xs_a, m_a - h_a, m_a + h_a, color=colour, alpha=0.18, lw=0)
-        ax.set_xlabel(_label(x))
-        ax.set_title(label, fontsize=10)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(metrics) :]:
-        ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle("Effects with 95 % confidence bands over replications", fontsize=12)
-    fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(groups) // 2), 1, 0.97))
+def short_value(value: object) -> str:
+    """A factor level as a reader writes it (yes/no for booleans, no trailing .0)."""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def compact(value: float) -> str:
+    """A number in at most five characters of digits: 569.7k, 1.234M, 0.9814."""
+    v = float(value)
+    if not np.isfinite(v):
+        return "-"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if abs(v) >= size:
+            return f"{v / size:.4g}{suffix}" if suffix != "k" else f"{v / 1e3:.1f}k"
+    return f"{v:.4g}"
+
+
+def metric_label(metric: str, currency: str = "currency", labels: dict[str, str] | None = None) -> str:
+    """The label of a metric with its unit."""
+    text = (labels or KEY_METRICS).get(metric, metric.replace("_", " "))
+    return text.replace("{cur}", currency)
+
+
+def _numeric(frame: pd.DataFrame, factor: str) -> bool:
+    col = frame[factor]
+    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+
+def _ok(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"] == "ok"]
+
+
+def _save(fig: plt.Figure, path: str | Path) -> Path:
     out = Path(path)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+# --- effects -------------------------------------------------------------------------------
+
+
+def effect_curves(ok: pd.DataFrame, metric: str, x: str, by: Sequence[str]) -> list[dict]:
+    """One curve per combination of the `by` factors: x levels, means and CI half-widths."""
+    groups = list(ok.groupby(list(by), sort=True)) if by else [((), ok)]
+    curves = []
+    for key, grp in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        xs, means, halves = [], [], []
+        for xv, sub in grp.groupby(x, sort=True):
+            m, h = mean_ci(sub[metric].to_numpy(dtype=float))
+            xs.append(xv)
+            means.append(m)
+            halves.append(h)
+        curves.append({"key": dict(zip(by, key, strict=True)), "x": np.asarray(xs, dtype=float),
+                       "mean": np.asarray(means), "half": np.asarray(halves)})
+    return curves
+
+
+def coinciding(curves: list[dict], rtol: float = 1e-9) -> list[list[dict]]:
+    """Curves grouped into clusters whose means are identical (within `rtol` of the scale)."""
+    scale = max((float(np.max(np.abs(c["mean"]))) for c in curves if len(c["mean"])), default=1.0) or 1.0
+    clusters: list[list[dict]] = []
+    for c in curves:
+        for cl in clusters:
+            ref = cl[0]
+            if len(ref["mean"]) == len(c["mean"]) and np.allclose(ref["mean"], c["mean"], rtol=0,
+                                                                  atol=rtol * scale):
+                cl.append(c)
+                break
+        else:
+            clusters.append([c])
+    return clusters
+
+
+def _cluster_label(cluster: list[dict], by: Sequence[str]) -> str:
+    parts = []
+    for f in by:
+        values = sorted({c["key"][f] for c in cluster}, key=str)
+        parts.append(f"{short_label(f)} = {'/'.join(short_value(v) for v in values)}")
+    text = ", ".join(parts) or "all runs"
+    return text + (f"  ({len(cluster)} lines coincide)" if len(cluster) > 1 else "")
+
+
+def plot_effects(
+    runs: pd.DataFrame,
+    factors: Sequence[str],
+    path: str | Path,
+    metrics: dict[str, str] | None = None,
+    *,
+    x: str | None = None,
+    by: Sequence[str] | None = None,
+    currency: str = "currency",
+) -> Path:
+    """Each key metric against factor `x` (default: the first numeric one), one line per
+    combination of the `by` factors (default: the others, at most 8 lines), with 95 % CI
+    bands over replications. Lines with identical means are drawn once, and their legend
+    entry lists the levels they stand for and says that they coincide."""
+    metrics = {k: v for k, v in (metrics or KEY_METRICS).items() if k in runs.columns}
+    ok = _ok(runs)
+    numeric = [f for f in factors if _numeric(ok, f)]
+    x = x or (numeric[0] if numeric else factors[0])
+    by = list(by) if by is not None else [f for f in factors if f != x]
+    ncols = 2 if len(metrics) > 1 else 1
+    nrows = int(np.ceil(len(metrics) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.6 * nrows), squeeze=False)
+    colours = plt.cm.tab10.colors
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        curves = effect_curves(ok, metric, x, by)[:8]
+        for i, cluster in enumerate(coinciding(curves)):
+            c = cluster[0]
+            colour = colours[i % len(colours)]
+            ax.plot(c["x"], c["mean"], marker=MARKERS[i % len(MARKERS)], color=colour, lw=1.5,
+                    ms=5, label=_cluster_label(cluster, by))
+            ax.fill_between(c["x"], c["mean"] - c["half"], c["mean"] + c["half"], color=colour,
+                            alpha=0.18, lw=0)
+        ax.set_xlabel(short_label(x))
+        ax.set_xticks(sorted(ok[x].astype(float).unique()))
+        ax.set_title(metric_label(metric, currency, metrics), fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    fig.suptitle(f"Effect of {short_label(x)} (mean, band: 95 % CI over replications)", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save(fig, path)
+
+
+# --- heatmap -------------------------------------------------------------------------------
+
+
+def plot_heatmap(
+    runs: pd.DataFrame,
+    factors: Sequence[str],
+    path: str | Path,
+    metric: str = "net_benefit",
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    facet: str | None = None,
+    currency: str = "currency",
+) -> Path:
+    """Mean of `metric` over factors `x` (columns) and `y` (rows), one panel per level of
+    `facet`; each cell is annotated with its mean. Factors not shown are averaged over (the
+    title says so). Defaults: the first three factors, the one with most levels as `x`."""
+    ok = _ok(runs)
+    order = sorted(factors, key=lambda f: -ok[f].nunique())
+    x = x or order[0]
+    y = y or next(f for f in order if f != x)
+    rest = [f for f in order if f not in (x, y)]
+    facet = facet if facet is not None else (rest[0] if rest else None)
+    averaged = [f for f in factors if f not in (x, y, facet)]
+    panels = list(ok.groupby(facet, sort=True)) if facet else [(None, ok)]
+    tables = [p.groupby([y, x])[metric].mean().unstack(x) for _, p in panels]
+    vmin = min(float(np.nanmin(t.to_numpy())) for t in tables)
+    vmax = max(float(np.nanmax(t.to_numpy())) for t in tables)
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.8 + 4.0 * len(panels), 4.2), squeeze=False,
+                             layout="constrained")
+    lower_better = metric in LOWER_IS_BETTER
+    cmap = "viridis_r" if lower_better else "viridis"
+    image = None
+    for ax, (level, _), table in zip(axes.flat, panels, tables, strict=True):
+        image = ax.imshow(table.to_numpy(float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
+                          origin="lower")
+        ax.set_xticks(range(table.shape[1]), [short_value(v) for v in table.columns])
+        ax.set_yticks(range(table.shape[0]), [short_value(v) for v in table.index])
+        ax.set_xlabel(short_label(x))
+        ax.set_ylabel(short_label(y))
+        if facet:
+            ax.set_title(f"{short_label(facet)} = {short_value(level)}", fontsize=10)
+        mid = (vmin + vmax) / 2
+        for (i, j), v in np.ndenumerate(table.to_numpy(float)):
+            dark = (v < mid) != lower_better
+            ax.text(j, i, compact(v), ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black")
+    fig.colorbar(image, ax=list(axes.flat), shrink=0.85, label=metric_label(metric, currency))
+    note = f"; averaged over {', '.join(short_label(f) for f in averaged)}" if averaged else ""
+    fig.suptitle(f"Mean {metric_label(metric, currency)} over replications{note}", fontsize=11)
+    return _save(fig, path)
+
+
+# --- trade-off -----------------------------------------------------------------------------
 
 
 def pareto_front(cost: np.ndarray, badness: np.ndarray) -> np.ndarray:
@@ -105,53 +270,205 @@ def pareto_front(cost: np.ndarray, badness: np.ndarray) -> np.ndarray:
     return np.asarray(keep, dtype=int)
 
 
+def tradeoff_table(runs: pd.DataFrame, factors: Sequence[str], benefit: str = "net_benefit",
+                   disruption: str = "disruption_days") -> pd.DataFrame:
+    """Per design point: mean benefit and disruption, and whether the point is on the front."""
+    agg = _ok(runs).groupby("design_point").agg(
+        benefit=(benefit, "mean"), disruption=(disruption, "mean"), **{f: (f, "first") for f in factors}
+    )
+    agg["pareto"] = False
+    front = pareto_front(-agg["benefit"].to_numpy(), agg["disruption"].to_numpy())
+    agg.iloc[front, agg.columns.get_loc("pareto")] = True
+    return agg
+
+
 def plot_tradeoff(
     runs: pd.DataFrame,
     factors: Sequence[str],
     path: str | Path,
     benefit: str = "net_benefit",
     disruption: str = "disruption_days",
+    *,
+    currency: str = "currency",
 ) -> Path:
     """Mean net benefit against mean disruption days per design point; the Pareto front
-    (more benefit, fewer disruption days) is marked and its points labelled."""
-    ok = runs[runs["status"] == "ok"]
-    agg = ok.groupby("design_point").agg(
-        benefit=(benefit, "mean"), disruption=(disruption, "mean"), **{f: (f, "first") for f in factors}
+    (more benefit, fewer disruption days) is marked, its points numbered and listed in a box.
+    When the front sits in a corner much smaller than the whole cloud, an inset zooms on it."""
+    agg = tradeoff_table(runs, factors, benefit, disruption)
+    fr = agg[agg["pareto"]].sort_values("disruption")
+    fig, ax = plt.subplots(figsize=(10, 6))
+    axes = [ax]
+    span_x = float(np.ptp(agg["disruption"])) or 1.0
+    span_y = float(np.ptp(agg["benefit"])) or 1.0
+    if len(agg) > len(fr) and np.ptp(fr["disruption"]) < 0.1 * span_x and np.ptp(fr["benefit"]) < 0.1 * span_y:
+        inset = ax.inset_axes((0.42, 0.38, 0.55, 0.5))
+        axes.append(inset)
+    for a in axes:
+        a.scatter(agg["disruption"], agg["benefit"], s=26, color="#999999", label="design point")
+        a.plot(fr["disruption"], fr["benefit"], "-o", color="#d62728", lw=1.5, ms=5, label="Pareto front")
+        a.grid(alpha=0.3)
+    if len(axes) > 1:
+        inset = axes[1]
+        pad_x = max(float(np.ptp(fr["disruption"])), 0.01 * span_x) * 0.4
+        pad_y = max(float(np.ptp(fr["benefit"])), 0.01 * span_y) * 0.4
+        inset.set_xlim(fr["disruption"].min() - pad_x, fr["disruption"].max() + pad_x)
+        inset.set_ylim(fr["benefit"].min() - pad_y, fr["benefit"].max() + pad_y)
+        inset.tick_params(labelsize=7)
+        inset.set_title("zoom on the front", fontsize=8)
+        ax.indicate_inset_zoom(inset, edgecolor="#555555")
+    target = axes[-1]
+    # Points with the same means (a factor that only moves money between parties) share a label.
+    spots = fr.groupby([fr["disruption"].round(9), fr["benefit"].round(6)], sort=False)
+    for k, ((xv, yv), grp) in enumerate(spots):
+        target.annotate("/".join(f"#{dp}" for dp in grp.index), (xv, yv), fontsize=8,
+                        xytext=(5, 6 if k % 2 == 0 else -12), textcoords="offset points")
+    listing = "\n".join(
+        f"#{dp}: " + ", ".join(f"{short_label(f)} {short_value(row[f])}" for f in factors)
+        for dp, row in fr.iterrows()
     )
-    front = pareto_front(-agg["benefit"].to_numpy(), agg["disruption"].to_numpy())
-    fig, ax = plt.subplots(figsize=(9, 6))
-    ax.scatter(agg["disruption"], agg["benefit"], s=28, color="#999999", label="design point")
-    fr = agg.iloc[front].sort_values("disruption")
-    ax.plot(fr["disruption"], fr["benefit"], "-o", color="#d62728", lw=1.5, label="Pareto front")
-    for dp, row in fr.iterrows():
-        text = "\n".join(f"{_label(f)}={row[f]}" for f in factors)
-        ax.annotate(
-            f"#{dp}\n{text}",
-            (row["disruption"], row["benefit"]),
-            fontsize=7,
-            xytext=(6, -6),
-            textcoords="offset points",
-            va="top",
-        )
-    ax.set_xlabel(f"mean {disruption.replace('_', ' ')} per run")
-    ax.set_ylabel(f"mean {benefit.replace('_', ' ')} per run (currency)")
+    ax.text(0.01, 0.01, "Pareto front\n" + listing, transform=ax.transAxes, fontsize=7, va="bottom",
+            ha="left", bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc", "alpha": 0.9})
+    ax.set_xlabel(f"mean {disruption.replace('_', ' ')} per run (days)")
+    ax.set_ylabel(f"mean {benefit.replace('_', ' ')} per run ({currency})")
     ax.set_title("Trade-off: benefit against disruption (up and left is better)", fontsize=11)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=9, loc="center left")
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
-def study_figures(runs: pd.DataFrame, factors: Sequence[str], out_dir: str | Path) -> list[Path]:
-    """All default figures of a study into `out_dir` (created)."""
+# --- survival of disruptions ---------------------------------------------------------------
+
+
+def survival(durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Steps of S(t) = P(D > t) = 1 - ECDF(t) at the distinct durations (starting at t = 0)."""
+    d = np.sort(np.asarray(durations, dtype=float))
+    if len(d) == 0:
+        return np.array([0.0]), np.array([1.0])
+    t = np.unique(d)
+    s = 1.0 - np.searchsorted(d, t, side="right") / len(d)
+    return np.concatenate([[0.0], t]), np.concatenate([[1.0], s])
+
+
+def plot_survival(
+    durations: pd.DataFrame,
+    path: str | Path,
+    *,
+    by: str | None = None,
+    source: str = "",
+) -> Path:
+    """1 - ECDF of disruption durations (days), one curve per level of `by` (a column of
+    `durations`, usually a factor), pooled over everything else. `durations` has one row per
+    disruption with `duration_days`; `source` names where they came from (for the title)."""
+    fig, ax = plt.subplots(figsize=(8.5, 5))
+    groups = list(durations.groupby(by, sort=True)) if by else [("all runs", durations)]
+    # Levels with the same durations (the same curve) are drawn once and named together.
+    merged: dict[tuple[float, ...], list] = {}
+    for level, grp in groups[:10]:
+        merged.setdefault(tuple(np.sort(grp["duration_days"].to_numpy(float))), []).append(level)
+    for i, (values, levels) in enumerate(merged.items()):
+        t, s = survival(np.asarray(values))
+        names = "/".join(short_value(v) for v in levels)
+        name = f"{short_label(by)} = {names}" if by else names
+        same = f", {len(levels)} curves coincide" if len(levels) > 1 else ""
+        ax.step(t, s, where="post", lw=1.6, marker=MARKERS[i % len(MARKERS)], ms=3,
+                label=f"{name} (n = {len(values)} each{same})" if same else f"{name} (n = {len(values)})")
+    ax.set_xlabel("disruption duration (days)")
+    ax.set_ylabel("P(duration > t)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"Survival of disruptions: share lasting longer than t{' (' + source + ')' if source else ''}",
+                 fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# --- net benefit per party -----------------------------------------------------------------
+
+
+def plot_party_benefits(
+    runs: pd.DataFrame,
+    factors: Sequence[str],
+    path: str | Path,
+    *,
+    reference: int | None = None,
+    currency: str = "currency",
+    max_points: int = 40,
+) -> Path:
+    """Box plots of each party's net benefit over replications, one box per design point
+    (pooled into one box when there are more than `max_points` points). Parties whose
+    benefit is zero in every run are left out and named in the title."""
+    ok = _ok(runs)
+    present = [p for p in PARTIES if p in ok.columns]
+    drawn = [p for p in present if ok[p].abs().max() > 0] or present[:1]
+    silent = [PARTIES[p] for p in present if p not in drawn]
+    points = sorted(ok["design_point"].unique())
+    pooled = len(points) > max_points
+    fig, axes = plt.subplots(len(drawn), 1, figsize=(max(8.0, 0.38 * len(points) + 2.5), 3.2 * len(drawn) + 1.2),
+                             squeeze=False, sharex=True)
+    for ax, party in zip(axes[:, 0], drawn, strict=True):
+        if pooled:
+            data, labels = [ok[party].to_numpy(float)], ["all design points"]
+        else:
+            data = [ok.loc[ok["design_point"] == dp, party].to_numpy(float) for dp in points]
+            labels = [" / ".join(short_value(ok.loc[ok["design_point"] == dp, f].iloc[0]) for f in factors)
+                      for dp in points]
+        box = ax.boxplot(data, patch_artist=True, widths=0.6, flierprops={"ms": 2})
+        for k, patch in enumerate(box["boxes"]):
+            is_ref = not pooled and points[k] == reference
+            patch.set_facecolor("#ffbb78" if is_ref else "#aec7e8")
+        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=90, fontsize=7)
+        ax.set_ylabel(f"{PARTIES[party]} ({currency})")
+        ax.grid(alpha=0.3, axis="y")
+    if not pooled:
+        axes[-1, 0].set_xlabel(" / ".join(short_label(f) for f in factors)
+                               + ("   (orange: reference point)" if reference is not None else ""))
+    note = f"; zero in every run: {', '.join(silent)}" if silent else ""
+    fig.suptitle(f"Net benefit per party against no symbiosis, over replications{note}", fontsize=11)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# --- choosing the figures of a study -------------------------------------------------------
+
+
+def study_figures(
+    runs: pd.DataFrame,
+    factors: Sequence[str],
+    out_dir: str | Path,
+    *,
+    kind: str = "grid",
+    reference: int | None = None,
+    currency: str = "currency",
+    durations: pd.DataFrame | None = None,
+    durations_source: str = "",
+) -> dict[str, Path]:
+    """The default figures of a study into `out_dir` (created), by name.
+
+    Level designs (grid, rows) get effects and, with two or more factors, heatmaps; every
+    design gets the trade-off (when benefit and disruption metrics exist), the survival of
+    disruption durations (when `durations` is given) and the per-party benefits. Sampled
+    designs' factor plots are the sensitivity figures (:mod:`analysis.sensitivity`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if not factors or (runs["status"] == "ok").sum() == 0:
-        return []
-    return [
-        plot_effects(runs, factors, out / "effects.png"),
-        plot_tradeoff(runs, factors, out / "tradeoff.png"),
-    ]
+    ok = _ok(runs)
+    if not factors or ok.empty:
+        return {}
+    made: dict[str, Path] = {}
+    levels = kind not in SAMPLED_KINDS
+    if levels:
+        made["effects"] = plot_effects(runs, factors, out / "effects.png", currency=currency)
+    if levels and len(factors) >= 2 and all(ok[f].nunique() <= 12 for f in factors):
+        for metric in ("net_benefit", "secondary_fill_rate"):
+            if metric in ok.columns:
+                made[f"heatmap_{metric}"] = plot_heatmap(runs, factors, out / f"heatmap_{metric}.png",
+                                                         metric, currency=currency)
+    if {"net_benefit", "disruption_days"} <= set(ok.columns):
+        made["tradeoff"] = plot_tradeoff(runs, factors, out / "tradeoff.png", currency=currency)
+    if durations is not None and not durations.empty:
+        by = next((f for f in factors if levels and f in durations.columns), None)
+        made["survival"] = plot_survival(durations, out / "survival.png", by=by, source=durations_source)
+    if any(p in ok.columns for p in PARTIES):
+        made["party_benefits"] = plot_party_benefits(runs, factors, out / "party_benefits.png",
+                                                     reference=reference, currency=currency)
+    return made

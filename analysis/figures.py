@@ -128,8 +128,14 @@ def effect_curves(ok: pd.DataFrame, metric: str, x: str, by: Sequence[str]) -> l
             xs.append(xv)
             means.append(m)
             halves.append(h)
-        curves.append({"key": dict(zip(by, key, strict=True)), "x": np.asarray(xs, dtype=float),
-                       "mean": np.asarray(means), "half": np.asarray(halves)})
+        curves.append(
+            {
+                "key": dict(zip(by, key, strict=True)),
+                "x": np.asarray(xs, dtype=float),
+                "mean": np.asarray(means),
+                "half": np.asarray(halves),
+            }
+        )
     return curves
 
 
@@ -140,8 +146,7 @@ def coinciding(curves: list[dict], rtol: float = 1e-9) -> list[list[dict]]:
     for c in curves:
         for cl in clusters:
             ref = cl[0]
-            if len(ref["mean"]) == len(c["mean"]) and np.allclose(ref["mean"], c["mean"], rtol=0,
-                                                                  atol=rtol * scale):
+            if len(ref["mean"]) == len(c["mean"]) and np.allclose(ref["mean"], c["mean"], rtol=0, atol=rtol * scale):
                 cl.append(c)
                 break
         else:
@@ -186,16 +191,22 @@ def plot_effects(
         for i, cluster in enumerate(coinciding(curves)):
             c = cluster[0]
             colour = colours[i % len(colours)]
-            ax.plot(c["x"], c["mean"], marker=MARKERS[i % len(MARKERS)], color=colour, lw=1.5,
-                    ms=5, label=_cluster_label(cluster, by))
-            ax.fill_between(c["x"], c["mean"] - c["half"], c["mean"] + c["half"], color=colour,
-                            alpha=0.18, lw=0)
+            ax.plot(
+                c["x"],
+                c["mean"],
+                marker=MARKERS[i % len(MARKERS)],
+                color=colour,
+                lw=1.5,
+                ms=5,
+                label=_cluster_label(cluster, by),
+            )
+            ax.fill_between(c["x"], c["mean"] - c["half"], c["mean"] + c["half"], color=colour, alpha=0.18, lw=0)
         ax.set_xlabel(short_label(x))
         ax.set_xticks(sorted(ok[x].astype(float).unique()))
         ax.set_title(metric_label(metric, currency, metrics), fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best", framealpha=0.85)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
     fig.suptitle(f"Effect of {short_label(x)} (mean, band: 95 % CI over replications)", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -230,14 +241,14 @@ def plot_heatmap(
     tables = [p.groupby([y, x])[metric].mean().unstack(x) for _, p in panels]
     vmin = min(float(np.nanmin(t.to_numpy())) for t in tables)
     vmax = max(float(np.nanmax(t.to_numpy())) for t in tables)
-    fig, axes = plt.subplots(1, len(panels), figsize=(1.8 + 4.0 * len(panels), 4.2), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(1.8 + 4.0 * len(panels), 4.2), squeeze=False, layout="constrained"
+    )
     lower_better = metric in LOWER_IS_BETTER
     cmap = "viridis_r" if lower_better else "viridis"
     image = None
     for ax, (level, _), table in zip(axes.flat, panels, tables, strict=True):
-        image = ax.imshow(table.to_numpy(float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
-                          origin="lower")
+        image = ax.imshow(table.to_numpy(float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", origin="lower")
         ax.set_xticks(range(table.shape[1]), [short_value(v) for v in table.columns])
         ax.set_yticks(range(table.shape[0]), [short_value(v) for v in table.index])
         ax.set_xlabel(short_label(x))
@@ -247,8 +258,7 @@ def plot_heatmap(
         mid = (vmin + vmax) / 2
         for (i, j), v in np.ndenumerate(table.to_numpy(float)):
             dark = (v < mid) != lower_better
-            ax.text(j, i, compact(v), ha="center", va="center", fontsize=8,
-                    color="white" if dark else "black")
+            ax.text(j, i, compact(v), ha="center", va="center", fontsize=8, color="white" if dark else "black")
     fig.colorbar(image, ax=list(axes.flat), shrink=0.85, label=metric_label(metric, currency))
     note = f"; averaged over {', '.join(short_label(f) for f in averaged)}" if averaged else ""
     fig.suptitle(f"Mean {metric_label(metric, currency)} over replications{note}", fontsize=11)
@@ -262,19 +272,20 @@ def pareto_front(cost: np.ndarray, badness: np.ndarray) -> np.ndarray:
     """Indices of points not dominated in (cost, badness), both to be minimised."""
     keep = []
     for i in range(len(cost)):
-        dominated = np.any(
-            (cost <= cost[i]) & (badness <= badness[i]) & ((cost < cost[i]) | (badness < badness[i]))
-        )
+        dominated = np.any((cost <= cost[i]) & (badness <= badness[i]) & ((cost < cost[i]) | (badness < badness[i])))
         if not dominated:
             keep.append(i)
     return np.asarray(keep, dtype=int)
 
 
-def tradeoff_table(runs: pd.DataFrame, factors: Sequence[str], benefit: str = "net_benefit",
-                   disruption: str = "disruption_days") -> pd.DataFrame:
+def tradeoff_table(
+    runs: pd.DataFrame, factors: Sequence[str], benefit: str = "net_benefit", disruption: str = "disruption_days"
+) -> pd.DataFrame:
     """Per design point: mean benefit and disruption, and whether the point is on the front."""
-    agg = _ok(runs).groupby("design_point").agg(
-        benefit=(benefit, "mean"), disruption=(disruption, "mean"), **{f: (f, "first") for f in factors}
+    agg = (
+        _ok(runs)
+        .groupby("design_point")
+        .agg(benefit=(benefit, "mean"), disruption=(disruption, "mean"), **{f: (f, "first") for f in factors})
     )
     agg["pareto"] = False
     front = pareto_front(-agg["benefit"].to_numpy(), agg["disruption"].to_numpy())
@@ -320,14 +331,26 @@ def plot_tradeoff(
     # Points with the same means (a factor that only moves money between parties) share a label.
     spots = fr.groupby([fr["disruption"].round(9), fr["benefit"].round(6)], sort=False)
     for k, ((xv, yv), grp) in enumerate(spots):
-        target.annotate("/".join(f"#{dp}" for dp in grp.index), (xv, yv), fontsize=8,
-                        xytext=(5, 6 if k % 2 == 0 else -12), textcoords="offset points")
+        target.annotate(
+            "/".join(f"#{dp}" for dp in grp.index),
+            (xv, yv),
+            fontsize=8,
+            xytext=(5, 6 if k % 2 == 0 else -12),
+            textcoords="offset points",
+        )
     listing = "\n".join(
-        f"#{dp}: " + ", ".join(f"{short_label(f)} {short_value(row[f])}" for f in factors)
-        for dp, row in fr.iterrows()
+        f"#{dp}: " + ", ".join(f"{short_label(f)} {short_value(row[f])}" for f in factors) for dp, row in fr.iterrows()
     )
-    ax.text(0.01, 0.01, "Pareto front\n" + listing, transform=ax.transAxes, fontsize=7, va="bottom",
-            ha="left", bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc", "alpha": 0.9})
+    ax.text(
+        0.01,
+        0.01,
+        "Pareto front\n" + listing,
+        transform=ax.transAxes,
+        fontsize=7,
+        va="bottom",
+        ha="left",
+        bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc", "alpha": 0.9},
+    )
     ax.set_xlabel(f"mean {disruption.replace('_', ' ')} per run (days)")
     ax.set_ylabel(f"mean {benefit.replace('_', ' ')} per run ({currency})")
     ax.set_title("Trade-off: benefit against disruption (up and left is better)", fontsize=11)
@@ -370,15 +393,23 @@ def plot_survival(
         names = "/".join(short_value(v) for v in levels)
         name = f"{short_label(by)} = {names}" if by else names
         same = f", {len(levels)} curves coincide" if len(levels) > 1 else ""
-        ax.step(t, s, where="post", lw=1.6, marker=MARKERS[i % len(MARKERS)], ms=3,
-                label=f"{name} (n = {len(values)} each{same})" if same else f"{name} (n = {len(values)})")
+        ax.step(
+            t,
+            s,
+            where="post",
+            lw=1.6,
+            marker=MARKERS[i % len(MARKERS)],
+            ms=3,
+            label=f"{name} (n = {len(values)} each{same})" if same else f"{name} (n = {len(values)})",
+        )
     ax.set_xlabel("disruption duration (days)")
     ax.set_ylabel("P(duration > t)")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"Survival of disruptions: share lasting longer than t{' (' + source + ')' if source else ''}",
-                 fontsize=10)
+    ax.set_title(
+        f"Survival of disruptions: share lasting longer than t{' (' + source + ')' if source else ''}", fontsize=10
+    )
     fig.tight_layout()
     return _save(fig, path)
 
@@ -404,15 +435,17 @@ def plot_party_benefits(
     silent = [PARTIES[p] for p in present if p not in drawn]
     points = sorted(ok["design_point"].unique())
     pooled = len(points) > max_points
-    fig, axes = plt.subplots(len(drawn), 1, figsize=(max(8.0, 0.38 * len(points) + 2.5), 3.2 * len(drawn) + 1.2),
-                             squeeze=False, sharex=True)
+    fig, axes = plt.subplots(
+        len(drawn), 1, figsize=(max(8.0, 0.38 * len(points) + 2.5), 3.2 * len(drawn) + 1.2), squeeze=False, sharex=True
+    )
     for ax, party in zip(axes[:, 0], drawn, strict=True):
         if pooled:
             data, labels = [ok[party].to_numpy(float)], ["all design points"]
         else:
             data = [ok.loc[ok["design_point"] == dp, party].to_numpy(float) for dp in points]
-            labels = [" / ".join(short_value(ok.loc[ok["design_point"] == dp, f].iloc[0]) for f in factors)
-                      for dp in points]
+            labels = [
+                " / ".join(short_value(ok.loc[ok["design_point"] == dp, f].iloc[0]) for f in factors) for dp in points
+            ]
         box = ax.boxplot(data, patch_artist=True, widths=0.6, flierprops={"ms": 2})
         for k, patch in enumerate(box["boxes"]):
             is_ref = not pooled and points[k] == reference
@@ -421,8 +454,10 @@ def plot_party_benefits(
         ax.set_ylabel(f"{PARTIES[party]} ({currency})")
         ax.grid(alpha=0.3, axis="y")
     if not pooled:
-        axes[-1, 0].set_xlabel(" / ".join(short_label(f) for f in factors)
-                               + ("   (orange: reference point)" if reference is not None else ""))
+        axes[-1, 0].set_xlabel(
+            " / ".join(short_label(f) for f in factors)
+            + ("   (orange: reference point)" if reference is not None else "")
+        )
     note = f"; zero in every run: {', '.join(silent)}" if silent else ""
     fig.suptitle(f"Net benefit per party against no symbiosis, over replications{note}", fontsize=11)
     fig.tight_layout()
@@ -461,14 +496,16 @@ def study_figures(
     if levels and len(factors) >= 2 and all(ok[f].nunique() <= 12 for f in factors):
         for metric in ("net_benefit", "secondary_fill_rate"):
             if metric in ok.columns:
-                made[f"heatmap_{metric}"] = plot_heatmap(runs, factors, out / f"heatmap_{metric}.png",
-                                                         metric, currency=currency)
+                made[f"heatmap_{metric}"] = plot_heatmap(
+                    runs, factors, out / f"heatmap_{metric}.png", metric, currency=currency
+                )
     if {"net_benefit", "disruption_days"} <= set(ok.columns):
         made["tradeoff"] = plot_tradeoff(runs, factors, out / "tradeoff.png", currency=currency)
     if durations is not None and not durations.empty:
         by = next((f for f in factors if levels and f in durations.columns), None)
         made["survival"] = plot_survival(durations, out / "survival.png", by=by, source=durations_source)
     if any(p in ok.columns for p in PARTIES):
-        made["party_benefits"] = plot_party_benefits(runs, factors, out / "party_benefits.png",
-                                                     reference=reference, currency=currency)
+        made["party_benefits"] = plot_party_benefits(
+            runs, factors, out / "party_benefits.png", reference=reference, currency=currency
+        )
     return made

@@ -73,8 +73,8 @@ def plot_network_map(
         via = [pos[c.supplier]] + ([hub_xy] if c.via_intermediary and hub_xy is not None else []) + [pos[c.buyer]]
         xs, ys = zip(*via, strict=True)
         ax.plot(xs, ys, color=STATE_COLOURS.get(state, "black"), lw=width, ls=style, alpha=0.8, zorder=2)
-        mid = len(via) // 2
-        lx, ly = (via[mid - 1][0] + via[mid][0]) / 2, (via[mid - 1][1] + via[mid][1]) / 2
+        # Label the last leg: routed contracts share the supplier -> hub leg.
+        lx, ly = (via[-2][0] + via[-1][0]) / 2, (via[-2][1] + via[-1][1]) / 2
         ax.annotate(
             f"{volumes[c.id]:.3g} t/d", (lx, ly), fontsize=7, color="#333333", ha="center", va="bottom", zorder=5
         )

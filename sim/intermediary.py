@@ -109,11 +109,12 @@ class Intermediary(mesa.Agent):
     # --- outbound ----------------------------------------------------------------------------
 
     def call_off(self, c: ContractState, day: int) -> float:
-        """What the buyer asks for today: at most the contract's due quantity, and no more
-        than its buffer can take by arrival (room now, plus its use until then, less what is
+        """What the buyer asks for today: nothing before the first inbound delivery can have
+        reached the pool, then at most the contract's due quantity, and no more than its
+        buffer can take by arrival (room now, plus its use until then, less what is
         already on the way)."""
         due = c.due_today(day)
-        if due <= 0.0:
+        if due <= 0.0 or day < c.terms.start_day + c.lag_days:  # nothing can be in the pool yet
             return 0.0
         inp, sub = c.buyer_input
         use_per_day = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
@@ -146,9 +147,8 @@ class Intermediary(mesa.Agent):
                 p.short_t += short
                 if q <= 0.0:
                     continue
-                pieces = pool.take(q)
-                if self.spec.blending:
-                    pieces = blend(pieces)
+                # Blending mixes the pool: every shipment is a cross-section of it.
+                pieces = blend(pool.take_slice(q)) if self.spec.blending else pool.take(q)
                 c.out_in_transit_t += q
                 c.buyer_input[0].inbound_t += q
                 m.hub_flow["shipped_t"][day, 0] += q

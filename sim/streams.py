@@ -120,6 +120,22 @@ class LotQueue:
             self.total = 0.0
         return pieces
 
+    def take_slice(self, qty: float) -> list[tuple[float, float, np.ndarray | None]]:
+        """Remove up to `qty` t as the same fraction of every lot (a cross-section of a
+        well-mixed pile); returns the pieces taken."""
+        if self.total <= 0.0 or qty <= 0.0:
+            return []
+        share = min(1.0, qty / self.total)
+        pieces = [(lot[0] * share, lot[1], lot[2]) for lot in self.lots]
+        if share >= 1.0:
+            self.lots.clear()
+            self.total = 0.0
+            return pieces
+        for lot in self.lots:
+            lot[0] -= lot[0] * share
+        self.total -= sum(q for q, _, _ in pieces)
+        return pieces
+
     def expire(self, day: int, shelf_life_days: float | None) -> float:
         """Remove lots that reach their shelf life at the end of `day`; returns tonnes spoiled.
         A lot born on day b is usable on days b .. b + shelf_life - 1."""

@@ -1,13 +1,16 @@
 """The report of a results folder: summary.csv and report.md, rebuilt from stored runs.
 
 :func:`build_report` consolidates any part files into runs.parquet, writes summary.csv
-(:func:`analysis.summary.summarize`) and a short report.md. The report is a list of section
-functions (:data:`SECTIONS`), each taking a :class:`ReportInput` and returning Markdown; add
-figures or sensitivity analyses by appending sections.
+(:func:`analysis.summary.summarize`), figures/*.png, experiments.csv and outcomes.csv (for
+EMA Workbench), report.md and report.html. The report is a list of section functions
+(:data:`SECTIONS`), each taking a :class:`ReportInput` and returning Markdown; every figure
+and table comes with a short reading written from the numbers. Sections embed only figures
+they have just written.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Callable
@@ -17,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.summary import summarize
+from analysis.summary import main_effects, summarize, t_interval
 from sim.experiment.store import ResultStore, atomic_write
 
 HEADLINE_METRICS = (
@@ -28,6 +31,13 @@ HEADLINE_METRICS = (
     "net_benefit",
     "any_shortage",
 )
+#: The metric that ranks policies (higher is better), and the fill metrics a caveat checks.
+MAIN_METRIC = "net_benefit"
+FILL_METRICS = ("fill_rate", "secondary_fill_rate")
+#: A CI half-width above this share of |mean| calls for more replications.
+CI_WIDTH_LIMIT = 0.05
+#: The default target of scenario discovery: secondary supply almost always flowing.
+DISCOVERY = {"metric": "secondary_fill_rate", "at_least": 0.95, "min_share": 0.8}
 
 
 class ReportError(Exception):
@@ -45,9 +55,27 @@ class ReportInput:
     runs: pd.DataFrame
     summary: pd.DataFrame
 
+    @property
+    def kind(self) -> str:
+        """The design kind (grid, rows, lhs, sobol, morris)."""
+        return str(self.manifest.get("design", {}).get("kind", "grid"))
+
+    @property
+    def currency(self) -> str:
+        """The scenario's currency."""
+        return str(
+            self.manifest.get("scenario", {}).get("resolved", {}).get("scenario", {}).get("currency", "currency")
+        )
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """The runs that completed."""
+        return self.runs[self.runs["status"] == "ok"]
+
 
 def build_report(results_dir: str | Path) -> Path:
-    """Rebuild summary.csv and report.md in `results_dir`; return report.md's path."""
+    """Rebuild summary.csv, figures, exports, report.md and report.html in `results_dir`;
+    return report.md's path."""
     store = ResultStore(results_dir)
     root = store.root
     manifest = _read_json(root / "manifest.json")
@@ -61,8 +89,13 @@ def build_report(results_dir: str | Path) -> Path:
     summary = summarize(runs, factors, reference)
     atomic_write(root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     data = ReportInput(root, manifest, factors, reference, runs, summary)
-    text = "\n".join(section(data) for section in SECTIONS)
+    (root / "figures").mkdir(exist_ok=True)
+    text = "\n".join(part for part in (section(data) for section in SECTIONS) if part)
     atomic_write(root / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    from analysis.html import markdown_to_html
+
+    html = markdown_to_html(text, title=f"Study report: {data.manifest.get('study', {}).get('name', root.name)}")
+    atomic_write(root / "report.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return root / "report.md"
 
 
@@ -88,19 +121,77 @@ def _design_of(root: Path, manifest: dict[str, Any]) -> tuple[list[str], int | N
 
 
 def section_header(data: ReportInput) -> str:
-    """Title, study, counts."""
+    """Title, study, counts, and the failed runs with their errors."""
     study = data.manifest.get("study", {})
     runs = data.runs
     ok = int(runs["status"].eq("ok").sum())
     lines = [
         f"# Study report: {study.get('name', data.root.name)}",
         "",
-        f"{runs['design_point'].nunique()} design points, {len(runs)} runs stored "
+        f"{runs['design_point'].nunique()} design points ({data.kind} design), {len(runs)} runs stored "
         f"({ok} ok, {len(runs) - ok} failed). Means with 95 % confidence intervals over "
         "replications; full statistics in `summary.csv`.",
         "",
     ]
+    failed = runs[runs["status"] != "ok"]
+    if not failed.empty:
+        points = sorted(failed["design_point"].unique().tolist())
+        lines += [
+            f"**{len(failed)} runs failed** at design points {_list(points)}; they are left out of every "
+            "number below (a rerun of `run` retries them). Most frequent errors:",
+            "",
+        ]
+        for error, count in failed["error"].value_counts().head(3).items():
+            lines.append(f"- {count} x `{str(error)[:200]}`")
+        lines.append("")
     return "\n".join(lines)
+
+
+def section_reading(data: ReportInput) -> str:
+    """The best design point by the main metric, how sure we are, and caveats."""
+    s = data.summary
+    if MAIN_METRIC not in set(s["metric"]):
+        return ""
+    main = s[(s["metric"] == MAIN_METRIC) & s["mean"].notna()].sort_values("mean", ascending=False)
+    if main.empty:
+        return ""
+    best = main.iloc[0]
+    lines = ["## Reading", ""]
+    lines.append(
+        f"- **Best design point by mean {MAIN_METRIC}: #{int(best['design_point'])}** "
+        f"({_point_text(best, data.factors)}): {_ci(best['mean'], best['ci_low'], best['ci_high'])} "
+        f"{data.currency} per run."
+    )
+    if len(main) > 1:
+        second = main.iloc[1]
+        d = _paired(data, int(best["design_point"]), int(second["design_point"]), MAIN_METRIC)
+        if d is not None:
+            verdict = (
+                "the CI excludes 0: a real difference"
+                if d[1] > 0 or d[2] < 0
+                else ("the CI includes 0: the two are not distinguishable with these replications")
+            )
+            lines.append(
+                f"- Runner-up #{int(second['design_point'])} ({_point_text(second, data.factors)}); best minus "
+                f"runner-up, paired over replications: {_ci(*d)} {data.currency} ({verdict})."
+            )
+    wide = s[(s["metric"].isin(HEADLINE_METRICS)) & (s["mean"].abs() > 0) & s["ci_low"].notna()]
+    ratio = (wide["ci_high"] - wide["ci_low"]) / 2 / wide["mean"].abs()
+    too_wide = wide[ratio > CI_WIDTH_LIMIT]
+    if not too_wide.empty:
+        worst = too_wide.loc[ratio[too_wide.index].idxmax()]
+        lines.append(
+            f"- Caveat: {len(too_wide)} headline means have a CI half-width above {CI_WIDTH_LIMIT:.0%} of the "
+            f"mean (worst: {worst['metric']} at #{int(worst['design_point'])}, "
+            f"{_num(ratio[too_wide.index].max() * 100)} %): more replications needed for those."
+        )
+    n = data.manifest.get("design", {}).get("replications")
+    if n is not None and int(n) < 1000:
+        lines.append(
+            f"- VaR/CVaR at 95 % in `summary.csv` rest on {n} replications per point; "
+            "reliable tail estimates need about 1000."
+        )
+    return "\n".join([*lines, ""])
 
 
 def section_headlines(data: ReportInput) -> str:
@@ -115,8 +206,9 @@ def section_headlines(data: ReportInput) -> str:
         first = group.iloc[0]
         cells = [str(dp) + (" (ref)" if dp == data.reference else ""), *(str(first[f]) for f in data.factors)]
         by_metric = group.set_index("metric")
-        cells += [_ci(by_metric.loc[m, "mean"], by_metric.loc[m, "ci_low"], by_metric.loc[m, "ci_high"])
-                  for m in metrics]
+        cells += [
+            _ci(by_metric.loc[m, "mean"], by_metric.loc[m, "ci_low"], by_metric.loc[m, "ci_high"]) for m in metrics
+        ]
         lines.append(_row(cells))
     return "\n".join([*lines, ""])
 
@@ -138,30 +230,344 @@ def section_paired(data: ReportInput) -> str:
         _row(["---"] * 4),
     ]
     for _, r in table.iterrows():
-        lines.append(_row([str(r["design_point"]), r["metric"],
-                           _ci(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]),
-                           f"[{_num(r['diff_ci_low_unpaired'])}, {_num(r['diff_ci_high_unpaired'])}]"]))
+        lines.append(
+            _row(
+                [
+                    str(r["design_point"]),
+                    r["metric"],
+                    _ci(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]),
+                    f"[{_num(r['diff_ci_low_unpaired'])}, {_num(r['diff_ci_high_unpaired'])}]",
+                ]
+            )
+        )
+    return "\n".join([*lines, ""])
+
+
+def section_effects(data: ReportInput) -> str:
+    """Main effects of each factor (lowest to highest level) on the headline metrics."""
+    if data.kind not in ("grid", "rows") or not data.factors or data.ok.empty:
+        return ""
+    metrics = [m for m in HEADLINE_METRICS if m in data.ok.columns]
+    table = pd.concat([main_effects(data.runs, data.factors, m) for m in metrics], ignore_index=True)
+    if table.empty:
+        return ""
+    lines = [
+        "## Effect sizes",
+        "",
+        "Change of each metric from a factor's lowest to its highest level, averaged over the other "
+        "factors; 95 % CI paired over replications.",
+        "",
+        _row(["factor", "levels", "metric", "change [95 % CI]"]),
+        _row(["---"] * 4),
+    ]
+    for _, r in table.iterrows():
+        note = " (identical across levels)" if r["identical"] else ""
+        lines.append(
+            _row(
+                [
+                    r["factor"],
+                    f"{r['low']} -> {r['high']}",
+                    r["metric"],
+                    _ci(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]) + note,
+                ]
+            )
+        )
+    lines.append("")
+    for factor, grp in table.groupby("factor", sort=False):
+        same = grp[grp["identical"] & grp["metric"].isin(FILL_METRICS)]["metric"].tolist()
+        if same:
+            lines.append(
+                f"- {factor} has no effect on fill metrics ({', '.join(same)} identical across levels in "
+                "every replication): it moves money, not material."
+            )
+    big = table[~table["identical"]].assign(size=lambda t: t["diff_mean"].abs()).sort_values("size")
+    for metric in (MAIN_METRIC, "secondary_fill_rate"):
+        rows = big[big["metric"] == metric]
+        if not rows.empty:
+            r = rows.iloc[-1]
+            lines.append(
+                f"- Largest effect on {metric}: {r['factor']} {r['low']} -> {r['high']}: "
+                f"{_ci(r['diff_mean'], r['diff_ci_low'], r['diff_ci_high'])}."
+            )
     return "\n".join([*lines, ""])
 
 
 def section_figures(data: ReportInput) -> str:
-    """The study figures (written to figures/), each with a line on how to read it."""
-    from analysis.figures import study_figures
+    """The study figures (written to figures/), each with a reading from the numbers."""
+    from analysis.durations import disruption_durations
+    from analysis.figures import study_figures, tradeoff_table
 
-    paths = study_figures(data.runs, data.factors, data.root / "figures")
-    notes = {
-        "effects.png": "Each key metric against the first numeric factor, one line per combination of "
-        "the other factors; bands are 95 % confidence intervals over replications.",
-        "tradeoff.png": "Mean net benefit against mean disruption days per design point; the red line "
-        "joins the design points no other point beats on both.",
+    durations, source = disruption_durations(data.runs, data.factors, data.root / "series")
+    paths = study_figures(
+        data.runs,
+        data.factors,
+        data.root / "figures",
+        kind=data.kind,
+        reference=data.reference,
+        currency=data.currency,
+        durations=durations,
+        durations_source=source,
+    )
+    if not paths:
+        return "## Figures\n\nNo figures: no design factors or no completed runs.\n"
+    readings = {
+        "effects": lambda: (
+            "Key metrics against the first numeric factor, one line per combination of the "
+            "others; bands are 95 % CIs over replications. Lines that coincide are drawn once and their legend "
+            "entry says so."
+        ),
+        "heatmap_net_benefit": lambda: _heatmap_reading(data, "net_benefit"),
+        "heatmap_secondary_fill_rate": lambda: _heatmap_reading(data, "secondary_fill_rate"),
+        "tradeoff": lambda: _tradeoff_reading(tradeoff_table(data.runs, data.factors), data),
+        "survival": lambda: _survival_reading(durations, source),
+        "party_benefits": lambda: _party_reading(data),
     }
     parts = ["## Figures", ""]
-    for p in paths:
-        parts += [f"![{p.stem}](figures/{p.name})", "", notes.get(p.name, ""), ""]
+    for name, path in paths.items():
+        parts += [f"![{name}](figures/{path.name})", "", readings.get(name, lambda: "")(), ""]
     return "\n".join(parts)
 
 
-SECTIONS: list[Callable[[ReportInput], str]] = [section_header, section_headlines, section_figures, section_paired]
+def _heatmap_reading(data: ReportInput, metric: str) -> str:
+    means = data.ok.groupby("design_point")[metric].mean()
+    hi, lo = int(means.idxmax()), int(means.idxmin())
+    return (
+        f"Mean {metric} per cell (other factors averaged). Highest at #{hi} "
+        f"({_point_text(_first(data, hi), data.factors)}): {_num(means[hi])}; lowest at #{lo} "
+        f"({_point_text(_first(data, lo), data.factors)}): {_num(means[lo])}."
+    )
+
+
+def _tradeoff_reading(table: pd.DataFrame, data: ReportInput) -> str:
+    front = table[table["pareto"]].sort_values("disruption")
+    points = ", ".join(f"#{dp}" for dp in front.index)
+    return (
+        f"Mean net benefit against mean disruption days per design point. {len(front)} of {len(table)} points "
+        f"are on the Pareto front ({points}); from {_num(front['disruption'].min())} to "
+        f"{_num(front['disruption'].max())} disruption days, the front's net benefit runs from "
+        f"{_num(front.iloc[0]['benefit'])} to {_num(front.iloc[-1]['benefit'])} {data.currency}. Points with "
+        "identical means share a label."
+    )
+
+
+def _survival_reading(durations: pd.DataFrame, source: str) -> str:
+    d = durations["duration_days"].to_numpy(float)
+    if len(d) == 0:
+        return "No disruption in any run."
+    return (
+        f"Share of disruptions lasting longer than t days ({source}). Over all {len(d)} durations: median "
+        f"{_num(float(pd.Series(d).median()))} days, {_num(100 * float((d > 7).mean()))} % longer than 7 days, "
+        f"longest {_num(float(d.max()))} days."
+    )
+
+
+def _party_reading(data: ReportInput) -> str:
+    from analysis.figures import PARTIES
+
+    parts = []
+    for col, name in PARTIES.items():
+        if col in data.ok.columns and data.ok[col].abs().max() > 0:
+            means = data.ok.groupby("design_point")[col].mean()
+            parts.append(f"{name}: mean {_num(means.min())} to {_num(means.max())} {data.currency} across points")
+    return (
+        "Each party's net benefit against no symbiosis, box over replications per design point "
+        "(labels: factor levels in the order of the axis title). " + "; ".join(parts) + "."
+    )
+
+
+def section_sensitivity(data: ReportInput) -> str:
+    """Sobol, Morris or delta indices, for the design kinds that support them."""
+    from analysis.sensitivity import METHOD_OF_KIND, SensitivityError, analyse, plot_indices
+
+    if data.kind not in METHOD_OF_KIND or data.ok.empty:
+        return ""
+    lines = ["## Sensitivity", ""]
+    for metric in (MAIN_METRIC, "secondary_fill_rate", "disruption_days"):
+        if metric not in data.ok.columns:
+            continue
+        try:
+            result = analyse(data.runs, data.factors, data.manifest, metric)
+        except SensitivityError as err:
+            lines += [f"- {metric}: not analysed: {err}", ""]
+            continue
+        name = f"sensitivity_{metric}.png"
+        plot_indices(result, data.root / "figures" / name)
+        table = result.table
+        cols = [c for c in table.columns if c != "factor"]
+        lines += [
+            f"### {metric}",
+            "",
+            f"![{name}](figures/{name})",
+            "",
+            result.note + ".",
+            "",
+            _row(["factor", *cols]),
+            _row(["---"] * (len(cols) + 1)),
+        ]
+        lines += [_row([r["factor"], *(_num(r[c]) for c in cols)]) for _, r in table.iterrows()]
+        key = {"sobol": "ST", "morris": "mu_star", "delta": "delta"}[result.method]
+        top = table.sort_values(key).iloc[-1]
+        lines += [
+            "",
+            f"Most influential factor on {metric}: **{top['factor']}** ({key} {_num(top[key])} "
+            f"+- {_num(top[key + '_conf'])}).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def section_discovery(data: ReportInput) -> str:
+    """Which factor values keep the target metric within its target, and the EMA export."""
+    from analysis.discovery import discover, export_for_ema, plot_discovery
+    from analysis.summary import metric_names
+
+    if data.ok.empty or not data.factors:
+        return ""
+    metrics = metric_names(data.runs, data.factors)
+    exp, out = export_for_ema(data.runs, data.factors, metrics, data.root)
+    lines = [
+        "## Scenario discovery",
+        "",
+        f"`{exp.name}` (factors per run) and `{out.name}` (metrics per run), one row per ok run in the same "
+        "order, load straight into EMA Workbench's PRIM or CART (see `analysis/discovery.py`).",
+        "",
+    ]
+    metric = DISCOVERY["metric"]
+    if metric not in data.ok.columns:
+        return "\n".join(lines)
+    found = discover(data.runs, data.factors, metric, at_least=DISCOVERY["at_least"], min_share=DISCOVERY["min_share"])
+    plot_discovery(found, data.factors, data.root / "figures" / "discovery.png")
+    passing = int(found.points["passes"].sum())
+    lines += [
+        "![discovery](figures/discovery.png)",
+        "",
+        f"Target: {found.target} in at least {found.min_share:.0%} of replications. {passing} of "
+        f"{len(found.points)} design points pass.",
+        "",
+    ]
+    if passing:
+        lines += [_row(["factor", "values in the box", "restricts"]), _row(["---"] * 3)]
+        lines += [_row([r["factor"], r["levels"], "yes" if r["restricts"] else "no"]) for _, r in found.box.iterrows()]
+        lines += [
+            "",
+            f"The box holds {found.coverage:.0%} of the passing points (coverage) and "
+            f"{found.density:.0%} of the points inside it pass (density).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def section_one_run(data: ReportInput) -> str:
+    """The network map and the daily story of one run of the reference point (re-simulated
+    from the manifest's scenario and the run's seed)."""
+    picked = _run_to_show(data)
+    if picked is None:
+        return ""
+    dp, rep = picked
+    from analysis.series_plot import plot_run_series
+    from sim.experiment.seeds import replication_seed
+    from sim.run import run_once
+    from sim.scenario import parse_scenario
+
+    point = {f: _plain(_first(data, dp)[f]) for f in data.factors}
+    scenario = parse_scenario(copy.deepcopy(data.manifest["scenario"]["resolved"]), "manifest.json", point)
+    seed = replication_seed(int(data.manifest["seeds"]["entropy"]), rep)
+    result = run_once(scenario, seed, horizon_days=data.manifest.get("design", {}).get("horizon_days"), series=True)
+    title = f"design point #{dp}, replication {rep}"
+    lines = [
+        f"## One run: {title}",
+        "",
+        "Re-simulated from the manifest's scenario with the run's seed "
+        f"({_point_text(_first(data, dp), data.factors)}).",
+        "",
+    ]
+    lines += _network_map(data, scenario, result)
+    assert result.series is not None and result.outages is not None
+    plot_run_series(
+        result.series, result.outages, f"{scenario.scenario.name}: {title}", data.root / "figures" / "series.png"
+    )
+    series = result.series
+    lines += [
+        "![series](figures/series.png)",
+        "",
+        f"Outages shaded. {len(result.outages)} outages; {int((series['secondary_shortfall_t'] > 0).sum())} days "
+        f"with a secondary shortfall; {_num(float(series['unmet_t'].sum()))} t of demand unmet; penalties "
+        f"{_num(float(series['cumulative_penalties'].iloc[-1]))} {data.currency}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _network_map(data: ReportInput, scenario: Any, result: Any) -> list[str]:
+    try:
+        from analysis.network_map import plot_network_map
+    except ImportError:
+        return ["(Network map skipped: `analysis/network_map.py` is not installed in this checkout.)", ""]
+    days = float(len(result.series)) or 1.0
+    contracts = result.contracts
+    flows = {str(c): float(t) / days for c, t in zip(contracts["contract"], contracts["accepted_t"], strict=True)}
+    states = {}
+    for _, c in contracts.iterrows():
+        state = str(c["status"])
+        states[str(c["contract"])] = "backup" if c["role"] == "backup" and state == "active" else state
+    plot_network_map(scenario, data.root / "figures" / "network_map.png", flows=flows, states=states)
+    return [
+        "![network map](figures/network_map.png)",
+        "",
+        "Facilities at their coordinates; line width: the run's mean accepted flow (t/day); colour: the contract's "
+        "state at the end of the run; circles: break-even transport radii.",
+        "",
+    ]
+
+
+def _run_to_show(data: ReportInput) -> tuple[int, int] | None:
+    if "resolved" not in data.manifest.get("scenario", {}) or "seeds" not in data.manifest or data.ok.empty:
+        return None
+    ok = data.ok
+    pick = ok[ok["design_point"] == data.reference] if data.reference is not None else ok.iloc[:0]
+    row = (pick if not pick.empty else ok).sort_values(["design_point", "replication"]).iloc[0]
+    return int(row["design_point"]), int(row["replication"])
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _first(data: ReportInput, dp: int) -> pd.Series:
+    return data.runs[data.runs["design_point"] == dp].iloc[0]
+
+
+def _point_text(row: pd.Series, factors: list[str]) -> str:
+    return ", ".join(f"{f} = {row[f]}" for f in factors) or "no factors"
+
+
+def _paired(data: ReportInput, a: int, b: int, metric: str) -> tuple[float, float, float] | None:
+    ok = data.ok
+    wide = ok[ok["design_point"].isin([a, b])].pivot(index="replication", columns="design_point", values=metric)
+    if a not in wide or b not in wide:
+        return None
+    d = (wide[a] - wide[b]).dropna().to_numpy(float)
+    if len(d) < 2:
+        return None
+    low, high = t_interval(d)
+    return float(d.mean()), low, high
+
+
+def _list(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values[:12]) + (f" (and {len(values) - 12} more)" if len(values) > 12 else "")
+
+
+SECTIONS: list[Callable[[ReportInput], str]] = [
+    section_header,
+    section_reading,
+    section_headlines,
+    section_effects,
+    section_figures,
+    section_sensitivity,
+    section_discovery,
+    section_one_run,
+    section_paired,
+]
 
 
 def _row(cells: list[str]) -> str:

@@ -30,10 +30,19 @@ from scipy import stats
 
 KEY_COLUMNS = ("design_point", "replication", "seed", "status", "error", "wall_s")
 
-HIGHER_IS_BETTER = frozenset({
-    "fill_rate", "secondary_fill_rate", "input_from_secondary_t", "waste_exchanged_t",
-    "diversion_rate", "net_benefit", "supplier_benefit", "buyer_benefit", "intermediary_profit",
-})
+HIGHER_IS_BETTER = frozenset(
+    {
+        "fill_rate",
+        "secondary_fill_rate",
+        "input_from_secondary_t",
+        "waste_exchanged_t",
+        "diversion_rate",
+        "net_benefit",
+        "supplier_benefit",
+        "buyer_benefit",
+        "intermediary_profit",
+    }
+)
 
 ALPHA_RISK = 0.95
 CONFIDENCE = 0.95
@@ -98,9 +107,16 @@ def describe(values: np.ndarray, metric: str) -> dict[str, float | str]:
         "mean": float(np.mean(values)) if n else math.nan,
         "sd": float(np.std(values, ddof=1)) if n > 1 else math.nan,
         "se": float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else math.nan,
-        "ci_low": low, "ci_high": high, "ci_method": "t",
-        "q05": q[0], "q25": q[1], "median": q[2], "q75": q[3], "q95": q[4],
-        "var95": var, "cvar95": cvar,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_method": "t",
+        "q05": q[0],
+        "q25": q[1],
+        "median": q[2],
+        "q75": q[3],
+        "q95": q[4],
+        "var95": var,
+        "cvar95": cvar,
     }
 
 
@@ -110,9 +126,15 @@ def describe_shortage(unmet: np.ndarray) -> dict[str, float | str]:
     n, k = len(hits), int(hits.sum())
     low, high = binomial_interval(k, n)
     p = k / n if n else math.nan
-    return {"n": n, "mean": p, "sd": math.sqrt(p * (1 - p)) if n else math.nan,
-            "se": math.sqrt(p * (1 - p) / n) if n else math.nan,
-            "ci_low": low, "ci_high": high, "ci_method": "clopper-pearson"}
+    return {
+        "n": n,
+        "mean": p,
+        "sd": math.sqrt(p * (1 - p)) if n else math.nan,
+        "se": math.sqrt(p * (1 - p) / n) if n else math.nan,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_method": "clopper-pearson",
+    }
 
 
 def paired_difference(point: pd.Series, reference: pd.Series) -> dict[str, float]:
@@ -126,8 +148,10 @@ def paired_difference(point: pd.Series, reference: pd.Series) -> dict[str, float
         "n_pairs": len(d),
         "diff_mean": float(np.mean(d)) if len(d) else math.nan,
         "diff_sd": float(np.std(d, ddof=1)) if len(d) > 1 else math.nan,
-        "diff_ci_low": low, "diff_ci_high": high,
-        "diff_ci_low_unpaired": ulow, "diff_ci_high_unpaired": uhigh,
+        "diff_ci_low": low,
+        "diff_ci_high": high,
+        "diff_ci_low_unpaired": ulow,
+        "diff_ci_high_unpaired": uhigh,
     }
 
 
@@ -148,8 +172,12 @@ def summarize(runs: pd.DataFrame, factors: Sequence[str], reference: int | None 
         frame = by_point.get(dp, pd.DataFrame(columns=[*metrics]))
         for metric in metrics:
             values = frame[metric].dropna().to_numpy(float) if metric in frame else np.array([])
-            row = {"design_point": int(dp), **{f: points.at[dp, f] for f in factors}, "metric": metric,
-                   "failed": int(failed.get(dp, 0))}
+            row = {
+                "design_point": int(dp),
+                **{f: points.at[dp, f] for f in factors},
+                "metric": metric,
+                "failed": int(failed.get(dp, 0)),
+            }
             if metric == "any_shortage":
                 row.update(describe_shortage(values))
             else:
@@ -157,4 +185,40 @@ def summarize(runs: pd.DataFrame, factors: Sequence[str], reference: int | None 
             if ref_frame is not None and dp != reference and metric in frame:
                 row.update(paired_difference(frame[metric], ref_frame[metric]))
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main_effects(runs: pd.DataFrame, factors: Sequence[str], metric: str) -> pd.DataFrame:
+    """Per factor: the change of `metric` from its lowest to its highest level, averaged over
+    the other factors, with a paired t CI over replications (common random numbers: each
+    replication's average at the high level minus its average at the low level).
+
+    `identical` is True when no run changes at all across the factor's levels (same
+    replication, same other factors): the factor does not touch this metric."""
+    ok = runs[runs["status"] == "ok"]
+    rows = []
+    for factor in factors:
+        levels = sorted(ok[factor].dropna().unique().tolist())
+        if len(levels) < 2 or metric not in ok.columns:
+            continue
+        low, high = levels[0], levels[-1]
+        by_rep = ok.groupby(["replication", factor])[metric].mean().unstack(factor)
+        d = (by_rep[high] - by_rep[low]).dropna().to_numpy(float)
+        others = [f for f in factors if f != factor]
+        spread = ok.groupby(["replication", *others], dropna=False)[metric].agg(lambda s: s.max() - s.min())
+        scale = max(float(ok[metric].abs().max()), 1e-300)
+        ci_low, ci_high = t_interval(d)
+        rows.append(
+            {
+                "factor": factor,
+                "metric": metric,
+                "low": low,
+                "high": high,
+                "n_pairs": len(d),
+                "diff_mean": float(np.mean(d)) if len(d) else math.nan,
+                "diff_ci_low": ci_low,
+                "diff_ci_high": ci_high,
+                "identical": bool((spread <= 1e-12 * scale).all()),
+            }
+        )
     return pd.DataFrame(rows)

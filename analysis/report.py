@@ -165,7 +165,12 @@ def section_reading(data: ReportInput) -> str:
     if len(main) > 1:
         second = main.iloc[1]
         d = _paired(data, int(best["design_point"]), int(second["design_point"]), MAIN_METRIC)
-        if d is not None:
+        if d is not None and max(abs(d[1]), abs(d[2])) <= 1e-9 * abs(best["mean"]):
+            lines.append(
+                f"- Tied with #{int(second['design_point'])} ({_point_text(second, data.factors)}): the same "
+                f"{MAIN_METRIC} in every replication (what differs between them only moves money between parties)."
+            )
+        elif d is not None:
             verdict = (
                 "the CI excludes 0: a real difference"
                 if d[1] > 0 or d[2] < 0
@@ -275,10 +280,15 @@ def section_effects(data: ReportInput) -> str:
     lines.append("")
     for factor, grp in table.groupby("factor", sort=False):
         same = grp[grp["identical"] & grp["metric"].isin(FILL_METRICS)]["metric"].tolist()
-        if same:
+        present = [m for m in FILL_METRICS if m in set(grp["metric"])]
+        if same and same == present:
             lines.append(
                 f"- {factor} has no effect on fill metrics ({', '.join(same)} identical across levels in "
                 "every replication): it moves money, not material."
+            )
+        elif same:
+            lines.append(
+                f"- {factor} has no effect on {', '.join(same)} (identical across levels in every replication)."
             )
     big = table[~table["identical"]].assign(size=lambda t: t["diff_mean"].abs()).sort_values("size")
     for metric in (MAIN_METRIC, "secondary_fill_rate"):

@@ -36,20 +36,6 @@ def allocate_by_rank(available_t: float, due_t: list[float], rank: list[tuple[fl
     return out
 
 
-def blend(pieces: list[tuple[float, float, np.ndarray | None]]) -> list[tuple[float, float, np.ndarray | None]]:
-    """Mix the lots of one shipment into one lot of their mass-weighted mean quality (the
-    oldest birth day travels with it, so shelf life is never extended)."""
-    if len(pieces) <= 1:
-        return pieces
-    total = sum(q for q, _, _ in pieces)
-    born = min(b for _, b, _ in pieces)
-    quals = [(q, x) for q, _, x in pieces if x is not None]
-    if not quals:
-        return [(total, born, None)]
-    mean = sum(q * x for q, x in quals) / sum(q for q, _ in quals)
-    return [(total, born, mean)]
-
-
 class Intermediary(mesa.Agent):
     """The broker agent: pooled storage per material, inbound inspection, outbound call-offs."""
 
@@ -147,8 +133,9 @@ class Intermediary(mesa.Agent):
                 p.short_t += short
                 if q <= 0.0:
                     continue
-                # Blending mixes the pool: every shipment is a cross-section of it.
-                pieces = blend(pool.take_slice(q)) if self.spec.blending else pool.take(q)
+                if self.spec.blending:  # mix the pile before loading; oldest material still goes first
+                    pool.mix_quality()
+                pieces = pool.take(q)
                 c.out_in_transit_t += q
                 c.buyer_input[0].inbound_t += q
                 m.hub_flow["shipped_t"][day, 0] += q

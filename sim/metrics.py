@@ -201,7 +201,7 @@ def compute(model: SymbiosisModel) -> RunTables:
     supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
     buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
     hub = model.hub
-    intermediary_profit = -sum(v for (who, _, _), v in sums.party.items() if hub is not None and who == hub.hid)
+    intermediary_profit = -float(sum(v for (who, _, _), v in sums.party.items() if hub is not None and who == hub.hid))
 
     def cat(name: str) -> float:
         return float(ext.get(name, 0.0))

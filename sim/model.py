@@ -56,9 +56,10 @@ from sim.contracts import (
 from sim.intermediary import Intermediary
 from sim.ledger import CONTRACT_FLOWS, DISPOSAL, HAULIER, HUB_FLOWS, INPUT_FLOWS, STREAM_FLOWS, FlowTable, MoneyLedger
 from sim.logistics import delivery_lag_days, haul_cost, road_km, straight_km
+from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
-from sim.scenario import Scenario, apply_policy, contract_input
+from sim.scenario import Scenario, contract_input
 from sim.streams import noise_factors, pattern_factors, quality_draws
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
@@ -109,7 +110,7 @@ class SymbiosisModel(mesa.Model):
         seed = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(int(rng))
         super().__init__(rng=rng_stream(seed, "mesa"))
         self.seed = seed
-        self.spec = apply_policy(scenario)
+        self.spec = resolve_network(scenario)
         self.horizon = int(horizon_days or self.spec.scenario.horizon_days)
         self.warmup = min(self.spec.scenario.warmup_days, self.horizon - 1)
         self.env = simpy.Environment()
@@ -132,7 +133,7 @@ class SymbiosisModel(mesa.Model):
                 "facilities_down": facilities_down,
                 "cumulative_penalties": cumulative_penalties,
             },
-            agent_reporters={"up_fraction": "up_fraction", "operating": "operating"},
+            agenttype_reporters={Facility: {"up_fraction": "up_fraction", "operating": "operating"}},
         )
 
     # --- construction ------------------------------------------------------------------------
@@ -189,19 +190,14 @@ class SymbiosisModel(mesa.Model):
         self.inputs_flow = FlowTable(INPUT_FLOWS, self.horizon, len(self.input_states))
 
     def _make_intermediary(self) -> None:
-        """The broker, when the scenario has an enabled `[intermediary]`."""
-        spec = self.spec.intermediary
+        """The broker, when the scenario's `[intermediary]` is switched on (its `enabled`, or
+        `policy.intermediary`; resolve_network has already routed the contracts)."""
         self.hub: Intermediary | None = None
-        if spec is not None and spec.enabled:
+        if intermediary_usable(self.spec):
+            spec = self.spec.intermediary
+            assert spec is not None
             self.hub = Intermediary(self, spec, rng_stream(self.seed, f"intermediary/{spec.id}"))
         self.hub_flow = FlowTable(HUB_FLOWS, self.horizon, 1)
-
-    def _routed(self, terms: Any) -> bool:
-        if self.hub is None:
-            return False
-        if self.spec.policy.intermediary is not None:
-            return self.spec.policy.intermediary
-        return bool(terms.via_intermediary)
 
     def _hub_km(self, facility_id: str) -> float:
         assert self.hub is not None
@@ -225,7 +221,7 @@ class SymbiosisModel(mesa.Model):
             sub.contracted = True
             sub_spec = next(s for s in spec_in.substitutes if s.material == terms.material)
             props = list(materials[terms.material].quality)
-            routed = self._routed(terms)
+            routed = self.hub is not None and terms.via_intermediary
             if routed:
                 km = self._hub_km(sup.fid)
             else:

@@ -11,8 +11,12 @@ from sim.scenario import Scenario, apply_policy
 
 
 def intermediary_usable(sc: Scenario) -> bool:
-    """An `[intermediary]` section is present and enabled."""
-    return sc.intermediary is not None and sc.intermediary.enabled
+    """An `[intermediary]` section is present and switched on: by `policy.intermediary` when
+    that is set, else by its own `enabled`."""
+    if sc.intermediary is None:
+        return False
+    lever = sc.policy.intermediary
+    return sc.intermediary.enabled if lever is None else lever
 
 
 def route_contracts(sc: Scenario) -> Scenario:

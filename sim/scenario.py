@@ -443,7 +443,9 @@ class Policy(Frozen):
     - `penalty_per_t_short`: every contract's penalty.
     - `allocation`: how a short supplier splits its stock among contracts due the same day:
       `pro_rata` to the quantities due, or by contract `priority` (highest first).
-    - `intermediary`: route every contract through the `[intermediary]` (true) or none (false).
+    - `intermediary`: switch the `[intermediary]` on and route every contract through it
+      (true), or switch it off (false); unset, its own `enabled` and each contract's
+      `via_intermediary` decide.
     - `redundancy`: give each input up to this many sources (see `[formation]`).
     """
 
@@ -460,9 +462,10 @@ class IntermediarySpec(Frozen):
     Contracts with `via_intermediary = true` (all of them when `policy.intermediary = true`)
     deliver into its pooled storage; it tests every inbound lot (an off-spec lot is caught
     with `detection_probability` and sent back for disposal at the supplier's cost), holds
-    the pool at `holding_cost_per_t_day`, blends when `blending` is on (the pool is mixed, so
-    every shipment has the pool's mass-weighted mean quality, which can meet a buyer's
-    specification that single lots would fail), and serves the buyers of its contracts from the pool, allocating a short
+    the pool at `holding_cost_per_t_day`, blends when `blending` is on (the pile is mixed
+    before each loading, so shipments have the pool's mass-weighted mean quality, which can
+    meet a buyer's specification that single lots would fail; the oldest material still
+    leaves first), and serves the buyers of its contracts from the pool, allocating a short
     pool by `reallocation`: `pro_rata` to what is due, `penalty_exposure` (highest penalty per
     t first) or `criticality` (critical inputs first, then by lost margin). It arranges all
     haulage: shipments on the same route and day share trucks, and `backhaul_discount` is the

@@ -120,21 +120,16 @@ class LotQueue:
             self.total = 0.0
         return pieces
 
-    def take_slice(self, qty: float) -> list[tuple[float, float, np.ndarray | None]]:
-        """Remove up to `qty` t as the same fraction of every lot (a cross-section of a
-        well-mixed pile); returns the pieces taken."""
-        if self.total <= 0.0 or qty <= 0.0:
-            return []
-        share = min(1.0, qty / self.total)
-        pieces = [(lot[0] * share, lot[1], lot[2]) for lot in self.lots]
-        if share >= 1.0:
-            self.lots.clear()
-            self.total = 0.0
-            return pieces
-        for lot in self.lots:
-            lot[0] -= lot[0] * share
-        self.total -= sum(q for q, _, _ in pieces)
-        return pieces
+    def mix_quality(self) -> None:
+        """Mix the pile: every lot takes the mass-weighted mean quality of all lots (the
+        amounts of each property are conserved; the age order is kept)."""
+        lots = [lot for lot in self.lots if lot[2] is not None]
+        mass = sum(lot[0] for lot in lots)
+        if len(lots) < 2 or mass <= 0.0:
+            return
+        mean = sum(lot[0] * lot[2] for lot in lots) / mass
+        for lot in lots:
+            lot[2] = mean
 
     def expire(self, day: int, shelf_life_days: float | None) -> float:
         """Remove lots that reach their shelf life at the end of `day`; returns tonnes spoiled.

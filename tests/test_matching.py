@@ -394,8 +394,12 @@ def test_resolve_network_routes_by_policy_intermediary() -> None:
     assert [c.via_intermediary for c in resolve_network(with_hub(sc)).contracts] == listed
     assert all(c.via_intermediary for c in resolve_network(with_hub(sc, intermediary=True)).contracts)
     assert not any(c.via_intermediary for c in resolve_network(with_hub(sc, intermediary=False)).contracts)
-    off = with_hub(sc, enabled=False, intermediary=True)
+    # A disabled intermediary routes nothing, whatever the contracts list, until the
+    # policy lever switches it on.
+    off = with_hub(sc, enabled=False)
     assert not any(c.via_intermediary for c in resolve_network(off).contracts)
+    switched_on = with_hub(sc, enabled=False, intermediary=True)
+    assert all(c.via_intermediary for c in resolve_network(switched_on).contracts)
     absent = with_hub(sc).model_copy(update={"intermediary": None})
     assert not any(c.via_intermediary for c in resolve_network(absent).contracts)
 

@@ -130,7 +130,15 @@ def discover(
     least `min_share` of replications (see the module notes)."""
     points = pass_rates(runs, factors, metric, at_most=at_most, at_least=at_least, min_share=min_share)
     passing = points[points["passes"]]
-    box = {f: sorted(passing[f].unique().tolist()) for f in factors}
+    box = {}
+    for f in factors:
+        values = sorted(points[f].unique().tolist())
+        if _numeric(points[f]) and len(passing):
+            # a range holds every design value between its ends, passing or not
+            lo, hi = passing[f].min(), passing[f].max()
+            box[f] = [v for v in values if lo <= v <= hi]
+        else:
+            box[f] = sorted(passing[f].unique().tolist())
     coverage, density = _quality(points, box) if len(passing) else (0.0, 0.0)
     while len(passing) and density < 1.0:
         scored = [(_quality(points, b), b) for b in _peels(points, box)]

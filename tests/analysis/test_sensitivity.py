@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from SALib.sample import latin, morris as morris_sample, sobol as sobol_sample
+from SALib.sample import latin
+from SALib.sample import morris as morris_sample
+from SALib.sample import sobol as sobol_sample
 from SALib.test_functions import Ishigami
 
 from analysis.sensitivity import delta_indices, morris_indices, plot_indices, sobol_indices

@@ -1,0 +1,382 @@
+"""What the teaching dashboard (``app.py``) shows, computed from a running model.
+
+The dashboard holds no model logic: it builds a :class:`DashboardModel` (the ordinary
+:class:`~sim.model.SymbiosisModel` made from a scenario file and the levers a class can move),
+steps it, and draws what this module reads off it:
+
+- the network at the facility coordinates (:func:`facility_table`, :func:`contract_table`,
+  :func:`network_figure`): nodes coloured by state and sized by throughput, edges by flow and
+  contract state, the intermediary when it is on;
+- the live plots (:func:`stocks_figure`, :func:`money_figure`) from the model's daily flow
+  tables and money ledger, up to the last simulated day.
+
+Everything is a plain function of the model, so tests call it without a browser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.agents import State
+from sim.contracts import Status
+from sim.ledger import EXTERNAL
+from sim.model import SymbiosisModel
+from sim.rng import as_seed_sequence
+from sim.scenario import Location, Scenario, load_scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+DEFAULT_SCENARIO = "brewery_farms.toml"
+#: The value of a lever select that leaves the scenario file's own values in place.
+AS_IN_FILE = "as in scenario"
+
+STATE_COLOURS = {State.UP: "#2ca02c", State.DOWN: "#d62728", State.CLOSED: "#7f7f7f"}
+STATUS_COLOURS = {
+    Status.PENDING: "#c7c7c7",
+    Status.ACTIVE: "#1f77b4",
+    Status.NOTICE: "#ff7f0e",
+    Status.ENDED: "#7f7f7f",
+}
+CALLED_BACKUP_COLOUR = "#9467bd"
+HUB_COLOUR = "#8c564b"
+
+
+def scenario_files() -> list[str]:
+    """The scenario files a class can choose from (names inside ``scenarios/``)."""
+    return sorted(p.name for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def lever_overrides(
+    buffer_days: str | float = AS_IN_FILE,
+    redundancy: str | int = AS_IN_FILE,
+    penalty_per_t_short: str | float = AS_IN_FILE,
+) -> dict[str, Any]:
+    """The dotted-path overrides for the levers that are not left as in the scenario file."""
+    out: dict[str, Any] = {}
+    if buffer_days != AS_IN_FILE:
+        out["policy.buffer_days"] = float(buffer_days)
+    if redundancy != AS_IN_FILE:
+        out["policy.redundancy"] = int(redundancy)
+    if penalty_per_t_short != AS_IN_FILE:
+        out["policy.penalty_per_t_short"] = float(penalty_per_t_short)
+    return out
+
+
+def _parse_seed(seed: str | int) -> int:
+    try:
+        value = int(str(seed).strip())
+    except ValueError:
+        raise ValueError(f"the seed must be a whole number >= 0, got {seed!r}") from None
+    if value < 0:
+        raise ValueError(f"the seed must be a whole number >= 0, got {value}")
+    return value
+
+
+class DashboardModel(SymbiosisModel):
+    """The simulation as the dashboard runs it: a scenario file from ``scenarios/``, a seed
+    and the class's levers, applied as the same overrides ``run_experiments.py simulate --set``
+    takes, so that the dashboard and ``simulate`` give the same numbers.
+
+    `intermediary` is applied only to scenarios with an ``[intermediary]`` section; for the
+    others it is left off and :attr:`notes` says why.
+    """
+
+    def __init__(
+        self,
+        scenario_file: str = DEFAULT_SCENARIO,
+        seed: str | int = 42,
+        buffer_days: str | float = AS_IN_FILE,
+        redundancy: str | int = AS_IN_FILE,
+        penalty_per_t_short: str | float = AS_IN_FILE,
+        intermediary: bool = False,
+    ):
+        path = SCENARIO_DIR / scenario_file
+        overrides = lever_overrides(buffer_days, redundancy, penalty_per_t_short)
+        scenario = load_scenario(path, overrides)
+        notes = []
+        if intermediary and scenario.intermediary is None:
+            notes.append(f"{scenario_file} has no [intermediary] section, so the intermediary stays off.")
+        elif intermediary:
+            overrides["policy.intermediary"] = True
+            scenario = load_scenario(path, overrides)
+        super().__init__(scenario, rng=as_seed_sequence(_parse_seed(seed)))
+        self.scenario_file = scenario_file
+        self.overrides = overrides
+        self.notes = notes
+
+
+# --- reading the model ------------------------------------------------------------------------
+
+
+def days_done(model: SymbiosisModel) -> int:
+    """Days simulated so far."""
+    return min(int(model.time), model.horizon)
+
+
+def xy(loc: Location) -> tuple[float, float]:
+    """Map coordinates: km east and north, or longitude and latitude."""
+    if loc.x_km is not None and loc.y_km is not None:
+        return float(loc.x_km), float(loc.y_km)
+    return float(loc.lon), float(loc.lat)  # type: ignore[arg-type]
+
+
+def intermediary_available(scenario: Scenario) -> bool:
+    """Whether the scenario has an enabled ``[intermediary]`` the toggle can switch on."""
+    return scenario.intermediary is not None and scenario.intermediary.enabled
+
+
+def intermediary_on(model: SymbiosisModel) -> bool:
+    """Whether contracts run through the intermediary in this run."""
+    sc = model.spec
+    if not intermediary_available(sc):
+        return False
+    return bool(sc.policy.intermediary) or any(c.terms.via_intermediary for c in model.contracts)
+
+
+def net_benefit_series(model: SymbiosisModel) -> pd.DataFrame:
+    """Each facility's net benefit to date (days x facilities), counted as the run metrics
+    count it: the no-symbiosis counterfactual cost (disposing of all waste, buying all inputs
+    virgin) minus what it paid, net of what it received, plus the value of its virgin stock
+    change; days before the warm-up ends count zero. The last row equals the facilities
+    table's ``net_benefit`` when the run is over."""
+    n, w = days_done(model), model.warmup
+    sf, inf = model.streams_flow, model.inputs_flow
+    idx = model.facility_index
+    daily = np.zeros((model.horizon, len(model.facilities)))
+    for k, fac in enumerate(model.facilities):
+        for s in fac.streams:
+            daily[:, k] += sf["generated_cf_t"][:, s.index] * s.disposal_cost
+        for i in fac.inputs:
+            daily[:, k] += inf["required_cf_t"][:, i.index] * i.virgin_price
+    for day, payer, payee, amount, _cat, _k in model.money.rows:
+        if payer not in EXTERNAL and payer in idx:
+            daily[day, idx[payer]] -= amount
+        if payee not in EXTERNAL and payee in idx:
+            daily[day, idx[payee]] += amount
+    daily[:w] = 0.0
+    benefit = np.cumsum(daily[:n], axis=0)
+    for k, fac in enumerate(model.facilities):
+        for i in fac.inputs:
+            stock = inf["virgin_stock_t"][:n, i.index]
+            start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]
+            gain = (stock - start) * i.virgin_price
+            gain[:w] = 0.0
+            benefit[:, k] += gain
+    return pd.DataFrame(benefit, columns=[f.fid for f in model.facilities])
+
+
+def money_to_date(model: SymbiosisModel) -> pd.DataFrame:
+    """Per facility: cash received, cash paid, penalties received and paid so far."""
+    rows = {
+        f.fid: dict.fromkeys(("received", "paid", "penalties_received", "penalties_paid"), 0.0)
+        for f in model.facilities
+    }
+    for _day, payer, payee, amount, cat, _k in model.money.rows:
+        if payer in rows:
+            rows[payer]["paid"] += amount
+            if cat == "penalty":
+                rows[payer]["penalties_paid"] += amount
+        if payee in rows:
+            rows[payee]["received"] += amount
+            if cat == "penalty":
+                rows[payee]["penalties_received"] += amount
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def facility_table(model: SymbiosisModel) -> pd.DataFrame:
+    """One row per facility: where it is, its state, yesterday's throughput, its stocks and its
+    money so far (what the map's nodes and the details table show)."""
+    n = days_done(model)
+    last = max(n - 1, 0)
+    sf, inf = model.streams_flow, model.inputs_flow
+    money = money_to_date(model)
+    benefit = net_benefit_series(model)
+    rows = []
+    for fac in model.facilities:
+        x, y = xy(fac.spec.location)
+        made = sum(sf["generated_t"][last, s.index] for s in fac.streams) if n else 0.0
+        used = sum(inf["secondary_used_t"][last, i.index] for i in fac.inputs) if n else 0.0
+        rows.append(
+            {
+                "facility": fac.fid,
+                "x": x,
+                "y": y,
+                "state": fac.state.value,
+                "operating": float(fac.operating),
+                "throughput_t": float(made + used),
+                "source_stock_t": sum(s.storage.total for s in fac.streams),
+                "buffer_t": sum(i.buffer_level for i in fac.inputs),
+                "buffer_cap_t": sum(i.buffer_cap for i in fac.inputs),
+                "virgin_stock_t": sum(i.virgin_stock for i in fac.inputs),
+                "received": money.at[fac.fid, "received"],
+                "paid": money.at[fac.fid, "paid"],
+                "penalties_paid": money.at[fac.fid, "penalties_paid"],
+                "penalties_received": money.at[fac.fid, "penalties_received"],
+                "net_benefit": float(benefit[fac.fid].iloc[-1]) if n else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def contract_table(model: SymbiosisModel) -> pd.DataFrame:
+    """One row per contract: its ends, status, whether a backup is called, and its recent flow
+    (t/day shipped over its last delivery interval)."""
+    n = days_done(model)
+    shipped = model.contracts_flow["shipped_t"]
+    rows = []
+    for c in model.contracts:
+        k = max(c.terms.delivery_interval_days, 1)
+        recent = float(shipped[max(0, n - k) : n, c.index].sum()) / k if n else 0.0
+        rows.append(
+            {
+                "contract": c.terms.id,
+                "supplier": c.terms.supplier,
+                "buyer": c.terms.buyer,
+                "status": c.status.value,
+                "backup": c.is_backup,
+                "called": bool(c.called),
+                "routed": bool(getattr(c, "routed", False) or c.terms.via_intermediary),
+                "flow_t_per_day": recent,
+                "volume_t_per_day": float(c.terms.volume_t_per_day),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def network_figure(model: SymbiosisModel) -> Figure:
+    """The network at the facility coordinates on day `days_done`."""
+    fac = facility_table(model).set_index("facility")
+    con = contract_table(model)
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    hub = None
+    if intermediary_on(model):
+        assert model.spec.intermediary is not None
+        hub = xy(model.spec.intermediary.location)
+        ax.scatter(*hub, marker="D", s=260, color=HUB_COLOUR, zorder=3)
+        ax.annotate(model.spec.intermediary.id, hub, xytext=(8, -14), textcoords="offset points", fontsize=8)
+    states = {c.terms.id: c for c in model.contracts}
+    for row in con.itertuples():
+        c = states[row.contract]
+        a = fac.loc[row.supplier, ["x", "y"]].to_numpy(float)
+        b = fac.loc[row.buyer, ["x", "y"]].to_numpy(float)
+        colour = CALLED_BACKUP_COLOUR if row.called else STATUS_COLOURS[c.status]
+        style = "--" if (row.backup and not row.called) or c.status in (Status.PENDING, Status.ENDED) else "-"
+        width = 0.6 + 3.5 * min(row.flow_t_per_day / max(row.volume_t_per_day, 1e-9), 1.5)
+        legs = [(a, np.array(hub)), (np.array(hub), b)] if (row.routed and hub is not None) else [(a, b)]
+        for p, q in legs:
+            ax.annotate(
+                "",
+                xy=q,
+                xytext=p,
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "lw": width,
+                    "ls": style,
+                    "color": colour,
+                    "shrinkA": 12,
+                    "shrinkB": 12,
+                },
+                zorder=1,
+            )
+        mid = (a + b) / 2
+        ax.annotate(
+            f"{row.flow_t_per_day:.1f} t/d",
+            mid,
+            fontsize=7,
+            color=colour,
+            ha="center",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
+    sizes = 120 + 60 * np.sqrt(fac["throughput_t"].to_numpy(float))
+    colours = [STATE_COLOURS[State(s)] for s in fac["state"]]
+    ax.scatter(fac["x"], fac["y"], s=sizes, c=colours, edgecolors="black", linewidths=0.8, zorder=2)
+    for fid, row in fac.iterrows():
+        ax.annotate(
+            f"{fid} ({row['state']})", (row["x"], row["y"]), xytext=(9, 7), textcoords="offset points", fontsize=8
+        )
+    ax.set_title(f"{model.spec.scenario.name}: day {days_done(model)}", fontsize=9, loc="left")
+    ax.set_xlabel("km east" if model.spec.facilities[0].location.x_km is not None else "longitude")
+    ax.set_ylabel("km north" if model.spec.facilities[0].location.x_km is not None else "latitude")
+    ax.margins(0.18)
+    ax.set_aspect("equal", adjustable="datalim")
+    legend = [
+        ("up", STATE_COLOURS[State.UP], "o"),
+        ("down", STATE_COLOURS[State.DOWN], "o"),
+        ("closed", STATE_COLOURS[State.CLOSED], "o"),
+        ("contract active", STATUS_COLOURS[Status.ACTIVE], "_"),
+        ("under notice", STATUS_COLOURS[Status.NOTICE], "_"),
+        ("backup called", CALLED_BACKUP_COLOUR, "_"),
+    ]
+    for label, colour, marker in legend:
+        ax.plot([], [], marker=marker, ls="", color=colour, label=label, markersize=8, mew=3)
+    ax.legend(fontsize=7, loc="best", framealpha=0.7)
+    return fig
+
+
+def stocks_figure(model: SymbiosisModel) -> Figure:
+    """Secondary buffers against capacity, daily shortfall and daily disposal, to date."""
+    n = days_done(model)
+    days = np.arange(n)
+    sf, inf = model.streams_flow, model.inputs_flow
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax0, ax1, ax2 = fig.subplots(3, 1, sharex=True, height_ratios=[2, 1.2, 1.2])
+    for f in model.facilities:
+        for i in f.inputs:
+            if not i.substitutes:
+                continue
+            line = ax0.plot(days, inf["buffer_t"][:n, i.index], lw=1.4, label=f"{f.fid} buffer")[0]
+            ax0.axhline(i.buffer_cap, ls="--", lw=0.8, color=line.get_color())
+            ax1.plot(
+                days,
+                np.maximum(0.0, inf["secondary_full_t"][:n, i.index] - inf["from_secondary_t"][:n, i.index]),
+                lw=1.2,
+                color=line.get_color(),
+                label=f.fid,
+            )
+    disposed = (sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"]).sum(axis=1)
+    disposed += (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"]).sum(axis=1)
+    ax2.fill_between(days, disposed[:n], color="#8c564b", alpha=0.6, lw=0)
+    ax0.set_title("Secondary buffers (dashed: capacity)", fontsize=9, loc="left")
+    ax0.set_ylabel("t")
+    ax0.legend(fontsize=7, loc="lower left", ncol=2)
+    ax1.set_title("Daily shortfall of secondary supply (virgin-equivalent t)", fontsize=9, loc="left")
+    ax1.set_ylabel("t/day")
+    ax2.set_title("Daily disposal (spoiled, overflow, rejected)", fontsize=9, loc="left")
+    ax2.set_ylabel("t/day")
+    ax2.set_xlabel("day")
+    ax2.set_xlim(0, model.horizon)
+    return fig
+
+
+def money_figure(model: SymbiosisModel) -> Figure:
+    """Cumulative penalties and each facility's net benefit to date."""
+    n = days_done(model)
+    days = np.arange(n)
+    penalties = np.zeros(model.horizon)
+    for day, _payer, _payee, amount, cat, _k in model.money.rows:
+        if cat == "penalty":
+            penalties[day] += amount
+    benefit = net_benefit_series(model)
+    currency = model.spec.scenario.currency
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax0, ax1 = fig.subplots(2, 1, sharex=True, height_ratios=[1, 1.6])
+    ax0.plot(days, np.cumsum(penalties[:n]), color="#d62728", lw=1.6)
+    ax0.set_title("Cumulative penalties paid", fontsize=9, loc="left")
+    ax0.set_ylabel(currency)
+    for fid in benefit.columns:
+        ax1.plot(days, benefit[fid], lw=1.3, label=fid)
+    ax1.axhline(0.0, color="black", lw=0.6)
+    ax1.set_title("Net benefit to date against no symbiosis", fontsize=9, loc="left")
+    ax1.set_ylabel(currency)
+    ax1.set_xlabel("day")
+    ax1.set_xlim(0, model.horizon)
+    ax1.legend(fontsize=7, loc="upper left", ncol=2)
+    return fig

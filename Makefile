@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint clean-venv
+.PHONY: run test setup lint clean-venv dashboard
 
 run: $(STAMP)
 	$(PY) run_experiments.py
@@ -15,6 +15,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" -q
 	$(PY) -m pytest -m slow -q
+
+# The teaching dashboard on http://127.0.0.1:8765 (production mode: no hot reload, which would
+# re-import numpy from .venv inside the project folder and fail).
+dashboard: $(STAMP)
+	$(VENV)/bin/solara run app.py --production --host 127.0.0.1 --port 8765 --no-open
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

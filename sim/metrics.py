@@ -175,6 +175,9 @@ def compute(model: SymbiosisModel) -> RunTables:
     unmet = _sum(inf["unmet_t"], w)
     secondary = _sum(inf["from_secondary_t"], w)
     full = _sum(inf["secondary_full_t"], w)
+    # Secondary use from stock no contract would have supplied (an uncontracted input's
+    # opening buffer) is not credited above full supply: the rate stays a share in [0, 1].
+    secondary_vs_full = _sum(np.minimum(inf["from_secondary_t"], inf["secondary_full_t"]), w)
     flags = disruption_flags(model)[w:]
     runs = runs_of_true(flags)
     generated = _sum(sf["generated_t"], w)
@@ -213,7 +216,7 @@ def compute(model: SymbiosisModel) -> RunTables:
         "input_from_emergency_t": _sum(inf["from_emergency_t"], w),
         "input_unmet_t": unmet,
         "fill_rate": 1.0 - unmet / required if required > 0 else 1.0,
-        "secondary_fill_rate": secondary / full if full > 0 else 1.0,
+        "secondary_fill_rate": secondary_vs_full / full if full > 0 else 1.0,
         "disruption_events": float(len(runs)),
         "disruption_days": float(flags.sum()),
         "max_disruption_days": float(runs.max()) if len(runs) else 0.0,

@@ -130,10 +130,17 @@ def check_stocks(m: SymbiosisModel) -> None:
             assert (inf["virgin_stock_t"][:, i.index] <= i.spec.stockpile.capacity_t + 1e-9).all()
 
 
+def check_rates(m: SymbiosisModel) -> None:
+    metrics = m.result().metrics
+    for name in ("fill_rate", "secondary_fill_rate", "diversion_rate", "mean_availability"):
+        assert -1e-12 <= metrics[name] <= 1 + 1e-12, (name, metrics[name])
+
+
 def check_all(m: SymbiosisModel) -> None:
     check_mass(m)
     check_money(m)
     check_stocks(m)
+    check_rates(m)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])

@@ -31,6 +31,8 @@ commands:
   validate   check a scenario or study file; every problem on its own line, exit status 2
   run        a whole study: design points x replications, resumable, parallel or on Dask
   report     rebuild summary.csv, figures and report.md of a results folder
+  match      candidate exchanges with their value per t and break-even distance, and the
+             network a formation rule (explicit, system_optimal, greedy) would form
 
 first steps:
   run_experiments.py simulate scenarios/two_firms.toml

@@ -125,16 +125,14 @@ def xy(loc: Location) -> tuple[float, float]:
 
 
 def intermediary_available(scenario: Scenario) -> bool:
-    """Whether the scenario has an enabled ``[intermediary]`` the toggle can switch on."""
-    return scenario.intermediary is not None and scenario.intermediary.enabled
+    """Whether the scenario has an ``[intermediary]`` the toggle can switch on
+    (``policy.intermediary = true`` switches on a disabled one too)."""
+    return scenario.intermediary is not None
 
 
 def intermediary_on(model: SymbiosisModel) -> bool:
-    """Whether contracts run through the intermediary in this run."""
-    sc = model.spec
-    if not intermediary_available(sc):
-        return False
-    return bool(sc.policy.intermediary) or any(c.terms.via_intermediary for c in model.contracts)
+    """Whether the intermediary works in this run (the model built its agent)."""
+    return model.hub is not None
 
 
 def net_benefit_series(model: SymbiosisModel) -> pd.DataFrame:

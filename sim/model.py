@@ -540,8 +540,11 @@ class SymbiosisModel(mesa.Model):
                     continue
                 k = c.index
                 short = max(0.0, d - q)
-                window = self.up_history[max(0, day - c.terms.delivery_interval_days + 1) : day + 1, sup_k]
-                excused = min(short, d * (1.0 - float(window.mean())))
+                excused = 0.0
+                if short > 0.0:  # the supplier's down-share over the delivery window
+                    lo = max(0, day - c.terms.delivery_interval_days + 1)
+                    window = self.up_history[lo : day + 1, sup_k].tolist()
+                    excused = min(short, d * (1.0 - sum(window) / len(window)))
                 cf["due_t"][day, k] = d
                 cf["shipped_t"][day, k] = q
                 cf["short_t"][day, k] += short

@@ -85,9 +85,11 @@ MODEL_PARAMS = {
 
 
 def NetworkPanel(model: views.DashboardModel):
-    """The map: facilities at their coordinates, contracts as arrows."""
+    """The map: facilities at their coordinates, contracts as arrows; hover a plant for its
+    stocks and money."""
     with solara.Column(classes=["network-panel"]) as panel:
-        solara.FigureMatplotlib(views.network_figure(model), format="png")
+        solara.HTML(tag="div", unsafe_innerHTML=views.network_svg(model), style="max-width: 100%")
+        solara.Markdown("_Hover over a plant to see its stocks and money._")
     return panel
 
 

@@ -15,6 +15,8 @@ Everything is a plain function of the model, so tests call it without a browser.
 
 from __future__ import annotations
 
+import html
+import io
 from pathlib import Path
 from typing import Any
 
@@ -294,8 +296,11 @@ def network_figure(model: SymbiosisModel) -> Figure:
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
         )
     sizes = 120 + 60 * np.sqrt(fac["throughput_t"].to_numpy(float))
-    colours = [STATE_COLOURS[State(s)] for s in fac["state"]]
-    ax.scatter(fac["x"], fac["y"], s=sizes, c=colours, edgecolors="black", linewidths=0.8, zorder=2)
+    for (fid, row), size in zip(fac.iterrows(), sizes, strict=True):  # one artist per node: SVG hover titles
+        ax.scatter(
+            [row["x"]], [row["y"]], s=size, c=STATE_COLOURS[State(row["state"])], edgecolors="black",
+            linewidths=0.8, zorder=2, gid=f"node-{fid}",
+        )
     for fid, row in fac.iterrows():
         ax.annotate(
             f"{fid} ({row['state']})", (row["x"], row["y"]), xytext=(9, 7), textcoords="offset points", fontsize=8
@@ -317,6 +322,36 @@ def network_figure(model: SymbiosisModel) -> Figure:
         ax.plot([], [], marker=marker, ls="", color=colour, label=label, markersize=8, mew=3)
     ax.legend(fontsize=7, loc="best", framealpha=0.7)
     return fig
+
+
+def node_tooltip(fid: str, row: pd.Series, currency: str) -> str:
+    """What hovering a node shows: state, stocks and money so far."""
+    return (
+        f"{fid}: {row['state']} (operating {row['operating']:.0%})\n"
+        f"buffer {row['buffer_t']:,.1f} of {row['buffer_cap_t']:,.1f} t; "
+        f"waste in store {row['source_stock_t']:,.1f} t; "
+        f"virgin stock {row['virgin_stock_t']:,.1f} t\n"
+        f"received {row['received']:,.0f} {currency}, paid {row['paid']:,.0f} {currency}, "
+        f"penalties paid {row['penalties_paid']:,.0f} {currency}\n"
+        f"net benefit so far {row['net_benefit']:,.0f} {currency}"
+    )
+
+
+def network_svg(model: SymbiosisModel) -> str:
+    """The map as inline SVG in which hovering a node shows its stocks and money (an SVG
+    <title> per node, which browsers show as a tooltip)."""
+    fig = network_figure(model)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype for inline use
+    fac = facility_table(model).set_index("facility")
+    currency = model.spec.scenario.currency
+    for fid, row in fac.iterrows():
+        tag = f'<g id="node-{fid}">'
+        title = html.escape(node_tooltip(str(fid), row, currency))
+        svg = svg.replace(tag, f'{tag}<title>{title}</title>', 1)
+    return svg
 
 
 def stocks_figure(model: SymbiosisModel) -> Figure:

@@ -152,6 +152,10 @@ def dashboard_url(tmp_path):
 
 
 def _image(page, selector: str) -> str:
+    """What a panel shows now: its image's data, or its inline SVG (the map)."""
+    svg = page.locator(f"{selector} svg")
+    if svg.count():
+        return svg.first.inner_html()
     return page.locator(f"{selector} img").first.get_attribute("src") or ""
 
 
@@ -166,10 +170,10 @@ def _wait_for_change(page, selector: str, before: str, timeout_s: float = 30.0) 
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (see .ci/run)")
 def test_dashboard_in_a_real_browser(dashboard_url, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: .ci/run installs Debian's chromium"
     profile = tmp_path / "chromium-profile"
     with sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
@@ -182,7 +186,7 @@ def test_dashboard_in_a_real_browser(dashboard_url, tmp_path):
         try:
             page = browser.new_page()
             page.goto(dashboard_url, timeout=90_000)
-            page.wait_for_selector(".network-panel img", timeout=90_000)
+            page.wait_for_selector(".network-panel svg", timeout=90_000)
             page.wait_for_selector(".stocks-panel img", timeout=30_000)
             page.wait_for_selector(".money-panel img", timeout=30_000)
             assert "day 0" in page.locator(".facility-details").inner_text()
@@ -216,6 +220,12 @@ def test_dashboard_in_a_real_browser(dashboard_url, tmp_path):
                 timeout=30_000,
             )
             assert "down" in row.inner_text()
+
+            # Hovering a plant on the map shows its stocks and money (an SVG <title> tooltip).
+            node = page.locator(".network-panel svg #node-brewery")
+            node.hover()
+            tooltip = node.locator("title").first.text_content() or ""
+            assert "brewery: down" in tooltip and "net benefit so far" in tooltip
 
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)

@@ -89,16 +89,19 @@ CONTRACT_FLOWS = (
 HUB_FLOWS = ("received_t", "shipped_t", "rejected_t", "spoiled_t", "overflow_t", "stock_t")
 
 
-class FlowTable:
-    """Daily flows of one kind of item: one (days x items) array per flow name."""
+class FlowTable(dict):
+    """Daily flows of one kind of item: one (days x items) array per flow name (a dict, so
+    that the many look-ups of the daily loop cost no Python call)."""
 
     def __init__(self, flows: tuple[str, ...], days: int, items: int):
+        super().__init__((f, np.zeros((days, items))) for f in flows)
         self.names = flows
         self.days = days
-        self.arrays: dict[str, np.ndarray] = {f: np.zeros((days, items)) for f in flows}
 
-    def __getitem__(self, flow: str) -> np.ndarray:
-        return self.arrays[flow]
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays by flow name."""
+        return dict(self)
 
 
 class MoneyLedger:

@@ -120,6 +120,7 @@ class SymbiosisModel(mesa.Model):
         self.collect_series = collect_series
         self.settlements: list[dict[str, Any]] = []
         self._arrivals: dict[int, list] = {}  # the loading dock: shipments landed, by day
+        self.clock_end = 0.0  # end of the last simulated day
 
         self._make_facilities()
         self._make_intermediary()
@@ -320,14 +321,29 @@ class SymbiosisModel(mesa.Model):
         if duration_days <= 0:
             raise ValueError(f"duration_days must be above 0 (given {duration_days})")
         up = self.facility_by_id[facility_id].up
-        self.env.process(scripted_outage(self.env, up, 0.0, duration_days))
+        self.env.process(scripted_outage(self.env, up, self.now - self.env.now, duration_days))
 
     # --- event helpers -----------------------------------------------------------------------
 
+    @property
+    def now(self) -> float:
+        """The simulated time: the event's time while SimPy processes events, the end of the
+        day (d + 1) during the day's material balance."""
+        return max(self.env.now, self.clock_end)
+
     def schedule(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
-        """Call `fn(*args)` after `delay` days of simulated time (a SimPy timeout)."""
-        ev = self.env.timeout(delay)
+        """Call `fn(*args)` `delay` days from now (a SimPy timeout)."""
+        ev = self.env.timeout(self.now + delay - self.env.now)
         ev.callbacks.append(lambda _ev: fn(*args))
+
+    def _advance_clock(self, until: float) -> None:
+        """Process every SimPy event before `until` (events at `until` belong to the next
+        day), then stand at `until`. Cheaper than `env.run(until=...)`, which schedules and
+        processes a stop event every day."""
+        env = self.env
+        while env.peek() < until:
+            env.step()
+        self.clock_end = until
 
     def _make_change_hook(self, fid: str) -> Callable[[bool], None]:
         return lambda up: self._supplier_changed(fid, up)
@@ -417,7 +433,7 @@ class SymbiosisModel(mesa.Model):
             self.running = False
             return
         self.today = day
-        self.env.run(until=day + 1)
+        self._advance_clock(day + 1)
         for k, fac in enumerate(self.facilities):
             fac.up_fraction = fac.up.up_fraction(day)
             self.up_history[day, k] = fac.up_fraction

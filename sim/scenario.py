@@ -11,6 +11,7 @@ by their id (``facilities.farm.inputs.feed.buffer_t``), as in overrides.
 
 from __future__ import annotations
 
+import json
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -627,7 +628,13 @@ def _path_of(raw: Any, loc: Iterable[Any]) -> str:
         elif isinstance(key, str) and not key.startswith(("function-", "literal[")):
             parts.append(key)
             node = None
-    return ".".join(parts) or "(top level)"
+    return ".".join(map(_printable, parts)) or "(top level)"
+
+
+def _printable(name: str) -> str:
+    """A key or id as written in a problem line: quoted and escaped when empty or when it
+    holds line breaks or other unprintable characters (a problem stays on one line)."""
+    return name if name and name.isprintable() else json.dumps(name)
 
 
 def _short(value: Any) -> str:

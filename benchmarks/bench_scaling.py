@@ -1,0 +1,126 @@
+"""Time per simulated day against network size, with a fitted slope (DESIGN.md section 9).
+
+    .venv/bin/python benchmarks/bench_scaling.py --quick    # 10, 30, 100 facilities; ~20 s
+    .venv/bin/python benchmarks/bench_scaling.py            # 10, 30, 100, 300, 1000
+
+Networks come from `sim.synthetic.generate_region(n)` when that module is present (the
+contract network formed by the system-optimal rule), or else from replicating the two-plant
+network of tests/data/tiny.toml n/2 times side by side (`--generator replicate` forces this:
+facilities and contracts then grow exactly in proportion). For each size the model is built
+once outside the timing, then run for `days` days; the time per day is the median over
+repeats. The slope is the least-squares fit of log(time per day) on log(facilities): 1.0 is
+linear, and the target (a 1,000-facility region no more than ~100x a 10-facility one) is a
+slope of at most 1.0 over that range. Facility-days per second is facilities x days / time.
+
+Numbers are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import math
+import platform
+import statistics
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim.model import SymbiosisModel  # noqa: E402
+from sim.scenario import Scenario, parse_scenario  # noqa: E402
+
+TEMPLATE = ROOT / "tests" / "data" / "tiny.toml"
+
+
+def replicated(n_facilities: int, horizon_days: int) -> Scenario:
+    """`n_facilities` plants: copies of the template's brewery-and-farm pair, 50 km apart, each
+    copy's ids suffixed with its number (materials shared)."""
+    template = tomllib.loads(TEMPLATE.read_text(encoding="utf-8"))
+    per_copy = len(template["facilities"])
+    copies = max(1, round(n_facilities / per_copy))
+    raw: dict[str, Any] = {k: v for k, v in template.items() if k not in ("facilities", "contracts")}
+    raw["scenario"] = {**template["scenario"], "horizon_days": horizon_days, "warmup_days": 0}
+    raw["facilities"], raw["contracts"] = [], []
+    for k in range(copies):
+        offset = 50.0 * k
+        for fac in template["facilities"]:
+            f = copy.deepcopy(fac)
+            f["id"] = f"{fac['id']}-{k}"
+            f["location"] = {"x_km": fac["location"]["x_km"] + offset, "y_km": fac["location"]["y_km"]}
+            raw["facilities"].append(f)
+        for con in template["contracts"]:
+            c = copy.deepcopy(con)
+            c["id"], c["supplier"], c["buyer"] = f"{con['id']}-{k}", f"{con['supplier']}-{k}", f"{con['buyer']}-{k}"
+            raw["contracts"].append(c)
+    return parse_scenario(raw, f"<replicated x{copies}>")
+
+
+def synthetic(n_facilities: int, horizon_days: int) -> Scenario:
+    """The synthetic generator's region of `n_facilities` plants (seed 0)."""
+    from sim.synthetic import generate_region  # type: ignore[import-not-found]
+
+    return generate_region(n_facilities, seed=0, horizon_days=horizon_days)
+
+
+def measure(sc: Scenario, days: int, repeats: int) -> float:
+    """Median seconds per simulated day (model construction excluded)."""
+    times = []
+    for seed in range(repeats):
+        model = SymbiosisModel(sc, rng=seed, horizon_days=days, collect_series=False)
+        t0 = time.perf_counter()
+        model.run()
+        times.append((time.perf_counter() - t0) / days)
+    return statistics.median(times)
+
+
+def fit_slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of log(y) on log(x)."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / sum((a - mx) ** 2 for a in lx)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, time each size, print the table and the fitted slope."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="sizes 10, 30, 100; fewer days and repeats")
+    parser.add_argument("--generator", choices=["auto", "synthetic", "replicate"], default="auto",
+                        help="where networks come from (auto: synthetic if sim/synthetic.py exists)")
+    args = parser.parse_args(argv)
+    sizes = [10, 30, 100] if args.quick else [10, 30, 100, 300, 1000]
+    days, repeats = (60, 2) if args.quick else (365, 3)
+    use = args.generator
+    if use == "auto":
+        use = "synthetic" if importlib.util.find_spec("sim.synthetic") else "replicate"
+    make = synthetic if use == "synthetic" else replicated
+
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}; networks: {use}; "
+          f"{days} days x {repeats} repeats (median)")
+    print(f"{'facilities':>10} {'contracts':>9} {'build s':>8} {'ms/day':>9} {'us/fac-day':>10} "
+          f"{'fac-days/s':>11}")
+    xs, ys = [], []
+    for n in sizes:
+        t0 = time.perf_counter()
+        sc = make(n, days)
+        build = time.perf_counter() - t0
+        per_day = measure(sc, days, repeats)
+        nf = len(sc.facilities)
+        xs.append(nf)
+        ys.append(per_day)
+        print(f"{nf:>10} {len(sc.contracts):>9} {build:>8.2f} {per_day * 1e3:>9.3f} "
+              f"{per_day / nf * 1e6:>10.1f} {nf / per_day:>11,.0f}", flush=True)
+    slope = fit_slope(xs, ys)
+    print(f"fitted slope of log(time per day) on log(facilities): {slope:.2f} (1.0 = linear)")
+    print(f"time per day, largest / smallest network: {ys[-1] / ys[0]:.1f}x for "
+          f"{xs[-1] / xs[0]:.0f}x the facilities")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -110,7 +110,7 @@ DEFAULT_MIX: dict[str, float] = {
 
 DEFAULT_GEOGRAPHY: dict[str, Any] = {
     "kind": "clustered",  # "uniform" or "clustered" (industrial areas, Jensen 2016 [S])
-    "size_km": 120.0,  # side of the square region
+    "size_km": 175.0,  # side of the square region; calibrated [E] so the median exchange is about 33 km (NISP)
     "clusters": 6,  # industrial areas (clustered only)
     "cluster_sd_km": 12.0,  # spread of an area (clustered only)
     "rural_share": 1.0,  # farms spread over the whole region, not in the areas

@@ -959,19 +959,24 @@ def parse_scenario(
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning I/O and syntax errors into a ScenarioError."""
     p = Path(path)
+    name = _printable(str(p))
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ScenarioError([f"{p}: file not found"]) from None
+        raise ScenarioError([f"{name}: file not found"]) from None
     except IsADirectoryError:
-        raise ScenarioError([f"{p}: is a folder, not a TOML file"]) from None
+        raise ScenarioError([f"{name}: is a folder, not a TOML file"]) from None
     except PermissionError:
-        raise ScenarioError([f"{p}: cannot be read (permission denied)"]) from None
+        raise ScenarioError([f"{name}: cannot be read (permission denied)"]) from None
     except UnicodeDecodeError:
-        raise ScenarioError([f"{p}: is not UTF-8 text"]) from None
+        raise ScenarioError([f"{name}: is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError([f"{p}: (TOML syntax): {err}"]) from None
+        raise ScenarioError([f"{name}: (TOML syntax): {err}"]) from None
+    except ValueError:  # a NUL character in the path
+        raise ScenarioError([f"{name}: not a valid file name"]) from None
+    except OSError as err:  # a name too long, a broken link, an I/O error...
+        raise ScenarioError([f"{name}: cannot be read ({err.strerror or err})"]) from None
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:

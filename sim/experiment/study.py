@@ -198,9 +198,9 @@ def load_study(path: str | Path) -> Study:
     except ValidationError as exc:
         raise StudyError(format_validation_error(source, raw, exc)) from None
     problems = _design_problems(source, spec.design)
-    scenario_path = (p.parent / spec.study.scenario).resolve()
     base: dict[str, Any] = {}
     try:
+        scenario_path = _scenario_path(source, p, spec.study.scenario)
         base = read_toml(scenario_path)
         # parse_scenario writes the overrides into `base`: runs start from that data.
         scenario = parse_scenario(base, str(scenario_path), spec.study.overrides)
@@ -218,6 +218,15 @@ def load_study(path: str | Path) -> Study:
         scenario_raw=base,
         scenario=scenario,
     )
+
+
+def _scenario_path(source: str, study_path: Path, name: str) -> Path:
+    """The study's scenario file, relative to the study file; ScenarioError when the name
+    cannot be a path (a NUL character, a loop of links)."""
+    try:
+        return (study_path.parent / name).resolve()
+    except (ValueError, OSError) as err:
+        raise ScenarioError([f"{name!r}: not a usable file name ({err})"]) from None
 
 
 def _design_problems(source: str, design: Design) -> list[str]:

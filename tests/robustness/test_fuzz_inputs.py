@@ -313,3 +313,15 @@ def test_regression_an_unknown_key_with_a_line_break_is_reported_on_one_line():
     _check_problems(caught.value)
     assert 'fuzz.toml: "\\n": unknown field' in "\n".join(caught.value.problems)
     assert 'fuzz.toml: "": unknown field' in "\n".join(caught.value.problems)
+
+
+@pytest.mark.parametrize("name", ["\x00", "a\nb.toml", "x" * 5000, "../" * 3 + "\u2028.toml"])
+def test_regression_a_study_naming_an_impossible_scenario_file_gives_a_study_error(tmp_path, name):
+    raw = copy.deepcopy(STUDIES["default.toml"])
+    raw["study"]["scenario"] = name
+    path = tmp_path / "s.toml"
+    assert _write_toml(path, raw)
+    with pytest.raises(StudyError) as caught:
+        load_study(path)
+    _check_problems(caught.value)
+    assert any("study.scenario" in line for line in caught.value.problems)

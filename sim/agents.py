@@ -55,6 +55,7 @@ class StreamState:
         self.quality = quality
         self.scale = 1.0  # scripted stream_scale / stream_end
         self.storage = LotQueue()
+        self.storage_cap = spec.storage_t  # suppliers may raise it (sim/behaviour.py)
         self.contracts: list = []  # ContractState, filled by the model
         self.shelf_life = spec.shelf_life_days or material.shelf_life_days
         self.disposal_cost = (
@@ -239,7 +240,7 @@ class Facility(mesa.Agent):
         for st in self.streams:
             k = st.index
             spoiled = st.storage.expire(day, st.shelf_life)
-            overflow = st.storage.trim_newest(st.spec.storage_t)
+            overflow = st.storage.trim_newest(st.storage_cap)
             sflows["spoiled_t"][day, k] = spoiled
             sflows["overflow_t"][day, k] = overflow
             m.money.book(day, self.fid, DISPOSAL, (spoiled + overflow) * st.disposal_cost, "disposal")

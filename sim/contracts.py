@@ -124,6 +124,10 @@ class ContractState:
     lag_out: int = 1
     out_period: Period = field(default_factory=Period)
     out_in_transit_t: float = 0.0
+    latent: bool = False  # a candidate exchange that only starts if formation forms it
+    trust: float = 1.0
+    benefit_history: list[tuple[float, float]] = field(default_factory=list)  # (supplier, buyer) per period
+    period_cash: dict[str, float] = field(default_factory=dict)  # party -> net cash this period
     activation_pending: bool = False  # backups: an activation is scheduled
     generation: int = 0  # backups: bumped on release, so stale activations are ignored
     end_day: int | None = None

@@ -109,6 +109,7 @@ class MoneyLedger:
 
     def __init__(self) -> None:
         self.rows: list[tuple[int, str, str, float, str, int]] = []
+        self.contract_cash: list[dict[str, float]] | None = None  # per contract, when tracked
 
     def book(
         self, day: int, payer: str, payee: str, amount: float, category: str, contract: int = -1
@@ -119,6 +120,10 @@ class MoneyLedger:
         if amount < 0.0:
             payer, payee, amount = payee, payer, -amount
         self.rows.append((day, payer, payee, amount, category, contract))
+        if contract >= 0 and self.contract_cash is not None:
+            cash = self.contract_cash[contract]
+            cash[payer] = cash.get(payer, 0.0) - amount
+            cash[payee] = cash.get(payee, 0.0) + amount
 
     def frame(self) -> pd.DataFrame:
         """All entries as a table."""

@@ -144,6 +144,8 @@ def _contract_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFr
                 "rejected_t": _sum(cf["rejected_t"][:, k], w),
                 "short_t": _sum(cf["short_t"][:, k], w),
                 "via_intermediary": c.routed,
+                "formed_in_run": c.terms.id.startswith("formed-") and not c.latent,
+                "trust": c.trust,
                 "out_shipped_t": _sum(cf["out_shipped_t"][:, k], w),
                 "out_accepted_t": _sum(cf["out_accepted_t"][:, k], w),
                 "out_short_t": _sum(cf["out_short_t"][:, k], w),
@@ -161,6 +163,20 @@ def _contract_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows)
+
+
+def decision_metrics(model: SymbiosisModel) -> dict[str, float]:
+    """What the agents decided (zeros when the network is frozen)."""
+    d = model.decisions
+    live = [c for c in model.contracts if (not c.latent and c.ended_day is None) or c.status is Status.ACTIVE]
+    return {
+        "contracts_formed": float(len(d.formed)) if d else 0.0,
+        "contracts_refused": float(len(d.refused)) if d else 0.0,
+        "contract_exits": float(len(d.exits)) if d else 0.0,
+        "adaptations": float(len(d.adaptations)) if d else 0.0,
+        "cascade_closures": float(len(d.cascade)) if d else 0.0,
+        "mean_trust": float(np.mean([c.trust for c in live])) if d and live else 1.0,
+    }
 
 
 def compute(model: SymbiosisModel) -> RunTables:
@@ -242,7 +258,8 @@ def compute(model: SymbiosisModel) -> RunTables:
         "supplier_benefit": supplier_benefit,
         "buyer_benefit": buyer_benefit,
         "intermediary_profit": intermediary_profit,
-        "contracts_ended": float(sum(c.status is Status.ENDED for c in model.contracts)),
+        "contracts_ended": float(sum(c.status is Status.ENDED and c.ended_day is not None for c in model.contracts)),
+        **decision_metrics(model),
         "co2e_avoided_t": float(co2e),
         "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
     }

@@ -25,9 +25,12 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
    after the delivery lag.
 8. **Tidy-up.** Spoilage past shelf life and overflow beyond storage go to disposal, at the
    source (supplier's cost) and in buffers (buyer's cost); virgin stockpiles reorder (s, S).
-9. **Settlement.** Contracts whose period closes today (or that ended today, or at the
-   horizon) settle penalties, take-or-pay top-ups and standby fees.
-10. **Data collection.**
+9. **Decisions** (when the agents decide, sim/behaviour.py): buffer adaptation, closures
+   of facilities that lost a critical input for too long, formation rounds.
+10. **Settlement.** Contracts whose period closes today (or that ended today, or at the
+   horizon) settle penalties, take-or-pay top-ups and standby fees; at each settlement the
+   parties update trust, renegotiate at term end or give notice.
+11. **Data collection.**
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import simpy
 
 from sim import metrics as run_metrics
 from sim.agents import Facility, InputState, StreamState, SubstituteStore
+from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
     Period,
@@ -59,7 +63,7 @@ from sim.logistics import delivery_lag_days, haul_cost, road_km, straight_km
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
-from sim.scenario import Scenario, contract_input
+from sim.scenario import Behaviour, Scenario, contract_input
 from sim.streams import noise_factors, pattern_factors, quality_draws
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
@@ -124,6 +128,11 @@ class SymbiosisModel(mesa.Model):
 
         self._make_facilities()
         self._make_intermediary()
+        self.decisions: Decisions | None = None
+        behaviour = self.spec.behaviour
+        adaptive = self.spec.policy.adaptive
+        if adaptive or (adaptive is None and behaviour is not None):
+            self.decisions = Decisions(self, behaviour or Behaviour(), rng_stream(self.seed, "behaviour/formation"))
         self._make_contracts()
         self._start_processes()
         self.datacollector = mesa.DataCollector(
@@ -210,16 +219,18 @@ class SymbiosisModel(mesa.Model):
         materials = self.materials
         self.contracts: list[ContractState] = []
         self.inactive_contracts = [c.id for c in sc.contracts if not c.enabled]
-        for terms in sc.contracts:
+        latent = latent_contracts(self) if self.decisions is not None else []
+        for terms in [*sc.contracts, *latent]:
             if not terms.enabled:
                 continue
+            is_latent = terms in latent
             sup = self.facility_by_id[terms.supplier]
             buy = self.facility_by_id[terms.buyer]
             stream = next(s for s in sup.streams if s.spec.material == terms.material)
             spec_in = contract_input(sc, terms)
             inp = next(i for i in buy.inputs if i.spec.material == spec_in.material)
             sub = next(s for s in inp.substitutes if s.material == terms.material)
-            sub.contracted = True
+            sub.contracted = sub.contracted or not is_latent
             sub_spec = next(s for s in spec_in.substitutes if s.material == terms.material)
             props = list(materials[terms.material].quality)
             routed = self.hub is not None and terms.via_intermediary
@@ -238,7 +249,10 @@ class SymbiosisModel(mesa.Model):
                 period_start=terms.start_day,
                 routed=routed,
                 inbound_bands=limit_bands(props, terms.quality_spec),
+                latent=is_latent,
             )
+            if self.decisions is not None:
+                c.trust = self.decisions.spec.trust_initial
             if routed:
                 assert self.hub is not None
                 c.km_out = self._hub_km(buy.fid)
@@ -246,7 +260,7 @@ class SymbiosisModel(mesa.Model):
                 self.hub.join(c, stream.shelf_life)
             stream.contracts.append(c)
             self.contracts.append(c)
-            if not c.is_backup:
+            if not c.is_backup and not is_latent:
                 sub.primaries.append(c)
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
         self._fill_initial_buffers()
@@ -254,6 +268,8 @@ class SymbiosisModel(mesa.Model):
             c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
         }
         self._offer_hub_emergency()
+        if self.decisions is not None:
+            self.money.contract_cash = [c.period_cash for c in self.contracts]
 
     def _offer_hub_emergency(self) -> None:
         """Each input's emergency source: its own, else (for member buyers with a virgin
@@ -389,9 +405,10 @@ class SymbiosisModel(mesa.Model):
         if b.in_force and any(self._primary_failing(p) for p in self._primaries_of(b)):
             b.called = True
 
-    def _facility_closed(self, fid: str) -> None:
-        """A permanent closure ends every contract of the facility."""
-        day = int(self.env.now)
+    def _facility_closed(self, fid: str, day: int | None = None) -> None:
+        """A permanent closure ends every contract of the facility (on the day of the
+        closure event, or on `day` for a closure decided during a day's balance)."""
+        day = int(self.env.now) if day is None else day
         for c in self.contracts:
             if fid in (c.terms.supplier, c.terms.buyer) and c.status is not Status.ENDED:
                 self._end(c, day)
@@ -399,6 +416,32 @@ class SymbiosisModel(mesa.Model):
             if not c.is_backup and c.terms.supplier == fid:
                 for b in self._backups_of(c):
                     self._review_backup(b, recovered=False)
+
+    def give_notice(self, c: ContractState, party: str) -> None:
+        """A party gives notice on a contract now (an agent's decision)."""
+        self._give_notice(c, party)
+
+    def start_contract(self, c: ContractState, start_day: int) -> None:
+        """A formed contract starts on `start_day` on its terms."""
+        c.terms = c.terms.model_copy(update={"start_day": start_day})
+        c.latent = False
+        c.period_start = start_day
+        sub = c.buyer_input[1]
+        sub.contracted = True
+        if not c.is_backup:
+            sub.primaries.append(c)
+
+    def close_now(self, facility_id: str) -> None:
+        """Close a facility for good from now (an agent's decision); its contracts end."""
+        fac = self.facility_by_id[facility_id]
+        if not fac.up.closed:
+            fac.up.close(at=self.now)
+            self._facility_closed(facility_id, day=self.today)
+
+    def haul_per_t(self, c: ContractState) -> float:
+        """Haulage per t of one day's contract volume on its route."""
+        q = c.terms.volume_t_per_day
+        return haul_cost(q, c.km, self.spec.transport) / q if q > 0 else 0.0
 
     def _give_notice(self, c: ContractState, party: str) -> None:
         """A party gives notice: obligations run for `notice_days`; leaving before the
@@ -449,6 +492,8 @@ class SymbiosisModel(mesa.Model):
             fac.tidy_up(day)
         if self.hub is not None:
             self.hub.tidy_up(day)
+        if self.decisions is not None:  # before settlement: what ends today settles today
+            self.decisions.end_of_day(day)
         self._settle(day)
         if self.collect_series:
             self.datacollector.collect(self)
@@ -609,19 +654,27 @@ class SymbiosisModel(mesa.Model):
         t = c.terms
         if c.routed:
             assert self.hub is not None
-            self._settle_leg(c, day, c.period, "inbound", t.supplier, self.hub.hid, take_or_pay=False)
-            self._settle_leg(c, day, c.out_period, "outbound", self.hub.hid, t.buyer, take_or_pay=True)
+            supplier_owed = self._settle_leg(c, day, c.period, "inbound", t.supplier, self.hub.hid, take_or_pay=False)
+            buyer_leg = c.out_period
+            buyer_owed = self._settle_leg(c, day, buyer_leg, "outbound", self.hub.hid, t.buyer, take_or_pay=True)
         else:
-            self._settle_leg(c, day, c.period, "direct", t.supplier, t.buyer, take_or_pay=True)
+            buyer_leg = c.period
+            supplier_owed = buyer_owed = self._settle_leg(c, day, c.period, "direct", t.supplier, t.buyer, True)
         standby = c.period.standby_days * t.standby_fee_per_day
         self.money.book(day, t.buyer, t.supplier, standby, "standby_fee", c.index)
         self.settlements[-1]["standby_fee"] = standby
+        if self.decisions is not None:
+            self.decisions.source_buffer(c, day, supplier_owed, day + 1 - c.period_start)
+            self.decisions.after_settlement(
+                c, day, buyer_leg.committed_t, buyer_leg.short_t, buyer_leg.excused_t, buyer_owed
+            )
         c.period, c.out_period = Period(), Period()
         c.period_start = day + 1
 
     def _settle_leg(
         self, c: ContractState, day: int, p: Period, leg: str, seller: str, taker: str, take_or_pay: bool
-    ) -> None:
+    ) -> float:
+        """Settle one leg's penalty and take-or-pay; returns the penalty owed."""
         t = c.terms
         owed = penalty(p.short_t, p.excused_t, p.committed_t, t)
         topup = take_or_pay_topup(p.taken_t, p.committed_t, t) if take_or_pay else 0.0
@@ -645,6 +698,7 @@ class SymbiosisModel(mesa.Model):
                 "standby_fee": 0.0,
             }
         )
+        return owed
 
     # --- results -----------------------------------------------------------------------------
 

@@ -58,13 +58,14 @@ class UpState:
         """True when no cause holds the facility down."""
         return not self.causes
 
-    def start(self, cause: str) -> None:
-        """A cause of downtime begins now."""
+    def start(self, cause: str, at: float | None = None) -> None:
+        """A cause of downtime begins now (or at `at`, the model's clock between events)."""
+        now = self.env.now if at is None else at
         was_up = self.up
         self.causes[cause] = self.causes.get(cause, 0) + 1
-        self._cause_start.setdefault(cause, []).append(self.env.now)
+        self._cause_start.setdefault(cause, []).append(now)
         if was_up:
-            self._down_since = self.env.now
+            self._down_since = now
             if self.on_change is not None:
                 self.on_change(False)
 
@@ -82,12 +83,12 @@ class UpState:
             if self.on_change is not None:
                 self.on_change(True)
 
-    def close(self) -> None:
-        """Permanent closure: down from now on."""
+    def close(self, at: float | None = None) -> None:
+        """Permanent closure: down from now (or `at`) on."""
         if not self.closed:
             self.closed = True
-            self.closed_at = self.env.now
-            self.start("closure")
+            self.closed_at = self.env.now if at is None else at
+            self.start("closure", at)
 
     def up_fraction(self, day: int) -> float:
         """Share of day [day, day + 1) spent up; call once per day, in order, after the

@@ -448,6 +448,8 @@ class Policy(Frozen):
       (true), or switch it off (false); unset, its own `enabled` and each contract's
       `via_intermediary` decide.
     - `redundancy`: give each input up to this many sources (see `[formation]`).
+    - `adaptive`: agents decide (trust, formation, exit, adaptation; see `[behaviour]`, whose
+      defaults apply when the section is absent) or not (false: the network stays as given).
     """
 
     buffer_days: NonNeg | None = None
@@ -455,6 +457,7 @@ class Policy(Frozen):
     allocation: Literal["pro_rata", "priority"] = "pro_rata"
     intermediary: bool | None = None
     redundancy: Annotated[int, Field(ge=1, le=20)] | None = None
+    adaptive: bool | None = None
 
 
 class IntermediarySpec(Frozen):
@@ -491,6 +494,51 @@ class IntermediarySpec(Frozen):
     emergency_premium: NonNeg | None = None
     emergency_lead_time_days: NonNeg = 0.0
     disposal_cost_per_t: NonNeg = 0.0
+
+
+class Behaviour(Frozen):
+    """The agents' decisions (the `[behaviour]` section); in force when the section is given
+    (or `policy.adaptive = true`), frozen by `policy.adaptive = false`.
+
+    Trust (per contract, in [0, 1]) moves at each settlement toward the period's delivery
+    performance (1 - unexcused short / committed) at `trust_learning_rate`, and drops by
+    `dispute_trust_loss` when a penalty is claimed (times `intermediary_dispute_factor` when
+    the contract runs through the intermediary, which settles disputes).
+    Exit: a buyer gives notice when trust falls below `exit_trust_threshold`; either party
+    gives notice when its benefit from the contract over the last `review_periods`
+    settlements is negative (take-or-pay and penalties included). Notice periods and
+    early-termination fees apply.
+    Renegotiation: at the end of each minimum term the volume is cut to what the supplier
+    actually shipped per day over the term (never raised).
+    Formation: every `formation_interval_days` each candidate exchange without a contract is
+    discovered with `discovery_probability` (once known, it stays known) and proposed on the
+    `[formation]` terms; the supplier accepts if price plus avoided disposal less its haulage
+    covers the penalty it expects from its own availability so far; the buyer accepts if its
+    saving per t exceeds `risk_aversion` x the shortage it expects beyond its buffer cover
+    (P(outage > cover) = exp(-cover / MTTR) for the supplier's observed MTTR), valued at its
+    lost margin, net of the penalty it would receive.
+    Adaptation: after a disruption episode with unmet demand, a buyer raises its buffer by
+    `buffer_step_days` of secondary use, up to `buffer_budget_days` extra; a supplier that paid
+    penalties in a period raises its source storage by `buffer_step_days` of its contracted
+    volume, up to `buffer_budget_days`, when the penalties exceed the storage's holding cost
+    at `source_holding_cost_per_t_day`.
+    Cascades: a facility whose critical input has been unmet on `cascade_closure_days`
+    consecutive days closes for good.
+    """
+
+    trust_initial: Share = 0.6
+    trust_learning_rate: Share = 0.3
+    dispute_trust_loss: Share = 0.1
+    intermediary_dispute_factor: Share = 0.3
+    exit_trust_threshold: Share = 0.3
+    review_periods: Annotated[int, Field(ge=1)] = 3
+    formation_interval_days: Annotated[int, Field(ge=1)] = 60
+    discovery_probability: Share = 0.3
+    risk_aversion: NonNeg = 1.0
+    buffer_step_days: NonNeg = 2.0
+    buffer_budget_days: NonNeg = 10.0
+    source_holding_cost_per_t_day: NonNeg = 0.5
+    cascade_closure_days: Pos | None = None
 
 
 class Formation(Frozen):
@@ -560,6 +608,7 @@ class Scenario(Frozen):
     contracts: list[Contract] = []
     intermediary: IntermediarySpec | None = None
     formation: Formation = Formation()
+    behaviour: Behaviour | None = None
     policy: Policy = Policy()
     events: list[Event] = []
 

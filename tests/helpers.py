@@ -225,4 +225,23 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
     }
     if intermediary is not None:
         raw["intermediary"] = intermediary
+    if rng.random() < 0.5:
+        raw["behaviour"] = {
+            "trust_initial": float(rng.uniform(0.2, 1)),
+            "trust_learning_rate": float(rng.uniform(0, 1)),
+            "dispute_trust_loss": float(rng.uniform(0, 0.5)),
+            "exit_trust_threshold": float(rng.uniform(0, 0.6)),
+            "review_periods": int(rng.integers(1, 4)),
+            "formation_interval_days": int(rng.integers(5, 90)),
+            "discovery_probability": float(rng.uniform(0, 1)),
+            "risk_aversion": float(rng.uniform(0, 3)),
+            "buffer_step_days": float(rng.uniform(0, 5)),
+            "buffer_budget_days": float(rng.uniform(0, 15)),
+            "cascade_closure_days": float(rng.uniform(1, 20)) if rng.random() < 0.5 else None,
+        }
+        if raw["behaviour"]["cascade_closure_days"] is None:
+            del raw["behaviour"]["cascade_closure_days"]
+        for c in contracts:
+            if rng.random() < 0.3:
+                c["min_term_days"] = int(rng.integers(10, 120))
     return parse_scenario(copy.deepcopy(raw), f"random-{seed}")

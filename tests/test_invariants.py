@@ -90,14 +90,22 @@ def check_money(m: SymbiosisModel) -> None:
     received = money.groupby("payee")["amount"].sum()
     net = paid.sub(received, fill_value=0.0)
     assert abs(net.sum()) <= REL * max(1.0, money["amount"].sum())
-    # Each facility's cost breakdown sums to its total.
+    # Each facility's cost breakdown sums to its total (over the days after the warm-up, as
+    # the breakdowns are).
+    window = money[money["day"] >= m.warmup]
+    net = window.groupby("payer")["amount"].sum().sub(window.groupby("payee")["amount"].sum(), fill_value=0.0)
     r = m.result()
     fac = r.facilities.set_index("facility")
     for f in m.facilities:
         total = float(net.get(f.fid, 0.0))
         cats = fac.loc[f.fid, [c for c in fac.columns if c.startswith("cost_")]].fillna(0.0).sum()
         assert close(float(cats), total, total)
-        gain = sum((i.virgin_stock - i.virgin_stock_start) * i.virgin_price for i in f.inputs)
+        w = m.warmup
+        gain = sum(
+            (i.virgin_stock - (i.virgin_stock_start if w == 0 else m.inputs_flow["virgin_stock_t"][w - 1, i.index]))
+            * i.virgin_price
+            for i in f.inputs
+        )
         assert close(fac.loc[f.fid, "supply_cost"] + fac.loc[f.fid, "buy_cost"] + gain, total, total)
     # Penalties booked equal penalties recomputed from the logged shortfalls and the terms.
     booked = money.loc[money["category"] == "penalty", "amount"].sum()
@@ -123,7 +131,7 @@ def check_stocks(m: SymbiosisModel) -> None:
     assert (sf["stock_t"] >= -1e-9).all() and (inf["buffer_t"] >= -1e-9).all()
     assert (inf["virgin_stock_t"] >= -1e-9).all()
     for s in m.stream_states:
-        assert (sf["stock_t"][:, s.index] <= s.spec.storage_t + 1e-9).all()
+        assert (sf["stock_t"][:, s.index] <= s.storage_cap + 1e-9).all()  # capacity only grows
     for i in m.input_states:
         assert (inf["buffer_t"][:, i.index] <= i.buffer_cap + 1e-9).all()
         if i.spec.stockpile is not None:

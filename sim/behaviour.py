@@ -1,0 +1,238 @@
+"""Agent decisions: trust, contract formation, renegotiation, exit, adaptation and cascades.
+
+The rules and their parameters are documented on ``Behaviour`` in sim/scenario.py. The model
+calls :meth:`Decisions.after_settlement` when a contract closes a settlement period and
+:meth:`Decisions.end_of_day` after the day's settlement; everything else here is bookkeeping
+for those two moments. All chance (which candidate exchanges a firm learns of) comes from one
+keyed random stream.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.contracts import ContractState, Status
+from sim.scenario import Behaviour, Contract
+
+if TYPE_CHECKING:
+    from sim.model import SymbiosisModel
+
+#: A performance or trust below this is a "hurt"; contracts born from formation carry this id prefix.
+FORMED_PREFIX = "formed-"
+
+
+class Decisions:
+    """The decision layer of one run."""
+
+    def __init__(self, model: SymbiosisModel, spec: Behaviour, rng: np.random.Generator):
+        self.model = model
+        self.spec = spec
+        self.rng = rng
+        self.known: set[int] = set()  # latent contracts a buyer has learnt of
+        self.formed: list[tuple[int, str]] = []  # (day, contract id)
+        self.refused: list[tuple[int, str, str]] = []  # (day, contract id, who refused)
+        self.exits: list[tuple[int, str, str, str]] = []  # (day, contract id, party, reason)
+        self.adaptations: list[tuple[int, str, str, float]] = []  # (day, facility, what, new capacity)
+        self.cascade: list[tuple[int, str]] = []  # (day, facility closed by a lost critical input)
+        self.extra_buffer_days: dict[int, float] = {}  # input index -> days added
+        self.extra_source_days: dict[int, float] = {}  # stream index -> days added
+        self.unmet_run: dict[str, int] = {}  # facility -> consecutive days of critical unmet
+        self.hurt: dict[int, bool] = {}  # input index -> unmet seen in the current episode
+
+    # --- trust, exit, renegotiation (at settlement) ------------------------------------------
+
+    def after_settlement(self, c: ContractState, day: int, committed_t: float, short_t: float,
+                         excused_t: float, penalty_owed: float) -> None:
+        """Update trust from the period's performance and disputes, then let the parties
+        renegotiate at term end or leave."""
+        s = self.spec
+        if committed_t > 0.0:
+            performance = 1.0 - max(0.0, short_t - excused_t) / committed_t
+            c.trust += s.trust_learning_rate * (min(1.0, max(0.0, performance)) - c.trust)
+        if penalty_owed > 0.0:
+            loss = s.dispute_trust_loss * (s.intermediary_dispute_factor if c.routed else 1.0)
+            c.trust = max(0.0, c.trust - loss)
+        c.benefit_history.append(self.period_benefits(c))
+        c.period_cash.clear()
+        if c.status is not Status.ACTIVE:
+            return
+        self._renegotiate(c, day)
+        self._consider_exit(c, day)
+
+    def period_benefits(self, c: ContractState) -> tuple[float, float]:
+        """(supplier, buyer) benefit from the contract over the period: the cash it moved
+        (price, fees, penalties, take-or-pay, standby, haulage) plus what it saved them
+        (disposal avoided on tonnes taken; procurement avoided less processing on tonnes used)."""
+        taken = c.out_period.taken_t if c.routed else c.period.taken_t
+        inp, sub = c.buyer_input
+        stream = c.supplier_stream
+        supplier = c.period_cash.get(c.terms.supplier, 0.0) + c.period.taken_t * stream.disposal_cost
+        buyer = c.period_cash.get(c.terms.buyer, 0.0) + taken * (sub.ratio * inp.virgin_price - sub.processing_cost)
+        return supplier, buyer
+
+    def _renegotiate(self, c: ContractState, day: int) -> None:
+        """At the end of each minimum term, the volume is cut to what was shipped per day."""
+        term = c.terms.min_term_days
+        if term <= 0 or (day + 1 - c.terms.start_day) % term != 0:
+            return
+        shipped = float(self.model.contracts_flow["shipped_t"][day + 1 - term : day + 1, c.index].sum()) / term
+        if shipped < c.terms.volume_t_per_day * (1.0 - 1e-9) and shipped > 0.0:
+            c.terms = c.terms.model_copy(update={"volume_t_per_day": shipped})
+            self.adaptations.append((day, c.terms.id, "volume_t_per_day", shipped))
+
+    def _consider_exit(self, c: ContractState, day: int) -> None:
+        s = self.spec
+        recent = c.benefit_history[-s.review_periods :]
+        if c.trust < s.exit_trust_threshold:
+            self._leave(c, "buyer", f"trust {c.trust:.2f} below {s.exit_trust_threshold}", day)
+        elif len(recent) == s.review_periods and sum(b for _, b in recent) < 0.0:
+            self._leave(c, "buyer", "negative benefit over the review periods", day)
+        elif len(recent) == s.review_periods and sum(b for b, _ in recent) < 0.0:
+            self._leave(c, "supplier", "negative benefit over the review periods", day)
+
+    def _leave(self, c: ContractState, party: str, reason: str, day: int) -> None:
+        self.exits.append((day, c.terms.id, party, reason))
+        self.model.give_notice(c, party)
+
+    # --- every day ---------------------------------------------------------------------------
+
+    def end_of_day(self, day: int) -> None:
+        """Adapt buffers after a hurting disruption, close facilities that lost a critical
+        input for too long, and run a formation round when one is due."""
+        self._adapt_buffers(day)
+        self._cascade(day)
+        if (day + 1) % self.spec.formation_interval_days == 0:
+            self._formation_round(day)
+
+    def _adapt_buffers(self, day: int) -> None:
+        s = self.spec
+        flows = self.model.inputs_flow
+        for inp in self.model.input_states:
+            k = inp.index
+            if flows["unmet_t"][day, k] > 0.0:
+                self.hurt[k] = True
+                continue
+            if not self.hurt.pop(k, False):
+                continue
+            added = self.extra_buffer_days.get(k, 0.0)
+            step = min(s.buffer_step_days, s.buffer_budget_days - added)
+            need = sum(sub.max_share * inp.spec.demand_t_per_day / sub.ratio for sub in inp.substitutes[:1])
+            if step <= 0.0 or need <= 0.0:
+                continue
+            self.extra_buffer_days[k] = added + step
+            inp.buffer_cap += step * need
+            owner = next(f.fid for f in self.model.facilities if inp in f.inputs)
+            self.adaptations.append((day, owner, f"buffer_t:{inp.spec.material}", inp.buffer_cap))
+
+    def source_buffer(self, c: ContractState, day: int, penalty_owed: float, period_days: int) -> None:
+        """A supplier that paid penalties keeps a source buffer when that costs less."""
+        s = self.spec
+        st = c.supplier_stream
+        added = self.extra_source_days.get(st.index, 0.0)
+        step = min(s.buffer_step_days, s.buffer_budget_days - added)
+        if penalty_owed <= 0.0 or step <= 0.0:
+            return
+        extra_t = step * c.terms.volume_t_per_day
+        holding = extra_t * s.source_holding_cost_per_t_day * period_days
+        if penalty_owed > holding:
+            self.extra_source_days[st.index] = added + step
+            st.storage_cap += extra_t
+            self.adaptations.append((day, st.owner, f"storage_t:{st.spec.material}", st.storage_cap))
+
+    def _cascade(self, day: int) -> None:
+        limit = self.spec.cascade_closure_days
+        if limit is None:
+            return
+        flows = self.model.inputs_flow
+        for fac in self.model.facilities:
+            if fac.up.closed:
+                continue
+            lost = any(i.spec.critical and flows["unmet_t"][day, i.index] > 0.0 for i in fac.inputs)
+            run = self.unmet_run.get(fac.fid, 0) + 1 if lost else 0
+            self.unmet_run[fac.fid] = run
+            if run >= limit:
+                self.cascade.append((day, fac.fid))
+                self.model.close_now(fac.fid)
+
+    # --- formation ---------------------------------------------------------------------------
+
+    def _formation_round(self, day: int) -> None:
+        for c in self.model.contracts:
+            if not c.latent or c.status is not Status.PENDING:
+                continue
+            if c.index not in self.known:
+                if self.rng.random() >= self.spec.discovery_probability:
+                    continue
+                self.known.add(c.index)
+            sup = self.model.facility_by_id[c.terms.supplier]
+            buy = self.model.facility_by_id[c.terms.buyer]
+            if sup.up.closed or buy.up.closed:
+                continue
+            if not self.supplier_accepts(c, day):
+                self.refused.append((day, c.terms.id, "supplier"))
+            elif not self.buyer_accepts(c, day):
+                self.refused.append((day, c.terms.id, "buyer"))
+            else:
+                self.formed.append((day, c.terms.id))
+                self.model.start_contract(c, day + 1)
+
+    def availability(self, fid: str, day: int) -> tuple[float, float]:
+        """A facility's observed availability and mean outage length (days) so far."""
+        k = self.model.facility_index[fid]
+        up = self.model.up_history[: day + 1, k]
+        avail = float(up.mean())
+        downs = [e - s for s, e, cause in self.model.facility_by_id[fid].up.open_log(day + 1) if cause != "closure"]
+        return avail, (float(np.mean(downs)) if downs else 1.0)
+
+    def supplier_accepts(self, c: ContractState, day: int) -> bool:
+        """Expected profit per t covers the penalty the supplier expects from its own history."""
+        t = c.terms
+        avail, _ = self.availability(t.supplier, day)
+        haul = self.model.haul_per_t(c) if t.transport_paid_by == "supplier" else 0.0
+        profit = t.price_per_t + c.supplier_stream.disposal_cost - haul
+        return profit >= t.penalty_per_t_short * (1.0 - avail)
+
+    def buyer_accepts(self, c: ContractState, day: int) -> bool:
+        """Savings per t exceed the shortage risk beyond the buffer's cover, net of penalties."""
+        t = c.terms
+        inp, sub = c.buyer_input
+        avail, mttr = self.availability(t.supplier, day)
+        haul = self.model.haul_per_t(c) if t.transport_paid_by == "buyer" else 0.0
+        saving = sub.ratio * inp.virgin_price - t.price_per_t - sub.processing_cost - haul
+        use = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
+        cover = inp.buffer_cap / use if use > 0 else math.inf
+        exceed = math.exp(-cover / mttr) if mttr > 0 else 0.0
+        loss_per_t = inp.spec.lost_margin_per_t * sub.ratio if inp.spec.virgin != "market" else 0.0
+        risk = self.spec.risk_aversion * (1.0 - avail) * exceed * max(0.0, loss_per_t - t.penalty_per_t_short)
+        return saving > risk
+
+
+def latent_contracts(model: SymbiosisModel) -> list[Contract]:
+    """Candidate exchanges no contract covers yet, as contracts on the `[formation]` terms that
+    start only if formation forms them."""
+    from sim.matching import candidate_exchanges, formed_contract
+
+    sc = model.spec
+    covered = {(c.supplier, c.material, c.buyer) for c in sc.contracts}
+    taken = {c.id for c in sc.contracts}
+    out = []
+    for cand in candidate_exchanges(sc):
+        if (cand.supplier, cand.material, cand.buyer) in covered or cand.net_value_per_t <= 0.0:
+            continue
+        cid = f"{FORMED_PREFIX}{cand.contract_id}"
+        if cid in taken:
+            continue
+        taken.add(cid)
+        volume = min(cand.supply_t_per_day, cand.max_take_t_per_day)
+        if volume <= 0.0:
+            continue
+        terms = formed_contract(sc, cand, volume, cid)
+        update: dict[str, object] = {"start_day": model.horizon + 1}
+        if sc.policy.penalty_per_t_short is not None:
+            update["penalty_per_t_short"] = sc.policy.penalty_per_t_short
+        out.append(terms.model_copy(update=update))
+        covered.add((cand.supplier, cand.material, cand.buyer))
+    return out

@@ -43,9 +43,12 @@ from sim.scenario import Scenario, parse_scenario
 MATERIALS: dict[str, dict[str, Any]] = {
     "fly_ash": {"disposal": (3.0, 46.0)},  # [S] $3-50/t (ACAA) at 0.92 EUR/USD
     "fgd_gypsum": {"disposal": (3.0, 46.0), "moisture": 0.10},  # [S] as coal ash; [M] 10 % moisture
-    "spent_grain": {"disposal": (20.0, 70.0), "moisture": 0.80, "shelf_life_days": 7.0},  # [E] gate fee; [S] 80-85 %, 7-10 days
-    "food_residue": {"disposal": (60.0, 150.0), "moisture": 0.75, "shelf_life_days": 5.0},  # [S] UK tax GBP 126/t is the top; [E] AD gate fees below
-    "lime_sludge": {"disposal": (20.0, 80.0), "moisture": 0.45, "shelf_life_days": 60.0},  # [E] paper-mill lime mud to landfill
+    # [E] gate fee; [S] 80-85 % moisture, 7-10 days shelf life
+    "spent_grain": {"disposal": (20.0, 70.0), "moisture": 0.80, "shelf_life_days": 7.0},
+    # [S] UK landfill tax GBP 126/t is the top; [E] AD gate fees below
+    "food_residue": {"disposal": (60.0, 150.0), "moisture": 0.75, "shelf_life_days": 5.0},
+    # [E] paper-mill lime mud to landfill
+    "lime_sludge": {"disposal": (20.0, 80.0), "moisture": 0.45, "shelf_life_days": 60.0},
     "pozzolan": {"virgin": (37.0, 55.0)},  # [S] cement-quality fly ash $40-60/t
     "gypsum": {"virgin": (20.0, 35.0)},  # [E] crude gypsum $7.5-12/t f.o.b. [S] + freight
     "feed": {"virgin": (150.0, 300.0)},  # [E] compound feed, dry basis
@@ -65,7 +68,8 @@ SECTORS: dict[str, dict[str, Any]] = {
         "outputs": {},
         "inputs": {
             "pozzolan": ((300.0, 1500.0), [("fly_ash", 1.0, 0.5, 0.0)]),  # [E] up to half the SCM as ash
-            "limestone": ((100.0, 300.0), [("lime_sludge", 0.5, 0.1, 5.0)]),  # [S] 0-50 % lime sludge gave OPC; [E] 10 %
+            # [S] 0-50 % lime sludge gave OPC clinker; [E] 10 % here
+            "limestone": ((100.0, 300.0), [("lime_sludge", 0.5, 0.1, 5.0)]),
         },
         "outages": ((30.0, 60.0), (1.0, 3.0)),  # [E] kiln stops about 8 times a year [M]
     },

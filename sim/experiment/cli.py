@@ -187,7 +187,7 @@ def _guarded(args: argparse.Namespace, work: Any) -> int:
         return int(work())
     except KeyboardInterrupt:
         print("interrupted; stored runs are kept and the next `run` resumes", file=sys.stderr)
-        return 1
+        return 130
     except Exception as err:
         if getattr(args, "debug", False):
             raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -47,8 +48,19 @@ def open_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tu
         # Never fork a process that may hold threads (Dask, tqdm's monitor): forkserver on
         # Linux, the platform's default elsewhere.
         method = "forkserver" if sys.platform.startswith("linux") else None
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-            yield pool, f"ProcessPoolExecutor(max_workers={workers})", workers
+        # Workers ignore Ctrl-C (a terminal sends it to the whole process group): the parent
+        # stops, keeps what finished, and cancels what has not started.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                                 initializer=_ignore_sigint) as pool:
+            try:
+                yield pool, f"ProcessPoolExecutor(max_workers={workers})", workers
+            except KeyboardInterrupt:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager

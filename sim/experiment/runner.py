@@ -160,15 +160,20 @@ def _drive(executor: Executor, width: int, tasks: Iterator[RunTask], todo: int, 
     buffer: list[dict[str, Any]] = []
     last_flush = time.monotonic()
     with Progress(todo, quiet=quiet) as progress:
-        for task, future in map_bounded(executor, execute, tasks, window=max(2, 4 * width)):
-            outcome = _outcome(task, future)
-            if outcome.series is not None:
-                store.write_series(*outcome.key, outcome.series)
-            buffer.append(outcome.row)
-            progress.advance(outcome.row["status"] == "ok")
-            if len(buffer) >= flush_every or time.monotonic() - last_flush > 30.0:
-                store.write_part(buffer)
-                buffer, last_flush = [], time.monotonic()
+        try:
+            for task, future in map_bounded(executor, execute, tasks, window=max(2, 4 * width)):
+                outcome = _outcome(task, future)
+                if outcome.series is not None:
+                    store.write_series(*outcome.key, outcome.series)
+                buffer.append(outcome.row)
+                progress.advance(outcome.row["status"] == "ok")
+                if len(buffer) >= flush_every or time.monotonic() - last_flush > 30.0:
+                    store.write_part(buffer)
+                    buffer, last_flush = [], time.monotonic()
+        except KeyboardInterrupt:
+            # Ctrl-C: keep the runs that finished (a resume then skips them), then stop.
+            store.write_part(buffer)
+            raise
         store.write_part(buffer)
     return progress.stats
 

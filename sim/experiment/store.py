@@ -36,6 +36,10 @@ OWNED = ("parts", "series", "invocations", "runs.parquet", "design.csv", "manife
          "summary.csv", "report.md", "figures")
 
 
+# Bytes written (and removed) to prove the results folder can take more results.
+PROBE_BYTES = 1 << 20
+
+
 class StoreError(Exception):
     """The results folder cannot be used (not writable, not a folder...)."""
 
@@ -58,8 +62,14 @@ class ResultStore:
                 raise StoreError(f"{self.root}: exists and is not a folder")
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{uuid.uuid4().hex}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            try:
+                # A megabyte, not an empty file: a full disk still has inodes for empty files.
+                with probe.open("wb") as fh:
+                    fh.write(bytes(PROBE_BYTES))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            finally:
+                probe.unlink(missing_ok=True)
         except OSError as err:
             raise StoreError(f"{self.root}: cannot write results here ({err.strerror or err})") from None
 

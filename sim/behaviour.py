@@ -50,7 +50,9 @@ class Decisions:
         renegotiate at term end or leave."""
         s = self.spec
         if committed_t > 0.0:
-            performance = 1.0 - max(0.0, short_t - excused_t) / committed_t
+            # An outage short-fall counts against trust unless the contract excuses it.
+            unexcused = short_t - (excused_t if c.terms.force_majeure else 0.0)
+            performance = 1.0 - max(0.0, unexcused) / committed_t
             c.trust += s.trust_learning_rate * (min(1.0, max(0.0, performance)) - c.trust)
         if penalty_owed > 0.0:
             loss = s.dispute_trust_loss * (s.intermediary_dispute_factor if c.routed else 1.0)
@@ -187,27 +189,47 @@ class Decisions:
         downs = [e - s for s, e, cause in self.model.facility_by_id[fid].up.open_log(day + 1) if cause != "closure"]
         return avail, (float(np.mean(downs)) if downs else 1.0)
 
+    def delivery_share(self, c: ContractState, day: int) -> float:
+        """The share of the contract the supplier can expect to deliver: its observed
+        availability, scaled down if its stream is already committed beyond its output."""
+        st = c.supplier_stream
+        avail, _ = self.availability(c.terms.supplier, day)
+        committed = sum(o.terms.volume_t_per_day for o in st.contracts if _promised(o) and not o.is_backup)
+        output = st.spec.rate_t_per_day * st.mass_factor
+        total = committed + c.terms.volume_t_per_day
+        return avail * min(1.0, output / total) if total > 0 else avail
+
     def supplier_accepts(self, c: ContractState, day: int) -> bool:
-        """Expected profit per t covers the penalty the supplier expects from its own history."""
+        """Expected profit per t covers the penalty the supplier expects from its own history
+        (and from what it has already promised)."""
         t = c.terms
-        avail, _ = self.availability(t.supplier, day)
         haul = self.model.haul_per_t(c) if t.transport_paid_by == "supplier" else 0.0
         profit = t.price_per_t + c.supplier_stream.disposal_cost - haul
-        return profit >= t.penalty_per_t_short * (1.0 - avail)
+        return profit >= t.penalty_per_t_short * (1.0 - self.delivery_share(c, day))
 
     def buyer_accepts(self, c: ContractState, day: int) -> bool:
-        """Savings per t exceed the shortage risk beyond the buffer's cover, net of penalties."""
+        """The buyer still needs the material, and its savings per t exceed the shortage risk
+        beyond its buffer's cover, net of the penalties it would receive."""
         t = c.terms
         inp, sub = c.buyer_input
-        avail, mttr = self.availability(t.supplier, day)
+        use = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
+        contracted = sum(p.terms.volume_t_per_day for p in sub.primaries if _promised(p))
+        if contracted + t.volume_t_per_day > use * (1.0 + 1e-9):
+            return False
+        _, mttr = self.availability(t.supplier, day)
+        avail = self.delivery_share(c, day)
         haul = self.model.haul_per_t(c) if t.transport_paid_by == "buyer" else 0.0
         saving = sub.ratio * inp.virgin_price - t.price_per_t - sub.processing_cost - haul
-        use = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
         cover = inp.buffer_cap / use if use > 0 else math.inf
         exceed = math.exp(-cover / mttr) if mttr > 0 else 0.0
         loss_per_t = inp.spec.lost_margin_per_t * sub.ratio if inp.spec.virgin != "market" else 0.0
         risk = self.spec.risk_aversion * (1.0 - avail) * exceed * max(0.0, loss_per_t - t.penalty_per_t_short)
         return saving > risk
+
+
+def _promised(c: ContractState) -> bool:
+    """In force, or formed and waiting for its start day."""
+    return c.in_force or (c.status is Status.PENDING and not c.latent)
 
 
 def latent_contracts(model: SymbiosisModel) -> list[Contract]:

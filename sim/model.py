@@ -418,8 +418,8 @@ class SymbiosisModel(mesa.Model):
                     self._review_backup(b, recovered=False)
 
     def give_notice(self, c: ContractState, party: str) -> None:
-        """A party gives notice on a contract now (an agent's decision)."""
-        self._give_notice(c, party)
+        """A party gives notice on a contract today (an agent's decision during the day)."""
+        self._give_notice(c, party, day=self.today)
 
     def start_contract(self, c: ContractState, start_day: int) -> None:
         """A formed contract starts on `start_day` on its terms."""
@@ -443,12 +443,12 @@ class SymbiosisModel(mesa.Model):
         q = c.terms.volume_t_per_day
         return haul_cost(q, c.km, self.spec.transport) / q if q > 0 else 0.0
 
-    def _give_notice(self, c: ContractState, party: str) -> None:
+    def _give_notice(self, c: ContractState, party: str, day: int | None = None) -> None:
         """A party gives notice: obligations run for `notice_days`; leaving before the
         minimum term costs the early-termination fee, paid now to the other party."""
         if c.status not in (Status.ACTIVE, Status.PENDING):
             return
-        day = int(self.env.now)
+        day = int(self.env.now) if day is None else day
         if c.status is Status.ACTIVE:
             c.status = Status.NOTICE  # a pending contract turns to notice when it starts
         c.notice_by = party

@@ -501,7 +501,8 @@ class Behaviour(Frozen):
     (or `policy.adaptive = true`), frozen by `policy.adaptive = false`.
 
     Trust (per contract, in [0, 1]) moves at each settlement toward the period's delivery
-    performance (1 - unexcused short / committed) at `trust_learning_rate`, and drops by
+    performance (1 - short / committed, outage shortfall excused only under a force-majeure
+    clause) at `trust_learning_rate`, and drops by
     `dispute_trust_loss` when a penalty is claimed (times `intermediary_dispute_factor` when
     the contract runs through the intermediary, which settles disputes).
     Exit: a buyer gives notice when trust falls below `exit_trust_threshold`; either party
@@ -513,8 +514,10 @@ class Behaviour(Frozen):
     Formation: every `formation_interval_days` each candidate exchange without a contract is
     discovered with `discovery_probability` (once known, it stays known) and proposed on the
     `[formation]` terms; the supplier accepts if price plus avoided disposal less its haulage
-    covers the penalty it expects from its own availability so far; the buyer accepts if its
-    saving per t exceeds `risk_aversion` x the shortage it expects beyond its buffer cover
+    covers the penalty it expects from its delivery share (its availability so far, scaled
+    down when its output is already promised); the buyer accepts if it still needs the
+    material and its saving per t exceeds `risk_aversion` x the shortage it expects beyond its
+    buffer cover
     (P(outage > cover) = exp(-cover / MTTR) for the supplier's observed MTTR), valued at its
     lost margin, net of the penalty it would receive.
     Adaptation: after a disruption episode with unmet demand, a buyer raises its buffer by

@@ -321,7 +321,7 @@ class SymbiosisModel(mesa.Model):
             elif e.kind in ("stream_end", "stream_scale"):
                 st = next(s for s in self.facility_by_id[e.facility].streams if s.spec.material == e.material)
                 factor = 0.0 if e.kind == "stream_end" else float(e.factor)
-                self.schedule(e.day, _set_scale, st, factor)
+                self.schedule(e.day, self._set_scale, st, factor)
             elif e.kind == "notice":
                 for c in self.contracts:
                     if c.terms.id == e.contract:
@@ -369,7 +369,8 @@ class SymbiosisModel(mesa.Model):
 
     def _primary_failing(self, c: ContractState) -> bool:
         sup = self.facility_by_id[c.terms.supplier]
-        return c.status is Status.ENDED or (c.status is not Status.PENDING and not sup.up.up)
+        started = c.status is not Status.PENDING
+        return c.status is Status.ENDED or (started and (not sup.up.up or c.supplier_stream.scale == 0.0))
 
     def _backups_of(self, c: ContractState) -> list[ContractState]:
         inp = c.buyer_input[0]
@@ -378,6 +379,15 @@ class SymbiosisModel(mesa.Model):
     def _primaries_of(self, b: ContractState) -> list[ContractState]:
         inp = b.buyer_input[0]
         return [c for c in self.contracts if not c.is_backup and c.buyer_input[0] is inp]
+
+    def _set_scale(self, stream: StreamState, factor: float) -> None:
+        """A scripted change of a stream's output; an ended stream calls its buyers' backups
+        (and a restarted one releases them), as an outage does."""
+        stream.scale = factor
+        for c in stream.contracts:
+            if not c.is_backup:
+                for b in self._backups_of(c):
+                    self._review_backup(b, recovered=factor > 0.0)
 
     def _supplier_changed(self, fid: str, up: bool) -> None:
         """A supplier went down or came back: call or release the backups of its buyers."""
@@ -721,5 +731,4 @@ class SymbiosisModel(mesa.Model):
         return pd.DataFrame(rows, columns=["facility", "start", "end", "cause"])
 
 
-def _set_scale(stream: StreamState, factor: float) -> None:
-    stream.scale = factor
+

@@ -413,3 +413,17 @@ def test_priority_ties_are_served_in_contract_order():
     m = run(two_buyers("priority", c2_priority=0))
     assert m.contracts_flow["shipped_t"][:, 0] == approx(np.full(H, 6.0))
     assert m.contracts_flow["shipped_t"][:, 1] == approx(np.full(H, 3.0))
+
+
+def test_an_ended_stream_calls_the_backup_of_its_buyers() -> None:
+    # The supplier's stream ends on day 3; the backup (lead time 1 day) is called from day 4 and
+    # delivers 10 t/day from then on, arriving a day later.
+    backup_supplier = {"id": "sup2", "location": {"x_km": 0.0, "y_km": 0.0},
+                       "outputs": [{"material": "ash", "rate_t_per_day": 10.0}]}
+    backup = {"id": "b1", "supplier": "sup2", "buyer": "buy", "material": "ash", "volume_t_per_day": 10.0,
+              "role": "backup", "activation_lead_time_days": 1.0, "distance_km": 0.0}
+    sc = build(extra_facilities=[backup_supplier], extra_contracts=[backup],
+               events=[{"day": 3.0, "kind": "stream_end", "facility": "sup", "material": "ash"}])
+    m = run(sc)
+    assert m.contracts_flow["called"][:, 1] == approx([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    assert m.contracts_flow["shipped_t"][:, 1] == approx([0, 0, 0, 0, 10, 10, 10, 10, 10, 10])

@@ -651,7 +651,10 @@ class SymbiosisModel(mesa.Model):
                 if c.is_backup:
                     c.period.standby_days += 1.0
             ended_today = c.status is Status.ENDED and c.ended_day == day
-            if c.status is Status.PENDING or (c.status is Status.ENDED and not ended_today):
+            # Shipments still on the road when a contract ends land (and may be rejected) after
+            # its last settlement: what they leave is settled at the horizon.
+            late = last and c.status is Status.ENDED and _period_open(c)
+            if c.status is Status.PENDING or (c.status is Status.ENDED and not ended_today and not late):
                 continue
             if c.settles_today(day) or ended_today or last:
                 self._settle_period(c, day)
@@ -731,4 +734,8 @@ class SymbiosisModel(mesa.Model):
         return pd.DataFrame(rows, columns=["facility", "start", "end", "cause"])
 
 
-
+def _period_open(c: ContractState) -> bool:
+    """Something has been booked in the contract's open settlement period(s)."""
+    return any(
+        p.committed_t or p.shipped_t or p.taken_t or p.short_t or p.excused_t for p in (c.period, c.out_period)
+    )

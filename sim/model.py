@@ -263,6 +263,16 @@ class SymbiosisModel(mesa.Model):
             if not c.is_backup and not is_latent:
                 sub.primaries.append(c)
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
+        # Look-ups for outage events, so that an event costs what its facility's contracts
+        # cost, not a scan of the whole network (contract order kept).
+        self._by_input: dict[int, tuple[list[ContractState], list[ContractState]]] = {
+            i.index: ([], []) for i in self.input_states
+        }
+        self._primaries_by_supplier: dict[str, list[ContractState]] = {}
+        for c in self.contracts:
+            self._by_input[c.buyer_input[0].index][1 if c.is_backup else 0].append(c)
+            if not c.is_backup:
+                self._primaries_by_supplier.setdefault(c.terms.supplier, []).append(c)
         self._fill_initial_buffers()
         self.contract_roles = {
             c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
@@ -373,12 +383,10 @@ class SymbiosisModel(mesa.Model):
         return c.status is Status.ENDED or (started and (not sup.up.up or c.supplier_stream.scale == 0.0))
 
     def _backups_of(self, c: ContractState) -> list[ContractState]:
-        inp = c.buyer_input[0]
-        return [b for b in self.contracts if b.is_backup and b.buyer_input[0] is inp]
+        return self._by_input[c.buyer_input[0].index][1]
 
     def _primaries_of(self, b: ContractState) -> list[ContractState]:
-        inp = b.buyer_input[0]
-        return [c for c in self.contracts if not c.is_backup and c.buyer_input[0] is inp]
+        return self._by_input[b.buyer_input[0].index][0]
 
     def _set_scale(self, stream: StreamState, factor: float) -> None:
         """A scripted change of a stream's output; an ended stream calls its buyers' backups
@@ -391,9 +399,7 @@ class SymbiosisModel(mesa.Model):
 
     def _supplier_changed(self, fid: str, up: bool) -> None:
         """A supplier went down or came back: call or release the backups of its buyers."""
-        for c in self.contracts:
-            if c.is_backup or c.terms.supplier != fid:
-                continue
+        for c in self._primaries_by_supplier.get(fid, ()):
             for b in self._backups_of(c):
                 self._review_backup(b, up)
 

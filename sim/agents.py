@@ -52,6 +52,8 @@ class StreamState:
         self.index = index
         self.owner = owner
         self.base = spec.rate_t_per_day * noise * pattern  # before up-time and scripted scaling
+        # The day loop reads plain floats: arithmetic on numpy scalars costs several times more.
+        self.base_list: list[float] = self.base.tolist()
         self.quality = quality
         self.scale = 1.0  # scripted stream_scale / stream_end
         self.storage = LotQueue()
@@ -92,7 +94,7 @@ class SubstituteStore:
 
     def full_supply_t_per_day(self) -> float:
         """Tonnes per day the primary contracts in force would deliver at full supply."""
-        return sum(c.terms.volume_t_per_day for c in self.primaries if c.in_force)
+        return sum([c.terms.volume_t_per_day for c in self.primaries if c.in_force])
 
 
 class InputState:
@@ -118,7 +120,7 @@ class InputState:
     @property
     def buffer_level(self) -> float:
         """Secondary material held, all substitutes."""
-        return sum(s.lots.total for s in self.substitutes)
+        return sum([s.lots.total for s in self.substitutes])
 
 
 class Facility(mesa.Agent):
@@ -161,6 +163,7 @@ class Facility(mesa.Agent):
         """Consume one input at operating `level`; returns the unmet share of its requirement."""
         m = self.model
         flows = m.inputs_flow
+        book = m.money.book
         k = inp.index
         spec = inp.spec
         required = spec.demand_t_per_day * level
@@ -168,48 +171,57 @@ class Facility(mesa.Agent):
         flows["required_cf_t"][day, k] = spec.demand_t_per_day * self.up_fraction
         left = required
         full_left = required
+        secondary_full = from_secondary = secondary_used = 0.0
         for s in inp.substitutes:
             cap = min(left, s.max_share * required)
             if s.contracted:
                 full = min(full_left, s.max_share * required, s.ratio * s.full_supply_t_per_day())
-                flows["secondary_full_t"][day, k] += full
+                secondary_full += full
                 full_left -= full
             used_func = min(cap, s.lots.total * s.ratio)
             if used_func > 0.0:
                 used_t = used_func / s.ratio
                 s.lots.take(used_t)
-                flows["from_secondary_t"][day, k] += used_func
-                flows["secondary_used_t"][day, k] += used_t
-                m.money.book(day, self.fid, PROCESSING, used_t * s.processing_cost, "secondary_processing")
+                from_secondary += used_func
+                secondary_used += used_t
+                if s.processing_cost:
+                    book(day, self.fid, PROCESSING, used_t * s.processing_cost, "secondary_processing")
                 left -= used_func
+        if secondary_full:
+            flows["secondary_full_t"][day, k] = secondary_full
+        if from_secondary:
+            flows["from_secondary_t"][day, k] = from_secondary
+            flows["secondary_used_t"][day, k] = secondary_used
         if left > 0.0 and spec.virgin == "market":
             flows["from_virgin_t"][day, k] = left
-            m.money.book(day, self.fid, MARKET, left * inp.virgin_price, "virgin")
+            book(day, self.fid, MARKET, left * inp.virgin_price, "virgin")
             left = 0.0
         elif left > 0.0 and spec.virgin == "stockpile":
             take = min(left, inp.virgin_stock)
             inp.virgin_stock -= take
             flows["from_virgin_t"][day, k] = take
             left -= take
-        if left > 1e-12 and inp.emergency is not None:
-            premium, lead_time, seller = inp.emergency
-            if inp.shortage_since is None:
-                inp.shortage_since = day
-            if day - inp.shortage_since >= lead_time:
-                flows["from_emergency_t"][day, k] = left
-                price = inp.virgin_price * (1.0 + premium)
-                if seller is None:
-                    m.money.book(day, self.fid, MARKET, left * price, "emergency")
-                else:  # the intermediary buys at the virgin price and sells at its premium
-                    m.money.book(day, self.fid, seller, left * price, "emergency")
-                    m.money.book(day, seller, MARKET, left * inp.virgin_price, "emergency_purchase")
-                left = 0.0
-        elif inp.emergency is not None:
-            inp.shortage_since = None
-        left = max(0.0, left)
-        flows["unmet_t"][day, k] = left
-        m.money.book(day, self.fid, LOST, left * spec.lost_margin_per_t, "lost_margin")
-        return left / required if required > 0.0 else 0.0
+        if inp.emergency is not None:
+            if left > 1e-12:
+                premium, lead_time, seller = inp.emergency
+                if inp.shortage_since is None:
+                    inp.shortage_since = day
+                if day - inp.shortage_since >= lead_time:
+                    flows["from_emergency_t"][day, k] = left
+                    price = inp.virgin_price * (1.0 + premium)
+                    if seller is None:
+                        book(day, self.fid, MARKET, left * price, "emergency")
+                    else:  # the intermediary buys at the virgin price and sells at its premium
+                        book(day, self.fid, seller, left * price, "emergency")
+                        book(day, seller, MARKET, left * inp.virgin_price, "emergency_purchase")
+                    left = 0.0
+            else:
+                inp.shortage_since = None
+        if left > 0.0:
+            flows["unmet_t"][day, k] = left
+            book(day, self.fid, LOST, left * spec.lost_margin_per_t, "lost_margin")
+            return left / required if required > 0.0 else 0.0
+        return 0.0
 
     # --- production --------------------------------------------------------------------------
 
@@ -217,18 +229,22 @@ class Facility(mesa.Agent):
         """Put today's output into source storage, at today's operating level."""
         m = self.model
         flows = m.streams_flow
+        generated_cf, generated_raw, generated = (
+            flows["generated_cf_t"][day], flows["generated_raw_t"][day], flows["generated_t"][day]
+        )
+        operating, up = self.operating, self.up_fraction
         for st in self.streams:
             k = st.index
-            base = st.base[day] * st.scale
-            raw = base * self.operating
-            flows["generated_cf_t"][day, k] = base * self.up_fraction
-            flows["generated_raw_t"][day, k] = raw
+            base = st.base_list[day] * st.scale
+            raw = base * operating
+            generated_cf[k] = base * up
+            generated_raw[k] = raw
             if raw <= 0.0:
                 continue
             if st.preprocessing_cost > 0.0:
                 m.money.book(day, self.fid, PROCESSING, raw * st.preprocessing_cost, "preprocessing")
             out = raw * st.mass_factor
-            flows["generated_t"][day, k] = out
+            generated[k] = out
             st.storage.put(out, day, st.quality[day])
 
     # --- end of day --------------------------------------------------------------------------
@@ -236,35 +252,50 @@ class Facility(mesa.Agent):
     def tidy_up(self, day: int) -> None:
         """Spoilage and overflow to disposal, buffers trimmed to capacity, virgin reorder."""
         m = self.model
+        book = m.money.book
         sflows = m.streams_flow
         for st in self.streams:
             k = st.index
-            spoiled = st.storage.expire(day, st.shelf_life)
-            overflow = st.storage.trim_newest(st.storage_cap)
-            sflows["spoiled_t"][day, k] = spoiled
-            sflows["overflow_t"][day, k] = overflow
-            m.money.book(day, self.fid, DISPOSAL, (spoiled + overflow) * st.disposal_cost, "disposal")
-            sflows["stock_t"][day, k] = st.storage.total
+            store = st.storage
+            if st.shelf_life is not None:
+                spoiled = store.expire(day, st.shelf_life)
+                sflows["spoiled_t"][day, k] = spoiled
+            else:
+                spoiled = 0.0
+            if store.total - st.storage_cap > 1e-12:
+                overflow = store.trim_newest(st.storage_cap)
+                sflows["overflow_t"][day, k] = overflow
+            else:
+                overflow = 0.0
+            if spoiled or overflow:
+                book(day, self.fid, DISPOSAL, (spoiled + overflow) * st.disposal_cost, "disposal")
+            sflows["stock_t"][day, k] = store.total
         iflows = m.inputs_flow
         for inp in self.inputs:
             k = inp.index
             spoiled = overflow = 0.0
             for s in inp.substitutes:
-                sp = s.lots.expire(day, s.shelf_life)
-                spoiled += sp
-                m.money.book(day, self.fid, DISPOSAL, sp * s.disposal_cost, "buffer_disposal")
-            excess = inp.buffer_level - inp.buffer_cap
-            for s in reversed(inp.substitutes):  # the last-listed substitute gives way first
-                if excess <= 1e-12:
-                    break
-                cut = s.lots.trim_newest(max(0.0, s.lots.total - excess))
-                excess -= cut
-                overflow += cut
-                m.money.book(day, self.fid, DISPOSAL, cut * s.disposal_cost, "buffer_disposal")
+                if s.shelf_life is not None:
+                    sp = s.lots.expire(day, s.shelf_life)
+                    if sp:
+                        spoiled += sp
+                        book(day, self.fid, DISPOSAL, sp * s.disposal_cost, "buffer_disposal")
+            level = sum([s.lots.total for s in inp.substitutes])
+            excess = level - inp.buffer_cap
+            if excess > 1e-12:
+                for s in reversed(inp.substitutes):  # the last-listed substitute gives way first
+                    if excess <= 1e-12:
+                        break
+                    cut = s.lots.trim_newest(max(0.0, s.lots.total - excess))
+                    excess -= cut
+                    overflow += cut
+                    book(day, self.fid, DISPOSAL, cut * s.disposal_cost, "buffer_disposal")
+                level = inp.buffer_level
             iflows["buffer_spoiled_t"][day, k] = spoiled
             iflows["buffer_overflow_t"][day, k] = overflow
-            iflows["buffer_t"][day, k] = inp.buffer_level
-            self._reorder_virgin(inp, day)
+            iflows["buffer_t"][day, k] = level
+            if inp.spec.stockpile is not None:
+                self._reorder_virgin(inp, day)
             iflows["virgin_stock_t"][day, k] = inp.virgin_stock
 
     def _reorder_virgin(self, inp: InputState, day: int) -> None:

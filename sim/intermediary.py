@@ -140,7 +140,7 @@ class Intermediary(mesa.Agent):
                 c.buyer_input[0].inbound_t += q
                 m.hub_flow["shipped_t"][day, 0] += q
                 routes.setdefault(c.terms.buyer, []).append((c, q))
-                m.schedule(c.lag_out - 1, m.arrive_from_hub, c, pieces)
+                m.ship(c, pieces, c.lag_out, from_hub=True)
         for legs in routes.values():
             self.pay_haulage(day, legs, lambda c: c.km_out)
 

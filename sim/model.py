@@ -523,9 +523,10 @@ class SymbiosisModel(mesa.Model):
 
     def _update_contract_status(self, day: int) -> None:
         for c in self.contracts:
-            if c.status is Status.PENDING and day >= c.terms.start_day:
-                c.status = Status.ACTIVE if c.end_day is None else Status.NOTICE
-            if c.status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
+            status = c.status
+            if status is Status.PENDING and day >= c.terms.start_day:
+                c.status = status = Status.ACTIVE if c.end_day is None else Status.NOTICE
+            if status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
                 self._end(c, day)
 
     def _deliver_due(self, day: int) -> None:
@@ -538,20 +539,21 @@ class SymbiosisModel(mesa.Model):
             else:
                 self._receive(c, pieces, day)
 
-    def _arrive(self, c: ContractState, pieces: list) -> None:
-        self._arrivals.setdefault(int(self.env.now), []).append((c, pieces, False))
-
-    def arrive_from_hub(self, c: ContractState, pieces: list) -> None:
-        """An intermediary shipment lands at the buyer's gate (a SimPy callback)."""
-        self._arrivals.setdefault(int(self.env.now), []).append((c, pieces, True))
+    def ship(self, c: ContractState, pieces: list, lag_days: int, from_hub: bool = False) -> None:
+        """Put a shipment dispatched today on the road: it lands at the gate (or, routed, at the
+        intermediary) on the morning of day today + `lag_days`. Arrivals happen at day
+        boundaries, so they wait on the loading dock (a list per day, in dispatch order)
+        rather than as SimPy events."""
+        self._arrivals.setdefault(self.today + lag_days, []).append((c, pieces, from_hub))
 
     def _inspect_into_buffer(self, c: ContractState, pieces: list) -> tuple[float, float]:
         """The buyer's gate: in-spec lots into the buffer; returns (accepted, rejected) t."""
-        sub = c.buyer_input[1]
+        lots = c.buyer_input[1].lots
+        bands = c.quality_bands
         accepted = rejected = 0.0
         for qty, born, quality in pieces:
-            if in_spec(quality, c.quality_bands):
-                sub.lots.put(qty, born, quality)
+            if not bands or in_spec(quality, bands):
+                lots.put(qty, born, quality)
                 accepted += qty
             else:
                 rejected += qty
@@ -583,86 +585,104 @@ class SymbiosisModel(mesa.Model):
     def _receive(self, c: ContractState, pieces: list, day: int) -> None:
         """Inspect a shipment: in-spec lots into the buffer, paid; the rest disposed by the supplier."""
         inp = c.buyer_input[0]
-        stream = c.supplier_stream
         accepted, rejected = self._inspect_into_buffer(c, pieces)
         cf = self.contracts_flow
         k = c.index
-        cf["accepted_t"][day, k] += accepted
-        cf["rejected_t"][day, k] += rejected
-        cf["short_t"][day, k] += rejected
-        self.inputs_flow["accepted_t"][day, inp.index] += accepted
-        self.streams_flow["rejected_t"][day, stream.index] += rejected
-        c.period.taken_t += accepted
-        c.period.short_t += rejected
-        c.in_transit_t -= accepted + rejected
         t = c.terms
-        self.money.book(day, t.buyer, t.supplier, accepted * t.price_per_t, "price", k)
-        self.money.book(day, t.supplier, DISPOSAL, rejected * stream.disposal_cost, "rejection_disposal", k)
+        c.period.taken_t += accepted
+        c.in_transit_t -= accepted + rejected
+        if accepted:
+            cf["accepted_t"][day, k] += accepted
+            self.inputs_flow["accepted_t"][day, inp.index] += accepted
+            self.money.book(day, t.buyer, t.supplier, accepted * t.price_per_t, "price", k)
+        if rejected:
+            stream = c.supplier_stream
+            cf["rejected_t"][day, k] += rejected
+            cf["short_t"][day, k] += rejected
+            self.streams_flow["rejected_t"][day, stream.index] += rejected
+            c.period.short_t += rejected
+            self.money.book(day, t.supplier, DISPOSAL, rejected * stream.disposal_cost, "rejection_disposal", k)
 
     def _dispatch(self, day: int) -> None:
         rule = self.spec.policy.allocation
         tr = self.spec.transport
         cf = self.contracts_flow
+        due_row, shipped_row, short_row, excused_row = (
+            cf["due_t"][day], cf["shipped_t"][day], cf["short_t"][day], cf["excused_t"][day]
+        )
+        stream_shipped = self.streams_flow["shipped_t"][day]
+        book = self.money.book
         hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
         for st in self.stream_states:
-            if not st.contracts:
+            contracts = st.contracts
+            if not contracts:
                 continue
-            due = [c.due_today(day) for c in st.contracts]
-            if not any(due):
+            due = [c.due_today(day) for c in contracts]
+            total_due = sum(due)
+            if not total_due:
                 continue
-            ship = allocate(st.storage.total, due, [c.terms.priority for c in st.contracts], rule)
-            sup_k = self.facility_index[st.owner]
-            for c, d, q in zip(st.contracts, due, ship, strict=True):
+            stock = st.storage.total
+            if total_due <= stock:
+                ship = due
+            else:
+                ship = allocate(stock, due, [c.terms.priority for c in contracts], rule)
+            for c, d, q in zip(contracts, due, ship, strict=True):
                 if d <= 0.0:
                     continue
                 k = c.index
-                short = max(0.0, d - q)
-                excused = 0.0
-                if short > 0.0:  # the supplier's down-share over the delivery window
-                    lo = max(0, day - c.terms.delivery_interval_days + 1)
-                    window = self.up_history[lo : day + 1, sup_k].tolist()
-                    excused = min(short, d * (1.0 - sum(window) / len(window)))
-                cf["due_t"][day, k] = d
-                cf["shipped_t"][day, k] = q
-                cf["short_t"][day, k] += short
-                cf["excused_t"][day, k] = excused
                 p = c.period
+                due_row[k] = d
+                shipped_row[k] = q
                 p.committed_t += d
                 p.shipped_t += q
-                p.short_t += short
-                p.excused_t += excused
+                if q < d:
+                    short = d - q
+                    # the supplier's down-share over the delivery window
+                    lo = max(0, day - c.terms.delivery_interval_days + 1)
+                    window = self.up_history[lo : day + 1, self.facility_index[st.owner]].tolist()
+                    excused = min(short, d * (1.0 - sum(window) / len(window)))
+                    short_row[k] += short
+                    excused_row[k] = excused
+                    p.short_t += short
+                    p.excused_t += excused
                 if q <= 0.0:
                     continue
                 pieces = st.storage.take(q)
                 c.in_transit_t += q
-                self.streams_flow["shipped_t"][day, st.index] += q
+                stream_shipped[st.index] += q
                 if c.routed:  # the intermediary arranges (and consolidates) the haulage
                     hub_routes.setdefault(st.owner, []).append((c, q))
                 else:
-                    payer = c.terms.supplier if c.terms.transport_paid_by == "supplier" else c.terms.buyer
-                    self.money.book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)
-                self.schedule(c.lag_days - 1, self._arrive, c, pieces)
+                    t = c.terms
+                    payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
+                    book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)
+                self.ship(c, pieces, c.lag_days)
         if self.hub is not None:
             for legs in hub_routes.values():
                 self.hub.pay_haulage(day, legs, lambda c: c.km)
             self.hub.dispatch(day)
 
     def _settle(self, day: int) -> None:
-        cf = self.contracts_flow
+        in_force = self.contracts_flow["in_force"][day]
+        called = self.contracts_flow["called"][day]
         last = day == self.horizon - 1
         for c in self.contracts:
-            if c.in_force:
-                cf["in_force"][day, c.index] = 1.0
-                cf["called"][day, c.index] = float(c.called)
-                if c.is_backup:
-                    c.period.standby_days += 1.0
-            ended_today = c.status is Status.ENDED and c.ended_day == day
-            # Shipments still on the road when a contract ends land (and may be rejected) after
-            # its last settlement: what they leave is settled at the horizon.
-            late = last and c.status is Status.ENDED and _period_open(c)
-            if c.status is Status.PENDING or (c.status is Status.ENDED and not ended_today and not late):
+            status = c.status
+            if status is Status.PENDING:
                 continue
-            if c.settles_today(day) or ended_today or last:
+            if status is Status.ENDED:
+                # Shipments still on the road when a contract ends land (and may be rejected)
+                # after its last settlement: what they leave is settled at the horizon.
+                if c.ended_day == day or (last and _period_open(c)):
+                    self._settle_period(c, day)
+                continue
+            k = c.index
+            in_force[k] = 1.0
+            if c.called:
+                called[k] = 1.0
+            if c.terms.role == "backup":
+                c.period.standby_days += 1.0
+            if last or (day + 1 - c.terms.start_day) % c.terms.settlement_days == 0:
                 self._settle_period(c, day)
 
     def _settle_period(self, c: ContractState, day: int) -> None:

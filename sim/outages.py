@@ -93,6 +93,8 @@ class UpState:
     def up_fraction(self, day: int) -> float:
         """Share of day [day, day + 1) spent up; call once per day, in order, after the
         clock has reached day + 1."""
+        if self._down_since is None and not self._closed_down:
+            return 1.0
         lo, hi = float(day), float(day + 1)
         down = 0.0
         for s, e in self._closed_down:

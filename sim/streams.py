@@ -104,6 +104,12 @@ class LotQueue:
 
     def take(self, qty: float) -> list[tuple[float, float, np.ndarray | None]]:
         """Remove up to `qty` t, oldest first; returns the pieces taken."""
+        lots = self.lots
+        if lots and qty < lots[0][0] - 1e-12 and qty <= self.total:  # the oldest lot covers it
+            lot = lots[0]
+            lot[0] -= qty
+            self.total -= qty
+            return [(qty, lot[1], lot[2])]
         pieces = []
         want = min(qty, self.total)
         while want > 1e-12 and self.lots:

@@ -3,6 +3,7 @@ random valid scenarios, plus determinism and common random numbers."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,36 @@ def test_invariants_hold_on_random_scenarios(scenario_seed: int, run_seed: int) 
 @given(st.integers(min_value=0, max_value=2**31 - 1))
 def test_invariants_hold_over_ten_years(scenario_seed: int) -> None:
     check_all(run_model(random_scenario(scenario_seed, horizon_days=3650), scenario_seed))
+
+
+def _cyclic_garbage_of_a_run(m: SymbiosisModel) -> int:
+    gc.collect()
+    m.run()
+    return gc.collect()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_a_run_makes_no_reference_cycles(path: Path) -> None:
+    """run() pauses the cyclic collector on the promise that the day loop makes no cycles."""
+    assert _cyclic_garbage_of_a_run(SymbiosisModel(load_scenario(path), rng=1, collect_series=False)) == 0
+
+
+@pytest.mark.parametrize("scenario_seed", range(12))
+def test_a_run_of_a_random_network_makes_no_reference_cycles(scenario_seed: int) -> None:
+    m = SymbiosisModel(random_scenario(scenario_seed), rng=scenario_seed, collect_series=False)
+    assert _cyclic_garbage_of_a_run(m) == 0
+
+
+def test_run_restores_the_collector_as_it_found_it() -> None:
+    sc = load_scenario(SHIPPED[0])
+    SymbiosisModel(sc, rng=1, horizon_days=30, collect_series=False).run()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        SymbiosisModel(sc, rng=1, horizon_days=30, collect_series=False).run()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_stocks_are_never_negative_nor_above_capacity_with_flooding_supply() -> None:

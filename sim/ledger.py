@@ -105,10 +105,14 @@ class FlowTable(dict):
 
 
 class MoneyLedger:
-    """Append-only list of money entries."""
+    """Append-only list of money entries, and their running totals by (payer, payee,
+    category, contract) from day `from_day` on (the metrics need only those totals, and
+    summing while booking is cheaper than a pass over every entry at the end)."""
 
-    def __init__(self) -> None:
+    def __init__(self, from_day: int = 0) -> None:
         self.rows: list[tuple[int, str, str, float, str, int]] = []
+        self.from_day = from_day
+        self.totals: dict[tuple[str, str, str, int], float] = {}
         self.contract_cash: list[dict[str, float]] | None = None  # per contract, when tracked
 
     def book(
@@ -120,6 +124,9 @@ class MoneyLedger:
         if amount < 0.0:
             payer, payee, amount = payee, payer, -amount
         self.rows.append((day, payer, payee, amount, category, contract))
+        if day >= self.from_day:
+            key = (payer, payee, category, contract)
+            self.totals[key] = self.totals.get(key, 0.0) + amount
         if contract >= 0 and self.contract_cash is not None:
             cash = self.contract_cash[contract]
             cash[payer] = cash.get(payer, 0.0) - amount

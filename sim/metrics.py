@@ -69,9 +69,15 @@ def sum_money(model: SymbiosisModel, w: int) -> MoneySums:
     contract: dict[tuple[int, str], float] = defaultdict(float)
     category: dict[str, float] = defaultdict(float)
     roles = model.contract_roles
-    for day, payer, payee, amount, cat, k in model.money.rows:
-        if day < w:
-            continue
+    # First the entries by (payer, payee, category, contract): a run has thousands of
+    # entries but few such keys, and the attribution below costs per key.
+    flows = model.money.totals
+    if w != model.money.from_day:
+        flows = defaultdict(float)
+        for day, payer, payee, amount, cat, k in model.money.rows:
+            if day >= w:
+                flows[(payer, payee, cat, k)] += amount
+    for (payer, payee, cat, k), amount in flows.items():
         category[cat] += amount
         if k >= 0:
             contract[(k, cat)] += amount

@@ -119,7 +119,7 @@ class SymbiosisModel(mesa.Model):
         self.horizon = int(horizon_days or self.spec.scenario.horizon_days)
         self.warmup = min(self.spec.scenario.warmup_days, self.horizon - 1)
         self.env = simpy.Environment()
-        self.money = MoneyLedger()
+        self.money = MoneyLedger(from_day=self.warmup)
         self.today = 0
         self.penalties_to_date = 0.0
         self.collect_series = collect_series

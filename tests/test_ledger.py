@@ -1,0 +1,44 @@
+"""The money ledger's running totals are the sums of its entries (the metrics read them)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from pytest import approx
+
+from sim.ledger import MoneyLedger
+from sim.metrics import sum_money
+from sim.model import SymbiosisModel
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_totals_count_entries_from_their_first_day_reversed_when_negative() -> None:
+    led = MoneyLedger(from_day=2)
+    led.book(1, "a", "b", 5.0, "price", 0)  # before from_day: a row, not in the totals
+    led.book(2, "a", "b", 3.0, "price", 0)
+    led.book(3, "a", "b", 4.0, "price", 0)
+    led.book(3, "a", "b", -2.0, "price", 0)  # booked as b paying a
+    led.book(3, "a", "market", 0.0, "virgin")  # nothing happens
+    assert len(led.rows) == 4
+    assert led.totals == {("a", "b", "price", 0): 7.0, ("b", "a", "price", 0): 2.0}
+
+
+def test_run_metrics_from_totals_equal_a_pass_over_every_entry() -> None:
+    sc = load_scenario(ROOT / "scenarios" / "kalundborg.toml", {"scenario.warmup_days": 30})
+    m = SymbiosisModel(sc, rng=4, horizon_days=200, collect_series=False)
+    m.run()
+    assert m.money.from_day == m.warmup == 30
+    by_key: dict[tuple, float] = defaultdict(float)
+    for day, payer, payee, amount, cat, k in m.money.rows:
+        if day >= 30:
+            by_key[(payer, payee, cat, k)] += amount
+    assert m.money.totals == approx(dict(by_key), rel=1e-12)
+    from_totals = sum_money(m, 30)
+    m.money.from_day = -1  # forces the pass over the rows
+    from_rows = sum_money(m, 30)
+    assert from_totals.category == approx(from_rows.category, rel=1e-12)
+    assert from_totals.party == approx(from_rows.party, rel=1e-12)
+    assert from_totals.contract == approx(from_rows.contract, rel=1e-12)

@@ -189,6 +189,30 @@ def test_a_run_of_a_random_network_makes_no_reference_cycles(scenario_seed: int)
     assert _cyclic_garbage_of_a_run(m) == 0
 
 
+@pytest.mark.parametrize("path", SHIPPED[:3], ids=[p.stem for p in SHIPPED[:3]])
+def test_run_and_mesa_steps_simulate_the_same_days(path: Path) -> None:
+    """run() bypasses Mesa's step wrapper; stepping through Mesa (as the dashboard does), or
+    a few steps and then run(), must give the same run, clock and step count."""
+    sc = load_scenario(path)
+    a = SymbiosisModel(sc, rng=5, horizon_days=120, collect_series=True)
+    a.run()
+    b = SymbiosisModel(sc, rng=5, horizon_days=120, collect_series=True)
+    while b.running:
+        b.step()
+    c = SymbiosisModel(sc, rng=5, horizon_days=120, collect_series=True)
+    for _ in range(10):
+        c.step()
+    c.run()
+    for m in (b, c):
+        assert m.money.rows == a.money.rows
+        for name in a.inputs_flow:
+            np.testing.assert_array_equal(m.inputs_flow[name], a.inputs_flow[name])
+        assert (m.time, m.steps) == (a.time, a.steps) == (120, 120)
+    pd.testing.assert_frame_equal(
+        b.datacollector.get_model_vars_dataframe(), a.datacollector.get_model_vars_dataframe()
+    )
+
+
 def test_run_restores_the_collector_as_it_found_it() -> None:
     sc = load_scenario(SHIPPED[0])
     SymbiosisModel(sc, rng=1, horizon_days=30, collect_series=False).run()

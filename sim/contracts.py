@@ -148,12 +148,16 @@ class ContractState:
 
     def due_today(self, day: int) -> float:
         """Tonnes due for dispatch at the end of `day` (0 if none)."""
-        if not self.in_force or (self.is_backup and not self.called) or day < self.terms.start_day:
+        status = self.status
+        if status is not Status.ACTIVE and status is not Status.NOTICE:
             return 0.0
-        k = self.terms.delivery_interval_days
-        if (day - self.terms.start_day) % k != k - 1:
+        t = self.terms
+        if (t.role == "backup" and not self.called) or day < t.start_day:
             return 0.0
-        return self.terms.volume_t_per_day * k
+        k = t.delivery_interval_days
+        if k != 1 and (day - t.start_day) % k != k - 1:
+            return 0.0
+        return t.volume_t_per_day * k
 
     def settles_today(self, day: int) -> bool:
         """A settlement period closes at the end of `day`."""

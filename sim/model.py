@@ -633,13 +633,18 @@ class SymbiosisModel(mesa.Model):
         )
         stream_shipped = self.streams_flow["shipped_t"][day]
         book = self.money.book
+        arrivals = self._arrivals
         hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
         for st in self.stream_states:
             contracts = st.contracts
             if not contracts:
                 continue
-            due = [c.due_today(day) for c in contracts]
-            total_due = sum(due)
+            if len(contracts) == 1:
+                due = [contracts[0].due_today(day)]
+                total_due = due[0]
+            else:
+                due = [c.due_today(day) for c in contracts]
+                total_due = sum(due)
             if not total_due:
                 continue
             stock = st.storage.total
@@ -677,7 +682,7 @@ class SymbiosisModel(mesa.Model):
                     t = c.terms
                     payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
                     book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)
-                self.ship(c, pieces, c.lag_days)
+                arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does
         if self.hub is not None:
             for legs in hub_routes.values():
                 self.hub.pay_haulage(day, legs, lambda c: c.km)

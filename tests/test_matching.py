@@ -180,7 +180,9 @@ def test_components_of_the_shipped_sludge_exchange_by_hand() -> None:
 
 
 @given(
-    wet=st.floats(0.0, 1e4),
+    # Subnormal masses (below 2.2e-308 t) round to a neighbouring multiple of 5e-324, so the
+    # relative bound cannot hold there; no plant ships them.
+    wet=st.floats(0.0, 1e4, allow_subnormal=False),
     moisture=st.floats(0.01, 0.99),
     drop=st.floats(0.0, 1.0, exclude_max=True),
 )

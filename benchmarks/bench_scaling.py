@@ -103,22 +103,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {platform.machine()}, Python {platform.python_version()}; networks: {use}; "
           f"{days} days x {repeats} repeats (median)")
     print(f"{'facilities':>10} {'contracts':>9} {'build s':>8} {'ms/day':>9} {'us/fac-day':>10} "
-          f"{'fac-days/s':>11}")
-    xs, ys = [], []
+          f"{'us/(fac+contract)-day':>21} {'fac-days/s':>11}")
+    xs, ys, es = [], [], []
     for n in sizes:
         t0 = time.perf_counter()
         sc = make(n, days)
         build = time.perf_counter() - t0
         per_day = measure(sc, days, repeats)
-        nf = len(sc.facilities)
+        nf, nc = len(sc.facilities), len(sc.contracts)
         xs.append(nf)
         ys.append(per_day)
-        print(f"{nf:>10} {len(sc.contracts):>9} {build:>8.2f} {per_day * 1e3:>9.3f} "
-              f"{per_day / nf * 1e6:>10.1f} {nf / per_day:>11,.0f}", flush=True)
+        es.append(nf + nc)
+        print(f"{nf:>10} {nc:>9} {build:>8.2f} {per_day * 1e3:>9.3f} "
+              f"{per_day / nf * 1e6:>10.1f} {per_day / (nf + nc) * 1e6:>21.1f} {nf / per_day:>11,.0f}", flush=True)
     slope = fit_slope(xs, ys)
     print(f"fitted slope of log(time per day) on log(facilities): {slope:.2f} (1.0 = linear)")
+    print(f"fitted slope of log(time per day) on log(facilities + contracts): {fit_slope(es, ys):.2f}")
     print(f"time per day, largest / smallest network: {ys[-1] / ys[0]:.1f}x for "
-          f"{xs[-1] / xs[0]:.0f}x the facilities")
+          f"{xs[-1] / xs[0]:.0f}x the facilities and {es[-1] / es[0]:.0f}x the facilities + contracts")
     return 0
 
 

@@ -291,8 +291,10 @@ class Facility(mesa.Agent):
                     overflow += cut
                     book(day, self.fid, DISPOSAL, cut * s.disposal_cost, "buffer_disposal")
                 level = inp.buffer_level
-            iflows["buffer_spoiled_t"][day, k] = spoiled
-            iflows["buffer_overflow_t"][day, k] = overflow
+            if spoiled:
+                iflows["buffer_spoiled_t"][day, k] = spoiled
+            if overflow:
+                iflows["buffer_overflow_t"][day, k] = overflow
             iflows["buffer_t"][day, k] = level
             if inp.spec.stockpile is not None:
                 self._reorder_virgin(inp, day)

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.contracts import ContractState, Status, chargeable_short_t, penalty, term_end_day
+from sim.contracts import (
+    ContractState,
+    Status,
+    chargeable_short_t,
+    ends_inside_a_term,
+    penalty,
+    term_end_day,
+)
 from sim.market import priced_total
 from sim.scenario import Behaviour, Contract
 
@@ -80,15 +87,19 @@ class Decisions:
         benefits = self.period_benefits(c, day)
         c.benefit_history.append(benefits)
         c.period_cash.clear()
-        term_over = _term_ends(c, day)
         if c.terms.min_term_days > 0:
             self._tally(c, benefits)
-        if c.status is Status.ACTIVE and term_over:
-            self._renegotiate(c, day)
-        if term_over:
-            self.tallies.pop(c.index, None)
-        if c.status is Status.ACTIVE:
-            self._consider_exit(c, day)
+        tally = self.tallies.pop(c.index, TermTally()) if _term_ends(c, day) else None
+        if c.status is not Status.ACTIVE:
+            return
+        if tally is None:  # within a term, or no term: the last review periods
+            recent = c.benefit_history[-s.review_periods :]
+            full = len(recent) == s.review_periods
+            self._consider_exit(c, day, recent if full else [], len(recent) * c.terms.settlement_days)
+        elif self._renegotiate(c, day, tally):  # new terms: the review starts afresh
+            self._consider_exit(c, day, [], 0)
+        else:  # renew or leave, judged on the whole term
+            self._consider_exit(c, day, [(tally.supplier, tally.buyer)], c.terms.min_term_days)
 
     def period_benefits(self, c: ContractState, day: int) -> tuple[float, float]:
         """(supplier, buyer) benefit from the contract over the period ending on `day`: the
@@ -128,11 +139,11 @@ class Decisions:
         tally.chargeable_t += chargeable_short_t(p.short_t, p.excused_t, p.committed_t, t)
         tally.paid_t += p.taken_t
 
-    def _renegotiate(self, c: ContractState, day: int) -> None:
+    def _renegotiate(self, c: ContractState, day: int, tally: TermTally) -> bool:
         """At the end of a minimum term, the terms in `renegotiate` move by the rules on
-        `Behaviour`, each computed from the term's tally; the exit rule's review starts afresh."""
+        `Behaviour`, each computed from the term's tally; after a change the exit rule's
+        review starts afresh. True when a term changed."""
         terms = self.spec.renegotiate
-        tally = self.tallies.get(c.index, TermTally())
         changed = False
         if "volume" in terms:
             changed |= self._renegotiate_volume(c, day)
@@ -152,6 +163,7 @@ class Decisions:
                 changed |= self._set(c, day, "price_per_t", new)
         if changed:
             c.benefit_history.clear()
+        return changed
 
     def _renegotiate_volume(self, c: ContractState, day: int) -> bool:
         """The volume is cut to what was shipped per day over the term."""
@@ -166,28 +178,29 @@ class Decisions:
         self.adaptations.append((day, c.terms.id, term, value))
         return True
 
-    def _consider_exit(self, c: ContractState, day: int) -> None:
+    def _consider_exit(self, c: ContractState, day: int, review: list[tuple[float, float]], days: int) -> None:
+        """A buyer that lost trust leaves; else a party whose benefit over the `review`
+        (periods covering `days` days; none: no review yet) is negative leaves if it is worth it."""
         s = self.spec
-        recent = c.benefit_history[-s.review_periods :]
         if c.trust < s.exit_trust_threshold:
             self._leave(c, "buyer", f"trust {c.trust:.2f} below {s.exit_trust_threshold}", day)
             return
-        if len(recent) < s.review_periods:
+        if not review:
             return
-        for party, benefit in (("buyer", sum(b for _, b in recent)), ("supplier", sum(b for b, _ in recent))):
-            if benefit < 0.0 and self._worth_leaving(c, day, -benefit, len(recent)):
+        for party, benefit in (("buyer", sum(b for _, b in review)), ("supplier", sum(b for b, _ in review))):
+            if benefit < 0.0 and self._worth_leaving(c, day, -benefit, days):
                 self._leave(c, party, "negative benefit over the review periods", day)
                 return
 
-    def _worth_leaving(self, c: ContractState, day: int, loss: float, periods: int) -> bool:
-        """Leaving now costs the early-termination fee when the notice ends before the running
-        term does; staying costs the loss per day seen in the review, from the end of the
-        notice (obligations run meanwhile either way) to the end of the term."""
+    def _worth_leaving(self, c: ContractState, day: int, loss: float, days: int) -> bool:
+        """Leaving now costs the early-termination fee (when the model would charge it: see
+        `_give_notice`); staying instead, a party can leave for free when the term ends, so it
+        bears the loss per day seen in the review until then (the notice runs either way)."""
         t = c.terms
-        ends, term_end = max(day + t.notice_days, day + 1), term_end_day(t, day)  # in force through today
-        if t.early_termination_fee <= 0.0 or ends >= term_end:
+        first_day_out = max(day + t.notice_days, day + 1)  # in force through today
+        if t.early_termination_fee <= 0.0 or _term_ends(c, day) or not ends_inside_a_term(t, first_day_out):
             return True
-        return loss / (periods * t.settlement_days) * (term_end - ends) > t.early_termination_fee
+        return loss / days * (term_end_day(t, day) - day - 1) > t.early_termination_fee
 
     def _leave(self, c: ContractState, party: str, reason: str, day: int) -> None:
         self.exits.append((day, c.terms.id, party, reason))

@@ -63,6 +63,18 @@ def term_end_day(terms: Contract, day: int) -> int:
     return terms.start_day + (done + 1) * term
 
 
+def is_term_boundary(terms: Contract, day: int) -> bool:
+    """`day` starts a new minimum term (the one before it has just ended)."""
+    term = terms.min_term_days
+    return term > 0 and day > terms.start_day and (day - terms.start_day) % term == 0
+
+
+def ends_inside_a_term(terms: Contract, first_day_out: int) -> bool:
+    """A contract whose last day in force is `first_day_out - 1` stops before the end of the
+    minimum term running then (with no minimum term: before it even started)."""
+    return first_day_out < term_end_day(terms, first_day_out - 1)
+
+
 def allocate(available_t: float, due_t: list[float], priority: list[int], rule: str) -> list[float]:
     """Split a supplier's stock among the contracts due today.
 

@@ -53,11 +53,12 @@ from sim.contracts import (
     Period,
     Status,
     allocate,
+    ends_inside_a_term,
     in_spec,
+    is_term_boundary,
     limit_bands,
     penalty,
     take_or_pay_topup,
-    term_end_day,
 )
 from sim.intermediary import Intermediary
 from sim.ledger import CONTRACT_FLOWS, DISPOSAL, HAULIER, HUB_FLOWS, INPUT_FLOWS, STREAM_FLOWS, FlowTable, MoneyLedger
@@ -490,8 +491,9 @@ class SymbiosisModel(mesa.Model):
         return haul_cost(q, c.km, self.spec.transport) / q if q > 0 else 0.0
 
     def _give_notice(self, c: ContractState, party: str, day: int | None = None) -> None:
-        """A party gives notice: obligations run for `notice_days`; leaving before the end of
-        the minimum term running costs the early-termination fee, paid now to the other party."""
+        """A party gives notice: obligations run for `notice_days`; a contract that then stops
+        inside a minimum term costs the leaver the early-termination fee, paid now to the other
+        party, unless the notice comes as a term ends (it declines the renewal)."""
         if c.status not in (Status.ACTIVE, Status.PENDING):
             return
         # A decision during the day's balance comes after today's status update, so the
@@ -503,7 +505,9 @@ class SymbiosisModel(mesa.Model):
         c.notice_by = party
         c.end_day = day + c.terms.notice_days
         first_day_out = max(c.end_day, day + 1) if decided else c.end_day
-        if first_day_out < term_end_day(c.terms, day):
+        # Notice as a term ends declines its renewal: no fee, whatever the notice runs into.
+        renewal_declined = is_term_boundary(c.terms, day + 1 if decided else day)
+        if not renewal_declined and ends_inside_a_term(c.terms, first_day_out):
             leaver = c.terms.supplier if party == "supplier" else c.terms.buyer
             other = c.terms.buyer if party == "supplier" else c.terms.supplier
             self.money.book(day, leaver, other, c.terms.early_termination_fee, "termination_fee", c.index)

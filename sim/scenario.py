@@ -391,8 +391,9 @@ class Contract(Frozen):
     A `backup` contract delivers only while a primary of the same input is failing,
     `activation_lead_time_days` after the failure, and earns `standby_fee_per_day` meanwhile.
     Terms of `min_term_days` run back to back from `start_day` (each renews at its end, which
-    is when agents renegotiate): a party whose notice of `notice_days` ends before the end of
-    the term running pays the other `early_termination_fee`.
+    is when agents renegotiate). Notice runs for `notice_days`; a party whose notice stops the
+    contract inside a term pays the other `early_termination_fee`, unless it gave the notice
+    as a term ended (declining the renewal).
     """
 
     id: Ident
@@ -512,9 +513,12 @@ class Behaviour(Frozen):
     gives notice when its benefit from the contract over the last `review_periods`
     settlements is negative (take-or-pay and penalties included). Notice periods and
     early-termination fees apply.
-    A party bound by a minimum term weighs the early-termination fee: it leaves early only when
-    its loss per day over the review periods, borne from the end of its notice to the end of
-    the term, would exceed the fee (terms renew at each term end; see `Contract`).
+    A contract with a minimum term is judged differently. Within a term, a party leaves on
+    negative benefit only when its loss per day over the review periods, borne from the end
+    of its notice to the end of the term, would exceed the early-termination fee (a buyer
+    that lost trust leaves whatever the fee). At each term end (terms renew; see `Contract`)
+    the parties first renegotiate; unless a term changed (which starts the review afresh),
+    a party whose benefit over the whole term was negative leaves.
     Renegotiation, at the end of each minimum term, of the terms listed in `renegotiate`, from
     the contract's own ledger over the term:
     - `volume`: cut to what the supplier actually shipped per day over the term (never raised);

@@ -116,6 +116,22 @@ def test_a_bound_party_leaves_early_only_when_its_loss_to_the_term_end_exceeds_t
     assert daily(m, "termination_fee", "buy", "sup").sum() == fee_paid
 
 
+@pytest.mark.parametrize(("term", "leaves"), [(20, False), (0, True)])
+def test_at_a_term_end_the_parties_judge_the_whole_term(term: int, leaves: bool) -> None:
+    # Price 40 for stone at 50, take-or-pay 1.0, 5-day periods. The buyer gains 0 in days 0-4
+    # (40 t taken, 50 paid for), then 500 and 500; the supplier is down on days 17-18, so in
+    # days 15-19 it takes 30 t (saving 1500) but pays for 50 (2000): -500. Judged period by
+    # period it leaves on day 19; bound by a 20-day term that ends on day 19 it judges the
+    # term, +500, and renews.
+    sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": []},
+                overrides={"contracts.c1.price_per_t": 40.0, "contracts.c1.take_or_pay": 1.0,
+                           "contracts.c1.settlement_days": 5, "contracts.c1.min_term_days": term},
+                horizon=25, events=[{"day": 17.0, "kind": "outage", "facility": "sup", "duration_days": 2.0}])
+    m = run(sc)
+    assert [b for _, b in m.contracts[0].benefit_history[:4]] == approx([0.0, 500.0, 500.0, -500.0])
+    assert [e[:3] for e in m.decisions.exits] == ([(19, "c1", "buyer")] if leaves else [])
+
+
 def test_supplier_leaves_when_penalties_outweigh_what_the_exchange_saves_it() -> None:
     # Free ash saves the supplier 10/t of disposal; a 100/t penalty on the outage days costs more.
     sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0},
@@ -304,6 +320,21 @@ def test_a_link_that_a_party_left_forms_again_after_the_wait(wait: float | None)
         assert in_force == approx(days_array(30, {d: 1.0 for d in [*range(5, 10), *range(20, 30)]}))
         assert m.contracts[0].trust == approx(0.804)
         assert len(m.input_states[0].substitutes[0].primaries) == 1  # listed once, not per formation
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_formed_links_carry_the_formation_term_notice_and_fee(bound: bool) -> None:
+    # Formed on day 4, in force from day 5; the buyer loses trust on day 9 (as above). Bound by
+    # a 20-day term with 2 days' notice and a 100 fee, it stays in force to day 10 and pays the
+    # fee (a buyer that lost trust leaves whatever it costs); unbound, it is gone on day 10.
+    terms = {"formation.min_term_days": 20, "formation.notice_days": 2, "formation.early_termination_fee": 100.0}
+    sc = decide({"formation_interval_days": 5, "discovery_probability": 1.0, "exit_trust_threshold": 0.55},
+                overrides={"formation.settlement_days": 5, **(terms if bound else {})}, contracts=[], horizon=20,
+                events=[{"day": 6.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}])
+    m = run(sc)
+    assert m.decisions.exits[0][:3] == (9, "formed-sup-buy-ash", "buyer")
+    assert m.contracts[0].ended_day == (11 if bound else 10)
+    assert daily(m, "termination_fee", "buy", "sup") == approx(days_array(20, {9: 100.0} if bound else {}))
 
 
 def test_nothing_forms_before_anyone_learns_of_the_exchange() -> None:

@@ -817,7 +817,7 @@ def cross_reference_problems(
 
     def need_material(path: str, mid: str) -> None:
         if mid not in defined.materials:
-            out.append((path, f"unknown material '{mid}' (defined: {', '.join(defined.materials)})"))
+            out.append((path, f"unknown material '{mid}' (defined: {', '.join(map(_printable, defined.materials))})"))
 
     for f in sc.facilities:
         for o in f.outputs:

@@ -514,9 +514,9 @@ class Behaviour(Frozen):
     settlements is negative (take-or-pay and penalties included). Notice periods and
     early-termination fees apply.
     A contract with a minimum term is judged differently. Within a term, a party leaves on
-    negative benefit only when its loss per day over the review periods, borne from the end
-    of its notice to the end of the term, would exceed the early-termination fee (a buyer
-    that lost trust leaves whatever the fee). At each term end (terms renew; see `Contract`)
+    negative benefit only when its loss per day over the review periods, borne until the term
+    ends (when it could leave for free), would exceed the early-termination fee it pays by
+    leaving now (a buyer that lost trust leaves whatever the fee). At each term end (terms renew; see `Contract`)
     the parties first renegotiate; unless a term changed (which starts the review afresh),
     a party whose benefit over the whole term was negative leaves.
     Renegotiation, at the end of each minimum term, of the terms listed in `renegotiate`, from
@@ -543,9 +543,9 @@ class Behaviour(Frozen):
     buffer cover
     (P(outage > cover) = exp(-cover / MTTR) for the supplier's observed MTTR), valued at its
     lost margin, net of the penalty it would receive.
-    Re-formation: with `reform_after_days` set, a link that ended (a party left) becomes a
-    candidate again that many days after it ended, known to both and proposed on its first
-    terms at the next formation round (unset: an ended link never comes back).
+    Re-formation: with `reform_after_days` set, a link the agents formed that a party left
+    becomes a candidate again that many days after it ended, known to both and proposed on
+    its first terms at the next formation round (unset: an ended link never comes back).
     Adaptation: after a disruption episode with unmet demand, a buyer raises its buffer by
     `buffer_step_days` of secondary use, up to `buffer_budget_days` extra; a supplier that paid
     penalties in a period raises its source storage by `buffer_step_days` of its contracted

@@ -146,12 +146,13 @@ def net_benefit_series(model: SymbiosisModel) -> pd.DataFrame:
     n, w = days_done(model), model.warmup
     sf, inf = model.streams_flow, model.inputs_flow
     idx = model.facility_index
+    virgin, disposal = model.prices.virgin, model.prices.disposal  # each day's price (a [market] moves them)
     daily = np.zeros((model.horizon, len(model.facilities)))
     for k, fac in enumerate(model.facilities):
         for s in fac.streams:
-            daily[:, k] += sf["generated_cf_t"][:, s.index] * s.disposal_cost
+            daily[:, k] += sf["generated_cf_t"][:, s.index] * disposal[:, s.index]
         for i in fac.inputs:
-            daily[:, k] += inf["required_cf_t"][:, i.index] * i.virgin_price
+            daily[:, k] += inf["required_cf_t"][:, i.index] * virgin[:, i.index]
     for day, payer, payee, amount, _cat, _k in model.money.rows:
         if payer not in EXTERNAL and payer in idx:
             daily[day, idx[payer]] -= amount
@@ -163,7 +164,8 @@ def net_benefit_series(model: SymbiosisModel) -> pd.DataFrame:
         for i in fac.inputs:
             stock = inf["virgin_stock_t"][:n, i.index]
             start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]
-            gain = (stock - start) * i.virgin_price
+            price, opening = virgin[:n, i.index], virgin[min(w, model.horizon - 1), i.index]
+            gain = (stock - start) * price if (price == opening).all() else stock * price - start * opening
             gain[:w] = 0.0
             benefit[:, k] += gain
     return pd.DataFrame(benefit, columns=[f.fid for f in model.facilities])

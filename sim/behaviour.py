@@ -5,16 +5,28 @@ calls :meth:`Decisions.after_settlement` when a contract closes a settlement per
 :meth:`Decisions.end_of_day` after the day's settlement; everything else here is bookkeeping
 for those two moments. All chance (which candidate exchanges a firm learns of) comes from one
 keyed random stream.
+
+Benefits are valued at the prices of the day the tonnes moved (``model.prices``), so that under
+a `[market]` a party judges a period by what the exchange really saved it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.contracts import ContractState, Status
+from sim.contracts import (
+    ContractState,
+    Status,
+    chargeable_short_t,
+    ends_inside_a_term,
+    penalty,
+    term_end_day,
+)
+from sim.market import priced_total
 from sim.scenario import Behaviour, Contract
 
 if TYPE_CHECKING:
@@ -22,6 +34,19 @@ if TYPE_CHECKING:
 
 #: A performance or trust below this is a "hurt"; contracts born from formation carry this id prefix.
 FORMED_PREFIX = "formed-"
+
+
+@dataclass
+class TermTally:
+    """What a contract's running minimum term has brought, summed over its settlements: each
+    party's benefit (penalties included), the penalties the supplier paid, the tonnes short
+    they were charged on, and the tonnes the supplier was paid the price for."""
+
+    supplier: float = 0.0
+    buyer: float = 0.0
+    penalties: float = 0.0
+    chargeable_t: float = 0.0
+    paid_t: float = 0.0
 
 
 class Decisions:
@@ -41,6 +66,8 @@ class Decisions:
         self.extra_source_days: dict[int, float] = {}  # stream index -> days added
         self.unmet_run: dict[str, int] = {}  # facility -> consecutive days of critical unmet
         self.hurt: dict[int, bool] = {}  # input index -> unmet seen in the current episode
+        self.tallies: dict[int, TermTally] = {}  # contract index -> its running minimum term
+        self.proposals: dict[int, Contract] = {}  # formed candidate -> the terms it was first proposed on
 
     # --- trust, exit, renegotiation (at settlement) ------------------------------------------
 
@@ -57,43 +84,123 @@ class Decisions:
         if penalty_owed > 0.0:
             loss = s.dispute_trust_loss * (s.intermediary_dispute_factor if c.routed else 1.0)
             c.trust = max(0.0, c.trust - loss)
-        c.benefit_history.append(self.period_benefits(c))
+        benefits = self.period_benefits(c, day)
+        c.benefit_history.append(benefits)
         c.period_cash.clear()
+        if c.terms.min_term_days > 0:
+            self._tally(c, benefits)
+        tally = self.tallies.pop(c.index, TermTally()) if _term_ends(c, day) else None
         if c.status is not Status.ACTIVE:
             return
-        self._renegotiate(c, day)
-        self._consider_exit(c, day)
+        if tally is None:  # within a term, or no term: the last review periods
+            recent = c.benefit_history[-s.review_periods :]
+            full = len(recent) == s.review_periods
+            self._consider_exit(c, day, recent if full else [], len(recent) * c.terms.settlement_days)
+        elif self._renegotiate(c, day, tally):  # new terms: the review starts afresh
+            self._consider_exit(c, day, [], 0)
+        else:  # renew or leave, judged on the whole term
+            self._consider_exit(c, day, [(tally.supplier, tally.buyer)], c.terms.min_term_days)
 
-    def period_benefits(self, c: ContractState) -> tuple[float, float]:
-        """(supplier, buyer) benefit from the contract over the period: the cash it moved
-        (price, fees, penalties, take-or-pay, standby, haulage) plus what it saved them
-        (disposal avoided on tonnes taken; procurement avoided less processing on tonnes used)."""
-        taken = c.out_period.taken_t if c.routed else c.period.taken_t
+    def period_benefits(self, c: ContractState, day: int) -> tuple[float, float]:
+        """(supplier, buyer) benefit from the contract over the period ending on `day`: the
+        cash it moved (price, fees, penalties, take-or-pay, standby, haulage) plus what it saved
+        them (disposal avoided on tonnes taken; procurement avoided less processing on tonnes
+        used), at each day's prices."""
+        cf = self.model.contracts_flow
+        prices = self.model.prices
+        start, k = c.period_start, c.index
         inp, sub = c.buyer_input
         stream = c.supplier_stream
-        supplier = c.period_cash.get(c.terms.supplier, 0.0) + c.period.taken_t * stream.disposal_cost
-        buyer = c.period_cash.get(c.terms.buyer, 0.0) + taken * (sub.ratio * inp.virgin_price - sub.processing_cost)
+        taken = c.out_period.taken_t if c.routed else c.period.taken_t
+        disposal = prices.disposal[start : day + 1, stream.index]
+        virgin = prices.virgin[start : day + 1, inp.index]
+        if _constant(disposal):  # one price all period (always, without a [market])
+            avoided_disposal = c.period.taken_t * (float(disposal[0]) if disposal.size else stream.disposal_cost)
+        else:
+            avoided_disposal = priced_total(cf["accepted_t"][start : day + 1, k], disposal)
+        if _constant(virgin):
+            price = float(virgin[0]) if virgin.size else inp.virgin_price
+            avoided_virgin = taken * (sub.ratio * price - sub.processing_cost)
+        else:
+            used = cf["out_accepted_t" if c.routed else "accepted_t"][start : day + 1, k]
+            avoided_virgin = sub.ratio * priced_total(used, virgin) - taken * sub.processing_cost
+        supplier = c.period_cash.get(c.terms.supplier, 0.0) + avoided_disposal
+        buyer = c.period_cash.get(c.terms.buyer, 0.0) + avoided_virgin
         return supplier, buyer
 
-    def _renegotiate(self, c: ContractState, day: int) -> None:
-        """At the end of each minimum term, the volume is cut to what was shipped per day."""
+    def _tally(self, c: ContractState, benefits: tuple[float, float]) -> None:
+        """Add a settled period to the running term's tally (the supplier's leg: for a routed
+        contract, the inbound one)."""
+        t, p = c.terms, c.period
+        tally = self.tallies.setdefault(c.index, TermTally())
+        tally.supplier += benefits[0]
+        tally.buyer += benefits[1]
+        tally.penalties += penalty(p.short_t, p.excused_t, p.committed_t, t)
+        tally.chargeable_t += chargeable_short_t(p.short_t, p.excused_t, p.committed_t, t)
+        tally.paid_t += p.taken_t
+
+    def _renegotiate(self, c: ContractState, day: int, tally: TermTally) -> bool:
+        """At the end of a minimum term, the terms in `renegotiate` move by the rules on
+        `Behaviour`, each computed from the term's tally; after a change the exit rule's
+        review starts afresh. True when a term changed."""
+        terms = self.spec.renegotiate
+        changed = False
+        if "volume" in terms:
+            changed |= self._renegotiate_volume(c, day)
+        supplier, buyer = tally.supplier, tally.buyer
+        if "penalty" in terms:
+            new = cut_penalty_per_t(c.terms.penalty_per_t_short, supplier, tally.penalties, tally.chargeable_t)
+            if new is not None:
+                # the term as it would have been on the new penalty: the buyer receives less
+                saved = tally.penalties - min(tally.penalties, new * tally.chargeable_t)
+                supplier, buyer = supplier + saved, buyer - saved
+                changed |= self._set(c, day, "penalty_per_t_short", new)
+        if "price" in terms:
+            share = self.spec.fair_share
+            share = self.model.spec.formation.supplier_share if share is None else share
+            new = fair_price_per_t(c.terms.price_per_t, supplier, buyer, tally.paid_t, share)
+            if new is not None:
+                changed |= self._set(c, day, "price_per_t", new)
+        if changed:
+            c.benefit_history.clear()
+        return changed
+
+    def _renegotiate_volume(self, c: ContractState, day: int) -> bool:
+        """The volume is cut to what was shipped per day over the term."""
         term = c.terms.min_term_days
-        if term <= 0 or (day + 1 - c.terms.start_day) % term != 0:
-            return
         shipped = float(self.model.contracts_flow["shipped_t"][day + 1 - term : day + 1, c.index].sum()) / term
         if shipped < c.terms.volume_t_per_day * (1.0 - 1e-9) and shipped > 0.0:
-            c.terms = c.terms.model_copy(update={"volume_t_per_day": shipped})
-            self.adaptations.append((day, c.terms.id, "volume_t_per_day", shipped))
+            return self._set(c, day, "volume_t_per_day", shipped)
+        return False
 
-    def _consider_exit(self, c: ContractState, day: int) -> None:
+    def _set(self, c: ContractState, day: int, term: str, value: float) -> bool:
+        c.terms = c.terms.model_copy(update={term: value})
+        self.adaptations.append((day, c.terms.id, term, value))
+        return True
+
+    def _consider_exit(self, c: ContractState, day: int, review: list[tuple[float, float]], days: int) -> None:
+        """A buyer that lost trust leaves; else a party whose benefit over the `review`
+        (periods covering `days` days; none: no review yet) is negative leaves if it is worth it."""
         s = self.spec
-        recent = c.benefit_history[-s.review_periods :]
         if c.trust < s.exit_trust_threshold:
             self._leave(c, "buyer", f"trust {c.trust:.2f} below {s.exit_trust_threshold}", day)
-        elif len(recent) == s.review_periods and sum(b for _, b in recent) < 0.0:
-            self._leave(c, "buyer", "negative benefit over the review periods", day)
-        elif len(recent) == s.review_periods and sum(b for b, _ in recent) < 0.0:
-            self._leave(c, "supplier", "negative benefit over the review periods", day)
+            return
+        if not review:
+            return
+        for party, benefit in (("buyer", sum(b for _, b in review)), ("supplier", sum(b for b, _ in review))):
+            if benefit < 0.0 and self._worth_leaving(c, day, -benefit, days):
+                self._leave(c, party, "negative benefit over the review periods", day)
+                return
+
+    def _worth_leaving(self, c: ContractState, day: int, loss: float, days: int) -> bool:
+        """Leaving now costs the early-termination fee (when the model would charge it: see
+        `_give_notice`); staying instead, a party can leave for free when the term ends, so it
+        bears the loss per day seen in the review until then (the notice runs either way)."""
+        t = c.terms
+        first_day_out = max(day + t.notice_days, day + 1)  # in force through today
+        if t.early_termination_fee <= 0.0 or _term_ends(c, day) or not ends_inside_a_term(t, first_day_out):
+            return True
+        return loss / days * (term_end_day(t, day) - day - 1) > t.early_termination_fee
 
     def _leave(self, c: ContractState, party: str, reason: str, day: int) -> None:
         self.exits.append((day, c.terms.id, party, reason))
@@ -163,6 +270,8 @@ class Decisions:
 
     def _formation_round(self, day: int) -> None:
         for c in self.model.contracts:
+            if self._may_form_again(c, day):
+                self._reopen(c)
             if not c.latent or c.status is not Status.PENDING:
                 continue
             if c.index not in self.known:
@@ -179,7 +288,28 @@ class Decisions:
                 self.refused.append((day, c.terms.id, "buyer"))
             else:
                 self.formed.append((day, c.terms.id))
+                self.proposals.setdefault(c.index, c.terms)
                 self.model.start_contract(c, day + 1)
+
+    def _may_form_again(self, c: ContractState, day: int) -> bool:
+        """A link the agents formed, that a party left `reform_after_days` ago or more, between
+        facilities still open."""
+        wait = self.spec.reform_after_days
+        if wait is None or c.index not in self.proposals or c.status is not Status.ENDED or c.ended_day is None:
+            return False
+        closed = any(self.model.facility_by_id[f].up.closed for f in (c.terms.supplier, c.terms.buyer))
+        return day - c.ended_day >= wait and not closed
+
+    def _reopen(self, c: ContractState) -> None:
+        """The link is a known candidate again, on the terms it was first proposed on, with a
+        new relationship's trust and no history."""
+        c.status = Status.PENDING
+        c.latent = True
+        c.terms = self.proposals[c.index]
+        c.end_day = c.ended_day = c.notice_by = None
+        c.trust = self.spec.trust_initial
+        c.benefit_history.clear()
+        self.tallies.pop(c.index, None)
 
     def availability(self, fid: str, day: int) -> tuple[float, float]:
         """A facility's observed availability and mean outage length (days) so far."""
@@ -225,6 +355,38 @@ class Decisions:
         loss_per_t = inp.spec.lost_margin_per_t * sub.ratio if inp.spec.virgin != "market" else 0.0
         risk = self.spec.risk_aversion * (1.0 - avail) * exceed * max(0.0, loss_per_t - t.penalty_per_t_short)
         return saving > risk
+
+
+def cut_penalty_per_t(penalty_per_t: float, supplier: float, penalties: float, chargeable_t: float) -> float | None:
+    """The penalty rule: when the penalties turned the supplier's gain over the term into a
+    loss (supplier benefit < 0 < supplier benefit + penalties), the highest penalty per t that
+    it could have paid on the same chargeable tonnes without a loss, (benefit + penalties) /
+    chargeable t, never above the old one; None when the rule does not apply."""
+    before = supplier + penalties
+    if penalty_per_t <= 0.0 or chargeable_t <= 0.0 or not supplier < 0.0 < before:
+        return None
+    return min(penalty_per_t, before / chargeable_t)
+
+
+def fair_price_per_t(price_per_t: float, supplier: float, buyer: float, paid_t: float, share: float) -> float | None:
+    """The price rule: when the joint benefit over the term was positive but one party's was
+    negative, the price at which the supplier would have got `share` of the joint benefit on
+    the tonnes it was paid for, price + (share x joint - supplier) / paid t; None when the
+    rule does not apply."""
+    joint = supplier + buyer
+    if paid_t <= 0.0 or joint <= 0.0 or min(supplier, buyer) >= 0.0:
+        return None
+    return price_per_t + (share * joint - supplier) / paid_t
+
+
+def _term_ends(c: ContractState, day: int) -> bool:
+    """The settlement on `day` closes a minimum term."""
+    term = c.terms.min_term_days
+    return term > 0 and (day + 1 - c.terms.start_day) % term == 0
+
+
+def _constant(prices: np.ndarray) -> bool:
+    return prices.size == 0 or bool((prices == prices[0]).all())
 
 
 def _promised(c: ContractState) -> bool:

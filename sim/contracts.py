@@ -26,13 +26,19 @@ class Status(enum.Enum):
 # --- pure money rules ------------------------------------------------------------------------
 
 
+def chargeable_short_t(short_t: float, excused_t: float, committed_t: float, terms: Contract) -> float:
+    """Tonnes short that a penalty applies to: ``(short - excused - tolerance * committed)^+``,
+    with force-majeure excuses only when the clause is in."""
+    if not terms.force_majeure:
+        excused_t = 0.0
+    return max(0.0, short_t - excused_t - terms.tolerance * committed_t)
+
+
 def penalty(short_t: float, excused_t: float, committed_t: float, terms: Contract) -> float:
     """Short-delivery penalty for one settlement period:
     ``penalty_per_t_short * (short - excused - tolerance * committed)^+``, capped at
     ``penalty_cap_per_period``. Force-majeure excuses apply only when the clause is in."""
-    if not terms.force_majeure:
-        excused_t = 0.0
-    owed = terms.penalty_per_t_short * max(0.0, short_t - excused_t - terms.tolerance * committed_t)
+    owed = terms.penalty_per_t_short * chargeable_short_t(short_t, excused_t, committed_t, terms)
     if terms.penalty_cap_per_period is not None:
         owed = min(owed, terms.penalty_cap_per_period)
     return owed
@@ -44,6 +50,29 @@ def take_or_pay_topup(taken_t: float, committed_t: float, terms: Contract) -> fl
     if terms.take_or_pay <= 0.0 or terms.price_per_t <= 0.0:
         return 0.0
     return terms.price_per_t * max(0.0, terms.take_or_pay * committed_t - taken_t)
+
+
+def term_end_day(terms: Contract, day: int) -> int:
+    """First day after the minimum term running on `day`: terms of `min_term_days` run back
+    to back from the start day (the first term before the start). `start_day` when there is
+    no minimum term."""
+    term = terms.min_term_days
+    if term <= 0:
+        return terms.start_day
+    done = max(0, day - terms.start_day) // term
+    return terms.start_day + (done + 1) * term
+
+
+def is_term_boundary(terms: Contract, day: int) -> bool:
+    """`day` starts a new minimum term (the one before it has just ended)."""
+    term = terms.min_term_days
+    return term > 0 and day > terms.start_day and (day - terms.start_day) % term == 0
+
+
+def ends_inside_a_term(terms: Contract, first_day_out: int) -> bool:
+    """A contract whose last day in force is `first_day_out - 1` stops before the end of the
+    minimum term running then (with no minimum term: before it even started)."""
+    return first_day_out < term_end_day(terms, first_day_out - 1)
 
 
 def allocate(available_t: float, due_t: list[float], priority: list[int], rule: str) -> list[float]:

@@ -37,7 +37,7 @@ Formation (`form_network`) replaces the listed contracts by the network a rule f
 Formed contracts: id "{supplier}-{buyer}-{material}", transport paid by the buyer, price so
 that the supplier gets `formation.supplier_share` of V: the supplier gains price + AD - its
 preprocessing cost per delivered t, hence price = share x V - AD + preprocessing / f;
-penalty, tolerance and settlement from `[formation]`.
+penalty, tolerance, settlement, minimum term, notice and early-termination fee from `[formation]`.
 """
 
 from __future__ import annotations
@@ -280,6 +280,9 @@ def formed_contract(sc: Scenario, c: Candidate, volume: float, cid: str, backup:
         penalty_per_t_short=fm.penalty_per_t_short,
         tolerance=fm.tolerance,
         settlement_days=fm.settlement_days,
+        min_term_days=fm.min_term_days,
+        notice_days=fm.notice_days,
+        early_termination_fee=fm.early_termination_fee,
         via_intermediary=c.via_intermediary,
     )
     if backup:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sim.contracts import Status
 from sim.ledger import CATEGORY_SIDE, EXTERNAL
+from sim.market import priced_total
 
 if TYPE_CHECKING:
     from sim.model import SymbiosisModel
@@ -91,14 +92,22 @@ def sum_money(model: SymbiosisModel, w: int) -> MoneySums:
 
 def _facility_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFrame:
     sf, inf = model.streams_flow, model.inputs_flow
+    virgin, disposal = model.prices.virgin, model.prices.disposal
     rows = []
     for k, fac in enumerate(model.facilities):
-        cf_disposal = sum(_sum(sf["generated_cf_t"][:, s.index], w) * s.disposal_cost for s in fac.streams)
-        cf_virgin = sum(_sum(inf["required_cf_t"][:, i.index], w) * i.virgin_price for i in fac.inputs)
+        # The counterfactual pays each day's price (they move under a [market]).
+        cf_disposal = sum(
+            priced_total(sf["generated_cf_t"][:, s.index], disposal[:, s.index], w) for s in fac.streams
+        )
+        cf_virgin = sum(priced_total(inf["required_cf_t"][:, i.index], virgin[:, i.index], w) for i in fac.inputs)
         stock_gain = 0.0
         for i in fac.inputs:
             start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]
-            stock_gain += (inf["virgin_stock_t"][-1, i.index] - start) * i.virgin_price
+            end = inf["virgin_stock_t"][-1, i.index]
+            # Stock is worth the price of its day: the closing stock at the last day's price,
+            # the opening stock at the first day's.
+            p_start, p_end = virgin[w, i.index], virgin[-1, i.index]
+            stock_gain += (end - start) * p_end if p_start == p_end else end * p_end - start * p_start
         mine = {(side, cat): v for (who, side, cat), v in sums.party.items() if who == fac.fid}
         supply_cost = sum(v for (side, _), v in mine.items() if side == "supply")
         buy_cost = sum(v for (side, _), v in mine.items() if side == "buy") - stock_gain
@@ -171,6 +180,10 @@ def _contract_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+#: What a renegotiation changes (the `what` of an adaptation record).
+RENEGOTIATED_TERMS = ("volume_t_per_day", "price_per_t", "penalty_per_t_short")
+
+
 def decision_metrics(model: SymbiosisModel) -> dict[str, float]:
     """What the agents decided (zeros when the network is frozen)."""
     d = model.decisions
@@ -180,8 +193,28 @@ def decision_metrics(model: SymbiosisModel) -> dict[str, float]:
         "contracts_refused": float(len(d.refused)) if d else 0.0,
         "contract_exits": float(len(d.exits)) if d else 0.0,
         "adaptations": float(len(d.adaptations)) if d else 0.0,
+        "renegotiations": float(sum(a[2] in RENEGOTIATED_TERMS for a in d.adaptations)) if d else 0.0,
         "cascade_closures": float(len(d.cascade)) if d else 0.0,
         "mean_trust": float(np.mean([c.trust for c in live])) if d and live else 1.0,
+    }
+
+
+def link_metrics(model: SymbiosisModel, w: int) -> dict[str, float]:
+    """How stable the links are, after the warm-up. A link is a contract of the run: listed,
+    formed by rule, or a candidate exchange the agents may form.
+
+    - `link_share_in_force`: link-days in force / (links x days);
+    - `exits_per_link_year`: notices given by a party (sim/behaviour.py) per 365 link-days in
+      force (0 without any).
+    """
+    in_force = model.contracts_flow["in_force"][w:]
+    link_days = float(in_force.sum())
+    cells = in_force.size
+    d = model.decisions
+    exits = sum(day >= w for day, *_ in d.exits) if d else 0
+    return {
+        "link_share_in_force": link_days / cells if cells else 0.0,
+        "exits_per_link_year": 365.0 * exits / link_days if link_days > 0 else 0.0,
     }
 
 
@@ -266,6 +299,7 @@ def compute(model: SymbiosisModel) -> RunTables:
         "intermediary_profit": intermediary_profit,
         "contracts_ended": float(sum(c.status is Status.ENDED and c.ended_day is not None for c in model.contracts)),
         **decision_metrics(model),
+        **link_metrics(model, w),
         "co2e_avoided_t": float(co2e),
         "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
     }

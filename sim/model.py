@@ -9,6 +9,7 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
 
 1. **Clock.** SimPy runs to d + 1: failures, repairs, maintenance, closures, scripted events,
    backup activations, and arrivals of shipments and virgin orders due on day d.
+   Market shifts falling on day d move prices (sim/market.py): all of day d is at them.
 2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
 3. **Contract status.** Contracts start, and those whose notice ran out end.
 4. **Deliveries.** Shipments due today are inspected (quality spec and the buyer's limits);
@@ -53,7 +54,9 @@ from sim.contracts import (
     Period,
     Status,
     allocate,
+    ends_inside_a_term,
     in_spec,
+    is_term_boundary,
     limit_bands,
     penalty,
     take_or_pay_topup,
@@ -61,6 +64,7 @@ from sim.contracts import (
 from sim.intermediary import Intermediary
 from sim.ledger import CONTRACT_FLOWS, DISPOSAL, HAULIER, HUB_FLOWS, INPUT_FLOWS, STREAM_FLOWS, FlowTable, MoneyLedger
 from sim.logistics import delivery_lag_days, haul_cost, road_km, straight_km
+from sim.market import PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
@@ -315,6 +319,7 @@ class SymbiosisModel(mesa.Model):
     def _start_processes(self) -> None:
         sc = self.spec
         env = self.env
+        self._make_market()
         for fac in self.facilities:
             o = fac.spec.outages
             if o.mtbf_days is not None:
@@ -338,6 +343,32 @@ class SymbiosisModel(mesa.Model):
                 for c in self.contracts:
                     if c.terms.id == e.contract:
                         self.schedule(e.day, self._give_notice, c, e.party)
+
+    def _make_market(self) -> None:
+        """Price paths at the nominal prices and, with a `[market]`, the process that shifts
+        them (sim/market.py)."""
+        self._nominal_virgin = [i.virgin_price for i in self.input_states]
+        self._nominal_disposal = [s.disposal_cost for s in self.stream_states]
+        self._nominal_buffer_disposal = [[s.disposal_cost for s in i.substitutes] for i in self.input_states]
+        self.prices = PricePaths(self._nominal_virgin, self._nominal_disposal, self.horizon)
+        self.market_shifts: list[Shift] = []
+        if self.spec.market is not None:
+            materials = [m.id for m in self.spec.materials]
+            self.market_shifts = draw_shifts(self.seed, self.spec.market, materials, self.horizon)
+            self.env.process(move_prices(self.env, self.market_shifts, self._shift_market))
+
+    def _shift_market(self, shift: Shift) -> None:
+        """From the shift's day on, every virgin price and disposal cost is its nominal value
+        times its material's factor."""
+        day = shift.day
+        for inp in self.input_states:
+            inp.virgin_price = self._nominal_virgin[inp.index] * shift.virgin[inp.spec.material]
+            self.prices.set_virgin(day, inp.index, inp.virgin_price)
+            for sub, nominal in zip(inp.substitutes, self._nominal_buffer_disposal[inp.index], strict=True):
+                sub.disposal_cost = nominal * shift.disposal[sub.material]
+        for st in self.stream_states:
+            st.disposal_cost = self._nominal_disposal[st.index] * shift.disposal[st.spec.material]
+            self.prices.set_disposal(day, st.index, st.disposal_cost)
 
     # --- live interventions (dashboard, what-if scripts) -------------------------------------
 
@@ -446,7 +477,7 @@ class SymbiosisModel(mesa.Model):
         c.period_start = start_day
         sub = c.buyer_input[1]
         sub.contracted = True
-        if not c.is_backup:
+        if not c.is_backup and c not in sub.primaries:  # a link formed again is listed once
             sub.primaries.append(c)
 
     def close_now(self, facility_id: str) -> None:
@@ -462,16 +493,23 @@ class SymbiosisModel(mesa.Model):
         return haul_cost(q, c.km, self.spec.transport) / q if q > 0 else 0.0
 
     def _give_notice(self, c: ContractState, party: str, day: int | None = None) -> None:
-        """A party gives notice: obligations run for `notice_days`; leaving before the
-        minimum term costs the early-termination fee, paid now to the other party."""
+        """A party gives notice: obligations run for `notice_days`; a contract that then stops
+        inside a minimum term costs the leaver the early-termination fee, paid now to the other
+        party, unless the notice comes as a term ends (it declines the renewal)."""
         if c.status not in (Status.ACTIVE, Status.PENDING):
             return
+        # A decision during the day's balance comes after today's status update, so the
+        # contract is in force through today at least; a scripted notice comes before it.
+        decided = day is not None
         day = int(self.env.now) if day is None else day
         if c.status is Status.ACTIVE:
             c.status = Status.NOTICE  # a pending contract turns to notice when it starts
         c.notice_by = party
         c.end_day = day + c.terms.notice_days
-        if c.end_day < c.terms.start_day + c.terms.min_term_days:
+        first_day_out = max(c.end_day, day + 1) if decided else c.end_day
+        # Notice as a term ends declines its renewal: no fee, whatever the notice runs into.
+        renewal_declined = is_term_boundary(c.terms, day + 1 if decided else day)
+        if not renewal_declined and ends_inside_a_term(c.terms, first_day_out):
             leaver = c.terms.supplier if party == "supplier" else c.terms.buyer
             other = c.terms.buyer if party == "supplier" else c.terms.supplier
             self.money.book(day, leaver, other, c.terms.early_termination_fee, "termination_fee", c.index)

@@ -390,6 +390,10 @@ class Contract(Frozen):
     take-or-pay tops the buyer's payment up to `take_or_pay * committed * price`.
     A `backup` contract delivers only while a primary of the same input is failing,
     `activation_lead_time_days` after the failure, and earns `standby_fee_per_day` meanwhile.
+    Terms of `min_term_days` run back to back from `start_day` (each renews at its end, which
+    is when agents renegotiate). Notice runs for `notice_days`; a party whose notice stops the
+    contract inside a term pays the other `early_termination_fee`, unless it gave the notice
+    as a term ended (declining the renewal).
     """
 
     id: Ident
@@ -509,8 +513,27 @@ class Behaviour(Frozen):
     gives notice when its benefit from the contract over the last `review_periods`
     settlements is negative (take-or-pay and penalties included). Notice periods and
     early-termination fees apply.
-    Renegotiation: at the end of each minimum term the volume is cut to what the supplier
-    actually shipped per day over the term (never raised).
+    A contract with a minimum term is judged differently. Within a term, a party leaves on
+    negative benefit only when its loss per day over the review periods, borne until the term
+    ends (when it could leave for free), would exceed the early-termination fee it pays by
+    leaving now (a buyer that lost trust leaves whatever the fee). At each term end (terms renew; see `Contract`)
+    the parties first renegotiate; unless a term changed (which starts the review afresh),
+    a party whose benefit over the whole term was negative leaves.
+    Renegotiation, at the end of each minimum term, of the terms listed in `renegotiate`, from
+    the contract's own ledger over the term:
+    - `volume`: cut to what the supplier actually shipped per day over the term (never raised);
+    - `penalty`: when the penalties the supplier paid exceeded what the exchange earned it
+      before penalties (a gain turned into a loss by the penalty), the penalty per t short is
+      cut to that earning per chargeable t short: the highest penalty it could have paid over
+      the term without a loss (never raised, never below 0);
+    - `price`: when the joint benefit over the term (as it would have been on a cut penalty)
+      was positive but one party's was negative, the price moves by (`fair_share` x joint
+      benefit - supplier benefit) / tonnes paid for, so that over the same term the supplier
+      would have got `fair_share` of the joint benefit and the buyer the rest (the "simple
+      contract scheme that shares benefits fairly" of Albino, Fraccascia & Giannoccaro 2016;
+      exact for a bilateral contract, whose price moves both parties by the same tonnes).
+      `fair_share` unset means `[formation].supplier_share`.
+    After a renegotiation the benefit history that the exit rule reviews starts afresh.
     Formation: every `formation_interval_days` each candidate exchange without a contract is
     discovered with `discovery_probability` (once known, it stays known) and proposed on the
     `[formation]` terms; the supplier accepts if price plus avoided disposal less its haulage
@@ -520,6 +543,9 @@ class Behaviour(Frozen):
     buffer cover
     (P(outage > cover) = exp(-cover / MTTR) for the supplier's observed MTTR), valued at its
     lost margin, net of the penalty it would receive.
+    Re-formation: with `reform_after_days` set, a link the agents formed that a party left
+    becomes a candidate again that many days after it ended, known to both and proposed on
+    its first terms at the next formation round (unset: an ended link never comes back).
     Adaptation: after a disruption episode with unmet demand, a buyer raises its buffer by
     `buffer_step_days` of secondary use, up to `buffer_budget_days` extra; a supplier that paid
     penalties in a period raises its source storage by `buffer_step_days` of its contracted
@@ -542,6 +568,16 @@ class Behaviour(Frozen):
     buffer_budget_days: NonNeg = 10.0
     source_holding_cost_per_t_day: NonNeg = 0.5
     cascade_closure_days: Pos | None = None
+    renegotiate: list[Literal["volume", "price", "penalty"]] = ["volume"]
+    fair_share: Share | None = None
+    reform_after_days: NonNeg | None = None
+
+    @field_validator("renegotiate")
+    @classmethod
+    def _each_term_once(cls, terms: list[str]) -> list[str]:
+        if len(terms) != len(set(terms)):
+            raise ValueError(f"name each term once (given {terms})")
+        return terms
 
 
 class Formation(Frozen):
@@ -552,7 +588,8 @@ class Formation(Frozen):
     replace them with contracts formed by the rule, on the terms below; the price splits each
     exchange's margin per t so that the supplier gets `supplier_share` of it. With
     `policy.redundancy = k` each input gets up to k sources: its primaries, then backup
-    contracts from the best remaining candidates on the backup terms below.
+    contracts from the best remaining candidates on the backup terms below. Contracts formed
+    during a run by the agents (`[behaviour]`) get the same terms.
     """
 
     rule: Literal["explicit", "system_optimal", "greedy"] = "explicit"
@@ -560,8 +597,41 @@ class Formation(Frozen):
     penalty_per_t_short: NonNeg = 0.0
     tolerance: Share = 0.0
     settlement_days: Annotated[int, Field(ge=1)] = 30
+    min_term_days: Annotated[int, Field(ge=0)] = 0
+    notice_days: Annotated[int, Field(ge=0)] = 0
+    early_termination_fee: NonNeg = 0.0
     backup_standby_fee_per_day: NonNeg = 0.0
     backup_activation_lead_time_days: NonNeg = 0.0
+
+
+class Market(Frozen):
+    """Market turbulence (the `[market]` section): virgin prices and disposal costs that shift
+    at random times.
+
+    Shifts come at exponential intervals of mean `shift_interval_days` (omitted: never) and take
+    effect from the start of the day they fall in. At each shift every material's virgin price
+    and disposal cost are set to their nominal values (as given in the file) times independent
+    lognormal factors of mean 1 and coefficient of variation `virgin_price_cv` and
+    `disposal_cost_cv`, one factor per material (a stream's own disposal cost moves with its
+    material's factor). The level does not drift: each shift draws afresh around the nominal
+    value. The intermediary's own disposal cost is its contract with a disposer and does not
+    move. All shift times and factors are drawn up front from their own keyed random streams,
+    so a market never shifts the draws of anything else.
+    """
+
+    shift_interval_days: Pos | None = None
+    virgin_price_cv: NonNeg = 0.0
+    disposal_cost_cv: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _shifts_for_factors(self) -> Market:
+        if self.shift_interval_days is None:
+            moved = [f for f in ("virgin_price_cv", "disposal_cost_cv") if getattr(self, f) > 0.0]
+            if moved:
+                raise ValueError(
+                    f"{' and '.join(moved)} need shift_interval_days (given none, so prices would never move)"
+                )
+        return self
 
 
 class Event(Frozen):
@@ -612,6 +682,7 @@ class Scenario(Frozen):
     intermediary: IntermediarySpec | None = None
     formation: Formation = Formation()
     behaviour: Behaviour | None = None
+    market: Market | None = None
     policy: Policy = Policy()
     events: list[Event] = []
 
@@ -746,7 +817,7 @@ def cross_reference_problems(
 
     def need_material(path: str, mid: str) -> None:
         if mid not in defined.materials:
-            out.append((path, f"unknown material '{mid}' (defined: {', '.join(defined.materials)})"))
+            out.append((path, f"unknown material '{mid}' (defined: {', '.join(map(_printable, defined.materials))})"))
 
     for f in sc.facilities:
         for o in f.outputs:

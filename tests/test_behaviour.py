@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 from pytest import approx
-from tiny_net import build, run
+from tiny_net import build, daily, days_array, run, settlements
 
 from sim.contracts import Status
 from sim.model import SymbiosisModel
-from sim.scenario import parse_scenario
+from sim.scenario import ScenarioError, parse_scenario
 
 OUTAGE = {"day": 2.0, "kind": "outage", "facility": "sup"}
 
@@ -84,6 +84,54 @@ def test_buyer_leaves_a_contract_that_costs_more_than_it_saves() -> None:
     assert "negative benefit" in m.decisions.exits[0][3]
 
 
+@pytest.mark.parametrize(("take_or_pay", "leaves"), [(1.0, True), (0.0, False)])
+def test_buyer_leaves_when_take_or_pay_makes_staying_unprofitable(take_or_pay: float, leaves: bool) -> None:
+    # The supplier makes 6 t/day of the 10 due, at 45/t. Period 0..4: 24 t taken (days 1-4),
+    # saving the buyer 24 x 50 = 1200. It pays 24 x 45 = 1080 and, with take-or-pay 1.0, a
+    # top-up of 45 x (50 - 24) = 1170: -1050, so it leaves; without it, +120, so it stays.
+    sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0},
+                overrides={"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.price_per_t": 45.0,
+                           "contracts.c1.take_or_pay": take_or_pay, "contracts.c1.settlement_days": 5})
+    m = run(sc)
+    assert m.contracts[0].benefit_history[0][1] == approx(-1050.0 if leaves else 120.0)
+    assert [e[:3] for e in m.decisions.exits] == ([(4, "c1", "buyer")] if leaves else [])
+
+
+@pytest.mark.parametrize(("fee", "exit_day", "fee_paid"), [(0.0, 4, 0.0), (1000.0, 4, 1000.0), (1500.0, 19, 0.0)])
+def test_a_bound_party_leaves_early_only_when_its_loss_to_the_term_end_exceeds_the_fee(
+    fee: float, exit_day: int, fee_paid: float
+) -> None:
+    # Price 60 for stone at 50: the buyer loses 10/t. Term 0..19, 5-day periods, no notice.
+    # Day 4: 40 t taken, -400 over 5 days = -80/day; in force through day 4, the 15 days to
+    # the term end would cost 1200: above a 1000 fee (it leaves and pays it), below 1500.
+    # With 1500 it stays (day 9: 100/day x 10 = 1000; day 14: 500) and leaves at the term
+    # end, day 19, for free.
+    sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0},
+                overrides={"contracts.c1.price_per_t": 60.0, "contracts.c1.min_term_days": 20,
+                           "contracts.c1.settlement_days": 5, "contracts.c1.early_termination_fee": fee},
+                horizon=30)
+    m = run(sc)
+    assert [e[:3] for e in m.decisions.exits] == [(exit_day, "c1", "buyer")]
+    assert m.contracts[0].ended_day == exit_day + 1
+    assert daily(m, "termination_fee", "buy", "sup").sum() == fee_paid
+
+
+@pytest.mark.parametrize(("term", "leaves"), [(20, False), (0, True)])
+def test_at_a_term_end_the_parties_judge_the_whole_term(term: int, leaves: bool) -> None:
+    # Price 40 for stone at 50, take-or-pay 1.0, 5-day periods. The buyer gains 0 in days 0-4
+    # (40 t taken, 50 paid for), then 500 and 500; the supplier is down on days 17-18, so in
+    # days 15-19 it takes 30 t (saving 1500) but pays for 50 (2000): -500. Judged period by
+    # period it leaves on day 19; bound by a 20-day term that ends on day 19 it judges the
+    # term, +500, and renews.
+    sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": []},
+                overrides={"contracts.c1.price_per_t": 40.0, "contracts.c1.take_or_pay": 1.0,
+                           "contracts.c1.settlement_days": 5, "contracts.c1.min_term_days": term},
+                horizon=25, events=[{"day": 17.0, "kind": "outage", "facility": "sup", "duration_days": 2.0}])
+    m = run(sc)
+    assert [b for _, b in m.contracts[0].benefit_history[:4]] == approx([0.0, 500.0, 500.0, -500.0])
+    assert [e[:3] for e in m.decisions.exits] == ([(19, "c1", "buyer")] if leaves else [])
+
+
 def test_supplier_leaves_when_penalties_outweigh_what_the_exchange_saves_it() -> None:
     # Free ash saves the supplier 10/t of disposal; a 100/t penalty on the outage days costs more.
     sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0},
@@ -109,6 +157,113 @@ def test_volume_is_cut_to_what_was_shipped_at_the_end_of_the_minimum_term() -> N
 def test_volume_stays_when_the_supplier_delivered_in_full() -> None:
     m = run(decide(overrides={"contracts.c1.min_term_days": 5, "contracts.c1.settlement_days": 5}))
     assert m.contracts[0].terms.volume_t_per_day == 10.0
+
+
+def term_of_five(price: float, renegotiate: list[str], **behaviour: Any):
+    """c1 at `price`, one 5-day term of one 5-day settlement period; a party leaves on one
+    period's negative benefit unless a renegotiation starts its review afresh."""
+    return decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": renegotiate, **behaviour},
+                  overrides={"contracts.c1.price_per_t": price, "contracts.c1.min_term_days": 5,
+                             "contracts.c1.settlement_days": 5})
+
+
+def test_price_moves_to_the_fair_share_when_one_party_loses_on_a_joint_gain() -> None:
+    # Price 55 for ash that saves the buyer 50/t of stone and the supplier 10/t of disposal.
+    # Term 0..4: 40 t taken (days 1-4). Supplier 40 x (55 + 10) = 2600, buyer 40 x (50 - 55)
+    # = -200, joint 2400 > 0. Fair (share 0.5): price 55 + (0.5 x 2400 - 2600) / 40 = 20.
+    m = run(term_of_five(55.0, ["volume", "price"]))
+    assert m.decisions.adaptations == [(4, "c1", "price_per_t", approx(20.0))]
+    assert m.contracts[0].benefit_history[0] == approx((50 * 30.0, 50 * 30.0))  # days 5-9 (50 t) at 20: fair
+    assert daily(m, "price", "buy", "sup")[5:] == approx(np.full(5, 10 * 20.0))
+    assert m.decisions.exits == []  # the review started afresh on the new price
+    assert m.result().metrics["renegotiations"] == 1.0
+
+
+def test_price_stays_and_the_loser_leaves_without_price_renegotiation() -> None:
+    m = run(term_of_five(55.0, ["volume"]))
+    assert m.contracts[0].terms.price_per_t == 55.0
+    assert m.decisions.exits[0][:3] == (4, "c1", "buyer")
+
+
+@pytest.mark.parametrize(("behaviour", "overrides", "price"), [
+    ({"fair_share": 0.25}, {}, 55.0 + (0.25 * 2400 - 2600) / 40),  # = 5
+    ({}, {"formation.supplier_share": 0.75}, 55.0 + (0.75 * 2400 - 2600) / 40),  # = 35: the default share
+])
+def test_the_fair_share_comes_from_behaviour_or_formation(behaviour: dict, overrides: dict, price: float) -> None:
+    sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": ["price"], **behaviour},
+                overrides={"contracts.c1.price_per_t": 55.0, "contracts.c1.min_term_days": 5,
+                           "contracts.c1.settlement_days": 5, **overrides})
+    assert run(sc).contracts[0].terms.price_per_t == approx(price)
+
+
+@pytest.mark.parametrize("case", ["both gain", "joint loss"])
+def test_price_stays_when_both_gain_or_the_exchange_loses_jointly(case: str) -> None:
+    # Both gain at price 20 (30/t each); at 70/t of processing the buyer's ash costs it more than
+    # stone (joint 10 + 50 - 70 < 0): no price shares a loss fairly, and the buyer leaves.
+    extra = {} if case == "both gain" else {"facilities.buy.inputs.stone.substitutes.ash.processing_cost_per_t": 70.0}
+    sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": ["price"]},
+                overrides={"contracts.c1.price_per_t": 20.0, "contracts.c1.min_term_days": 5,
+                           "contracts.c1.settlement_days": 5, **extra})
+    m = run(sc)
+    assert m.contracts[0].terms.price_per_t == 20.0 and m.decisions.adaptations == []
+    assert (m.decisions.exits != []) is (case == "joint loss")
+
+
+def outage_term(penalty: float, renegotiate: list[str]):
+    """c1 with a penalty, one 5-day term; the supplier is down on days 2-4."""
+    return decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": renegotiate,
+                   "source_holding_cost_per_t_day": 1e6},  # no source buffer: the term is the story
+                  overrides={"contracts.c1.penalty_per_t_short": penalty, "contracts.c1.min_term_days": 5,
+                             "contracts.c1.settlement_days": 5},
+                  events=[{**OUTAGE, "duration_days": 3.0}])
+
+
+def test_penalty_is_cut_to_what_the_supplier_could_pay_without_a_loss() -> None:
+    # Term 0..4: shipped days 0-1 (20 t, taken by day 2), 30 t short. Before penalties the
+    # supplier gained 20 x 10 = 200 of disposal; 30 x 100 = 3000 of penalties turned it into
+    # -2800. The highest penalty it could have paid: 200 / 30 per t short.
+    m = run(outage_term(100.0, ["penalty"]))
+    assert settlements(m)[0]["penalty"] == approx(3000.0) and settlements(m)[0]["taken_t"] == approx(20.0)
+    assert m.decisions.adaptations == [(4, "c1", "penalty_per_t_short", approx(200.0 / 30.0))]
+    assert m.decisions.exits == []  # the review started afresh on the new penalty
+
+
+def test_penalty_stays_when_the_supplier_gains_despite_it_and_the_supplier_leaves_without_the_rule() -> None:
+    mild = run(outage_term(1.0, ["penalty"]))  # 200 - 30 > 0: no loss, no cut
+    assert mild.contracts[0].terms.penalty_per_t_short == 1.0 and mild.decisions.adaptations == []
+    harsh = run(outage_term(100.0, []))  # the same loss with no renegotiation: the supplier leaves
+    assert harsh.contracts[0].terms.penalty_per_t_short == 100.0
+    assert harsh.decisions.exits[0][:3] == (4, "c1", "supplier")
+
+
+def test_price_is_judged_on_the_term_as_it_would_have_been_on_the_cut_penalty() -> None:
+    # After the cut, the term would have left the supplier 200 - 30 x 200/30 = 0 and the buyer
+    # 20 x 50 + 200 = 1200 (it receives 200 of penalties, not 3000): nobody loses, price stays.
+    m = run(outage_term(100.0, ["penalty", "price"]))
+    assert [a[2] for a in m.decisions.adaptations] == ["penalty_per_t_short"]
+
+
+def test_renegotiate_names_each_term_once() -> None:
+    with pytest.raises(ScenarioError, match="name each term once"):
+        decide({"renegotiate": ["price", "price"]})
+
+
+@pytest.mark.parametrize(("warmup", "share", "per_link_year"), [(0, 5 / 10, 365 / 5), (2, 3 / 8, 365 / 3)])
+def test_link_metrics_count_days_in_force_and_exits_per_link_year(warmup: int, share: float,
+                                                                  per_link_year: float) -> None:
+    # The buyer leaves on day 4 (price 60 > stone's 50): c1 is in force on days 0-4 of 10. After
+    # a 2-day warm-up: 3 link-days of 8, and the exit (day 4) falls inside the window.
+    sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0},
+                overrides={"contracts.c1.price_per_t": 60.0, "contracts.c1.settlement_days": 5,
+                           "scenario.warmup_days": warmup})
+    metrics = run(sc).result().metrics
+    assert metrics["link_share_in_force"] == approx(share)
+    assert metrics["exits_per_link_year"] == approx(per_link_year)
+
+
+def test_link_metrics_of_a_frozen_network() -> None:
+    metrics = run(build()).result().metrics
+    assert metrics["link_share_in_force"] == 1.0 and metrics["exits_per_link_year"] == 0.0
 
 
 # --- formation -------------------------------------------------------------------------------
@@ -141,6 +296,45 @@ def test_a_buyer_with_no_fallback_refuses_an_unreliable_supplier() -> None:
     assert m.decisions.formed == [] and m.decisions.refused[0][2] == "buyer"
     safe = run(decide(kw, contracts=[], events=events))  # virgin from the market: no risk
     assert safe.decisions.formed != []
+
+
+@pytest.mark.parametrize("wait", [None, 5.0])
+def test_a_link_that_a_party_left_forms_again_after_the_wait(wait: float | None) -> None:
+    # Formed on day 4 (starts day 5, 5-day periods); the supplier is down days 6-8, so
+    # performance in days 5-9 is 0.4 and trust 0.6 + 0.3 x (0.4 - 0.6) = 0.54 < 0.55: the buyer
+    # leaves on day 9 (ended day 10). Five days later, at the round of day 19, the link is a
+    # known candidate again: formed, in force from day 20, trust back to 0.6 and moving on
+    # from there (two full periods: 0.6 -> 0.72 -> 0.804).
+    sc = decide({"formation_interval_days": 5, "discovery_probability": 1.0, "exit_trust_threshold": 0.55,
+                 "reform_after_days": wait},
+                overrides={"formation.settlement_days": 5}, contracts=[], horizon=30,
+                events=[{"day": 6.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}])
+    m = run(sc)
+    cid = "formed-sup-buy-ash"
+    assert m.decisions.exits[0][:3] == (9, cid, "buyer")
+    in_force = m.contracts_flow["in_force"][:, 0]
+    if wait is None:
+        assert m.decisions.formed == [(4, cid)] and in_force[10:].sum() == 0.0
+    else:
+        assert m.decisions.formed == [(4, cid), (19, cid)]
+        assert in_force == approx(days_array(30, {d: 1.0 for d in [*range(5, 10), *range(20, 30)]}))
+        assert m.contracts[0].trust == approx(0.804)
+        assert len(m.input_states[0].substitutes[0].primaries) == 1  # listed once, not per formation
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_formed_links_carry_the_formation_term_notice_and_fee(bound: bool) -> None:
+    # Formed on day 4, in force from day 5; the buyer loses trust on day 9 (as above). Bound by
+    # a 20-day term with 2 days' notice and a 100 fee, it stays in force to day 10 and pays the
+    # fee (a buyer that lost trust leaves whatever it costs); unbound, it is gone on day 10.
+    terms = {"formation.min_term_days": 20, "formation.notice_days": 2, "formation.early_termination_fee": 100.0}
+    sc = decide({"formation_interval_days": 5, "discovery_probability": 1.0, "exit_trust_threshold": 0.55},
+                overrides={"formation.settlement_days": 5, **(terms if bound else {})}, contracts=[], horizon=20,
+                events=[{"day": 6.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}])
+    m = run(sc)
+    assert m.decisions.exits[0][:3] == (9, "formed-sup-buy-ash", "buyer")
+    assert m.contracts[0].ended_day == (11 if bound else 10)
+    assert daily(m, "termination_fee", "buy", "sup") == approx(days_array(20, {9: 100.0} if bound else {}))
 
 
 def test_nothing_forms_before_anyone_learns_of_the_exchange() -> None:

@@ -72,8 +72,9 @@ def test_dashboard_model_gives_simulate_numbers_for_the_same_scenario_and_seed()
             assert mine[name] == pytest.approx(value, rel=1e-12, abs=1e-9), name
 
 
-def test_net_benefit_to_date_ends_at_the_run_metrics_net_benefit():
-    model = views.DashboardModel("brewery_farms.toml", seed=3)
+@pytest.mark.parametrize("scenario", ["brewery_farms.toml", "contracts_market.toml"])  # the second has a [market]
+def test_net_benefit_to_date_ends_at_the_run_metrics_net_benefit(scenario):
+    model = views.DashboardModel(scenario, seed=3)
     model.run()
     last = views.net_benefit_series(model).iloc[-1]
     table = model.result().facilities.set_index("facility")["net_benefit"]

@@ -257,10 +257,16 @@ def _draws(m: SymbiosisModel) -> tuple[list, list, list]:
     )
 
 
+# In contracts_market the board plants never stop and can always buy rock, and take all the
+# FGD gypsum they get: a buffer shows only in its opening stock, so the warm-up is dropped.
+BUFFER_SHOWS = {"contracts_market": {"scenario.warmup_days": 0}}
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_changing_a_buffer_leaves_outages_and_output_draws_unchanged(path: Path) -> None:
-    small = run_model(load_scenario(path, {"policy.buffer_days": 0.0}), 5)
-    large = run_model(load_scenario(path, {"policy.buffer_days": 30.0}), 5)
+    extra = BUFFER_SHOWS.get(path.stem, {})
+    small = run_model(load_scenario(path, {"policy.buffer_days": 0.0, **extra}), 5)
+    large = run_model(load_scenario(path, {"policy.buffer_days": 30.0, **extra}), 5)
     assert _draws(small) == _draws(large)
     assert small.result().metrics != large.result().metrics
 

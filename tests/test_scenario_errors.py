@@ -11,6 +11,7 @@ Also here: overrides by dotted path, and the `[policy]` levers written in by `ap
 from __future__ import annotations
 
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from sim.scenario import (
     ScenarioError,
     apply_policy,
     load_scenario,
+    parse_scenario,
     parse_value,
     secondary_need_t_per_day,
 )
@@ -109,6 +111,15 @@ def test_all_reference_problems_in_one_file_are_reported() -> None:
         "events.[0].facility",
         "events.[0].day",
     ]
+
+
+def test_ids_with_line_breaks_are_escaped_in_problem_lines() -> None:
+    raw = tomllib.loads(MINIMAL.read_text(encoding="utf-8"))
+    raw["materials"][0]["id"] = "grain\r"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(raw, "x.toml")
+    assert all(len(p.splitlines()) == 1 for p in info.value.problems), info.value.problems
+    assert "(defined: \"grain\\r\", feed)" in info.value.problems[-1]
 
 
 def test_misspelt_key_is_an_error_not_a_default(tmp_path: Path) -> None:

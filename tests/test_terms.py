@@ -374,6 +374,17 @@ def every_day(start: int, value: float) -> np.ndarray:
     return days_array(H, {d: value for d in range(start, H)})
 
 
+@pytest.mark.parametrize(("notice_day", "fee_paid"), [(7, 40.0), (9, 0.0)])
+def test_minimum_terms_run_back_to_back_and_the_fee_applies_in_every_term(notice_day, fee_paid):
+    # 5-day terms: days 0-4, then 5-9. One day's notice on day 7 ends the contract on day 8,
+    # inside the second term (fee); on day 9 it ends on day 10, when the second term is done.
+    sc = build({"contracts.c1.notice_days": 1, "contracts.c1.min_term_days": 5,
+                "contracts.c1.early_termination_fee": 40.0},
+               events=[{"day": notice_day, "kind": "notice", "contract": "c1", "party": "buyer"}])
+    m = run(sc)
+    assert daily(m, "termination_fee", "buy", "sup").sum() == fee_paid
+
+
 def test_supplier_notice_fee_paid_by_supplier():
     sc = build({"contracts.c1.notice_days": 1, "contracts.c1.min_term_days": 30,
                 "contracts.c1.early_termination_fee": 40.0},

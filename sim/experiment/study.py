@@ -233,7 +233,7 @@ def _design_problems(source: str, design: Design) -> list[str]:
     """Problems of the design's shape (types of levels, row keys, reference point)."""
     out: list[str] = []
     for name, spec in design.factors.items():
-        where = f'{source}: design.factors."{name}"'
+        where = f"{source}: design.factors.{_quoted(name)}"
         if isinstance(spec, Range) and design.kind in ("grid", "rows"):
             out.append(f"{where}: kind '{design.kind}' needs a list of levels, not a range")
         if isinstance(spec, list) and not _one_type(spec):
@@ -251,7 +251,7 @@ def _design_problems(source: str, design: Design) -> list[str]:
         for name in keys:
             column = [row.get(name) for row in design.rows if name in row]
             if not _one_type(column):
-                out.append(f'{source}: design.rows."{name}": values must all be of one type (given {column})')
+                out.append(f"{source}: design.rows.{_quoted(name)}: values must all be of one type (given {column})")
     if design.reference is not None:
         names = list(design.rows[0]) if design.kind == "rows" else list(design.factors)
         if set(design.reference) != set(names):
@@ -260,6 +260,12 @@ def _design_problems(source: str, design: Design) -> list[str]:
                 f"(given {sorted(design.reference)}, factors {sorted(names)})"
             )
     return out
+
+
+def _quoted(name: str) -> str:
+    """A factor name in double quotes, escaped when it holds line breaks or other unprintable
+    characters (a problem stays on one line)."""
+    return f'"{name}"' if name.isprintable() else json.dumps(name)
 
 
 def _one_type(values: list[Any]) -> bool:
@@ -276,7 +282,7 @@ def _factor_problems(source: str, design: Design, base: dict[str, Any], scenario
     """
     out: list[str] = []
     for name, values in _values_to_try(design).items():
-        where = f'{source}: design.factors."{name}"'
+        where = f"{source}: design.factors.{_quoted(name)}"
         for value in values:
             try:
                 parse_scenario(copy.deepcopy(base), scenario_source, {name: value})

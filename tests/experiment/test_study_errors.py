@@ -61,6 +61,11 @@ CASES = {
         {},
         "levels must all be numbers, all booleans or all text",
     ),
+    "factor name with a control character": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer\\u001edays" = [1]\n',
+        {},
+        'design.factors."policy.buffer\\u001edays": value 1 is not valid in the scenario',
+    ),
     "zero replications": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
         {"replications": 0},

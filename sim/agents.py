@@ -37,6 +37,12 @@ class State(enum.Enum):
 class StreamState:
     """One output stream during a run: its draws for the whole horizon and its source storage."""
 
+    # Slots: no per-object dict, so a large network's daily working set stays small.
+    __slots__ = (
+        "base", "base_list", "contracts", "disposal_cost", "index", "mass_factor", "material", "owner",
+        "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage", "storage_cap",
+    )
+
     def __init__(
         self,
         spec: OutputStream,
@@ -73,6 +79,12 @@ class StreamState:
 class SubstituteStore:
     """A buyer's buffer of one secondary material."""
 
+    # Slots: no per-object dict, so a large network's daily working set stays small.
+    __slots__ = (
+        "contracted", "disposal_cost", "lots", "material", "max_share", "primaries", "processing_cost", "ratio",
+        "shelf_life",
+    )
+
     def __init__(
         self,
         material: str,
@@ -99,6 +111,12 @@ class SubstituteStore:
 
 class InputState:
     """One input during a run: buffers, virgin stock, emergency supply."""
+
+    # Slots: no per-object dict, so a large network's daily working set stays small.
+    __slots__ = (
+        "buffer_cap", "buffer_start", "emergency", "inbound_t", "index", "on_order", "shortage_since", "spec",
+        "substitutes", "virgin_price", "virgin_stock", "virgin_stock_start",
+    )
 
     def __init__(self, spec: InputSpec, material: Material, index: int, substitutes: list[SubstituteStore]):
         self.spec = spec

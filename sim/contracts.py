@@ -121,7 +121,7 @@ def limit_bands(props: list[str], *specs: dict[str, Limit]) -> list[tuple[int, f
 # --- running state ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Period:
     """What one settlement period has accumulated."""
 
@@ -133,7 +133,7 @@ class Period:
     standby_days: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class ContractState:
     """A contract during a run: its terms, where it is in its life, and the open period."""
 

@@ -39,7 +39,7 @@ class StreamState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "base", "base_list", "contracts", "disposal_cost", "index", "mass_factor", "material", "owner",
+        "base", "contracts", "disposal_cost", "index", "mass_factor", "material", "owner",
         "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage", "storage_cap",
     )
 
@@ -58,8 +58,6 @@ class StreamState:
         self.index = index
         self.owner = owner
         self.base = spec.rate_t_per_day * noise * pattern  # before up-time and scripted scaling
-        # The day loop reads plain floats: arithmetic on numpy scalars costs several times more.
-        self.base_list: list[float] = self.base.tolist()
         self.quality = quality
         self.scale = 1.0  # scripted stream_scale / stream_end
         self.storage = LotQueue()
@@ -253,7 +251,7 @@ class Facility(mesa.Agent):
         operating, up = self.operating, self.up_fraction
         for st in self.streams:
             k = st.index
-            base = st.base_list[day] * st.scale
+            base = st.base.item(day) * st.scale
             raw = base * operating
             generated_cf[k] = base * up
             generated_raw[k] = raw

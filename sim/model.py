@@ -1,19 +1,21 @@
 """SymbiosisModel: the Mesa shell around a SimPy clock.
 
 Mesa owns the agents, the random generator and the DataCollector; a ``simpy.Environment`` is
-the only event calendar (outages, repairs, maintenance, closures, scripted events, shipments
-in transit, virgin orders, backup activations). ``step()`` advances one day.
+the event calendar for what happens at its own time (outages, repairs, maintenance, closures,
+scripted events, market shifts, virgin orders, backup activations). Shipments land only at
+day boundaries, so they wait on a loading dock keyed by arrival day (``ship``) instead.
+``step()`` advances one day; ``run()`` runs the days to the horizon.
 
 The order of a day d (the interval [d, d + 1)) is fixed and never depends on dict or set
 iteration order; facilities, streams, inputs and contracts are visited in file order:
 
 1. **Clock.** SimPy runs to d + 1: failures, repairs, maintenance, closures, scripted events,
-   backup activations, and arrivals of shipments and virgin orders due on day d.
+   backup activations and virgin orders due on day d.
    Market shifts falling on day d move prices (sim/market.py): all of day d is at them.
 2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
 3. **Contract status.** Contracts start, and those whose notice ran out end.
-4. **Deliveries.** Shipments due today are inspected (quality spec and the buyer's limits);
-   accepted lots enter the buyer's secondary buffer and are paid at the contract price;
+4. **Deliveries.** Shipments due today (from the loading dock) are inspected (quality spec
+   and the buyer's limits); accepted lots enter the buyer's secondary buffer and are paid at the contract price;
    rejected lots are disposed at the supplier's cost and count as short.
 5. **Consumption.** Each input takes from its secondary buffer (substitutes in order, ratio,
    max share), then virgin stock or market, then emergency purchase, the rest unmet at its

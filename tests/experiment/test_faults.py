@@ -75,7 +75,7 @@ def _assert_parts_whole(out: Path, *, killed: bool = False) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_resume_after_repeated_sigkill_gives_the_uninterrupted_table(write_study, tmp_path, workers):
-    study = write_study(DESIGN, replications=40, horizon_days=60)
+    study = write_study(DESIGN, replications=40, horizon_days=365)
     out = tmp_path / "killed"
     rng = random.Random(int(workers))
     kills = 0
@@ -106,7 +106,9 @@ def test_resume_after_repeated_sigkill_gives_the_uninterrupted_table(write_study
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_stops_cleanly_and_the_study_resumes_to_the_same_table(write_study, tmp_path, workers):
-    study = write_study(DESIGN, replications=40, horizon_days=60)
+    # One-year runs: with 60-day runs the model grew fast enough that the study could end
+    # between "two parts stored" and the Ctrl-C.
+    study = write_study(DESIGN, replications=40, horizon_days=365)
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(_cmd(study, out, "--workers", workers, "--flush-every", "3"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -136,7 +138,7 @@ def test_a_dask_worker_killed_mid_study_loses_no_run(write_study, tmp_path):
     distributed = pytest.importorskip("distributed")
     import logging
 
-    study_path = write_study(DESIGN, replications=30, horizon_days=60)
+    study_path = write_study(DESIGN, replications=30, horizon_days=365)
     study = load_study(study_path)
     out = tmp_path / "dask"
     killed: list[int] = []

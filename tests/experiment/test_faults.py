@@ -47,6 +47,10 @@ def _wait_for_parts(proc: subprocess.Popen, out: Path, count: int, timeout: floa
         time.sleep(0.01)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _clean_table(study_path: Path, tmp_path: Path) -> pd.DataFrame:
     run_study(load_study(study_path), tmp_path / "clean", workers=1, quiet=True)
     return pd.read_parquet(tmp_path / "clean" / "runs.parquet").drop(columns="wall_s")
@@ -110,9 +114,11 @@ def test_ctrl_c_stops_cleanly_and_the_study_resumes_to_the_same_table(write_stud
     # between "two parts stored" and the Ctrl-C.
     study = write_study(DESIGN, replications=40, horizon_days=365)
     out = tmp_path / "interrupted"
+    # A terminal's default Ctrl-C: a shell runs background jobs with SIGINT ignored, and the
+    # child would inherit that (then Python never raises KeyboardInterrupt).
     proc = subprocess.Popen(_cmd(study, out, "--workers", workers, "--flush-every", "3"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
     _wait_for_parts(proc, out, 2)
     assert proc.poll() is None, "the study ended before Ctrl-C"
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole process group

@@ -528,7 +528,11 @@ class SymbiosisModel(mesa.Model):
     # --- the day -----------------------------------------------------------------------------
 
     def step(self) -> None:
-        """Advance one day, in the order given in the module docstring."""
+        """Advance one day (Mesa calls this at each time unit; the dashboard steps with it)."""
+        self._simulate_day()
+
+    def _simulate_day(self) -> None:
+        """The next day, in the order given in the module docstring."""
         day = self._next_day
         if day >= self.horizon:
             self.running = False
@@ -572,12 +576,11 @@ class SymbiosisModel(mesa.Model):
         gc.disable()
         try:
             # Mesa's step() goes through its event list (about 16 us a day, a quarter of a
-            # small network's day); run() calls the day itself and moves Mesa's clock and
-            # step count as Mesa would (the day d runs at time d + 1).
+            # small network's day); run() simulates the days itself and moves Mesa's clock as
+            # Mesa would (the day d runs at time d + 1, so the DataCollector's keys agree).
             while self.running:
                 self.time += 1.0
-                self.steps += 1
-                self._user_step()
+                self._simulate_day()
         finally:
             if paused:
                 gc.enable()

@@ -760,6 +760,11 @@ def _printable(name: str) -> str:
     return name if name and name.isprintable() else json.dumps(name)
 
 
+def _escaped(text: str) -> str:
+    """`text` with line breaks and other unprintable characters written as escapes."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -1064,7 +1069,8 @@ def parse_scenario(
         try:
             apply_override(raw, path, value)
         except KeyError as err:
-            problems.append(f"{source}: {path}: cannot override: {err.args[0]}")
+            # the path is the user's text, and shows up in the reason too: keep the line one line
+            problems.append(f"{source}: {_printable(path)}: cannot override: {_escaped(err.args[0])}")
     if problems:
         raise ScenarioError(problems)
     try:
@@ -1155,3 +1161,4 @@ def contract_input(sc: Scenario, c: Contract) -> InputSpec:
     if c.input is not None:
         return next(i for i in buyer.inputs if i.material == c.input)
     return next(i for i in buyer.inputs if c.material in {s.material for s in i.substitutes})
+

@@ -221,6 +221,13 @@ def test_override_with_empty_path_part_is_an_error() -> None:
     ]
 
 
+def test_override_path_with_a_line_break_stays_on_one_line() -> None:
+    # found by hypothesis (tests/robustness/test_fuzz_inputs.py): the path ".\r" split the line
+    assert problems_of(MINIMAL, {".\r": 5.0}) == [
+        f"{MINIMAL}: \".\\r\": cannot override: empty part in path '.\\r'"
+    ]
+
+
 def test_override_into_a_missing_list_names_the_missing_item() -> None:
     # farm has inputs but no outputs: the path must not create an `outputs` table.
     (problem,) = problems_of(MINIMAL, {"facilities.farm.outputs.grain.rate_t_per_day": 3.0})

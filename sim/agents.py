@@ -19,7 +19,7 @@ from sim.ledger import DISPOSAL, LOST, MARKET, PROCESSING
 from sim.logistics import dewatered_mass_t
 from sim.outages import UpState
 from sim.scenario import Facility as FacilitySpec
-from sim.scenario import InputSpec, Material, OutputStream
+from sim.scenario import InputSpec, Material, OutputStream, run_view
 from sim.streams import LotQueue
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class InputState:
     )
 
     def __init__(self, spec: InputSpec, material: Material, index: int, substitutes: list[SubstituteStore]):
-        self.spec = spec
+        self.spec = run_view(spec)  # read every day: fields in slots (see run_view)
         self.index = index
         self.virgin_price = material.virgin_price_per_t
         self.substitutes = substitutes

@@ -27,7 +27,7 @@ from sim.contracts import (
     term_end_day,
 )
 from sim.market import priced_total
-from sim.scenario import Behaviour, Contract
+from sim.scenario import Behaviour, Contract, replaced
 
 if TYPE_CHECKING:
     from sim.model import SymbiosisModel
@@ -174,7 +174,7 @@ class Decisions:
         return False
 
     def _set(self, c: ContractState, day: int, term: str, value: float) -> bool:
-        c.terms = c.terms.model_copy(update={term: value})
+        c.terms = replaced(c.terms, **{term: value})
         self.adaptations.append((day, c.terms.id, term, value))
         return True
 

@@ -14,26 +14,42 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
    Market shifts falling on day d move prices (sim/market.py): all of day d is at them.
 2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
 3. **Contract status.** Contracts start, and those whose notice ran out end.
-4. **Deliveries.** Shipments due today (from the loading dock) are inspected (quality spec
-   and the buyer's limits); accepted lots enter the buyer's secondary buffer and are paid at the contract price;
-   rejected lots are disposed at the supplier's cost and count as short.
-5. **Consumption.** Each input takes from its secondary buffer (substitutes in order, ratio,
-   max share), then virgin stock or market, then emergency purchase, the rest unmet at its
-   lost margin. Critical inputs go first: their unmet share stops the line, which lowers the
-   facility's operating level for its other inputs and its output.
-6. **Production.** Each stream puts out rate x pattern x noise x operating level (after
-   preprocessing) into source storage, as one lot with today's quality draw.
-7. **Dispatch.** Each stream ships to the contracts due today (a short supplier allocates by
-   the policy's rule); haulage is paid by the party the contract names; shipments arrive
-   after the delivery lag.
-8. **Tidy-up.** Spoilage past shelf life and overflow beyond storage go to disposal, at the
-   source (supplier's cost) and in buffers (buyer's cost); virgin stockpiles reorder (s, S).
-9. **Decisions** (when the agents decide, sim/behaviour.py): buffer adaptation, closures
+4. **Deliveries.** Shipments due today (from the loading dock, in the order they were sent)
+   are inspected (quality spec and the buyer's limits); accepted lots enter the buyer's
+   secondary buffer and are paid at the contract price; rejected lots are disposed at the
+   supplier's cost and count as short. Routed shipments land at the intermediary, which
+   tests them (sim/intermediary.py).
+5. **Each facility in turn**, its whole day before the next facility's. Nothing one facility
+   does in these steps reaches another's state before tomorrow (shipments take a day at
+   least; each step reads and writes only the facility's own stocks and its own contracts'
+   open period), so this is the same day as running each step over all facilities before
+   the next (tests/test_day_order.py checks it to the bit), and a large network's objects are
+   visited once a day instead of once per step (at 1,000 facilities they outgrow the
+   processor's caches: benchmarks/RESULTS.md).
+
+   a. **Consumption.** Each input takes from its secondary buffer (substitutes in order,
+      ratio, max share), then virgin stock or market, then emergency purchase, the rest unmet
+      at its lost margin. Critical inputs go first: their unmet share stops the line, which
+      lowers the facility's operating level for its other inputs and its output.
+   b. **Production.** Each stream puts out rate x pattern x noise x operating level (after
+      preprocessing) into source storage, as one lot with today's quality draw.
+   c. **Dispatch.** Each stream ships to the contracts due today (a short supplier allocates
+      by the policy's rule); haulage is paid by the party the contract names; shipments
+      arrive after the delivery lag.
+   d. **Tidy-up.** Spoilage past shelf life and overflow beyond storage go to disposal, at
+      the source (supplier's cost) and in buffers (buyer's cost); virgin stockpiles reorder
+      (s, S). With an intermediary, the facilities tidy up after it ships its call-offs in
+      step 6 (which read the buyers' buffers as they stand after consumption).
+
+6. **Intermediary.** It pays the haulage of the routed shipments sent today (consolidated per
+   supplier) and ships the buyers' call-offs from its pool; after the facilities' tidy-up,
+   its pool spoils, overflows and pays holding.
+7. **Decisions** (when the agents decide, sim/behaviour.py): buffer adaptation, closures
    of facilities that lost a critical input for too long, formation rounds.
-10. **Settlement.** Contracts whose period closes today (or that ended today, or at the
+8. **Settlement.** Contracts whose period closes today (or that ended today, or at the
    horizon) settle penalties, take-or-pay top-ups and standby fees; at each settlement the
    parties update trust, renegotiate at term end or give notice.
-11. **Data collection.**
+9. **Data collection.**
 """
 
 from __future__ import annotations
@@ -70,7 +86,7 @@ from sim.market import PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
-from sim.scenario import Behaviour, Scenario, contract_input
+from sim.scenario import Behaviour, Scenario, contract_input, replaced, run_view
 from sim.streams import noise_factors, pattern_factors, quality_draws
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
@@ -247,7 +263,7 @@ class SymbiosisModel(mesa.Model):
             else:
                 km = terms.distance_km if terms.distance_km is not None else road_km(sc, sup.fid, buy.fid)
             c = ContractState(
-                terms=terms,
+                terms=run_view(terms),
                 index=len(self.contracts),
                 supplier_stream=stream,
                 buyer_input=(inp, sub),
@@ -474,7 +490,7 @@ class SymbiosisModel(mesa.Model):
 
     def start_contract(self, c: ContractState, start_day: int) -> None:
         """A formed contract starts on `start_day` on its terms."""
-        c.terms = c.terms.model_copy(update={"start_day": start_day})
+        c.terms = replaced(c.terms, start_day=start_day)
         c.latent = False
         c.period_start = start_day
         sub = c.buyer_input[1]
@@ -545,15 +561,24 @@ class SymbiosisModel(mesa.Model):
             self.up_history[day, k] = fac.up_fraction
         self._update_contract_status(day)
         self._deliver_due(day)
+        # Each facility's day in one go (step 5 of the module docstring).
+        dock = self._dispatch_rows(day)
+        hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
+        operating = self.operating_history[day]
+        tidy_now = self.hub is None  # the intermediary's call-offs read the buyers' untidied buffers
+        dispatch = self._dispatch_streams
         for k, fac in enumerate(self.facilities):
             fac.consume(day)
-            self.operating_history[day, k] = fac.operating
-        for fac in self.facilities:
-            fac.produce(day)
-        self._dispatch(day)
-        for fac in self.facilities:
-            fac.tidy_up(day)
+            operating[k] = fac.operating
+            if fac.streams:
+                fac.produce(day)
+                dispatch(fac.streams, day, dock, hub_routes)
+            if tidy_now:
+                fac.tidy_up(day)
         if self.hub is not None:
+            self._hub_ships(day, hub_routes)
+            for fac in self.facilities:
+                fac.tidy_up(day)
             self.hub.tidy_up(day)
         if self.decisions is not None:  # before settlement: what ends today settles today
             self.decisions.end_of_day(day)
@@ -667,18 +692,27 @@ class SymbiosisModel(mesa.Model):
             c.period.short_t += rejected
             self.money.book(day, t.supplier, DISPOSAL, rejected * stream.disposal_cost, "rejection_disposal", k)
 
-    def _dispatch(self, day: int) -> None:
-        rule = self.spec.policy.allocation
-        tr = self.spec.transport
+    def _hub_ships(self, day: int, hub_routes: dict[str, list[tuple[ContractState, float]]]) -> None:
+        """The intermediary pays the haulage of today's routed shipments (one route per
+        supplier) and ships the buyers' call-offs."""
+        assert self.hub is not None
+        for legs in hub_routes.values():
+            self.hub.pay_haulage(day, legs, lambda c: c.km)
+        self.hub.dispatch(day)
+
+    def _dispatch_rows(self, day: int) -> tuple:
+        """What dispatch writes to today: the contract and stream flow rows, the ledger, the dock."""
         cf = self.contracts_flow
-        due_row, shipped_row, short_row, excused_row = (
-            cf["due_t"][day], cf["shipped_t"][day], cf["short_t"][day], cf["excused_t"][day]
+        return (
+            cf["due_t"][day], cf["shipped_t"][day], cf["short_t"][day], cf["excused_t"][day],
+            self.streams_flow["shipped_t"][day], self.money.book, self._arrivals,
         )
-        stream_shipped = self.streams_flow["shipped_t"][day]
-        book = self.money.book
-        arrivals = self._arrivals
-        hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
-        for st in self.stream_states:
+
+    def _dispatch_streams(self, streams: list[StreamState], day: int, rows: tuple, hub_routes: dict) -> None:
+        """Ship what each stream's contracts call for today, allocating a short stock by the
+        rule; a routed shipment's haulage is left in `hub_routes` for the intermediary."""
+        due_row, shipped_row, short_row, excused_row, stream_shipped, book, arrivals = rows
+        for st in streams:
             contracts = st.contracts
             if not contracts:
                 continue
@@ -694,7 +728,7 @@ class SymbiosisModel(mesa.Model):
             if total_due <= stock:
                 ship = due
             else:
-                ship = allocate(stock, due, [c.terms.priority for c in contracts], rule)
+                ship = allocate(stock, due, [c.terms.priority for c in contracts], self.spec.policy.allocation)
             for c, d, q in zip(contracts, due, ship, strict=True):
                 if d <= 0.0:
                     continue
@@ -724,12 +758,8 @@ class SymbiosisModel(mesa.Model):
                 else:
                     t = c.terms
                     payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
-                    book(day, payer, HAULIER, haul_cost(q, c.km, tr), "transport", k)
+                    book(day, payer, HAULIER, haul_cost(q, c.km, self.spec.transport), "transport", k)
                 arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does
-        if self.hub is not None:
-            for legs in hub_routes.values():
-                self.hub.pay_haulage(day, legs, lambda c: c.km)
-            self.hub.dispatch(day)
 
     def _settle(self, day: int) -> None:
         in_force = self.contracts_flow["in_force"][day]

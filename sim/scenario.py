@@ -1162,3 +1162,61 @@ def contract_input(sc: Scenario, c: Contract) -> InputSpec:
         return next(i for i in buyer.inputs if i.material == c.input)
     return next(i for i in buyer.inputs if c.material in {s.material for s in i.substitutes})
 
+
+# --- run views -------------------------------------------------------------------------------
+
+
+class _RunView:
+    """A scenario value copied into slots (see :func:`run_view`)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is an immutable scenario value (use replaced())")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # like the pydantic value it copies
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
+
+
+_RUN_VIEWS: dict[type, type[_RunView]] = {}
+
+
+def run_view[V: BaseModel](value: V) -> V:
+    """`value` with its fields in slots, for the objects the daily loop reads every day (a
+    contract's terms, an input's spec): a pydantic instance keeps its fields in a dict of its
+    own, which takes several times the memory, and at 1,000 facilities the day's working set
+    then spills out of the processor's caches (benchmarks/RESULTS.md). Same field names and
+    values, read-only; :func:`replaced` makes changed copies."""
+    if isinstance(value, _RunView):
+        return value
+    cls = type(value)
+    view = _RUN_VIEWS.get(cls)
+    if view is None:
+        view = _RUN_VIEWS[cls] = type(
+            cls.__name__, (_RunView,), {"__slots__": tuple(cls.model_fields), "__module__": __name__}
+        )
+    out = object.__new__(view)
+    for name in view.__slots__:
+        object.__setattr__(out, name, getattr(value, name))
+    return out  # type: ignore[return-value]  # read like the value it copies
+
+
+def replaced[V](value: V, **update: Any) -> V:
+    """A copy of a scenario value, or of its run view, with the fields in `update` changed (not
+    validated, as pydantic's ``model_copy``)."""
+    if isinstance(value, _RunView):
+        names = type(value).__slots__
+        unknown = set(update) - set(names)
+        if unknown:
+            raise AttributeError(f"{type(value).__name__} has no field {sorted(unknown)}")
+        out = object.__new__(type(value))
+        for name in names:
+            object.__setattr__(out, name, update[name] if name in update else getattr(value, name))
+        return out
+    assert isinstance(value, BaseModel)
+    return value.model_copy(update=update)  # type: ignore[return-value]

@@ -42,3 +42,19 @@ def test_run_metrics_from_totals_equal_a_pass_over_every_entry() -> None:
     assert from_totals.category == approx(from_rows.category, rel=1e-12)
     assert from_totals.party == approx(from_rows.party, rel=1e-12)
     assert from_totals.contract == approx(from_rows.contract, rel=1e-12)
+
+
+def test_rows_and_frame_are_the_entries_in_booking_order() -> None:
+    led = MoneyLedger(from_day=1)
+    led.book(0, "a", "b", 1.5, "price", 3)
+    led.book(1, "c", "market", 2.0, "virgin")
+    assert led.rows == [(0, "a", "b", 1.5, "price", 3), (1, "c", "market", 2.0, "virgin", -1)]
+    led.book(2, "a", "b", -0.5, "price", 3)  # rows seen before stay valid and grow
+    assert led.rows[-1] == (2, "b", "a", 0.5, "price", 3)
+    frame = led.frame()
+    assert list(frame.itertuples(index=False, name=None)) == led.rows
+    assert list(frame.columns) == ["day", "payer", "payee", "amount", "category", "contract"]
+    assert [str(frame[c].dtype) for c in ("day", "amount", "contract")] == ["int64", "float64", "int64"]
+    # totals: from day 1 on, in the order the accounts were first booked to from then
+    assert list(led.totals) == [("c", "market", "virgin", -1), ("b", "a", "price", 3)]
+    assert len(led) == 3 and MoneyLedger().frame().empty and MoneyLedger().totals == {}

@@ -10,7 +10,9 @@ coordinating process) is not polluted by the others:
    both in one process: runs per second and peak memory;
 2. our runner with 1 vs 2 worker processes: runs per second;
 3. memory at 1,000 vs 10,000 runs (quick: 200 vs 2,000), ours (rows stream to part files)
-   against ``mesa.batch_run`` (rows held in memory).
+   against ``mesa.batch_run`` (rows held in memory);
+4. the host's own ceiling for 2 processes: two CPU-bound pure-Python tasks in 2 processes
+   against one after the other (on a shared VM this is often well short of 2x, and drifts).
 
 Prints a table; writes nothing but temporary results folders.
 """
@@ -106,6 +108,34 @@ def variant_batch_run(runs: int, horizon_days: int) -> dict[str, float]:
     return {"runs": finished, "seconds": elapsed, "peak_mb": _peak_mb(), "exec_peak_mb": float("nan")}
 
 
+def _spin(n: int) -> float:
+    """Pure-Python CPU work (no memory to speak of); returns its CPU seconds."""
+    t0 = time.process_time()
+    s = 0
+    for i in range(n):
+        s += i * i % 7
+    return time.process_time() - t0
+
+
+def host_parallel_ceiling(n: int = 8_000_000) -> float:
+    """How much faster two CPU-bound tasks finish in 2 processes than one after the other, on
+    this host now: the most 2 workers can give (a shared VM's two vCPUs often give less than
+    2x, and it varies from minute to minute)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        list(pool.map(_spin, [1000, 1000]))  # the workers are up
+        t0 = time.perf_counter()
+        _spin(n)
+        _spin(n)
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        list(pool.map(_spin, [n, n]))
+        parallel = time.perf_counter() - t0
+    return serial / parallel
+
+
 def _measure(args: list[str]) -> dict[str, float]:
     """Run one variant in a fresh interpreter and read its JSON result."""
     done = subprocess.run([sys.executable, __file__, "--variant", *args], capture_output=True, text=True,
@@ -144,12 +174,21 @@ def main() -> int:
         (f"mesa.batch_run, {large} runs (horizon {memory_horizon} d)", "batch", large, memory_horizon, 0),
     ]
     print(f"{'variant':<48} {'runs':>6} {'seconds':>8} {'runs/s':>8} {'peak MB':>8} {'exec MB':>8}")
+    rate: dict[str, float] = {}
     for label, kind, runs, hz, workers in table:
         m = _measure([kind, str(runs), str(hz), str(workers)])
-        print(f"{label:<48} {m['runs']:>6} {m['seconds']:>8.2f} {m['runs'] / m['seconds']:>8.1f} "
+        rate[label] = m["runs"] / m["seconds"]
+        print(f"{label:<48} {m['runs']:>6} {m['seconds']:>8.2f} {rate[label]:>8.1f} "
               f"{m['peak_mb']:>8.1f} {m['exec_peak_mb']:>8.1f}", flush=True)
     print("peak MB: maximum resident memory of the coordinating process (workers not included);")
     print("exec MB: the same, reached before runs.parquet is consolidated (ours only).")
+    ceiling = host_parallel_ceiling(2_000_000 if args.quick else 8_000_000)
+    two_long = rate["ours, 2 workers"] / rate["ours, 1 process"]
+    two_many = rate[table[4][0]] / rate[table[6][0]]
+    print(f"2 workers / 1 process: {two_long:.2f}x at {compare_runs} runs of {horizon} days, "
+          f"{two_many:.2f}x at {large} runs of {memory_horizon} days;")
+    print(f"host ceiling now: two CPU-bound pure-Python tasks run {ceiling:.2f}x as fast in 2 processes "
+          "as one after the other")
     return 0
 
 

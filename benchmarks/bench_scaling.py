@@ -12,6 +12,13 @@ repeats. The slope is the least-squares fit of log(time per day) on log(faciliti
 linear, and the target (a 1,000-facility region no more than ~100x a 10-facility one) is a
 slope of at most 1.0 over that range. Facility-days per second is facilities x days / time.
 
+Then each larger network is timed again paired with the smallest, in alternation (one day of
+the larger, then as many days of the smallest as make the same facility-plus-contract days),
+by CPU time: on a shared host whose speed drifts from second to second, sizes timed one after
+the other can be favoured or penalised by the drift, and the paired ratio of the cost per
+facility-plus-contract day is the number to trust (1.0: the same cost per entity at both
+sizes, i.e. linear).
+
 Numbers are printed, never asserted.
 """
 
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import importlib.util
 import math
 import platform
@@ -79,6 +87,39 @@ def measure(sc: Scenario, days: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[float, float, int]:
+    """CPU seconds per (facility + contract)-day of `big` and of `small`, measured in
+    alternation: one day of `big`, then as many days of `small` as make the same number of
+    facility-plus-contract days, over and over for about `seconds` of `big`. On a shared host
+    whose speed drifts from one second to the next, timing the sizes one after another can
+    favour either; in alternation both see the same host. Returns (big, small, rounds)."""
+    entities = [len(sc.facilities) + len(sc.contracts) for sc in (big, small)]
+    k = max(1, round(entities[0] / entities[1]))
+    seeds = [0, 0]
+    models = [SymbiosisModel(sc, rng=0, horizon_days=days, collect_series=False) for sc in (big, small)]
+    spent = [0.0, 0.0]
+    rounds = 0
+    paused = gc.isenabled()
+    gc.disable()  # as run() does
+    try:
+        while spent[0] < seconds or rounds < 20:
+            rounds += 1
+            for which, count in ((0, 1), (1, k)):
+                for _ in range(count):
+                    if models[which]._next_day >= days:  # a fresh run, built outside the timing
+                        seeds[which] += 1
+                        models[which] = SymbiosisModel(
+                            (big, small)[which], rng=seeds[which], horizon_days=days, collect_series=False
+                        )
+                    t0 = time.process_time()
+                    models[which]._simulate_day()  # the day itself, as run() calls it
+                    spent[which] += time.process_time() - t0
+    finally:
+        if paused:
+            gc.enable()
+    return spent[0] / (rounds * entities[0]), spent[1] / (rounds * k * entities[1]), rounds
+
+
 def fit_slope(xs: list[float], ys: list[float]) -> float:
     """Least-squares slope of log(y) on log(x)."""
     lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
@@ -105,10 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'facilities':>10} {'contracts':>9} {'build s':>8} {'ms/day':>9} {'us/fac-day':>10} "
           f"{'us/(fac+contract)-day':>21} {'fac-days/s':>11}")
     xs, ys, es = [], [], []
+    scenarios = []
     for n in sizes:
         t0 = time.perf_counter()
         sc = make(n, days)
         build = time.perf_counter() - t0
+        scenarios.append(sc)
         per_day = measure(sc, days, repeats)
         nf, nc = len(sc.facilities), len(sc.contracts)
         xs.append(nf)
@@ -121,6 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fitted slope of log(time per day) on log(facilities + contracts): {fit_slope(es, ys):.2f}")
     print(f"time per day, largest / smallest network: {ys[-1] / ys[0]:.1f}x for "
           f"{xs[-1] / xs[0]:.0f}x the facilities and {es[-1] / es[0]:.0f}x the facilities + contracts")
+
+    print(f"\npaired with the {xs[0]}-facility network, in alternation (CPU time; the robust numbers on a "
+          "shared host):")
+    print(f"{'facilities':>10} {'rounds':>7} {'us/(fac+contract)-day':>21} {'smallest':>9} {'ratio':>6} "
+          f"{'time per day vs smallest':>24}")
+    for sc in scenarios[1:]:
+        big_us, small_us, rounds = paired(sc, scenarios[0], days, 1.0 if args.quick else 4.0)
+        nf = len(sc.facilities)
+        per_day_ratio = big_us * (nf + len(sc.contracts)) / (small_us * es[0])
+        print(f"{nf:>10} {rounds:>7} {big_us * 1e6:>21.2f} {small_us * 1e6:>9.2f} {big_us / small_us:>6.2f} "
+              f"{per_day_ratio:>23.1f}x", flush=True)
     return 0
 
 

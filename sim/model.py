@@ -562,7 +562,7 @@ class SymbiosisModel(mesa.Model):
         self._update_contract_status(day)
         self._deliver_due(day)
         # Each facility's day in one go (step 5 of the module docstring).
-        dock = self._dispatch_rows(day)
+        rows = self._dispatch_rows(day)
         hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
         operating = self.operating_history[day]
         tidy_now = self.hub is None  # the intermediary's call-offs read the buyers' untidied buffers
@@ -572,7 +572,7 @@ class SymbiosisModel(mesa.Model):
             operating[k] = fac.operating
             if fac.streams:
                 fac.produce(day)
-                dispatch(fac.streams, day, dock, hub_routes)
+                dispatch(fac.streams, day, rows, hub_routes)
             if tidy_now:
                 fac.tidy_up(day)
         if self.hub is not None:

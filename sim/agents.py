@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.ledger import DISPOSAL, LOST, MARKET, PROCESSING
+from sim.ledger import MARKET
 from sim.logistics import dewatered_mass_t
 from sim.outages import UpState
 from sim.scenario import Facility as FacilitySpec
@@ -39,8 +39,8 @@ class StreamState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "base", "contracts", "disposal_cost", "index", "mass_factor", "material", "owner",
-        "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage", "storage_cap",
+        "base", "contracts", "disposal_cost", "index", "mass_factor", "material", "owner", "pay_disposal",
+        "pay_preprocessing", "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage", "storage_cap",
     )
 
     def __init__(
@@ -72,6 +72,7 @@ class StreamState:
             dewatered_mass_t(1.0, material.moisture, pre.target_moisture) if pre is not None else 1.0
         )
         self.preprocessing_cost = pre.cost_per_t if pre is not None else 0.0
+        self.pay_preprocessing = self.pay_disposal = -1  # money accounts, opened by the model
 
 
 class SubstituteStore:
@@ -79,8 +80,8 @@ class SubstituteStore:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "contracted", "disposal_cost", "lots", "material", "max_share", "primaries", "processing_cost", "ratio",
-        "shelf_life",
+        "contracted", "disposal_cost", "lots", "material", "max_share", "pay_disposal", "pay_processing",
+        "primaries", "processing_cost", "ratio", "shelf_life",
     )
 
     def __init__(
@@ -101,6 +102,7 @@ class SubstituteStore:
         self.lots = LotQueue()
         self.contracted = False  # some enabled contract feeds it
         self.primaries: list = []  # primary ContractStates feeding this store
+        self.pay_processing = self.pay_disposal = -1  # money accounts, opened by the model
 
     def full_supply_t_per_day(self) -> float:
         """Tonnes per day the primary contracts in force would deliver at full supply."""
@@ -112,8 +114,8 @@ class InputState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "buffer_cap", "buffer_start", "emergency", "inbound_t", "index", "on_order", "shortage_since", "spec",
-        "substitutes", "virgin_price", "virgin_stock", "virgin_stock_start",
+        "buffer_cap", "buffer_start", "emergency", "inbound_t", "index", "on_order", "pay_lost", "pay_virgin",
+        "shortage_since", "spec", "substitutes", "virgin_price", "virgin_stock", "virgin_stock_start",
     )
 
     def __init__(self, spec: InputSpec, material: Material, index: int, substitutes: list[SubstituteStore]):
@@ -132,6 +134,7 @@ class InputState:
         self.shortage_since: int | None = None  # first day of the current emergency episode
         self.inbound_t = 0.0  # shipped to it by the intermediary, not yet arrived
         self.emergency: tuple[float, float, str | None] | None = None  # premium, lead time, seller
+        self.pay_virgin = self.pay_lost = -1  # money accounts, opened by the model
 
     @property
     def buffer_level(self) -> float:
@@ -179,7 +182,7 @@ class Facility(mesa.Agent):
         """Consume one input at operating `level`; returns the unmet share of its requirement."""
         m = self.model
         flows = m.inputs_flow
-        book = m.money.book
+        book, pay = m.money.book, m.money.pay
         k = inp.index
         spec = inp.spec
         required = spec.demand_t_per_day * level
@@ -201,7 +204,7 @@ class Facility(mesa.Agent):
                 from_secondary += used_func
                 secondary_used += used_t
                 if s.processing_cost:
-                    book(day, self.fid, PROCESSING, used_t * s.processing_cost, "secondary_processing")
+                    pay(day, s.pay_processing, used_t * s.processing_cost)
                 left -= used_func
         if secondary_full:
             flows["secondary_full_t"][day, k] = secondary_full
@@ -210,7 +213,7 @@ class Facility(mesa.Agent):
             flows["secondary_used_t"][day, k] = secondary_used
         if left > 0.0 and spec.virgin == "market":
             flows["from_virgin_t"][day, k] = left
-            book(day, self.fid, MARKET, left * inp.virgin_price, "virgin")
+            pay(day, inp.pay_virgin, left * inp.virgin_price)
             left = 0.0
         elif left > 0.0 and spec.virgin == "stockpile":
             take = min(left, inp.virgin_stock)
@@ -235,7 +238,7 @@ class Facility(mesa.Agent):
                 inp.shortage_since = None
         if left > 0.0:
             flows["unmet_t"][day, k] = left
-            book(day, self.fid, LOST, left * spec.lost_margin_per_t, "lost_margin")
+            pay(day, inp.pay_lost, left * spec.lost_margin_per_t)
             return left / required if required > 0.0 else 0.0
         return 0.0
 
@@ -258,7 +261,7 @@ class Facility(mesa.Agent):
             if raw <= 0.0:
                 continue
             if st.preprocessing_cost > 0.0:
-                m.money.book(day, self.fid, PROCESSING, raw * st.preprocessing_cost, "preprocessing")
+                m.money.pay(day, st.pay_preprocessing, raw * st.preprocessing_cost)
             out = raw * st.mass_factor
             generated[k] = out
             st.storage.put(out, day, st.quality[day])
@@ -268,7 +271,7 @@ class Facility(mesa.Agent):
     def tidy_up(self, day: int) -> None:
         """Spoilage and overflow to disposal, buffers trimmed to capacity, virgin reorder."""
         m = self.model
-        book = m.money.book
+        pay = m.money.pay
         sflows = m.streams_flow
         for st in self.streams:
             k = st.index
@@ -284,7 +287,7 @@ class Facility(mesa.Agent):
             else:
                 overflow = 0.0
             if spoiled or overflow:
-                book(day, self.fid, DISPOSAL, (spoiled + overflow) * st.disposal_cost, "disposal")
+                pay(day, st.pay_disposal, (spoiled + overflow) * st.disposal_cost)
             sflows["stock_t"][day, k] = store.total
         iflows = m.inputs_flow
         for inp in self.inputs:
@@ -295,7 +298,7 @@ class Facility(mesa.Agent):
                     sp = s.lots.expire(day, s.shelf_life)
                     if sp:
                         spoiled += sp
-                        book(day, self.fid, DISPOSAL, sp * s.disposal_cost, "buffer_disposal")
+                        pay(day, s.pay_disposal, sp * s.disposal_cost)
             level = sum([s.lots.total for s in inp.substitutes])
             excess = level - inp.buffer_cap
             if excess > 1e-12:
@@ -305,7 +308,7 @@ class Facility(mesa.Agent):
                     cut = s.lots.trim_newest(max(0.0, s.lots.total - excess))
                     excess -= cut
                     overflow += cut
-                    book(day, self.fid, DISPOSAL, cut * s.disposal_cost, "buffer_disposal")
+                    pay(day, s.pay_disposal, cut * s.disposal_cost)
                 level = inp.buffer_level
             if spoiled:
                 iflows["buffer_spoiled_t"][day, k] = spoiled
@@ -335,4 +338,4 @@ class Facility(mesa.Agent):
         inp.on_order -= qty
         inp.virgin_stock += qty
         m.inputs_flow["virgin_received_t"][day, inp.index] += qty
-        m.money.book(day, self.fid, MARKET, qty * inp.virgin_price, "virgin")
+        m.money.pay(day, inp.pay_virgin, qty * inp.virgin_price)

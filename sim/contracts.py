@@ -164,6 +164,10 @@ class ContractState:
     notice_by: str | None = None
     period: Period = field(default_factory=Period)
     period_start: int = 0
+    # money accounts the day pays on (MoneyLedger.account; opened by the model)
+    pay_price: int = -1
+    pay_rejection: int = -1
+    pay_transport: int = -1
 
     @property
     def is_backup(self) -> bool:

@@ -129,6 +129,35 @@ class MoneyLedger:
         self._rows: list[tuple[int, str, str, float, str, int]] = []  # materialised on demand
         self.contract_cash: list[dict[str, float]] | None = None  # per contract, when tracked
 
+    def account(self, payer: str, payee: str, category: str, contract: int = -1) -> int:
+        """The number of the account (payer, payee, category, contract), opened if new. The
+        daily loop looks its accounts up once and pays on them with :meth:`pay`."""
+        key = (payer, payee, category, contract)
+        number = self._number.get(key)
+        if number is None:
+            number = self._number[key] = len(self.accounts)
+            self.accounts.append(key)
+            self._sums.append(0.0)
+        return number
+
+    def pay(self, day: int, account: int, amount: float) -> None:
+        """Record a payment of `amount` >= 0 on an account from :meth:`account` (what
+        :meth:`book` does, without looking the account up: a large network's accounts are
+        a large table, and the look-up a cache miss)."""
+        if amount == 0.0:
+            return
+        self._days.append(day)
+        self._accounts.append(account)
+        self._amounts.append(amount)
+        if day >= self.from_day:
+            self._sums[account] += amount
+        if self.contract_cash is not None:
+            payer, payee, _, contract = self.accounts[account]
+            if contract >= 0:
+                cash = self.contract_cash[contract]
+                cash[payer] = cash.get(payer, 0.0) - amount
+                cash[payee] = cash.get(payee, 0.0) + amount
+
     def book(
         self, day: int, payer: str, payee: str, amount: float, category: str, contract: int = -1
     ) -> None:
@@ -140,9 +169,7 @@ class MoneyLedger:
         key = (payer, payee, category, contract)
         number = self._number.get(key)
         if number is None:
-            number = self._number[key] = len(self.accounts)
-            self.accounts.append(key)
-            self._sums.append(0.0)
+            number = self.account(payer, payee, category, contract)
         self._days.append(day)
         self._accounts.append(number)
         self._amounts.append(amount)

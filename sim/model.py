@@ -80,7 +80,19 @@ from sim.contracts import (
     take_or_pay_topup,
 )
 from sim.intermediary import Intermediary
-from sim.ledger import CONTRACT_FLOWS, DISPOSAL, HAULIER, HUB_FLOWS, INPUT_FLOWS, STREAM_FLOWS, FlowTable, MoneyLedger
+from sim.ledger import (
+    CONTRACT_FLOWS,
+    DISPOSAL,
+    HAULIER,
+    HUB_FLOWS,
+    INPUT_FLOWS,
+    LOST,
+    MARKET,
+    PROCESSING,
+    STREAM_FLOWS,
+    FlowTable,
+    MoneyLedger,
+)
 from sim.logistics import delivery_lag_days, haul_cost, road_km, straight_km
 from sim.market import PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
@@ -158,6 +170,7 @@ class SymbiosisModel(mesa.Model):
         if adaptive or (adaptive is None and behaviour is not None):
             self.decisions = Decisions(self, behaviour or Behaviour(), rng_stream(self.seed, "behaviour/formation"))
         self._make_contracts()
+        self._open_accounts()
         self._start_processes()
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -304,6 +317,29 @@ class SymbiosisModel(mesa.Model):
         self._offer_hub_emergency()
         if self.decisions is not None:
             self.money.contract_cash = [c.period_cash for c in self.contracts]
+
+    def _open_accounts(self) -> None:
+        """Look up once the money accounts the day pays on (MoneyLedger.pay). Parties, and
+        who pays the haulage, never change during a run; terms that do (volume, price,
+        penalty) are amounts, not accounts."""
+        account = self.money.account
+        for fac in self.facilities:
+            fid = fac.fid
+            for st in fac.streams:
+                st.pay_preprocessing = account(fid, PROCESSING, "preprocessing")
+                st.pay_disposal = account(fid, DISPOSAL, "disposal")
+            for inp in fac.inputs:
+                inp.pay_virgin = account(fid, MARKET, "virgin")
+                inp.pay_lost = account(fid, LOST, "lost_margin")
+                for s in inp.substitutes:
+                    s.pay_processing = account(fid, PROCESSING, "secondary_processing")
+                    s.pay_disposal = account(fid, DISPOSAL, "buffer_disposal")
+        for c in self.contracts:
+            t, k = c.terms, c.index
+            c.pay_price = account(t.buyer, t.supplier, "price", k)
+            c.pay_rejection = account(t.supplier, DISPOSAL, "rejection_disposal", k)
+            haulage_payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
+            c.pay_transport = account(haulage_payer, HAULIER, "transport", k)
 
     def _offer_hub_emergency(self) -> None:
         """Each input's emergency source: its own, else (for member buyers with a virgin
@@ -683,14 +719,18 @@ class SymbiosisModel(mesa.Model):
         if accepted:
             cf["accepted_t"][day, k] += accepted
             self.inputs_flow["accepted_t"][day, inp.index] += accepted
-            self.money.book(day, t.buyer, t.supplier, accepted * t.price_per_t, "price", k)
+            paid = accepted * t.price_per_t
+            if paid > 0.0:
+                self.money.pay(day, c.pay_price, paid)
+            else:  # a gate fee (negative price) is paid the other way
+                self.money.book(day, t.buyer, t.supplier, paid, "price", k)
         if rejected:
             stream = c.supplier_stream
             cf["rejected_t"][day, k] += rejected
             cf["short_t"][day, k] += rejected
             self.streams_flow["rejected_t"][day, stream.index] += rejected
             c.period.short_t += rejected
-            self.money.book(day, t.supplier, DISPOSAL, rejected * stream.disposal_cost, "rejection_disposal", k)
+            self.money.pay(day, c.pay_rejection, rejected * stream.disposal_cost)
 
     def _hub_ships(self, day: int, hub_routes: dict[str, list[tuple[ContractState, float]]]) -> None:
         """The intermediary pays the haulage of today's routed shipments (one route per
@@ -705,13 +745,13 @@ class SymbiosisModel(mesa.Model):
         cf = self.contracts_flow
         return (
             cf["due_t"][day], cf["shipped_t"][day], cf["short_t"][day], cf["excused_t"][day],
-            self.streams_flow["shipped_t"][day], self.money.book, self._arrivals,
+            self.streams_flow["shipped_t"][day], self.money.pay, self._arrivals,
         )
 
     def _dispatch_streams(self, streams: list[StreamState], day: int, rows: tuple, hub_routes: dict) -> None:
         """Ship what each stream's contracts call for today, allocating a short stock by the
         rule; a routed shipment's haulage is left in `hub_routes` for the intermediary."""
-        due_row, shipped_row, short_row, excused_row, stream_shipped, book, arrivals = rows
+        due_row, shipped_row, short_row, excused_row, stream_shipped, pay, arrivals = rows
         for st in streams:
             contracts = st.contracts
             if not contracts:
@@ -756,9 +796,7 @@ class SymbiosisModel(mesa.Model):
                 if c.routed:  # the intermediary arranges (and consolidates) the haulage
                     hub_routes.setdefault(st.owner, []).append((c, q))
                 else:
-                    t = c.terms
-                    payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
-                    book(day, payer, HAULIER, haul_cost(q, c.km, self.spec.transport), "transport", k)
+                    pay(day, c.pay_transport, haul_cost(q, c.km, self.spec.transport))
                 arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does
 
     def _settle(self, day: int) -> None:

@@ -58,3 +58,27 @@ def test_rows_and_frame_are_the_entries_in_booking_order() -> None:
     # totals: from day 1 on, in the order the accounts were first booked to from then
     assert list(led.totals) == [("c", "market", "virgin", -1), ("b", "a", "price", 3)]
     assert len(led) == 3 and MoneyLedger().frame().empty and MoneyLedger().totals == {}
+
+
+def test_pay_on_an_account_is_book_without_the_look_up() -> None:
+    booked, paid = MoneyLedger(from_day=1), MoneyLedger(from_day=1)
+    entries = [(0, "a", "b", 2.0, "price", 0), (1, "a", "b", 3.0, "price", 0), (1, "c", "market", 0.0, "virgin", -1),
+               (2, "c", "market", 1.25, "virgin", -1)]
+    for day, payer, payee, amount, cat, k in entries:
+        booked.book(day, payer, payee, amount, cat, k)
+        paid.pay(day, paid.account(payer, payee, cat, k), amount)
+    assert paid.rows == booked.rows and paid.totals == booked.totals  # zero skipped by both
+    assert paid.account("a", "b", "price", 0) == paid.account("a", "b", "price", 0)  # opened once
+    # the per-contract cash that agents' decisions read moves the same way
+    booked.contract_cash, paid.contract_cash = [{}], [{}]
+    booked.book(3, "a", "b", 4.0, "price", 0)
+    paid.pay(3, paid.account("a", "b", "price", 0), 4.0)
+    assert paid.contract_cash == booked.contract_cash == [{"a": -4.0, "b": 4.0}]
+
+
+def test_accounts_opened_but_never_paid_on_are_not_in_the_totals() -> None:
+    led = MoneyLedger()
+    led.account("a", "haulier", "transport", 2)
+    led.book(0, "a", "b", 1.0, "price", 0)
+    assert led.totals == {("a", "b", "price", 0): 1.0}
+    assert led.rows == [(0, "a", "b", 1.0, "price", 0)]

@@ -35,7 +35,8 @@ class State(enum.Enum):
 
 
 class StreamState:
-    """One output stream during a run: its draws for the whole horizon and its source storage."""
+    """One output stream during a run: its draws for the whole horizon (`quality`: days x
+    properties, None when its material has none) and its source storage."""
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
@@ -58,7 +59,9 @@ class StreamState:
         self.index = index
         self.owner = owner
         self.base = spec.rate_t_per_day * noise * pattern  # before up-time and scripted scaling
-        self.quality = quality
+        # a material without quality properties gives its lots no quality row (None) rather
+        # than an empty numpy view made, carried and freed for every lot
+        self.quality = quality if quality.shape[1] else None
         self.scale = 1.0  # scripted stream_scale / stream_end
         self.storage = LotQueue()
         self.storage_cap = spec.storage_t  # suppliers may raise it (sim/behaviour.py)
@@ -264,7 +267,8 @@ class Facility(mesa.Agent):
                 m.money.pay(day, st.pay_preprocessing, raw * st.preprocessing_cost)
             out = raw * st.mass_factor
             generated[k] = out
-            st.storage.put(out, day, st.quality[day])
+            quality = st.quality
+            st.storage.put(out, day, quality[day] if quality is not None else None)
 
     # --- end of day --------------------------------------------------------------------------
 

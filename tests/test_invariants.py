@@ -253,7 +253,7 @@ def _draws(m: SymbiosisModel) -> tuple[list, list, list]:
     return (
         [tuple(r) for r in outages.itertuples(index=False)],
         [s.base.tolist() for s in m.stream_states],
-        [s.quality.tolist() for s in m.stream_states],
+        [None if s.quality is None else s.quality.tolist() for s in m.stream_states],
     )
 
 

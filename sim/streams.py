@@ -83,45 +83,52 @@ def quality_draws(
     return out
 
 
+Lot = tuple[float, float, "np.ndarray | None"]
+
+
 class LotQueue:
-    """Material held in lots, first in first out. A lot is ``[tonnes, born_day, quality_row]``.
+    """Material held in lots, first in first out. A lot is ``(tonnes, born_day, quality_row)``.
 
     Used for source storage and for buyers' secondary buffers, so that shelf life and quality
-    travel with the material.
+    travel with the material. A lot is a tuple (one object, its fields inside it), replaced
+    when part of it is taken: a list would be two objects, and in a large network every object
+    the day touches is one more cache miss.
     """
 
     __slots__ = ("lots", "total")
 
     def __init__(self) -> None:
-        self.lots: deque[list] = deque()
+        self.lots: deque[Lot] = deque()
         self.total = 0.0
 
     def put(self, qty: float, born_day: float, quality: np.ndarray | None) -> None:
         """Add a lot."""
         if qty > 0.0:
-            self.lots.append([qty, born_day, quality])
+            self.lots.append((qty, born_day, quality))
             self.total += qty
 
     def take(self, qty: float) -> list[tuple[float, float, np.ndarray | None]]:
         """Remove up to `qty` t, oldest first; returns the pieces taken."""
         lots = self.lots
         if lots and qty < lots[0][0] - 1e-12 and qty <= self.total:  # the oldest lot covers it
-            lot = lots[0]
-            lot[0] -= qty
+            left, born, quality = lots[0]
+            lots[0] = (left - qty, born, quality)
             self.total -= qty
-            return [(qty, lot[1], lot[2])]
+            return [(qty, born, quality)]
         pieces = []
         want = min(qty, self.total)
-        while want > 1e-12 and self.lots:
-            lot = self.lots[0]
-            q = min(lot[0], want)
-            pieces.append((q, lot[1], lot[2]))
-            lot[0] -= q
+        while want > 1e-12 and lots:
+            left, born, quality = lots[0]
+            q = min(left, want)
+            pieces.append((q, born, quality))
+            left -= q
             want -= q
             self.total -= q
-            if lot[0] <= 1e-12:
-                self.total -= lot[0]
-                self.lots.popleft()
+            if left <= 1e-12:
+                self.total -= left
+                lots.popleft()
+            else:
+                lots[0] = (left, born, quality)
         if not self.lots:
             self.total = 0.0
         return pieces
@@ -134,8 +141,7 @@ class LotQueue:
         if len(lots) < 2 or mass <= 0.0:
             return
         mean = sum(lot[0] * lot[2] for lot in lots) / mass
-        for lot in lots:
-            lot[2] = mean
+        self.lots = deque((q, born, mean if quality is not None else None) for q, born, quality in self.lots)
 
     def expire(self, day: int, shelf_life_days: float | None) -> float:
         """Remove lots that reach their shelf life at the end of `day`; returns tonnes spoiled.
@@ -155,13 +161,15 @@ class LotQueue:
         excess = self.total - keep_t
         removed = 0.0
         while excess > 1e-12 and self.lots:
-            lot = self.lots[-1]
-            q = min(lot[0], excess)
-            lot[0] -= q
+            left, born, quality = self.lots[-1]
+            q = min(left, excess)
+            left -= q
             excess -= q
             removed += q
-            if lot[0] <= 1e-12:
+            if left <= 1e-12:
                 self.lots.pop()
+            else:
+                self.lots[-1] = (left, born, quality)
         self.total -= removed
         if not self.lots:
             self.total = 0.0

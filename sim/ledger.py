@@ -166,19 +166,7 @@ class MoneyLedger:
             return
         if amount < 0.0:
             payer, payee, amount = payee, payer, -amount
-        key = (payer, payee, category, contract)
-        number = self._number.get(key)
-        if number is None:
-            number = self.account(payer, payee, category, contract)
-        self._days.append(day)
-        self._accounts.append(number)
-        self._amounts.append(amount)
-        if day >= self.from_day:
-            self._sums[number] += amount
-        if contract >= 0 and self.contract_cash is not None:
-            cash = self.contract_cash[contract]
-            cash[payer] = cash.get(payer, 0.0) - amount
-            cash[payee] = cash.get(payee, 0.0) + amount
+        self.pay(day, self.account(payer, payee, category, contract), amount)
 
     def __len__(self) -> int:
         return len(self._amounts)

@@ -589,14 +589,7 @@ class SymbiosisModel(mesa.Model):
         if day >= self.horizon:
             self.running = False
             return
-        self._next_day = day + 1
-        self.today = day
-        self._advance_clock(day + 1)
-        for k, fac in enumerate(self.facilities):
-            fac.up_fraction = fac.up.up_fraction(day)
-            self.up_history[day, k] = fac.up_fraction
-        self._update_contract_status(day)
-        self._deliver_due(day)
+        self._start_day(day)
         # Each facility's day in one go (step 5 of the module docstring).
         rows = self._dispatch_rows(day)
         hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
@@ -623,6 +616,17 @@ class SymbiosisModel(mesa.Model):
             self.datacollector.collect(self)
         if day == self.horizon - 1:
             self.running = False
+
+    def _start_day(self, day: int) -> None:
+        """Steps 1-4 of the day: the clock, up-time, contract status and deliveries."""
+        self._next_day = day + 1
+        self.today = day
+        self._advance_clock(day + 1)
+        for k, fac in enumerate(self.facilities):
+            fac.up_fraction = fac.up.up_fraction(day)
+            self.up_history[day, k] = fac.up_fraction
+        self._update_contract_status(day)
+        self._deliver_due(day)
 
     def run(self) -> None:
         """Run to the horizon.

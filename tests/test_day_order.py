@@ -22,14 +22,7 @@ SCENARIOS = sorted(p for p in (Path(__file__).parent.parent / "scenarios").glob(
 def _phase_by_phase_day(m: SymbiosisModel) -> None:
     """One day with each step run over all facilities before the next step starts."""
     day = m._next_day
-    m._next_day = day + 1
-    m.today = day
-    m._advance_clock(day + 1)
-    for k, fac in enumerate(m.facilities):
-        fac.up_fraction = fac.up.up_fraction(day)
-        m.up_history[day, k] = fac.up_fraction
-    m._update_contract_status(day)
-    m._deliver_due(day)
+    m._start_day(day)  # clock, up-time, contract status, deliveries: as the model's day
     for k, fac in enumerate(m.facilities):
         fac.consume(day)
         m.operating_history[day, k] = fac.operating

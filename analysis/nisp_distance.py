@@ -26,7 +26,8 @@ def exchange_distances(n: int = 200, seed: int = 0, size_km: float = DEFAULT_GEO
     """Road distances (km) of the primary contracts the region forms."""
     sc = generate_region(n, geography={"size_km": size_km}, seed=seed)
     by_key = exchange_value(sc)
-    return np.asarray([by_key[contract_key(sc, c)].distance_km for c in sc.contracts], dtype=float)
+    facilities = {f.id: f for f in sc.facilities}
+    return np.asarray([by_key[contract_key(sc, c, facilities)].distance_km for c in sc.contracts], dtype=float)
 
 
 def region_median_km(seed: int = 0, n: int = 200, size_km: float = DEFAULT_GEOGRAPHY["size_km"]) -> float:

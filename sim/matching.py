@@ -43,14 +43,14 @@ penalty, tolerance, settlement, minimum term, notice and early-termination fee f
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
 
-from sim.logistics import Margin, break_even_km, dewatered_mass_t, road_km, transport_per_t
-from sim.scenario import Contract, Scenario, contract_input, secondary_need_t_per_day
+from sim.logistics import Margin, Roads, break_even_km, dewatered_mass_t, transport_per_t
+from sim.scenario import Contract, Facility, Scenario, contract_input, secondary_need_t_per_day
 
 FLOW_EPS = 1e-6  # t/day; smaller LP flows are solver noise, not contracts
 RULES = ("explicit", "system_optimal", "greedy")
@@ -109,17 +109,20 @@ class Candidate:
         return f"{self.supplier}-{self.buyer}-{self.material}"
 
 
-def _routed(sc: Scenario, supplier: str, material: str, buyer: str, inp: str) -> bool:
+def _routed_keys(sc: Scenario) -> set[tuple[str, str, str, str]] | bool:
+    """Which exchanges go through the intermediary: all or none (a bool) when it is off or
+    `policy.intermediary` says, else the keys of the enabled contracts routed through it."""
     hub = sc.intermediary
     if hub is None or not hub.enabled:
         return False
     if sc.policy.intermediary is not None:
         return sc.policy.intermediary
-    for c in sc.contracts:
-        if c.enabled and c.via_intermediary and (c.supplier, c.material, c.buyer) == (supplier, material, buyer):
-            if contract_input(sc, c).material == inp:
-                return True
-    return False
+    facilities = {f.id: f for f in sc.facilities}
+    return {
+        (c.supplier, c.material, c.buyer, contract_input(sc, c, facilities).material)
+        for c in sc.contracts
+        if c.enabled and c.via_intermediary
+    }
 
 
 def candidate_exchanges(sc: Scenario) -> list[Candidate]:
@@ -130,6 +133,13 @@ def candidate_exchanges(sc: Scenario) -> list[Candidate]:
     tr = sc.transport
     trip_per_t = tr.cost_per_trip / tr.truck_capacity_t
     hub = sc.intermediary
+    roads = Roads(sc)
+    routed_keys = _routed_keys(sc)
+    accepting: dict[str, list] = {}  # material -> (buyer, input, substitute), in file order
+    for buy in sc.facilities:
+        for inp in buy.inputs:
+            for s in inp.substitutes:
+                accepting.setdefault(s.material, []).append((buy, inp, s))
     out: list[Candidate] = []
     for sup in sc.facilities:
         for o in sup.outputs:
@@ -138,42 +148,42 @@ def candidate_exchanges(sc: Scenario) -> list[Candidate]:
             f = dewatered_mass_t(1.0, mat.moisture, pre.target_moisture) if pre is not None else 1.0
             disposal = o.disposal_cost_per_t if o.disposal_cost_per_t is not None else mat.disposal_cost_per_t
             pre_per_t = (pre.cost_per_t / f) if pre is not None else 0.0
-            for buy in sc.facilities:
+            for buy, inp, s in accepting.get(o.material, ()):
                 if buy.id == sup.id:
                     continue
-                for inp in buy.inputs:
-                    for s in inp.substitutes:
-                        if s.material != o.material:
-                            continue
-                        km = road_km(sc, sup.id, buy.id)
-                        routed = _routed(sc, sup.id, o.material, buy.id, inp.material)
-                        qa = hub.test_cost_per_t if (routed and hub is not None) else 0.0
-                        margin = Margin(
-                            disposal / f,
-                            materials[inp.material].virgin_price_per_t * s.ratio,
-                            s.processing_cost_per_t + pre_per_t,
-                            qa,
-                        )
-                        c = Candidate(
-                            supplier=sup.id,
-                            buyer=buy.id,
-                            material=o.material,
-                            input=inp.material,
-                            category=s.category,
-                            distance_km=km,
-                            ratio=s.ratio,
-                            supply_t_per_day=o.rate_t_per_day * f,
-                            max_take_t_per_day=inp.demand_t_per_day * s.max_share / s.ratio,
-                            avoided_disposal_per_t=margin.avoided_disposal_per_t,
-                            avoided_procurement_per_t=margin.avoided_procurement_per_t,
-                            processing_per_t=margin.processing_per_t,
-                            preprocessing_per_t=pre_per_t,
-                            quality_assurance_per_t=qa,
-                            transport_per_t=transport_per_t(km, tr),
-                            via_intermediary=routed,
-                            break_even_km=break_even_km(margin, tr.cost_per_tkm, trip_per_t),
-                        )
-                        out.append(c)
+                km = roads.km(sup.id, buy.id)
+                routed = (
+                    routed_keys
+                    if isinstance(routed_keys, bool)
+                    else (sup.id, o.material, buy.id, inp.material) in routed_keys
+                )
+                qa = hub.test_cost_per_t if (routed and hub is not None) else 0.0
+                margin = Margin(
+                    disposal / f,
+                    materials[inp.material].virgin_price_per_t * s.ratio,
+                    s.processing_cost_per_t + pre_per_t,
+                    qa,
+                )
+                c = Candidate(
+                    supplier=sup.id,
+                    buyer=buy.id,
+                    material=o.material,
+                    input=inp.material,
+                    category=s.category,
+                    distance_km=km,
+                    ratio=s.ratio,
+                    supply_t_per_day=o.rate_t_per_day * f,
+                    max_take_t_per_day=inp.demand_t_per_day * s.max_share / s.ratio,
+                    avoided_disposal_per_t=margin.avoided_disposal_per_t,
+                    avoided_procurement_per_t=margin.avoided_procurement_per_t,
+                    processing_per_t=margin.processing_per_t,
+                    preprocessing_per_t=pre_per_t,
+                    quality_assurance_per_t=qa,
+                    transport_per_t=transport_per_t(km, tr),
+                    via_intermediary=routed,
+                    break_even_km=break_even_km(margin, tr.cost_per_tkm, trip_per_t),
+                )
+                out.append(c)
     return out
 
 
@@ -325,9 +335,11 @@ def exchange_value(sc: Scenario, cands: list[Candidate] | None = None) -> dict[t
     return {c.key: c for c in (candidate_exchanges(sc) if cands is None else cands)}
 
 
-def contract_key(sc: Scenario, c: Contract) -> tuple[str, str, str, str]:
-    """(supplier, material, buyer, input) of a contract."""
-    return (c.supplier, c.material, c.buyer, contract_input(sc, c).material)
+def contract_key(
+    sc: Scenario, c: Contract, facilities: Mapping[str, Facility] | None = None
+) -> tuple[str, str, str, str]:
+    """(supplier, material, buyer, input) of a contract (`facilities`: see contract_input)."""
+    return (c.supplier, c.material, c.buyer, contract_input(sc, c, facilities).material)
 
 
 def total_value(sc: Scenario, contracts: Iterable[Contract] | None = None) -> float:
@@ -336,8 +348,9 @@ def total_value(sc: Scenario, contracts: Iterable[Contract] | None = None) -> fl
     deliver only while a primary fails, so they add nothing at full supply."""
     by_key = exchange_value(sc)
     chosen = sc.contracts if contracts is None else contracts
+    facilities = {f.id: f for f in sc.facilities}
     return math.fsum(
-        c.volume_t_per_day * by_key[contract_key(sc, c)].net_value_per_t
+        c.volume_t_per_day * by_key[contract_key(sc, c, facilities)].net_value_per_t
         for c in chosen
         if c.enabled and c.role == "primary"
     )
@@ -362,9 +375,13 @@ def apply_redundancy(sc: Scenario, k: int) -> Scenario:
     by_key = exchange_value(sc, cands)
     contracts = list(sc.contracts)
     taken = {c.id for c in contracts}
+    facilities = {f.id: f for f in sc.facilities}
     feeds: dict[tuple[str, str], list[int]] = {}
     for j, c in enumerate(contracts):
-        feeds.setdefault((c.buyer, contract_input(sc, c).material), []).append(j)
+        feeds.setdefault((c.buyer, contract_input(sc, c, facilities).material), []).append(j)
+    into: dict[tuple[str, str], list[Candidate]] = {}  # candidates by (buyer, input), in file order
+    for c in cands:
+        into.setdefault((c.buyer, c.input), []).append(c)
     added: list[Contract] = []
     for fac in sc.facilities:
         for inp in fac.inputs:
@@ -376,7 +393,7 @@ def apply_redundancy(sc: Scenario, k: int) -> Scenario:
                 enabled,
                 key=lambda j: (
                     contracts[j].role != "primary",
-                    -by_key[contract_key(sc, contracts[j])].net_value_per_t,
+                    -by_key[contract_key(sc, contracts[j], facilities)].net_value_per_t,
                 ),
             )
             for j in ranked[k:]:
@@ -385,9 +402,7 @@ def apply_redundancy(sc: Scenario, k: int) -> Scenario:
             if missing <= 0:
                 continue
             used = {(contracts[j].supplier, contracts[j].material) for j in mine}
-            pool = sorted_by_value(
-                c for c in cands if c.buyer == fac.id and c.input == inp.material and c.stream not in used
-            )
+            pool = sorted_by_value(c for c in into.get((fac.id, inp.material), []) if c.stream not in used)
             need = secondary_need_t_per_day(inp)
             for c in pool:
                 if missing <= 0:
@@ -504,9 +519,10 @@ def network_table(sc: Scenario, rule: str) -> str:
     """The contracts of a network with their exchange's value, and the total value per day."""
     by_key = exchange_value(sc)
     header = ["contract", "role", "on", "via hub", "t/day", "price/t", "net/t", "value/day"]
+    facilities = {f.id: f for f in sc.facilities}
     rows = []
     for c in sc.contracts:
-        v = by_key[contract_key(sc, c)].net_value_per_t
+        v = by_key[contract_key(sc, c, facilities)].net_value_per_t
         counts = c.enabled and c.role == "primary"
         rows.append(
             [

@@ -93,7 +93,7 @@ from sim.ledger import (
     FlowTable,
     MoneyLedger,
 )
-from sim.logistics import delivery_lag_days, haul_cost, road_km, straight_km
+from sim.logistics import Roads, delivery_lag_days, haul_cost, straight_km
 from sim.market import PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
@@ -257,6 +257,8 @@ class SymbiosisModel(mesa.Model):
         self.contracts: list[ContractState] = []
         self.inactive_contracts = [c.id for c in sc.contracts if not c.enabled]
         latent = latent_contracts(self) if self.decisions is not None else []
+        specs = {f.id: f for f in sc.facilities}
+        roads = Roads(sc)
         for terms in [*sc.contracts, *latent]:
             if not terms.enabled:
                 continue
@@ -264,7 +266,7 @@ class SymbiosisModel(mesa.Model):
             sup = self.facility_by_id[terms.supplier]
             buy = self.facility_by_id[terms.buyer]
             stream = next(s for s in sup.streams if s.spec.material == terms.material)
-            spec_in = contract_input(sc, terms)
+            spec_in = contract_input(sc, terms, specs)
             inp = next(i for i in buy.inputs if i.spec.material == spec_in.material)
             sub = next(s for s in inp.substitutes if s.material == terms.material)
             sub.contracted = sub.contracted or not is_latent
@@ -274,7 +276,7 @@ class SymbiosisModel(mesa.Model):
             if routed:
                 km = self._hub_km(sup.fid)
             else:
-                km = terms.distance_km if terms.distance_km is not None else road_km(sc, sup.fid, buy.fid)
+                km = terms.distance_km if terms.distance_km is not None else roads.km(sup.fid, buy.fid)
             c = ContractState(
                 terms=run_view(terms),
                 index=len(self.contracts),

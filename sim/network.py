@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from sim.matching import apply_redundancy, form_network
 from sim.scenario import Scenario, apply_policy
 
@@ -34,8 +36,17 @@ def route_contracts(sc: Scenario) -> Scenario:
     return sc.model_copy(update={"contracts": contracts})
 
 
+# Networks that formation or redundancy made, for the last few scenario objects (by identity;
+# a scenario is frozen). A study's worker keeps one scenario object per design point and builds
+# every replication from it (sim.experiment.tasks), and forming or adding backups to a
+# 1,000-plant region takes seconds: more than a third of a one-year run.
+_MADE: OrderedDict[int, tuple[Scenario, Scenario]] = OrderedDict()
+_KEEP = 8
+
+
 def resolve_network(sc: Scenario) -> Scenario:
-    """The scenario as the model should run it:
+    """The scenario as the model should run it (the same object for the same scenario object,
+    when formation or redundancy had work to do; see `_MADE`):
 
     1. formation: `formation.rule` `system_optimal` or `greedy` replaces the listed contracts
        (sim.matching.form_network); `explicit` keeps them;
@@ -45,8 +56,17 @@ def resolve_network(sc: Scenario) -> Scenario:
     4. `apply_policy`: `policy.buffer_days` and `policy.penalty_per_t_short` override the
        items, formed contracts included.
     """
-    sc = form_network(sc)
-    if sc.policy.redundancy is not None:
-        sc = apply_redundancy(sc, sc.policy.redundancy)
-    sc = route_contracts(sc)
-    return apply_policy(sc)
+    if sc.formation.rule == "explicit" and sc.policy.redundancy is None:
+        return apply_policy(route_contracts(sc))  # quick: nothing worth keeping
+    hit = _MADE.get(id(sc))
+    if hit is not None and hit[0] is sc:
+        _MADE.move_to_end(id(sc))
+        return hit[1]
+    out = form_network(sc)
+    if out.policy.redundancy is not None:
+        out = apply_redundancy(out, out.policy.redundancy)
+    out = apply_policy(route_contracts(out))
+    _MADE[id(sc)] = (sc, out)
+    while len(_MADE) > _KEEP:
+        _MADE.popitem(last=False)
+    return out

@@ -1155,9 +1155,11 @@ def apply_policy(sc: Scenario) -> Scenario:
     return sc.model_copy(update={"facilities": facilities, "contracts": contracts})
 
 
-def contract_input(sc: Scenario, c: Contract) -> InputSpec:
-    """The buyer input a contract feeds (explicit, or the one input accepting its material)."""
-    buyer = sc.facility(c.buyer)
+def contract_input(sc: Scenario, c: Contract, facilities: Mapping[str, Facility] | None = None) -> InputSpec:
+    """The buyer input a contract feeds (explicit, or the one input accepting its material).
+    A caller asking for many contracts passes the facilities by id (`facilities`), made once,
+    rather than have each call search the facility list."""
+    buyer = sc.facility(c.buyer) if facilities is None else facilities[c.buyer]
     if c.input is not None:
         return next(i for i in buyer.inputs if i.material == c.input)
     return next(i for i in buyer.inputs if c.material in {s.material for s in i.substitutes})

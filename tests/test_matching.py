@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.logistics import dewatered_mass_t
+from sim import network
+from sim.logistics import Roads, dewatered_mass_t, road_km, straight_km
 from sim.matching import (
     apply_redundancy,
     candidate_exchanges,
@@ -421,13 +422,52 @@ def test_resolve_network_forms_adds_redundancy_then_applies_policy() -> None:
     raw["policy"].update(redundancy=2, penalty_per_t_short=9.0, buffer_days=2.0)
     sc2 = Scenario.model_validate(raw)
     net = resolve_network(sc2)
-    assert net == resolve_network(sc2)  # deterministic
+    assert net == resolve_network(Scenario.model_validate(raw))  # deterministic: formed again, the same
     assert {c.id for c in net.contracts if c.role == "primary"} == {c.id for c in form_network(sc2, "greedy").contracts}
     assert any(c.role == "backup" for c in net.contracts)
     assert all(c.penalty_per_t_short == 9.0 for c in net.contracts)
     north = next(i for i in net.facility("farm_north").inputs)
     assert math.isclose(north.buffer_t, 2.0 * secondary_need_t_per_day(north))
     assert cross_reference_problems(net) == []
+
+
+def test_resolve_network_keeps_what_it_made_per_scenario_object() -> None:
+    """A worker builds every replication of a design point from one scenario object: the
+    network is formed once for it, and a different object (even an equal one) gets its own."""
+    raw = load_scenario(REPO / "scenarios" / "brewery_farms.toml").model_dump()
+    raw["formation"]["rule"] = "system_optimal"
+    raw["policy"]["redundancy"] = 2
+    sc = Scenario.model_validate(raw)
+    net = resolve_network(sc)
+    assert resolve_network(sc) is net
+    twin = Scenario.model_validate(raw)
+    assert resolve_network(twin) is not net and resolve_network(twin) == net
+    # more scenario objects than are kept: the first is made again, to the same network
+    others = [Scenario.model_validate(raw) for _ in range(network._KEEP + 1)]
+    for other in others:
+        resolve_network(other)
+    again = resolve_network(sc)
+    assert again is not net and again == net
+    # an explicit network without redundancy is not kept (resolving it is quick)
+    plain = load_scenario(REPO / "scenarios" / "brewery_farms.toml")
+    assert plain.formation.rule == "explicit" and plain.policy.redundancy is None
+    resolve_network(plain)
+    assert all(kept is not plain for kept, _ in network._MADE.values())
+
+
+def test_roads_explicit_distances_first_listed_either_way_else_circuity_times_straight() -> None:
+    raw = load_scenario(REPO / "scenarios" / "brewery_farms.toml").model_dump()
+    ids = [f["id"] for f in raw["facilities"]]
+    a, b, c = ids[:3]
+    raw["transport"]["circuity"] = 1.3
+    raw["transport"]["distances"] = [{"a": b, "b": a, "km": 7.0}, {"a": a, "b": b, "km": 99.0}]
+    sc = Scenario.model_validate(raw)
+    roads = Roads(sc)
+    loc = {f.id: f.location for f in sc.facilities}
+    assert roads.km(a, b) == roads.km(b, a) == 7.0  # reversed, and the first entry wins
+    assert roads.km(a, c) == straight_km(loc[a], loc[c]) * 1.3
+    for x, y in itertools.product(ids, ids):
+        assert roads.km(x, y) == road_km(sc, x, y)
 
 
 # --- the match command -----------------------------------------------------------------------

@@ -12,6 +12,10 @@ repeats. The slope is the least-squares fit of log(time per day) on log(faciliti
 linear, and the target (a 1,000-facility region no more than ~100x a 10-facility one) is a
 slope of at most 1.0 over that range. Facility-days per second is facilities x days / time.
 
+Then the network set-up for each size: the candidate exchanges (one per supplier-buyer pair
+that fits, so about n^2), backups for `policy.redundancy = 2`, and the model's build, first and
+again from the same scenario object (as a study's replications build it).
+
 Then each larger network is timed again paired with the smallest, in alternation (one day of
 the larger, then as many days of the smallest as make the same facility-plus-contract days),
 by CPU time: on a shared host whose speed drifts from second to second, sizes timed one after
@@ -120,6 +124,31 @@ def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[f
     return spent[0] / (rounds * entities[0]), spent[1] / (rounds * k * entities[1]), rounds
 
 
+def setup_times(sc: Scenario, days: int) -> dict[str, float]:
+    """Seconds to set a network up: its candidate exchanges (every supplier-buyer pair that
+    fits), backups to two sources per input (`policy.redundancy = 2`), and the model's build,
+    as listed and with redundancy 2: the first build forms the backups, the next one, from the
+    same scenario object (a study's next replication), reuses them."""
+    from sim.matching import apply_redundancy, candidate_exchanges
+
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    out["candidates"] = len(candidate_exchanges(sc))
+    out["candidates_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    apply_redundancy(sc, 2)
+    out["redundancy_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    SymbiosisModel(sc, rng=0, horizon_days=days, collect_series=False)
+    out["build_s"] = time.perf_counter() - t0
+    k2 = sc.model_copy(update={"policy": sc.policy.model_copy(update={"redundancy": 2})})
+    for key in ("build_k2_first_s", "build_k2_again_s"):
+        t0 = time.perf_counter()
+        SymbiosisModel(k2, rng=0, horizon_days=days, collect_series=False)
+        out[key] = time.perf_counter() - t0
+    return out
+
+
 def fit_slope(xs: list[float], ys: list[float]) -> float:
     """Least-squares slope of log(y) on log(x)."""
     lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
@@ -164,6 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fitted slope of log(time per day) on log(facilities + contracts): {fit_slope(es, ys):.2f}")
     print(f"time per day, largest / smallest network: {ys[-1] / ys[0]:.1f}x for "
           f"{xs[-1] / xs[0]:.0f}x the facilities and {es[-1] / es[0]:.0f}x the facilities + contracts")
+
+    print("\nnetwork set-up (seconds; candidates grow with supplier-buyer pairs, so ~n^2):")
+    print(f"{'facilities':>10} {'candidates':>10} {'candidates s':>12} {'redundancy 2 s':>14} {'build s':>8} "
+          f"{'build, redundancy 2: first':>26} {'again':>6}")
+    cand_s = []
+    for sc in scenarios:
+        st = setup_times(sc, days)
+        cand_s.append(st["candidates_s"])
+        print(f"{len(sc.facilities):>10} {st['candidates']:>10,.0f} {st['candidates_s']:>12.3f} "
+              f"{st['redundancy_s']:>14.3f} {st['build_s']:>8.3f} {st['build_k2_first_s']:>26.3f} "
+              f"{st['build_k2_again_s']:>6.3f}", flush=True)
+    print(f"fitted slope of log(candidate time) on log(facilities): {fit_slope(xs, cand_s):.2f} (2.0 = per pair)")
 
     print(f"\npaired with the {xs[0]}-facility network, in alternation (CPU time; the robust numbers on a "
           "shared host):")

@@ -14,7 +14,8 @@ slope of at most 1.0 over that range. Facility-days per second is facilities x d
 
 Then the network set-up for each size: the candidate exchanges (one per supplier-buyer pair
 that fits, so about n^2), backups for `policy.redundancy = 2`, and the model's build, first and
-again from the same scenario object (as a study's replications build it).
+again from the same scenario object (as a study's replications build it), and adaptive
+(`policy.adaptive = true`: every candidate exchange no contract covers is a latent contract).
 
 Then each larger network is timed again paired with the smallest, in alternation (one day of
 the larger, then as many days of the smallest as make the same facility-plus-contract days),
@@ -127,8 +128,9 @@ def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[f
 def setup_times(sc: Scenario, days: int) -> dict[str, float]:
     """Seconds to set a network up: its candidate exchanges (every supplier-buyer pair that
     fits), backups to two sources per input (`policy.redundancy = 2`), and the model's build,
-    as listed and with redundancy 2: the first build forms the backups, the next one, from the
-    same scenario object (a study's next replication), reuses them."""
+    as listed, adaptive (with a latent contract per uncovered candidate), and with redundancy 2:
+    the first build forms the backups, the next one, from the same scenario object (a study's
+    next replication), reuses them."""
     from sim.matching import apply_redundancy, candidate_exchanges
 
     out: dict[str, float] = {}
@@ -141,6 +143,10 @@ def setup_times(sc: Scenario, days: int) -> dict[str, float]:
     t0 = time.perf_counter()
     SymbiosisModel(sc, rng=0, horizon_days=days, collect_series=False)
     out["build_s"] = time.perf_counter() - t0
+    adaptive = sc.model_copy(update={"policy": sc.policy.model_copy(update={"adaptive": True})})
+    t0 = time.perf_counter()
+    out["latent"] = len(SymbiosisModel(adaptive, rng=0, horizon_days=days, collect_series=False).contracts)
+    out["build_adaptive_s"] = time.perf_counter() - t0
     k2 = sc.model_copy(update={"policy": sc.policy.model_copy(update={"redundancy": 2})})
     for key in ("build_k2_first_s", "build_k2_again_s"):
         t0 = time.perf_counter()
@@ -196,14 +202,14 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nnetwork set-up (seconds; candidates grow with supplier-buyer pairs, so ~n^2):")
     print(f"{'facilities':>10} {'candidates':>10} {'candidates s':>12} {'redundancy 2 s':>14} {'build s':>8} "
-          f"{'build, redundancy 2: first':>26} {'again':>6}")
+          f"{'build, redundancy 2: first':>26} {'again':>6} {'adaptive build s':>16} {'its contracts':>13}")
     cand_s = []
     for sc in scenarios:
         st = setup_times(sc, days)
         cand_s.append(st["candidates_s"])
         print(f"{len(sc.facilities):>10} {st['candidates']:>10,.0f} {st['candidates_s']:>12.3f} "
               f"{st['redundancy_s']:>14.3f} {st['build_s']:>8.3f} {st['build_k2_first_s']:>26.3f} "
-              f"{st['build_k2_again_s']:>6.3f}", flush=True)
+              f"{st['build_k2_again_s']:>6.3f} {st['build_adaptive_s']:>16.3f} {st['latent']:>13,.0f}", flush=True)
     print(f"fitted slope of log(candidate time) on log(facilities): {fit_slope(xs, cand_s):.2f} (2.0 = per pair)")
 
     print(f"\npaired with the {xs[0]}-facility network, in alternation (CPU time; the robust numbers on a "

@@ -259,10 +259,9 @@ class SymbiosisModel(mesa.Model):
         latent = latent_contracts(self) if self.decisions is not None else []
         specs = {f.id: f for f in sc.facilities}
         roads = Roads(sc)
-        for terms in [*sc.contracts, *latent]:
+        for terms, is_latent in [*((t, False) for t in sc.contracts), *((t, True) for t in latent)]:
             if not terms.enabled:
                 continue
-            is_latent = terms in latent
             sup = self.facility_by_id[terms.supplier]
             buy = self.facility_by_id[terms.buyer]
             stream = next(s for s in sup.streams if s.spec.material == terms.material)

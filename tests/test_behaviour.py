@@ -475,3 +475,30 @@ def test_an_intermediary_lowers_exits_under_the_same_outages() -> None:
     exits = paired_mean_and_se([m.result().metrics["contract_exits"] for m in direct],
                                [m.result().metrics["contract_exits"] for m in routed])
     assert exits[0] > 4 * exits[1], f"bilateral - intermediated exits: {exits[0]:.2f} (SE {exits[1]:.2f})"
+
+
+def test_latent_contracts_are_the_uncovered_candidates_and_only_they_are_latent() -> None:
+    """An adaptive model adds every candidate exchange the scenario does not cover as a latent
+    contract: those, and only those, are latent, and none of them counts as a primary yet."""
+    from pathlib import Path
+
+    from sim.behaviour import FORMED_PREFIX
+    from sim.matching import candidate_exchanges
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "brewery_farms.toml")
+    kept = [c for c in sc.contracts if c.buyer != "farm_east"]
+    sc = sc.model_copy(update={"contracts": kept, "policy": sc.policy.model_copy(update={"adaptive": True})})
+    m = SymbiosisModel(sc, rng=0, horizon_days=30, collect_series=False)
+    covered = {(c.supplier, c.material, c.buyer) for c in kept}
+    uncovered = {
+        (x.supplier, x.material, x.buyer)
+        for x in candidate_exchanges(m.spec)
+        if (x.supplier, x.material, x.buyer) not in covered and x.net_value_per_t > 0.0
+    }
+    assert uncovered  # farm_east's exchange at least
+    latent = [c for c in m.contracts if c.latent]
+    assert {(c.terms.supplier, c.terms.material, c.terms.buyer) for c in latent} == uncovered
+    assert all(c.terms.id.startswith(FORMED_PREFIX) for c in latent)
+    assert {c.terms.id for c in m.contracts if not c.latent} == {c.id for c in m.spec.contracts if c.enabled}
+    assert not any(c.latent for inp in m.input_states for s in inp.substitutes for c in s.primaries)

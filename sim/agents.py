@@ -40,7 +40,7 @@ class StreamState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "base", "contracts", "disposal_cost", "index", "mass_factor", "material", "owner", "pay_disposal",
+        "base", "contracts", "disposal_cost", "index", "live", "mass_factor", "material", "owner", "pay_disposal",
         "pay_preprocessing", "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage", "storage_cap",
     )
 
@@ -66,6 +66,7 @@ class StreamState:
         self.storage = LotQueue()
         self.storage_cap = spec.storage_t  # suppliers may raise it (sim/behaviour.py)
         self.contracts: list = []  # ContractState, filled by the model
+        self.live: list = []  # those not latent, in the same order (kept by SymbiosisModel.set_latent)
         self.shelf_life = spec.shelf_life_days or material.shelf_life_days
         self.disposal_cost = (
             spec.disposal_cost_per_t if spec.disposal_cost_per_t is not None else material.disposal_cost_per_t

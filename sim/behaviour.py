@@ -304,7 +304,7 @@ class Decisions:
         """The link is a known candidate again, on the terms it was first proposed on, with a
         new relationship's trust and no history."""
         c.status = Status.PENDING
-        c.latent = True
+        self.model.set_latent(c, True)
         c.terms = self.proposals[c.index]
         c.end_day = c.ended_day = c.notice_by = None
         c.trust = self.spec.trust_initial
@@ -324,7 +324,7 @@ class Decisions:
         availability, scaled down if its stream is already committed beyond its output."""
         st = c.supplier_stream
         avail, _ = self.availability(c.terms.supplier, day)
-        committed = sum(o.terms.volume_t_per_day for o in st.contracts if _promised(o) and not o.is_backup)
+        committed = sum(o.terms.volume_t_per_day for o in st.live if _promised(o) and not o.is_backup)
         output = st.spec.rate_t_per_day * st.mass_factor
         total = committed + c.terms.volume_t_per_day
         return avail * min(1.0, output / total) if total > 0 else avail

@@ -54,6 +54,7 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
 
 from __future__ import annotations
 
+import bisect
 import gc
 import math
 from collections.abc import Callable
@@ -297,9 +298,14 @@ class SymbiosisModel(mesa.Model):
                 c.lag_out = delivery_lag_days(c.km_out, sc.transport)
                 self.hub.join(c, stream.shelf_life)
             stream.contracts.append(c)
+            if not is_latent:
+                stream.live.append(c)
             self.contracts.append(c)
             if not c.is_backup and not is_latent:
                 sub.primaries.append(c)
+        # The day's loops go over the contracts that are not latent: an adaptive region has a
+        # latent contract per uncovered candidate exchange (~n^2), idle until formed.
+        self._live = [c for c in self.contracts if not c.latent]
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
         # Look-ups for outage events, so that an event costs what its facility's contracts
         # cost, not a scan of the whole network (contract order kept).
@@ -528,12 +534,26 @@ class SymbiosisModel(mesa.Model):
     def start_contract(self, c: ContractState, start_day: int) -> None:
         """A formed contract starts on `start_day` on its terms."""
         c.terms = replaced(c.terms, start_day=start_day)
-        c.latent = False
+        self.set_latent(c, False)
         c.period_start = start_day
         sub = c.buyer_input[1]
         sub.contracted = True
         if not c.is_backup and c not in sub.primaries:  # a link formed again is listed once
             sub.primaries.append(c)
+
+    def set_latent(self, c: ContractState, latent: bool) -> None:
+        """Make a contract a candidate again (latent) or a formed one, keeping the lists of the
+        contracts that are not latent (the model's and its stream's) in contract order."""
+        if c.latent == latent:
+            return
+        c.latent = latent
+        for live in (self._live, c.supplier_stream.live):
+            at = bisect.bisect_left(live, c.index, key=_contract_index)
+            if latent:
+                assert live[at] is c
+                del live[at]
+            else:
+                live.insert(at, c)
 
     def close_now(self, facility_id: str) -> None:
         """Close a facility for good from now (an agent's decision); its contracts end."""
@@ -652,7 +672,7 @@ class SymbiosisModel(mesa.Model):
                 gc.enable()
 
     def _update_contract_status(self, day: int) -> None:
-        for c in self.contracts:
+        for c in self._live:  # a latent contract waits as PENDING (its start day is past the horizon)
             status = c.status
             if status is Status.PENDING and day >= c.terms.start_day:
                 c.status = status = Status.ACTIVE if c.end_day is None else Status.NOTICE
@@ -758,7 +778,7 @@ class SymbiosisModel(mesa.Model):
         rule; a routed shipment's haulage is left in `hub_routes` for the intermediary."""
         due_row, shipped_row, short_row, excused_row, stream_shipped, pay, arrivals = rows
         for st in streams:
-            contracts = st.contracts
+            contracts = st.live  # a latent contract is never due
             if not contracts:
                 continue
             if len(contracts) == 1:
@@ -808,7 +828,7 @@ class SymbiosisModel(mesa.Model):
         in_force = self.contracts_flow["in_force"][day]
         called = self.contracts_flow["called"][day]
         last = day == self.horizon - 1
-        for c in self.contracts:
+        for c in self._live:  # a latent contract is PENDING: nothing to settle
             status = c.status
             if status is Status.PENDING:
                 continue
@@ -900,6 +920,10 @@ class SymbiosisModel(mesa.Model):
         """Every outage of the run: facility, start, end, cause."""
         rows = [(f.fid, s, e, cause) for f in self.facilities for s, e, cause in f.up.open_log(self.horizon)]
         return pd.DataFrame(rows, columns=["facility", "start", "end", "cause"])
+
+
+def _contract_index(c: ContractState) -> int:
+    return c.index
 
 
 def _period_open(c: ContractState) -> bool:

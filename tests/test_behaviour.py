@@ -502,3 +502,34 @@ def test_latent_contracts_are_the_uncovered_candidates_and_only_they_are_latent(
     assert all(c.terms.id.startswith(FORMED_PREFIX) for c in latent)
     assert {c.terms.id for c in m.contracts if not c.latent} == {c.id for c in m.spec.contracts if c.enabled}
     assert not any(c.latent for inp in m.input_states for s in inp.substitutes for c in s.primaries)
+
+
+def _step_checking_live_lists(m: SymbiosisModel) -> None:
+    """Run `m` a day at a time; after each day the lists the day's loops go over (the model's
+    and each stream's) hold exactly the contracts not latent, in contract order."""
+    while m.running:
+        m.step()
+        assert m._live == [c for c in m.contracts if not c.latent]
+        for st in m.stream_states:
+            assert st.live == [c for c in st.contracts if not c.latent]
+
+
+def test_the_day_goes_over_exactly_the_contracts_not_latent_through_formation_and_reforming() -> None:
+    # the link of test_a_link_that_a_party_left_forms_again_after_the_wait: formed, left, formed again
+    sc = decide({"formation_interval_days": 5, "discovery_probability": 1.0, "exit_trust_threshold": 0.55,
+                 "reform_after_days": 5.0},
+                overrides={"formation.settlement_days": 5}, contracts=[], horizon=30,
+                events=[{"day": 6.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}])
+    m = SymbiosisModel(sc, rng=0, collect_series=False)
+    _step_checking_live_lists(m)  # latent again and formed again in the round of day 19
+    assert [day for day, _ in m.decisions.formed] == [4, 19]
+    # a shipped market with several links formed among listed ones
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "contracts_market.toml")
+    sc = sc.model_copy(update={"policy": sc.policy.model_copy(update={"adaptive": True})})
+    m = SymbiosisModel(sc, rng=1, horizon_days=730, collect_series=False)
+    _step_checking_live_lists(m)
+    assert len(m.decisions.formed) > 1

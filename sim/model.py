@@ -828,7 +828,10 @@ class SymbiosisModel(mesa.Model):
         in_force = self.contracts_flow["in_force"][day]
         called = self.contracts_flow["called"][day]
         last = day == self.horizon - 1
-        for c in self._live:  # a latent contract is PENDING: nothing to settle
+        # A latent contract has nothing to settle before the horizon: it is PENDING, or ENDED
+        # by a closure while PENDING (no ended day). At the horizon one may still hold what
+        # landed after it ended, before it was reopened as a candidate: all are looked at then.
+        for c in self.contracts if last else self._live:
             status = c.status
             if status is Status.PENDING:
                 continue

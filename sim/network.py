@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from sim.matching import apply_redundancy, form_network
@@ -42,6 +43,7 @@ def route_contracts(sc: Scenario) -> Scenario:
 # 1,000-plant region takes seconds: more than a third of a one-year run.
 _MADE: OrderedDict[int, tuple[Scenario, Scenario]] = OrderedDict()
 _KEEP = 8
+_MADE_LOCK = threading.Lock()
 
 
 def resolve_network(sc: Scenario) -> Scenario:
@@ -58,15 +60,17 @@ def resolve_network(sc: Scenario) -> Scenario:
     """
     if sc.formation.rule == "explicit" and sc.policy.redundancy is None:
         return apply_policy(route_contracts(sc))  # quick: nothing worth keeping
-    hit = _MADE.get(id(sc))
-    if hit is not None and hit[0] is sc:
-        _MADE.move_to_end(id(sc))
-        return hit[1]
+    with _MADE_LOCK:  # the dashboard's server may build models in several threads
+        hit = _MADE.get(id(sc))
+        if hit is not None and hit[0] is sc:
+            _MADE.move_to_end(id(sc))
+            return hit[1]
     out = form_network(sc)
     if out.policy.redundancy is not None:
         out = apply_redundancy(out, out.policy.redundancy)
     out = apply_policy(route_contracts(out))
-    _MADE[id(sc)] = (sc, out)
-    while len(_MADE) > _KEEP:
-        _MADE.popitem(last=False)
+    with _MADE_LOCK:
+        _MADE[id(sc)] = (sc, out)
+        while len(_MADE) > _KEEP:
+            _MADE.popitem(last=False)
     return out

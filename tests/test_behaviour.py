@@ -533,3 +533,28 @@ def test_the_day_goes_over_exactly_the_contracts_not_latent_through_formation_an
     m = SymbiosisModel(sc, rng=1, horizon_days=730, collect_series=False)
     _step_checking_live_lists(m)
     assert len(m.decisions.formed) > 1
+
+
+def test_a_link_reopened_as_a_candidate_settles_what_landed_after_it_ended_at_the_horizon() -> None:
+    # The link of test_a_link_that_a_party_left_forms_again_after_the_wait, 3 days' haul away
+    # (speed 1 km/day over 3 km), every lot off the buyer's spec, a 1,000/t penalty. Formed on
+    # day 4, left on day 9 (ended day 10); the 10 t shipped on day 9 lands on day 12, after the
+    # end, and is rejected: 10 t short in a period that is still open when the link is reopened
+    # as a candidate (day 19) and refused at 1,000/t. The buyer closes on day 22. At the horizon
+    # that open period settles: 10 t x 1,000 = 10,000 of penalty, on top of the 40,000 of the
+    # first period (40 t short of 50).
+    sc = decide({"formation_interval_days": 5, "discovery_probability": 1.0, "exit_trust_threshold": 0.55,
+                 "reform_after_days": 5.0},
+                overrides={"formation.settlement_days": 5, "formation.penalty_per_t_short": 1000.0,
+                           "transport.speed_km_per_day": 1.0, "facilities.buy.location.x_km": 3.0,
+                           "facilities.buy.inputs.stone.substitutes.ash.quality_limits": {"cl": {"max": 0.01}}},
+                contracts=[], horizon=30,
+                events=[{"day": 6.0, "kind": "outage", "facility": "sup", "duration_days": 3.0},
+                        {"day": 22.0, "kind": "closure", "facility": "buy"}])
+    m = run(sc)
+    c = m.contracts[0]
+    assert c.lag_days == 3 and c.latent and c.status is Status.ENDED
+    assert [(s["start_day"], s["end_day"], s["penalty"]) for s in m.settlements] == [
+        (5, 9, 40000.0), (10, 10, 0.0), (11, 29, 10000.0)
+    ]
+    assert m.result().metrics["penalties_paid"] == 50000.0

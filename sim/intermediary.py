@@ -49,6 +49,7 @@ class Intermediary(mesa.Agent):
         self.pool: dict[str, LotQueue] = {}
         self.shelf_life: dict[str, float | None] = {}
         self.contracts: list[ContractState] = []
+        self.live: list[ContractState] = []  # those not latent, in the same order (SymbiosisModel.set_latent)
 
     @property
     def stock_t(self) -> float:
@@ -58,6 +59,8 @@ class Intermediary(mesa.Agent):
     def join(self, c: ContractState, shelf_life: float | None) -> None:
         """Route a contract through the pool."""
         self.contracts.append(c)
+        if not c.latent:
+            self.live.append(c)
         self.pool.setdefault(c.terms.material, LotQueue())
         self.shelf_life[c.terms.material] = shelf_life
 
@@ -113,7 +116,7 @@ class Intermediary(mesa.Agent):
         m = self.model
         of = m.contracts_flow
         by_material: dict[str, list[tuple[ContractState, float]]] = {}
-        for c in self.contracts:
+        for c in self.live:  # a latent contract is never due
             want = self.call_off(c, day)
             if want > 0.0:
                 by_material.setdefault(c.terms.material, []).append((c, want))

@@ -543,11 +543,15 @@ class SymbiosisModel(mesa.Model):
 
     def set_latent(self, c: ContractState, latent: bool) -> None:
         """Make a contract a candidate again (latent) or a formed one, keeping the lists of the
-        contracts that are not latent (the model's and its stream's) in contract order."""
+        contracts that are not latent (the model's, its stream's and, routed, the
+        intermediary's) in contract order."""
         if c.latent == latent:
             return
         c.latent = latent
-        for live in (self._live, c.supplier_stream.live):
+        lists = [self._live, c.supplier_stream.live]
+        if c.routed and self.hub is not None:
+            lists.append(self.hub.live)
+        for live in lists:
             at = bisect.bisect_left(live, c.index, key=_contract_index)
             if latent:
                 assert live[at] is c

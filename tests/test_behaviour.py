@@ -14,7 +14,7 @@ from tiny_net import build, daily, days_array, run, settlements
 
 from sim.contracts import Status
 from sim.model import SymbiosisModel
-from sim.scenario import ScenarioError, parse_scenario
+from sim.scenario import Scenario, ScenarioError, parse_scenario
 
 OUTAGE = {"day": 2.0, "kind": "outage", "facility": "sup"}
 
@@ -512,15 +512,25 @@ def _step_checking_live_lists(m: SymbiosisModel) -> None:
         assert m._live == [c for c in m.contracts if not c.latent]
         for st in m.stream_states:
             assert st.live == [c for c in st.contracts if not c.latent]
+        if m.hub is not None:
+            assert m.hub.live == [c for c in m.hub.contracts if not c.latent]
 
 
-def test_the_day_goes_over_exactly_the_contracts_not_latent_through_formation_and_reforming() -> None:
-    # the link of test_a_link_that_a_party_left_forms_again_after_the_wait: formed, left, formed again
+@pytest.mark.parametrize("via_hub", [False, True])
+def test_the_day_goes_over_exactly_the_contracts_not_latent_through_formation_and_reforming(via_hub: bool) -> None:
+    # the link of test_a_link_that_a_party_left_forms_again_after_the_wait: formed, left, formed
+    # again; routed through an intermediary, or not
     sc = decide({"formation_interval_days": 5, "discovery_probability": 1.0, "exit_trust_threshold": 0.55,
                  "reform_after_days": 5.0},
                 overrides={"formation.settlement_days": 5}, contracts=[], horizon=30,
                 events=[{"day": 6.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}])
+    if via_hub:
+        raw = sc.model_dump()
+        raw["intermediary"] = {"id": "hub", "location": {"x_km": 0.5, "y_km": 0.0}, "storage_t": 100.0}
+        raw["policy"] = {**raw["policy"], "intermediary": True}
+        sc = Scenario.model_validate(raw)
     m = SymbiosisModel(sc, rng=0, collect_series=False)
+    assert all(c.routed == via_hub for c in m.contracts)
     _step_checking_live_lists(m)  # latent again and formed again in the round of day 19
     assert [day for day, _ in m.decisions.formed] == [4, 19]
     # a shipped market with several links formed among listed ones

@@ -58,6 +58,7 @@ import bisect
 import gc
 import math
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import mesa
@@ -552,7 +553,7 @@ class SymbiosisModel(mesa.Model):
         if c.routed and self.hub is not None:
             lists.append(self.hub.live)
         for live in lists:
-            at = bisect.bisect_left(live, c.index, key=_contract_index)
+            at = bisect.bisect_left(live, c.index, key=attrgetter("index"))
             if latent:
                 assert live[at] is c
                 del live[at]
@@ -927,10 +928,6 @@ class SymbiosisModel(mesa.Model):
         """Every outage of the run: facility, start, end, cause."""
         rows = [(f.fid, s, e, cause) for f in self.facilities for s, e, cause in f.up.open_log(self.horizon)]
         return pd.DataFrame(rows, columns=["facility", "start", "end", "cause"])
-
-
-def _contract_index(c: ContractState) -> int:
-    return c.index
 
 
 def _period_open(c: ContractState) -> bool:

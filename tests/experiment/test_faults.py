@@ -208,6 +208,16 @@ def _mount(*args: str) -> bool:
     return subprocess.run(["mount", *args], capture_output=True).returncode == 0
 
 
+def _cannot_mount(what: str) -> None:
+    """Skip where this machine refuses the mount (not root, say); fail instead in CI, which
+    runs as root (.ci/run sets SIM_TESTS_NEED_MOUNTS), so that these checks cannot go
+    missing there unnoticed."""
+    message = f"cannot {what} here"
+    if os.environ.get("SIM_TESTS_NEED_MOUNTS"):
+        pytest.fail(message + " (SIM_TESTS_NEED_MOUNTS is set)")
+    pytest.skip(message)
+
+
 @pytest.fixture
 def mountpoint(tmp_path):
     point = tmp_path / "mnt"
@@ -223,7 +233,7 @@ def test_a_read_only_results_folder_is_refused_and_left_intact(write_study, tmp_
     before = _digest(mountpoint)
     if not (_mount("--bind", str(mountpoint), str(mountpoint))
             and _mount("-o", "remount,ro,bind", str(mountpoint))):
-        pytest.skip("cannot make a read-only bind mount here")
+        _cannot_mount("make a read-only bind mount")
     for extra in ([], ["--fresh"]):
         done = _run_cli(study, mountpoint, *extra)
         assert done.returncode == 2, done.stderr
@@ -234,7 +244,7 @@ def test_a_read_only_results_folder_is_refused_and_left_intact(write_study, tmp_
 @pytest.mark.slow
 def test_a_full_results_disk_is_refused_before_any_work_and_left_intact(write_study, tmp_path, mountpoint):
     if not _mount("-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)):
-        pytest.skip("cannot mount a tmpfs here")
+        _cannot_mount("mount a tmpfs")
     study = write_study(DESIGN, replications=2, horizon_days=10)
     out = mountpoint / "results"
     assert _run_cli(study, out).returncode == 0

@@ -84,8 +84,8 @@ class SubstituteStore:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "contracted", "disposal_cost", "lots", "material", "max_share", "pay_disposal", "pay_processing",
-        "primaries", "processing_cost", "ratio", "shelf_life",
+        "contracted", "disposal_cost", "full_supply", "lots", "material", "max_share", "pay_disposal",
+        "pay_processing", "primaries", "processing_cost", "ratio", "shelf_life",
     )
 
     def __init__(
@@ -106,6 +106,10 @@ class SubstituteStore:
         self.lots = LotQueue()
         self.contracted = False  # some enabled contract feeds it
         self.primaries: list = []  # primary ContractStates feeding this store
+        # full_supply_t_per_day() as last worked out; None once a primary's status, terms or
+        # the list changes (SymbiosisModel.contract_changed). Consumption reads it daily; working
+        # it out again would visit every primary contract, out of the day's order.
+        self.full_supply: float | None = None
         self.pay_processing = self.pay_disposal = -1  # money accounts, opened by the model
 
     def full_supply_t_per_day(self) -> float:
@@ -159,6 +163,8 @@ class Facility(mesa.Agent):
         self.streams: list[StreamState] = []
         self.inputs: list[InputState] = []
         self.up_fraction = 1.0  # today
+        # lots accepted at its gate this morning, entering its buffers at its turn (sim/model.py)
+        self.landed: list = []
         self.operating = 1.0  # today, after line stops
 
     @property
@@ -198,7 +204,10 @@ class Facility(mesa.Agent):
         for s in inp.substitutes:
             cap = min(left, s.max_share * required)
             if s.contracted:
-                full = min(full_left, s.max_share * required, s.ratio * s.full_supply_t_per_day())
+                supply = s.full_supply
+                if supply is None:
+                    supply = s.full_supply = s.full_supply_t_per_day()
+                full = min(full_left, s.max_share * required, s.ratio * supply)
                 secondary_full += full
                 full_left -= full
             used_func = min(cap, s.lots.total * s.ratio)

@@ -175,6 +175,7 @@ class Decisions:
 
     def _set(self, c: ContractState, day: int, term: str, value: float) -> bool:
         c.terms = replaced(c.terms, **{term: value})
+        self.model.contract_changed(c)
         self.adaptations.append((day, c.terms.id, term, value))
         return True
 
@@ -306,6 +307,7 @@ class Decisions:
         c.status = Status.PENDING
         self.model.set_latent(c, True)
         c.terms = self.proposals[c.index]
+        self.model.contract_changed(c)
         c.end_day = c.ended_day = c.notice_by = None
         c.trust = self.spec.trust_initial
         c.benefit_history.clear()

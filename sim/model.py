@@ -15,9 +15,10 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
 2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
 3. **Contract status.** Contracts start, and those whose notice ran out end.
 4. **Deliveries.** Shipments due today (from the loading dock, in the order they were sent)
-   are inspected (quality spec and the buyer's limits); accepted lots enter the buyer's
-   secondary buffer and are paid at the contract price; rejected lots are disposed at the
-   supplier's cost and count as short. Routed shipments land at the intermediary, which
+   are inspected (quality spec and the buyer's limits); accepted lots are paid at the
+   contract price and enter the buyer's secondary buffer (they wait at its gate until its turn
+   in step 5, which nothing before reads); rejected lots are disposed at the supplier's cost
+   and count as short. Routed shipments land at the intermediary, which
    tests them (sim/intermediary.py).
 5. **Each facility in turn**, its whole day before the next facility's. Nothing one facility
    does in these steps reaches another's state before tomorrow (shipments take a day at
@@ -283,6 +284,7 @@ class SymbiosisModel(mesa.Model):
                 index=len(self.contracts),
                 supplier_stream=stream,
                 buyer_input=(inp, sub),
+                landing=buy.landed,
                 km=km,
                 lag_days=delivery_lag_days(km, sc.transport),
                 quality_bands=limit_bands(props, terms.quality_spec, sub_spec.quality_limits),
@@ -541,6 +543,12 @@ class SymbiosisModel(mesa.Model):
         sub.contracted = True
         if not c.is_backup and c not in sub.primaries:  # a link formed again is listed once
             sub.primaries.append(c)
+        self.contract_changed(c)
+
+    def contract_changed(self, c: ContractState) -> None:
+        """A contract's status or terms changed: its buyer's store works out again what its
+        primaries would deliver at full supply. Whatever sets either calls this."""
+        c.buyer_input[1].full_supply = None
 
     def set_latent(self, c: ContractState, latent: bool) -> None:
         """Make a contract a candidate again (latent) or a formed one, keeping the lists of the
@@ -584,6 +592,7 @@ class SymbiosisModel(mesa.Model):
         day = int(self.env.now) if day is None else day
         if c.status is Status.ACTIVE:
             c.status = Status.NOTICE  # a pending contract turns to notice when it starts
+            self.contract_changed(c)
         c.notice_by = party
         c.end_day = day + c.terms.notice_days
         first_day_out = max(c.end_day, day + 1) if decided else c.end_day
@@ -597,6 +606,7 @@ class SymbiosisModel(mesa.Model):
     def _end(self, c: ContractState, day: int) -> None:
         was_pending = c.status is Status.PENDING
         c.status = Status.ENDED
+        self.contract_changed(c)
         c.ended_day = None if was_pending else day
         c.called = False
         if not c.is_backup:
@@ -623,6 +633,8 @@ class SymbiosisModel(mesa.Model):
         tidy_now = self.hub is None  # the intermediary's call-offs read the buyers' untidied buffers
         dispatch = self._dispatch_streams
         for k, fac in enumerate(self.facilities):
+            if fac.landed:
+                self._unload(fac.landed, day)
             fac.consume(day)
             operating[k] = fac.operating
             if fac.streams:
@@ -681,6 +693,7 @@ class SymbiosisModel(mesa.Model):
             status = c.status
             if status is Status.PENDING and day >= c.terms.start_day:
                 c.status = status = Status.ACTIVE if c.end_day is None else Status.NOTICE
+                self.contract_changed(c)
             if status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
                 self._end(c, day)
 
@@ -701,35 +714,55 @@ class SymbiosisModel(mesa.Model):
         rather than as SimPy events."""
         self._arrivals.setdefault(self.today + lag_days, []).append((c, pieces, from_hub))
 
-    def _inspect_into_buffer(self, c: ContractState, pieces: list) -> tuple[float, float]:
-        """The buyer's gate: in-spec lots into the buffer; returns (accepted, rejected) t."""
-        lots = c.buyer_input[1].lots
+    def _inspect(self, c: ContractState, pieces: list) -> tuple[list, float, float]:
+        """The buyer's gate: returns the in-spec lots, and the tonnes accepted and rejected."""
         bands = c.quality_bands
         accepted = rejected = 0.0
-        for qty, born, quality in pieces:
-            if not bands or in_spec(quality, bands):
-                lots.put(qty, born, quality)
-                accepted += qty
+        if not bands:
+            for piece in pieces:
+                accepted += piece[0]
+            return pieces, accepted, rejected
+        kept = []
+        for piece in pieces:
+            if in_spec(piece[2], bands):
+                kept.append(piece)
+                accepted += piece[0]
             else:
-                rejected += qty
-        return accepted, rejected
+                rejected += piece[0]
+        return kept, accepted, rejected
+
+    def _unload(self, landed: list, day: int) -> None:
+        """A buyer's turn begins: the lots accepted at its gate this morning enter its buffers,
+        in the order they landed.
+
+        Step 4 settles each shipment with its contract (inspection, payment, the period) but
+        leaves the buyer's side to here: nothing before the buyer's turn reads its buffers, so
+        the day is the same (tests/test_day_order.py), and a large network's buyers are
+        visited once a day instead of twice, once in step 4 and once in step 5."""
+        accepted_row = self.inputs_flow["accepted_t"][day]
+        for (inp, sub), kept, accepted, inbound in landed:
+            lots = sub.lots
+            for qty, born, quality in kept:
+                lots.put(qty, born, quality)
+            accepted_row[inp.index] += accepted
+            if inbound:
+                inp.inbound_t -= inbound
+        landed.clear()
 
     def _receive_from_hub(self, c: ContractState, pieces: list, day: int) -> None:
         """The outbound leg lands: price plus fee to the intermediary for what is accepted;
         the intermediary disposes of what the buyer rejects."""
         hub = self.hub
         assert hub is not None
-        inp = c.buyer_input[0]
-        accepted, rejected = self._inspect_into_buffer(c, pieces)
+        kept, accepted, rejected = self._inspect(c, pieces)
+        c.landing.append((c.buyer_input, kept, accepted, accepted + rejected))  # to the buyer, at its turn
         cf = self.contracts_flow
         k = c.index
         cf["out_accepted_t"][day, k] += accepted
         cf["out_rejected_t"][day, k] += rejected
         cf["out_short_t"][day, k] += rejected
-        self.inputs_flow["accepted_t"][day, inp.index] += accepted
         self.hub_flow["rejected_t"][day, 0] += rejected
         c.out_in_transit_t -= accepted + rejected
-        inp.inbound_t -= accepted + rejected
         c.out_period.taken_t += accepted
         c.out_period.short_t += rejected
         t = c.terms
@@ -738,17 +771,17 @@ class SymbiosisModel(mesa.Model):
         self.money.book(day, hub.hid, DISPOSAL, rejected * hub.spec.disposal_cost_per_t, "rejection_disposal", k)
 
     def _receive(self, c: ContractState, pieces: list, day: int) -> None:
-        """Inspect a shipment: in-spec lots into the buffer, paid; the rest disposed by the supplier."""
-        inp = c.buyer_input[0]
-        accepted, rejected = self._inspect_into_buffer(c, pieces)
+        """Inspect a shipment: in-spec lots to the buyer's buffer (at its turn), paid; the rest
+        disposed by the supplier."""
+        kept, accepted, rejected = self._inspect(c, pieces)
         cf = self.contracts_flow
         k = c.index
         t = c.terms
         c.period.taken_t += accepted
         c.in_transit_t -= accepted + rejected
         if accepted:
+            c.landing.append((c.buyer_input, kept, accepted, 0.0))
             cf["accepted_t"][day, k] += accepted
-            self.inputs_flow["accepted_t"][day, inp.index] += accepted
             paid = accepted * t.price_per_t
             if paid > 0.0:
                 self.money.pay(day, c.pay_price, paid)

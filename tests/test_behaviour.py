@@ -568,3 +568,67 @@ def test_a_link_reopened_as_a_candidate_settles_what_landed_after_it_ended_at_th
         (5, 9, 40000.0), (10, 10, 0.0), (11, 29, 10000.0)
     ]
     assert m.result().metrics["penalties_paid"] == 50000.0
+
+
+def _step_checking_full_supply(m: SymbiosisModel) -> int:
+    """Run `m` a day at a time; after each day what every buyer's store remembers of its
+    primaries' full supply (read by consumption each day) is what they would deliver now.
+    Returns how many store-days had it remembered."""
+    remembered = 0
+    while m.running:
+        m.step()
+        for inp in m.input_states:
+            for s in inp.substitutes:
+                if s.full_supply is not None:
+                    remembered += 1
+                    assert s.full_supply == s.full_supply_t_per_day(), (m.today, s.material)
+    return remembered
+
+
+@pytest.mark.parametrize("case", ["starts later", "volume cut", "left and formed again", "notice", "closure", "market"])
+def test_what_a_store_remembers_of_full_supply_follows_every_status_and_terms_change(case: str) -> None:
+    # Each case fails if the model forgets to tell the store of the change it makes (a contract
+    # that starts, a volume renegotiated, a contract that ends). Notice, and a link formed or
+    # reopened while pending, tell it too, though they leave the full supply as it was.
+    if case == "starts later":  # a listed contract in force from day 5: no decisions at all
+        sc = build({"contracts.c1.start_day": 5})
+    elif case == "volume cut":  # the terms change: 10 -> 6 t/day at the end of the minimum term
+        sc = decide({"exit_trust_threshold": 0.0},
+                    overrides={"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.min_term_days": 5,
+                               "contracts.c1.settlement_days": 5})
+    elif case == "left and formed again":  # pending, active, notice, ended, pending, active
+        sc = decide({"formation_interval_days": 5, "discovery_probability": 1.0, "exit_trust_threshold": 0.55,
+                     "reform_after_days": 5.0},
+                    overrides={"formation.settlement_days": 5}, contracts=[], horizon=30,
+                    events=[{"day": 6.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}])
+    elif case == "notice":  # the buyer gives notice on day 4; the contract ends on day 6
+        sc = decide({"trust_initial": 0.5, "trust_learning_rate": 1.0, "exit_trust_threshold": 0.6},
+                    overrides={"contracts.c1.settlement_days": 5, "contracts.c1.notice_days": 2},
+                    events=[{**OUTAGE, "duration_days": 3.0}])
+    elif case == "closure":  # the buyer closes: its contract ends
+        sc = decide({"cascade_closure_days": 2.0, "exit_trust_threshold": 0.0},
+                    overrides={"facilities.buy.inputs.stone.virgin": "none",
+                               "facilities.buy.inputs.stone.critical": True},
+                    events=[{**OUTAGE, "duration_days": 3.0}])
+    else:  # a shipped market, adaptive: links form, renegotiate and end
+        from pathlib import Path
+
+        from sim.scenario import load_scenario
+
+        sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "contracts_market.toml")
+        sc = sc.model_copy(update={"policy": sc.policy.model_copy(update={"adaptive": True})})
+    m = SymbiosisModel(sc, rng=1, horizon_days=min(sc.scenario.horizon_days, 730), collect_series=False)
+    assert _step_checking_full_supply(m) > 0
+    # the case did change what it says
+    if case == "starts later":
+        assert m.inputs_flow["secondary_full_t"][:, 0].tolist() == [0.0] * 5 + [10.0] * 5
+    elif case == "volume cut":
+        assert m.contracts[0].terms.volume_t_per_day == approx(6.0)
+    elif case == "left and formed again":
+        assert [day for day, _ in m.decisions.formed] == [4, 19]
+    elif case == "notice":
+        assert m.decisions.exits[0][:3] == (4, "c1", "buyer") and m.contracts[0].status is Status.ENDED
+    elif case == "closure":
+        assert m.facility_by_id["buy"].up.closed and m.contracts[0].status is Status.ENDED
+    else:
+        assert len(m.decisions.formed) > 1 and m.decisions.exits

@@ -1,8 +1,9 @@
-"""The day visits each facility once, doing its consumption, production, dispatch and tidy-up
-together (sim/model.py, step 5). That is only allowed because nothing one facility does in
-those steps reaches another's state before the next day. The check: the same run with the
-steps done phase by phase (every facility's consumption, then every facility's production, and
-so on) books the same flows, money and settlements to the last bit.
+"""The day visits each facility once, putting the lots accepted at its gate this morning into its
+buffers and doing its consumption, production, dispatch and tidy-up together (sim/model.py,
+step 5). That is only allowed because nothing one facility does in those steps reaches
+another's state before the next day. The check: the same run with the steps done phase by
+phase (every buyer's lots into its buffers, then every facility's consumption, then every
+facility's production, and so on) books the same flows, money and settlements to the last bit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def _phase_by_phase_day(m: SymbiosisModel) -> None:
     """One day with each step run over all facilities before the next step starts."""
     day = m._next_day
     m._start_day(day)  # clock, up-time, contract status, deliveries: as the model's day
+    for fac in m.facilities:  # every buyer's accepted lots into its buffers before anyone's turn
+        m._unload(fac.landed, day)
     for k, fac in enumerate(m.facilities):
         fac.consume(day)
         m.operating_history[day, k] = fac.operating
@@ -83,3 +86,29 @@ def test_the_check_can_fail() -> None:
         fac.tidy_up = lambda day: None
     swapped.run()
     assert not np.array_equal(blocked.inputs_flow["buffer_t"], swapped.inputs_flow["buffer_t"])
+
+
+def test_the_check_notices_lots_put_in_after_consumption() -> None:
+    """And one the model must not make: a buyer drawing on its buffers before this morning's
+    lots are in them uses less secondary material than it has."""
+    sc = load_scenario(SCENARIOS[0])
+    blocked = SymbiosisModel(sc, rng=0, horizon_days=200, collect_series=False)
+    blocked.run()
+    late = SymbiosisModel(sc, rng=0, horizon_days=200, collect_series=False)
+    unload, held = late._unload, {}
+
+    def hold(landed: list, day: int) -> None:
+        held[id(landed)] = list(landed)
+        landed.clear()
+
+    late._unload = hold  # type: ignore[method-assign]
+    for fac in late.facilities:
+
+        def consume_then_unload(day: int, fac=fac, consume=fac.consume) -> None:
+            consume(day)
+            unload(held.pop(id(fac.landed), []), day)
+
+        fac.consume = consume_then_unload
+    late.run()
+    assert blocked.inputs_flow["accepted_t"].sum() > 0.0
+    assert not np.array_equal(blocked.inputs_flow["from_secondary_t"], late.inputs_flow["from_secondary_t"])

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -72,20 +73,63 @@ def _dask_executor(scheduler: str) -> Iterator[tuple[Executor, str, int]]:
             "--scheduler needs Dask distributed; install it with `pip install .[dask]`"
         ) from err
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        # The workers ignore Ctrl-C, as the process pool's do: a terminal sends it to the
+        # whole process group, and workers dying of it spill tracebacks while the study stops.
+        # Python leaves SIGINT ignored in a process started while it is ignored (and a
+        # worker the nanny restarts later is told to by a plugin).
+        with _sigint_ignored():
+            cluster = LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         with cluster, Client(cluster) as client:
-            yield client.get_executor(pure=False), "dask LocalCluster(n_workers=2, 127.0.0.1)", 2
+            client.register_plugin(_ignore_sigint_plugin())
+            executor = client.get_executor(pure=False)
+            try:
+                yield executor, "dask LocalCluster(n_workers=2, 127.0.0.1)", 2
+            except KeyboardInterrupt:
+                # Stop: cancel what has not finished, and keep the shutdown's messages about
+                # connections it closes mid-reply (nothing is lost: the runs not stored are
+                # run again on resume) out of the terminal.
+                for name in ("distributed", "tornado.application"):
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
+                executor.shutdown(wait=False)
+                raise
     else:
         with Client(scheduler) as client:
             width = max(1, sum(client.nthreads().values()))
             yield client.get_executor(pure=False), f"dask scheduler {scheduler}", width
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile, in the main thread (elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_sigint_plugin() -> Any:
+    """A Dask worker plugin: each worker ignores SIGINT from its start (restarts included)."""
+    from distributed import WorkerPlugin
+
+    class IgnoreSigint(WorkerPlugin):
+        name = "sim-ignore-sigint"
+
+        def setup(self, worker: object) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()
 
 
 def default_workers() -> int:

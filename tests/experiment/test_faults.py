@@ -108,7 +108,7 @@ def test_resume_after_repeated_sigkill_gives_the_uninterrupted_table(write_study
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", ["1", "2", "dask"])
 def test_ctrl_c_stops_cleanly_and_the_study_resumes_to_the_same_table(write_study, tmp_path, workers):
     # One-year runs: with 60-day runs the model grew fast enough that the study could end
     # between "two parts stored" and the Ctrl-C.
@@ -116,7 +116,8 @@ def test_ctrl_c_stops_cleanly_and_the_study_resumes_to_the_same_table(write_stud
     out = tmp_path / "interrupted"
     # A terminal's default Ctrl-C: a shell runs background jobs with SIGINT ignored, and the
     # child would inherit that (then Python never raises KeyboardInterrupt).
-    proc = subprocess.Popen(_cmd(study, out, "--workers", workers, "--flush-every", "3"),
+    how = ["--scheduler", "local"] if workers == "dask" else ["--workers", workers]
+    proc = subprocess.Popen(_cmd(study, out, *how, "--flush-every", "3"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=_default_sigint)
     _wait_for_parts(proc, out, 2)
@@ -130,8 +131,7 @@ def test_ctrl_c_stops_cleanly_and_the_study_resumes_to_the_same_table(write_stud
     stored = ResultStore(out).stored_status()
     assert 0 < len(stored) < 80
 
-    resumed = subprocess.run(_cmd(study, out, "--workers", workers), capture_output=True, text=True,
-                             timeout=600)
+    resumed = subprocess.run(_cmd(study, out, *how), capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     _assert_same_final_table(out, _clean_table(study, tmp_path))
 

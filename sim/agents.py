@@ -40,9 +40,8 @@ class StreamState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "arriving", "base", "contracts", "disposal_cost", "index", "live", "mass_factor", "material", "owner",
-        "pay_disposal", "pay_preprocessing", "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage",
-        "storage_cap",
+        "base", "contracts", "disposal_cost", "index", "live", "mass_factor", "material", "owner", "pay_disposal",
+        "pay_preprocessing", "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage", "storage_cap",
     )
 
     def __init__(
@@ -68,9 +67,6 @@ class StreamState:
         self.storage_cap = spec.storage_t  # suppliers may raise it (sim/behaviour.py)
         self.contracts: list = []  # ContractState, filled by the model
         self.live: list = []  # those not latent, in the same order (kept by SymbiosisModel.set_latent)
-        # its contracts' shipments by the day they land, (contract, accepted t, rejected t) in
-        # the order sent: the supplier's side lands at its turn (SymbiosisModel._land)
-        self.arriving: dict[int, list] = {}
         self.shelf_life = spec.shelf_life_days or material.shelf_life_days
         self.disposal_cost = (
             spec.disposal_cost_per_t if spec.disposal_cost_per_t is not None else material.disposal_cost_per_t
@@ -167,9 +163,8 @@ class Facility(mesa.Agent):
         self.streams: list[StreamState] = []
         self.inputs: list[InputState] = []
         self.up_fraction = 1.0  # today
-        # lots accepted at its gate, by the day they land; they enter its buffers at its turn
-        # that day (SymbiosisModel._unload)
-        self.landing: dict[int, list] = {}
+        # lots accepted at its gate this morning, entering its buffers at its turn (sim/model.py)
+        self.landed: list = []
         self.operating = 1.0  # today, after line stops
 
     @property

@@ -154,7 +154,7 @@ class ContractState:
     pay_transport: int = -1
     pay_price: int = -1
     buyer_input: object
-    landing: dict  # the buyer's lots landing, by day (Facility.landing)
+    landing: list  # the buyer's landing list: accepted lots wait there until its turn (sim/model.py)
     quality_bands: list[tuple[int, float, float]]
     supplier_stream: object
     pay_rejection: int = -1

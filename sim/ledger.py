@@ -91,11 +91,6 @@ CONTRACT_FLOWS = (
 HUB_FLOWS = ("received_t", "shipped_t", "rejected_t", "spoiled_t", "overflow_t", "stock_t")
 
 
-#: Entries per block of the money ledger's columns (32 kB a column).
-BLOCK_ENTRIES = 4096
-_ZEROS = bytes(8 * BLOCK_ENTRIES)
-
-
 class FlowTable(dict):
     """Daily flows of one kind of item: one (days x items) array per flow name (a dict, so
     that the many look-ups of the daily loop cost no Python call)."""
@@ -121,10 +116,6 @@ class MoneyLedger:
     as a tuple per entry: a 1,000-facility region books about 3,000 entries a day, which as
     tuples would hold about 400 kB of new objects a day (1.4 GB over ten years) and crowd the
     day's working set out of the processor's caches.
-
-    The columns are kept in blocks of a fixed size, filled in place: a column grown by
-    appending is copied whole each time it outgrows its memory (every ~6%), and in a large
-    network those copies, megabytes a day, flush the day's working set from the caches.
     """
 
     def __init__(self, from_day: int = 0) -> None:
@@ -134,8 +125,9 @@ class MoneyLedger:
         # per account, entries from from_day on: machine numbers in one block rather than a
         # float object per account, each a cache line of its own in a large network
         self._sums = array("d")
-        self._blocks: list[tuple[array, array, array]] = []  # full blocks of (days, accounts, amounts)
-        self._new_block()
+        self._days = array("q")
+        self._accounts = array("q")
+        self._amounts = array("d")
         self._rows: list[tuple[int, str, str, float, str, int]] = []  # materialised on demand
         self.contract_cash: list[dict[str, float]] | None = None  # per contract, when tracked
 
@@ -150,28 +142,15 @@ class MoneyLedger:
             self._sums.append(0.0)
         return number
 
-    def _new_block(self) -> None:
-        """Start a block of empty columns."""
-        self._n = 0  # entries in the current block
-        self._day_block = array("q", _ZEROS)
-        self._account_block = array("q", _ZEROS)
-        self._amount_block = array("d", _ZEROS)
-
     def pay(self, day: int, account: int, amount: float) -> None:
         """Record a payment of `amount` >= 0 on an account from :meth:`account` (what
         :meth:`book` does, without looking the account up: a large network's accounts are
         a large table, and the look-up a cache miss)."""
         if amount == 0.0:
             return
-        n = self._n
-        if n == BLOCK_ENTRIES:
-            self._blocks.append((self._day_block, self._account_block, self._amount_block))
-            self._new_block()
-            n = 0
-        self._day_block[n] = day
-        self._account_block[n] = account
-        self._amount_block[n] = amount
-        self._n = n + 1
+        self._days.append(day)
+        self._accounts.append(account)
+        self._amounts.append(amount)
         if day >= self.from_day:
             self._sums[account] += amount
         if self.contract_cash is not None:
@@ -192,21 +171,14 @@ class MoneyLedger:
         self.pay(day, self.account(payer, payee, category, contract), amount)
 
     def __len__(self) -> int:
-        return len(self._blocks) * BLOCK_ENTRIES + self._n
-
-    def _column(self, j: int, dtype: type) -> np.ndarray:
-        """Column `j` (0 days, 1 accounts, 2 amounts) of every entry, in booking order (a copy)."""
-        current = (self._day_block, self._account_block, self._amount_block)[j]
-        parts = [np.frombuffer(block[j], dtype=dtype) for block in self._blocks]
-        parts.append(np.frombuffer(current, dtype=dtype, count=self._n))
-        return np.concatenate(parts)
+        return len(self._amounts)
 
     @property
     def totals(self) -> dict[tuple[str, str, str, int], float]:
         """Sum of the entries from `from_day` on, by (payer, payee, category, contract), in the
         order the accounts were first booked to from that day."""
-        days = self._column(0, np.int64)
-        numbers = self._column(1, np.int64)
+        days = np.array(self._days, dtype=np.int64)  # copies: a view would pin the columns' size
+        numbers = np.array(self._accounts, dtype=np.int64)
         booked = numbers[days >= self.from_day]
         _, first = np.unique(booked, return_index=True)
         order = booked[np.sort(first)].tolist()
@@ -215,12 +187,9 @@ class MoneyLedger:
     @property
     def rows(self) -> list[tuple[int, str, str, float, str, int]]:
         """Every entry as (day, payer, payee, amount, category, contract), in booking order."""
-        if len(self._rows) != len(self):
+        if len(self._rows) != len(self._amounts):
             keys = self.accounts
-            columns = (
-                self._column(0, np.int64).tolist(), self._column(1, np.int64).tolist(),
-                self._column(2, np.float64).tolist(),
-            )
+            columns = (self._days.tolist(), self._accounts.tolist(), self._amounts.tolist())
             self._rows = [
                 (day, keys[n][0], keys[n][1], amount, keys[n][2], keys[n][3])
                 for day, n, amount in zip(*columns, strict=True)
@@ -230,14 +199,14 @@ class MoneyLedger:
     def frame(self) -> pd.DataFrame:
         """All entries as a table."""
         keys = self.accounts
-        numbers = self._column(1, np.int64)
+        numbers = np.array(self._accounts, dtype=np.int64)
         column = lambda j: np.array([key[j] for key in keys] or [""], dtype=object)[numbers]  # noqa: E731
         return pd.DataFrame(
             {
-                "day": self._column(0, np.int64),
+                "day": np.array(self._days, dtype=np.int64),
                 "payer": column(0),
                 "payee": column(1),
-                "amount": self._column(2, np.float64),
+                "amount": np.array(self._amounts, dtype=np.float64),
                 "category": column(2),
                 "contract": np.array([key[3] for key in keys] or [0], dtype=np.int64)[numbers],
             }

@@ -14,21 +14,19 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
    Market shifts falling on day d move prices (sim/market.py): all of day d is at them.
 2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
 3. **Contract status.** Contracts start, and those whose notice ran out end.
-4. **Deliveries.** Shipments due today (in the order they were sent) are inspected (quality
-   spec and the buyer's limits); accepted lots are paid at the contract price and enter the
-   buyer's secondary buffer; rejected lots are disposed at the supplier's cost and count as
-   short. Routed shipments land at the intermediary, which tests them (sim/intermediary.py).
+4. **Deliveries.** Shipments due today (from the loading dock, in the order they were sent)
+   are inspected (quality spec and the buyer's limits); accepted lots are paid at the
+   contract price and enter the buyer's secondary buffer (they wait at its gate until its turn
+   in step 5, which nothing before reads); rejected lots are disposed at the supplier's cost
+   and count as short. Routed shipments land at the intermediary, which
+   tests them (sim/intermediary.py).
 5. **Each facility in turn**, its whole day before the next facility's. Nothing one facility
    does in these steps reaches another's state before tomorrow (shipments take a day at
    least; each step reads and writes only the facility's own stocks and its own contracts'
    open period), so this is the same day as running each step over all facilities before
    the next (tests/test_day_order.py checks it to the bit), and a large network's objects are
    visited once a day instead of once per step (at 1,000 facilities they outgrow the
-   processor's caches: benchmarks/RESULTS.md). For the same reason a bilateral shipment's
-   delivery (step 4) is done in two halves, each at its owner's turn: the buyer's lots enter
-   its buffers as its turn begins, and the contract's side (payment, rejection, the period)
-   lands at the supplier's turn, before the stream dispatches. Inspection, which needs
-   only the lots and the contract's spec, is done as the shipment leaves.
+   processor's caches: benchmarks/RESULTS.md).
 
    a. **Consumption.** Each input takes from its secondary buffer (substitutes in order,
       ratio, max share), then virgin stock or market, then emergency purchase, the rest unmet
@@ -286,7 +284,7 @@ class SymbiosisModel(mesa.Model):
                 index=len(self.contracts),
                 supplier_stream=stream,
                 buyer_input=(inp, sub),
-                landing=buy.landing,
+                landing=buy.landed,
                 km=km,
                 lag_days=delivery_lag_days(km, sc.transport),
                 quality_bands=limit_bands(props, terms.quality_spec, sub_spec.quality_limits),
@@ -635,8 +633,8 @@ class SymbiosisModel(mesa.Model):
         tidy_now = self.hub is None  # the intermediary's call-offs read the buyers' untidied buffers
         dispatch = self._dispatch_streams
         for k, fac in enumerate(self.facilities):
-            if fac.landing:
-                self._unload(fac, day)
+            if fac.landed:
+                self._unload(fac.landed, day)
             fac.consume(day)
             operating[k] = fac.operating
             if fac.streams:
@@ -700,42 +698,47 @@ class SymbiosisModel(mesa.Model):
                 self._end(c, day)
 
     def _deliver_due(self, day: int) -> None:
-        """Step 4 for what lands at the intermediary and what it sent (a bilateral shipment's
-        contract lands at its supplier's turn, its lots at its buyer's: see `_dispatch_streams`)."""
-        for c, payload, from_hub in self._arrivals.pop(day, []):
+        for c, pieces, from_hub in self._arrivals.pop(day, []):
             if from_hub:
-                self._receive_from_hub(c, *payload, day)
-            else:
+                self._receive_from_hub(c, pieces, day)
+            elif c.routed:
                 assert self.hub is not None
-                self.hub.receive(c, payload, day)
+                self.hub.receive(c, pieces, day)
+            else:
+                self._receive(c, pieces, day)
 
     def ship(self, c: ContractState, pieces: list, lag_days: int, from_hub: bool = False) -> None:
-        """Put a shipment dispatched today by or to the intermediary on the road: it lands at
-        the gate (`from_hub`) or at the intermediary on the morning of day today + `lag_days`.
-        Arrivals happen at day boundaries, so they wait on the loading dock (a list per day,
-        in dispatch order) rather than as SimPy events. A shipment to a buyer is inspected as
-        it leaves (its lots do not change on the road): its accepted lots wait for the buyer's
-        turn on the day they land."""
-        arrive = self.today + lag_days
-        if from_hub:
-            kept, accepted, rejected = inspect_shipment(c.quality_bands, pieces)
-            c.landing.setdefault(arrive, []).append((c.buyer_input, kept, accepted, accepted + rejected))
-            self._arrivals.setdefault(arrive, []).append((c, (accepted, rejected), True))
-        else:
-            self._arrivals.setdefault(arrive, []).append((c, pieces, False))
+        """Put a shipment dispatched today on the road: it lands at the gate (or, routed, at the
+        intermediary) on the morning of day today + `lag_days`. Arrivals happen at day
+        boundaries, so they wait on the loading dock (a list per day, in dispatch order)
+        rather than as SimPy events."""
+        self._arrivals.setdefault(self.today + lag_days, []).append((c, pieces, from_hub))
 
-    def _unload(self, fac: Facility, day: int) -> None:
+    def _inspect(self, c: ContractState, pieces: list) -> tuple[list, float, float]:
+        """The buyer's gate: returns the in-spec lots, and the tonnes accepted and rejected."""
+        bands = c.quality_bands
+        accepted = rejected = 0.0
+        if not bands:
+            for piece in pieces:
+                accepted += piece[0]
+            return pieces, accepted, rejected
+        kept = []
+        for piece in pieces:
+            if in_spec(piece[2], bands):
+                kept.append(piece)
+                accepted += piece[0]
+            else:
+                rejected += piece[0]
+        return kept, accepted, rejected
+
+    def _unload(self, landed: list, day: int) -> None:
         """A buyer's turn begins: the lots accepted at its gate this morning enter its buffers,
-        in the order they were sent.
+        in the order they landed.
 
-        A shipment lands in two halves, each at its owner's turn: the contract's (payment,
-        rejection, the period) at the supplier's turn, before it dispatches (`_land`), and the
-        buyer's here. Nothing before either turn reads what it changes, so the day is the same
-        as with every shipment landing first (step 4; tests/test_day_order.py checks it), and a
-        large network's contracts and buyers are each visited once a day rather than twice."""
-        landed = fac.landing.pop(day, None)
-        if landed is None:
-            return
+        Step 4 settles each shipment with its contract (inspection, payment, the period) but
+        leaves the buyer's side to here: nothing before the buyer's turn reads its buffers, so
+        the day is the same (tests/test_day_order.py), and a large network's buyers are
+        visited once a day instead of twice, once in step 4 and once in step 5."""
         accepted_row = self.inputs_flow["accepted_t"][day]
         for (inp, sub), kept, accepted, inbound in landed:
             lots = sub.lots
@@ -744,12 +747,15 @@ class SymbiosisModel(mesa.Model):
             accepted_row[inp.index] += accepted
             if inbound:
                 inp.inbound_t -= inbound
+        landed.clear()
 
-    def _receive_from_hub(self, c: ContractState, accepted: float, rejected: float, day: int) -> None:
+    def _receive_from_hub(self, c: ContractState, pieces: list, day: int) -> None:
         """The outbound leg lands: price plus fee to the intermediary for what is accepted;
         the intermediary disposes of what the buyer rejects."""
         hub = self.hub
         assert hub is not None
+        kept, accepted, rejected = self._inspect(c, pieces)
+        c.landing.append((c.buyer_input, kept, accepted, accepted + rejected))  # to the buyer, at its turn
         cf = self.contracts_flow
         k = c.index
         cf["out_accepted_t"][day, k] += accepted
@@ -764,32 +770,30 @@ class SymbiosisModel(mesa.Model):
         self.money.book(day, t.buyer, hub.hid, accepted * hub.spec.fee_per_t, "intermediary_fee", k)
         self.money.book(day, hub.hid, DISPOSAL, rejected * hub.spec.disposal_cost_per_t, "rejection_disposal", k)
 
-    def _land(self, st: StreamState, day: int) -> None:
-        """The supplier's side of the stream's shipments landing today, in the order they were
-        sent: what was accepted is paid at the contract price; what was rejected is disposed
-        at the supplier's cost and counts as short (see `_unload` for the buyer's side)."""
-        landed = st.arriving.pop(day, None)
-        if landed is None:
-            return
+    def _receive(self, c: ContractState, pieces: list, day: int) -> None:
+        """Inspect a shipment: in-spec lots to the buyer's buffer (at its turn), paid; the rest
+        disposed by the supplier."""
+        kept, accepted, rejected = self._inspect(c, pieces)
         cf = self.contracts_flow
-        for c, accepted, rejected in landed:
-            k = c.index
-            c.period.taken_t += accepted
-            c.in_transit_t -= accepted + rejected
-            if accepted:
-                cf["accepted_t"][day, k] += accepted
-                t = c.terms
-                paid = accepted * t.price_per_t
-                if paid > 0.0:
-                    self.money.pay(day, c.pay_price, paid)
-                else:  # a gate fee (negative price) is paid the other way
-                    self.money.book(day, t.buyer, t.supplier, paid, "price", k)
-            if rejected:
-                cf["rejected_t"][day, k] += rejected
-                cf["short_t"][day, k] += rejected
-                self.streams_flow["rejected_t"][day, st.index] += rejected
-                c.period.short_t += rejected
-                self.money.pay(day, c.pay_rejection, rejected * st.disposal_cost)
+        k = c.index
+        t = c.terms
+        c.period.taken_t += accepted
+        c.in_transit_t -= accepted + rejected
+        if accepted:
+            c.landing.append((c.buyer_input, kept, accepted, 0.0))
+            cf["accepted_t"][day, k] += accepted
+            paid = accepted * t.price_per_t
+            if paid > 0.0:
+                self.money.pay(day, c.pay_price, paid)
+            else:  # a gate fee (negative price) is paid the other way
+                self.money.book(day, t.buyer, t.supplier, paid, "price", k)
+        if rejected:
+            stream = c.supplier_stream
+            cf["rejected_t"][day, k] += rejected
+            cf["short_t"][day, k] += rejected
+            self.streams_flow["rejected_t"][day, stream.index] += rejected
+            c.period.short_t += rejected
+            self.money.pay(day, c.pay_rejection, rejected * stream.disposal_cost)
 
     def _hub_ships(self, day: int, hub_routes: dict[str, list[tuple[ContractState, float]]]) -> None:
         """The intermediary pays the haulage of today's routed shipments (one route per
@@ -812,8 +816,6 @@ class SymbiosisModel(mesa.Model):
         rule; a routed shipment's haulage is left in `hub_routes` for the intermediary."""
         due_row, shipped_row, short_row, excused_row, stream_shipped, pay, arrivals = rows
         for st in streams:
-            if st.arriving:
-                self._land(st, day)
             contracts = st.live  # a latent contract is never due
             if not contracts:
                 continue
@@ -854,17 +856,11 @@ class SymbiosisModel(mesa.Model):
                 pieces = st.storage.take(q)
                 c.in_transit_t += q
                 stream_shipped[st.index] += q
-                arrive = day + c.lag_days
                 if c.routed:  # the intermediary arranges (and consolidates) the haulage
                     hub_routes.setdefault(st.owner, []).append((c, q))
-                    arrivals.setdefault(arrive, []).append((c, pieces, False))  # as ship() does
-                    continue
-                pay(day, c.pay_transport, haul_cost(q, c.km, self.spec.transport))
-                # inspected as it leaves: each half lands at its owner's turn (_land, _unload)
-                kept, accepted, rejected = inspect_shipment(c.quality_bands, pieces)
-                st.arriving.setdefault(arrive, []).append((c, accepted, rejected))
-                if accepted:
-                    c.landing.setdefault(arrive, []).append((c.buyer_input, kept, accepted, 0.0))
+                else:
+                    pay(day, c.pay_transport, haul_cost(q, c.km, self.spec.transport))
+                arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does
 
     def _settle(self, day: int) -> None:
         in_force = self.contracts_flow["in_force"][day]
@@ -972,21 +968,3 @@ def _period_open(c: ContractState) -> bool:
     return any(
         p.committed_t or p.shipped_t or p.taken_t or p.short_t or p.excused_t for p in (c.period, c.out_period)
     )
-
-
-def inspect_shipment(bands: list[tuple[int, float, float]], pieces: list) -> tuple[list, float, float]:
-    """A buyer's gate on a contract's quality `bands`: the in-spec lots of a shipment, and the
-    tonnes accepted and rejected."""
-    accepted = rejected = 0.0
-    if not bands:
-        for piece in pieces:
-            accepted += piece[0]
-        return pieces, accepted, rejected
-    kept = []
-    for piece in pieces:
-        if in_spec(piece[2], bands):
-            kept.append(piece)
-            accepted += piece[0]
-        else:
-            rejected += piece[0]
-    return kept, accepted, rejected

@@ -82,19 +82,3 @@ def test_accounts_opened_but_never_paid_on_are_not_in_the_totals() -> None:
     led.book(0, "a", "b", 1.0, "price", 0)
     assert led.totals == {("a", "b", "price", 0): 1.0}
     assert led.rows == [(0, "a", "b", 1.0, "price", 0)]
-
-
-def test_entries_across_several_blocks_of_the_columns_keep_their_order_and_sums() -> None:
-    from sim.ledger import BLOCK_ENTRIES
-
-    led = MoneyLedger(from_day=3)
-    entries = [(day, f"p{day % 7}", "market", 0.5 + day, "virgin", -1) for day in range(2 * BLOCK_ENTRIES + 5)]
-    for day, payer, payee, amount, cat, k in entries:
-        led.book(day, payer, payee, amount, cat, k)
-    assert len(led) == len(entries) and led.rows == entries
-    assert list(led.frame().itertuples(index=False, name=None)) == entries
-    sums: dict[tuple, float] = defaultdict(float)
-    for _, payer, payee, amount, cat, k in entries[3:]:
-        sums[(payer, payee, cat, k)] += amount
-    assert led.totals == dict(sums)  # the same additions in the same order: equal to the bit
-    assert list(led.totals) == list(sums)

@@ -122,9 +122,7 @@ class MoneyLedger:
         self.from_day = from_day
         self.accounts: list[tuple[str, str, str, int]] = []  # account number -> its key
         self._number: dict[tuple[str, str, str, int], int] = {}
-        # per account, entries from from_day on: machine numbers in one block rather than a
-        # float object per account, each a cache line of its own in a large network
-        self._sums = array("d")
+        self._sums: list[float] = []  # per account, entries from from_day on
         self._days = array("q")
         self._accounts = array("q")
         self._amounts = array("d")

@@ -61,6 +61,9 @@ def _assert_same_run(sc: Scenario, seed: int, days: int) -> None:
     assert blocked.money.totals == phased.money.totals
     assert sorted(blocked.money.rows) == sorted(phased.money.rows)
     assert blocked.settlements == phased.settlements
+    assert [(c.in_transit_t, c.out_in_transit_t) for c in blocked.contracts] == [
+        (c.in_transit_t, c.out_in_transit_t) for c in phased.contracts
+    ]
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

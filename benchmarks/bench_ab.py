@@ -14,6 +14,12 @@ every round), by CPU time. Both see the same host within a second. What it print
 the median CPU time per day of each, and this checkout's time over the reference's per round
 (median, and mean with its standard error): 1.00 is no change, 0.95 is 5 % faster.
 
+The standard error understates the spread from one run of the script to the next: a commit
+against itself came out at 0.997-1.005 at 10 facilities and 1.001-1.005 at 1,000, but a pair
+of commits can move by 2-3 % between runs (where each version's objects land in memory, and
+so which of them collide in the caches, differs from run to run). Run it twice or three
+times, and read a difference under about 3 % as none.
+
 Time a change at a small and a large network both: a change can lower the large network's
 cost per facility-plus-contract day against the small one's by slowing the small one (the
 2026-11-27 sessions did this twice before this script caught it, benchmarks/RESULTS.md), and

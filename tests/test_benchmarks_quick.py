@@ -16,7 +16,7 @@ SLOW = {"bench_runner.py"}
 
 
 def test_the_benchmarks_are_found():
-    assert {"bench_runner.py", "bench_scenarios.py", "bench_scaling.py"} <= {p.name for p in SCRIPTS}
+    assert {"bench_ab.py", "bench_runner.py", "bench_scenarios.py", "bench_scaling.py"} <= {p.name for p in SCRIPTS}
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REF_PACKAGE = "sim_ref"
-_IMPORTS = re.compile(r"\b(from|import)\s+sim\b(?=[.\s])")
+# `from sim.x import`, `from sim import`, `import sim.x`, `import sim` (alone or in a list)
+_IMPORTS = re.compile(r"^(\s*)(from|import)(\s+)sim(?=[.\s,]|$)", re.MULTILINE)
+_IMPORT_LIST = re.compile(r"^(\s*import\s+.*,\s*)sim(?=[.\s,]|$)", re.MULTILINE)
 
 
 def extract_reference(ref: str, into: Path) -> str:
@@ -63,20 +65,34 @@ def extract_reference(ref: str, into: Path) -> str:
         _fail("bench_ab.py needs git, and this checkout's history")
     except subprocess.CalledProcessError as err:
         detail = err.stderr.decode() if isinstance(err.stderr, bytes) else err.stderr
-        _fail(f"--against {ref}: not a commit of this repository ({detail.strip()})")
+        _fail(f"--against {ref}: no such commit with a sim/ folder in this checkout's history ({detail.strip()}); "
+              "a shallow clone has only its last commits (git fetch --unshallow)")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     package = into / REF_PACKAGE
     (into / "sim").rename(package)
     for path in package.rglob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        path.write_text(_IMPORTS.sub(lambda m: f"{m.group(1)} {REF_PACKAGE}", text), encoding="utf-8")
+        text = _IMPORTS.sub(rf"\1\2\3{REF_PACKAGE}", path.read_text(encoding="utf-8"))
+        text = _IMPORT_LIST.sub(rf"\1{REF_PACKAGE}", text)
+        path.write_text(text, encoding="utf-8")
     return commit
 
 
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def _check_unmixed() -> None:
+    """Fail if the reference package uses anything of this checkout's `sim` (an import the
+    renaming missed, e.g. one made from a string)."""
+    for name, module in list(sys.modules.items()):
+        if name != REF_PACKAGE and not name.startswith(f"{REF_PACKAGE}."):
+            continue
+        for value in vars(module).values():
+            origin = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+            if isinstance(origin, str) and (origin == "sim" or origin.startswith("sim.")):
+                _fail(f"the reference's {name} uses this checkout's {origin}: an import was not renamed")
 
 
 def _model_class(package: str) -> Any:
@@ -96,6 +112,7 @@ def compare(size: int, rounds: int, horizon: int) -> dict[str, float]:
         "ref": (_model_class(REF_PACKAGE), ref_scenario),
     }
     models = {name: cls(sc, rng=0, horizon_days=horizon, collect_series=False) for name, (cls, sc) in versions.items()}
+    _check_unmixed()
     seeds = dict.fromkeys(versions, 0)
     entities = len(models["this"].facilities) + len(models["this"].contracts)
     block = max(1, round(2000 / entities))  # about 2,000 facility-plus-contract days a block
@@ -149,11 +166,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'facilities':>10} {'fac+contracts':>13} {'this ms/day':>11} {'ref ms/day':>10} "
               f"{'this/ref median':>15} {'mean +- se':>14}")
         gc.disable()  # as SymbiosisModel.run() does
-        for size in sizes:
-            res = compare(size, rounds, horizon=100)
-            print(f"{size:>10} {res['entities']:>13} {res['this_ms']:>11.3f} {res['ref_ms']:>10.3f} "
-                  f"{res['median']:>15.3f} {res['mean']:>7.3f} +- {res['se']:.3f}", flush=True)
-        gc.enable()
+        try:
+            for size in sizes:
+                res = compare(size, rounds, horizon=100)
+                print(f"{size:>10} {res['entities']:>13} {res['this_ms']:>11.3f} {res['ref_ms']:>10.3f} "
+                      f"{res['median']:>15.3f} {res['mean']:>7.3f} +- {res['se']:.3f}", flush=True)
+        except AttributeError as err:  # a commit older than the day's entry point
+            _fail(f"{args.against}'s model cannot be stepped a day at a time as this one can ({err})")
+        finally:
+            gc.enable()
     return 0
 
 

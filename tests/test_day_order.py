@@ -64,6 +64,7 @@ def _assert_same_run(sc: Scenario, seed: int, days: int) -> None:
     assert [(c.in_transit_t, c.out_in_transit_t) for c in blocked.contracts] == [
         (c.in_transit_t, c.out_in_transit_t) for c in phased.contracts
     ]
+    assert [i.inbound_t for i in blocked.input_states] == [i.inbound_t for i in phased.input_states]
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

@@ -86,19 +86,25 @@ def _dask_executor(scheduler: str) -> Iterator[tuple[Executor, str, int]]:
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
             )
-        with cluster, Client(cluster) as client:
-            client.register_plugin(_ignore_sigint_plugin())
-            executor = client.get_executor(pure=False)
-            try:
-                yield executor, "dask LocalCluster(n_workers=2, 127.0.0.1)", 2
-            except KeyboardInterrupt:
-                # Stop: cancel what has not finished, and keep the shutdown's messages about
-                # connections it closes mid-reply (nothing is lost: the runs not stored are
-                # run again on resume) out of the terminal.
-                for name in ("distributed", "tornado.application"):
-                    logging.getLogger(name).setLevel(logging.CRITICAL)
-                executor.shutdown(wait=False)
-                raise
+        noisy = [logging.getLogger(name) for name in ("distributed", "tornado.application")]
+        levels = [log.level for log in noisy]
+        try:
+            with cluster, Client(cluster) as client:
+                client.register_plugin(_ignore_sigint_plugin())
+                executor = client.get_executor(pure=False)
+                try:
+                    yield executor, "dask LocalCluster(n_workers=2, 127.0.0.1)", 2
+                except KeyboardInterrupt:
+                    # Stop: cancel what has not finished, and keep the shutdown's messages
+                    # about connections it closes mid-reply (nothing is lost: the runs not
+                    # stored are run again on resume) out of the terminal.
+                    for log in noisy:
+                        log.setLevel(logging.CRITICAL)
+                    executor.shutdown(wait=False)
+                    raise
+        finally:
+            for log, level in zip(noisy, levels, strict=True):
+                log.setLevel(level)
     else:
         with Client(scheduler) as client:
             width = max(1, sum(client.nthreads().values()))
@@ -107,15 +113,16 @@ def _dask_executor(scheduler: str) -> Iterator[tuple[Executor, str, int]]:
 
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored meanwhile, in the main thread (elsewhere signals cannot be set)."""
+    """SIGINT ignored meanwhile, in the main thread (elsewhere signals cannot be set). A
+    Ctrl-C in those seconds (the cluster starting) is lost: pressing it again stops the study."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    finally:  # None: a handler set outside Python, which Python cannot put back
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def _ignore_sigint_plugin() -> Any:

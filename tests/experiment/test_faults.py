@@ -112,6 +112,8 @@ def test_resume_after_repeated_sigkill_gives_the_uninterrupted_table(write_study
 def test_ctrl_c_stops_cleanly_and_the_study_resumes_to_the_same_table(write_study, tmp_path, workers):
     # One-year runs: with 60-day runs the model grew fast enough that the study could end
     # between "two parts stored" and the Ctrl-C.
+    if workers == "dask":
+        pytest.importorskip("distributed")  # the [dask] extra (installed by make test)
     study = write_study(DESIGN, replications=40, horizon_days=365)
     out = tmp_path / "interrupted"
     # A terminal's default Ctrl-C: a shell runs background jobs with SIGINT ignored, and the

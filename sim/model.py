@@ -16,10 +16,10 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
 3. **Contract status.** Contracts start, and those whose notice ran out end.
 4. **Deliveries.** Shipments due today (from the loading dock, in the order they were sent)
    are inspected (quality spec and the buyer's limits); accepted lots are paid at the
-   contract price and enter the buyer's secondary buffer (they wait at its gate until its turn
-   in step 5, which nothing before reads); rejected lots are disposed at the supplier's cost
-   and count as short. Routed shipments land at the intermediary, which
-   tests them (sim/intermediary.py).
+   contract price and enter the buyer's secondary buffer (they wait at its gate until its
+   turn in step 5, which nothing before reads); rejected lots are disposed at the supplier's
+   cost and count as short. Routed shipments land at the intermediary, which tests them
+   (sim/intermediary.py).
 5. **Each facility in turn**, its whole day before the next facility's. Nothing one facility
    does in these steps reaches another's state before tomorrow (shipments take a day at
    least; each step reads and writes only the facility's own stocks and its own contracts'

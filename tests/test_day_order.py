@@ -92,9 +92,9 @@ def test_the_check_can_fail() -> None:
     assert not np.array_equal(blocked.inputs_flow["buffer_t"], swapped.inputs_flow["buffer_t"])
 
 
-def test_the_check_notices_lots_put_in_after_consumption() -> None:
-    """And one the model must not make: a buyer drawing on its buffers before this morning's
-    lots are in them uses less secondary material than it has."""
+def test_lots_put_in_after_consumption_would_change_the_run() -> None:
+    """Where the lots go in matters: a buyer drawing on its buffers before this morning's lots
+    are in them uses less secondary material than it has."""
     sc = load_scenario(SCENARIOS[0])
     blocked = SymbiosisModel(sc, rng=0, horizon_days=200, collect_series=False)
     blocked.run()

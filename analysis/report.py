@@ -81,7 +81,8 @@ def build_report(results_dir: str | Path) -> Path:
     manifest = _read_json(root / "manifest.json")
     factors, reference = _design_of(root, manifest)
     if store.part_files():
-        runs = store.consolidate(factors)
+        replications = manifest.get("design", {}).get("replications")
+        runs = store.consolidate(factors, replications if isinstance(replications, int) else None)
     elif (root / "runs.parquet").exists():
         runs = store.read_runs()
     else:

@@ -8,6 +8,7 @@ runs: tasks are generated lazily and rows are flushed every `flush_every` runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -24,7 +25,7 @@ from sim.experiment.executors import map_bounded, open_executor
 from sim.experiment.manifest import now_iso, write_manifest
 from sim.experiment.progress import Progress, RunStats, budget_line, stats_line
 from sim.experiment.seeds import replication_seed, seed_text
-from sim.experiment.store import ResultStore
+from sim.experiment.store import ResultStore, design_frame
 from sim.experiment.study import Study
 from sim.experiment.tasks import Outcome, RunTask, execute
 
@@ -84,19 +85,21 @@ def run_study(
     Pass an open `executor` to use one you manage; otherwise one is opened from `workers`
     and `scheduler` (see :func:`sim.experiment.executors.open_executor`).
     """
+    design = build_design(study.design, study.seed, str(study.path))
     store = ResultStore(out)
     store.check_writable()
+    store.check_results_folder()
     if fresh:
         store.wipe()
     store.prepare()
-    design = build_design(study.design, study.seed, str(study.path))
+    store.check_same_study(study_key(study, design), design_frame(design.factors, design.points))
     store.write_design(design.factors, design.points)
 
     status = store.stored_status()
     keys = [(dp, r) for dp in range(len(design.points)) for r in range(study.replications)]
     mine = [i for i in range(len(keys)) if shard is None or shard.owns(i)]
     todo = [i for i in mine if status.get(keys[i]) != "ok"]
-    stored_ok = sum(1 for s in status.values() if s == "ok")
+    stored_ok = sum(1 for key in keys if status.get(key) == "ok")
     failed_before = sum(1 for i in todo if status.get(keys[i]) == "failed")
     say = (lambda *_, **__: None) if quiet else print
     say(budget_line(study.name, len(design.points), study.replications, stored_ok, len(todo),
@@ -112,7 +115,7 @@ def run_study(
             stats = _drive(opened, width, tasks, len(todo), store, flush_every, quiet)
     say(stats_line(stats), flush=True)
 
-    runs = store.consolidate(design.factors)
+    runs = store.consolidate(design.factors, study.replications)
     counts = {
         "total": len(keys),
         "stored": len(runs),
@@ -134,6 +137,24 @@ def run_study(
     store.write_json(f"invocations/{started.replace(':', '')}-{os.getpid()}.json", record)
     write_manifest(store, study, design, counts)
     return StudyResult(stats=stats, runs=runs, design=design, out=store.root)
+
+
+def study_key(study: Study, design: DesignTable) -> dict[str, Any]:
+    """What a study's runs are made from, so that a resume can tell a different study: the
+    scenario as the runs get it and the design points (each hashed), the seed, the horizon
+    and the series option. Not the replications: a study resumed with more runs only its new
+    replications (each replication's seed does not depend on how many there are)."""
+
+    def digest(data: Any) -> str:
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    return {
+        "scenario": digest(study.scenario_raw),
+        "design": digest({"factors": design.factors, "points": design.points}),
+        "seed": study.seed,
+        "horizon_days": study.spec.study.horizon_days,
+        "series": study.spec.study.series,
+    }
 
 
 def _tasks(study: Study, design: DesignTable, keys: Iterator[tuple[int, int]]) -> Iterator[RunTask]:

@@ -7,6 +7,9 @@ Layout of a results folder (DESIGN.md section 8)::
     runs.parquet            the consolidated table (one row per key, sorted)
     series/dpNNNNN-rNNNNN.parquet   daily series per run (study option `series = true`)
     design.csv              the design points (design_point and one column per factor)
+    study-key.json          what the stored runs were made from (written before the first
+                            run): a resume with a different scenario, design, seed, horizon
+                            or series option is refused instead of mixing the two studies
     invocations/*.json      one record per `run` invocation (shards each write their own)
     manifest.json           what, how and with which code the results were made
 
@@ -17,6 +20,7 @@ needs every row, so a failure is never silently dropped).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -32,8 +36,11 @@ import pyarrow.parquet as pq
 from sim.experiment.tasks import KEY_COLUMNS, STATUS_COLUMNS
 
 # Files and folders a study writes; --fresh removes exactly these, nothing else in the folder.
-OWNED = ("parts", "series", "invocations", "runs.parquet", "design.csv", "manifest.json",
-         "summary.csv", "report.md", "figures")
+OWNED = ("parts", "series", "invocations", "runs.parquet", "design.csv", "manifest.json", "study-key.json",
+         "summary.csv", "report.md", "report.html", "figures", "experiments.csv", "outcomes.csv")
+# Any of these marks a folder as a study's results (older folders have no study-key.json).
+MARKERS = ("study-key.json", "manifest.json", "parts", "design.csv", "runs.parquet")
+STUDY_KEY = "study-key.json"
 
 
 # Bytes written (and removed) to prove the results folder can take more results.
@@ -72,6 +79,68 @@ class ResultStore:
                 probe.unlink(missing_ok=True)
         except OSError as err:
             raise StoreError(f"{self.root}: cannot write results here ({err.strerror or err})") from None
+
+    def check_results_folder(self) -> None:
+        """Raise StoreError if the folder holds files but is not a study's results folder:
+        `run` writes report.md, figures/ and more there, and `--fresh` deletes them, so it must
+        never take a folder of the user's own files for one."""
+        if not self.root.is_dir() or any((self.root / name).exists() for name in MARKERS):
+            return
+        if any(True for _ in self.root.iterdir()):
+            raise StoreError(
+                f"{self.root}: holds files but no study results (no manifest.json, study-key.json or "
+                "parts/); give a new or empty folder"
+            )
+
+    def check_same_study(self, key: dict[str, Any], design_frame: pd.DataFrame) -> None:
+        """Raise StoreError if the stored runs were made by a different study than `key`
+        describes (see study_key), naming what changed; write the key when there is none.
+
+        A folder from before study-key.json existed is checked against its design.csv and
+        the seed in its manifest.json, as far as they go."""
+        stored = self._read_key()
+        has_runs = bool(self.part_files()) or (self.root / "runs.parquet").exists()
+        if stored is None and has_runs:
+            stored = self._legacy_key(key, design_frame)
+        if stored is not None:
+            changed = [name for name in key if name in stored and stored[name] != key[name]]
+            if changed:
+                raise StoreError(
+                    f"{self.root}: holds runs of a different study (its {', '.join(changed)} changed since they "
+                    "were stored); rerun with --fresh to replace them, or give another --out"
+                )
+        self.write_json(STUDY_KEY, key)
+
+    def _read_key(self) -> dict[str, Any] | None:
+        path = self.root / STUDY_KEY
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise StoreError(f"{path}: unreadable ({err}); rerun with --fresh to start over") from None
+        if not isinstance(data, dict):
+            raise StoreError(f"{path}: not a study key; rerun with --fresh to start over")
+        return data
+
+    def _legacy_key(self, key: dict[str, Any], design_frame: pd.DataFrame) -> dict[str, Any]:
+        """What an older folder's design.csv and manifest.json say of the study key."""
+        out: dict[str, Any] = {}
+        design_csv = self.root / "design.csv"
+        if design_csv.exists():
+            try:
+                before = pd.read_csv(design_csv)
+            except (OSError, ValueError, pd.errors.ParserError):
+                before = None
+            now = pd.read_csv(io.StringIO(design_frame.to_csv(index=False)))  # the same round trip
+            out["design"] = key["design"] if before is not None and before.equals(now) else "(older design)"
+        try:
+            manifest = json.loads((self.root / "manifest.json").read_text(encoding="utf-8"))
+            out["seed"] = manifest["seeds"]["entropy"]
+            out["horizon_days"] = manifest["design"]["horizon_days"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return out
 
     def wipe(self) -> None:
         """Remove everything a study wrote here (and only that)."""
@@ -114,8 +183,7 @@ class ResultStore:
 
     def write_design(self, factors: list[str], points: list[dict[str, Any]]) -> None:
         """The design table: design_point plus one column per factor."""
-        frame = pd.DataFrame([{"design_point": i, **p} for i, p in enumerate(points)],
-                             columns=["design_point", *factors])
+        frame = design_frame(factors, points)
         atomic_write(self.root / "design.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
     # --- reading --------------------------------------------------------------------------
@@ -136,15 +204,19 @@ class ResultStore:
                     out[key] = status
         return out
 
-    def consolidate(self, factors: Iterable[str]) -> pd.DataFrame:
+    def consolidate(self, factors: Iterable[str], replications: int | None = None) -> pd.DataFrame:
         """Merge the part files into runs.parquet: one row per key (ok preferred, else the
-        latest), sorted by design point and replication, columns in a fixed order."""
+        latest), sorted by design point and replication, columns in a fixed order. With
+        `replications`, runs of replications beyond it (a study resumed with fewer) stay in
+        parts/ but are left out."""
         frames = [pd.read_parquet(p) for p in self.part_files()]
         frames = [f for f in frames if not f.empty]
         if not frames:
             runs = pd.DataFrame(columns=[*KEY_COLUMNS, *factors, *STATUS_COLUMNS])
         else:
             runs = pd.concat(frames, ignore_index=True)
+        if replications is not None:
+            runs = runs[runs["replication"] < replications]
         runs["_order"] = range(len(runs))
         runs["_ok"] = runs["status"].eq("ok")
         runs = runs.sort_values(["design_point", "replication", "_ok", "_order"], kind="stable")
@@ -157,6 +229,11 @@ class ResultStore:
     def read_runs(self) -> pd.DataFrame:
         """The consolidated table (raises FileNotFoundError when there is none)."""
         return pd.read_parquet(self.root / "runs.parquet")
+
+
+def design_frame(factors: list[str], points: list[dict[str, Any]]) -> pd.DataFrame:
+    """design.csv's table: design_point plus one column per factor."""
+    return pd.DataFrame([{"design_point": i, **p} for i, p in enumerate(points)], columns=["design_point", *factors])
 
 
 def order_columns(runs: pd.DataFrame, factors: list[str]) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import pytest
 
 from sim import run as sim_run
 from sim.experiment.runner import run_study
-from sim.experiment.store import ResultStore
+from sim.experiment.store import ResultStore, StoreError
 from sim.experiment.study import load_study
 
 KILL_DESIGN = """kind = "grid"
@@ -85,3 +85,81 @@ def test_failed_runs_are_run_again_on_resume_and_replaced(write_study, tmp_path,
     again = run_study(study, out, workers=1, quiet=True)
     assert again.stats.ok == 4
     assert len(again.runs) == 4 and again.runs["status"].eq("ok").all()
+
+
+def _snapshot(folder):
+    """Every file under `folder` with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda text: text.replace("seed = 20261126", "seed = 7"), "seed"),
+        (lambda text: text.replace("[0, 3]", "[0, 5]"), "design"),
+        (lambda text: text.replace("horizon_days = 30", "horizon_days = 20"), "horizon_days"),
+        (lambda text: text.replace('name = "test"', 'name = "test"\noverrides = { "contracts.*.price_per_t" = 9.0 }'),
+         "scenario"),
+    ],
+    ids=["seed", "design", "horizon", "scenario"],
+)
+def test_a_changed_study_is_refused_and_the_stored_runs_are_untouched(write_study, tmp_path, change, named):
+    path = write_study(KILL_DESIGN, replications=2)
+    out = tmp_path / "out"
+    run_study(load_study(path), out, workers=1, quiet=True)
+    before = _snapshot(out)
+    changed = tmp_path / "changed.toml"
+    changed.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert changed.read_text(encoding="utf-8") != path.read_text(encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(changed), "--out", str(out),
+                           "--workers", "1", "--quiet"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert f"its {named} changed" in done.stderr and "--fresh" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert _snapshot(out) == before
+    fresh = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(changed), "--out", str(out),
+                            "--workers", "1", "--quiet", "--fresh"], capture_output=True, text=True, check=False)
+    assert fresh.returncode == 0, fresh.stderr
+
+
+def test_more_replications_run_only_the_new_ones_and_fewer_leave_the_rest_out(write_study, tmp_path):
+    out = tmp_path / "out"
+    run_study(load_study(write_study(KILL_DESIGN, replications=2)), out, workers=1, quiet=True)
+    more = run_study(load_study(write_study(KILL_DESIGN, replications=3)), out, workers=1, quiet=True)
+    assert more.stats.ok == 2  # replication 2 at both design points
+    clean = run_study(load_study(write_study(KILL_DESIGN, replications=3, name="clean.toml")), tmp_path / "clean",
+                      workers=1, quiet=True)
+    pd.testing.assert_frame_equal(more.runs.drop(columns="wall_s"), clean.runs.drop(columns="wall_s"))
+    fewer = run_study(load_study(write_study(KILL_DESIGN, replications=1)), out, workers=1, quiet=True)
+    assert fewer.stats.ok == 0
+    assert fewer.runs["replication"].tolist() == [0, 0]
+    assert '"total": 2' in (out / "manifest.json").read_text(encoding="utf-8")
+    assert len(ResultStore(out).stored_status()) == 6  # kept in parts/, for a resume with more again
+
+
+def test_a_folder_of_other_files_is_refused_and_fresh_deletes_nothing_there(write_study, tmp_path):
+    mine = tmp_path / "mine"
+    (mine / "figures").mkdir(parents=True)
+    (mine / "report.md").write_text("my own notes", encoding="utf-8")
+    (mine / "figures" / "fig1.png").write_bytes(b"png")
+    before = _snapshot(mine)
+    done = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(write_study(KILL_DESIGN)), "--out",
+                           str(mine), "--workers", "1", "--fresh"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "holds files but no study results" in done.stderr
+    assert _snapshot(mine) == before
+
+
+def test_a_folder_from_before_the_study_key_is_checked_by_its_design_and_manifest(write_study, tmp_path):
+    path = write_study(KILL_DESIGN, replications=2)
+    out = tmp_path / "out"
+    run_study(load_study(path), out, workers=1, quiet=True)
+    (out / "study-key.json").unlink()
+    other_seed = write_study(KILL_DESIGN, replications=2, seed=7, name="other.toml")
+    with pytest.raises(StoreError, match="its seed changed"):
+        run_study(load_study(other_seed), out, workers=1, quiet=True)
+    other_design = write_study(KILL_DESIGN.replace("[0, 3]", "[0, 4]"), replications=2, name="design.toml")
+    with pytest.raises(StoreError, match="its design changed"):
+        run_study(load_study(other_design), out, workers=1, quiet=True)
+    again = run_study(load_study(path), out, workers=1, quiet=True)
+    assert again.stats.ok == 0 and (out / "study-key.json").exists()

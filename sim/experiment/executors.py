@@ -1,7 +1,8 @@
 """Where runs execute: any ``concurrent.futures.Executor``, opened as a context manager.
 
 - ``workers = 1``: :class:`InlineExecutor`, in this process, one run after the other;
-- ``workers = N``: a ``ProcessPoolExecutor`` of N processes;
+- ``workers = N``: a ``ProcessPoolExecutor`` of N processes, replaced if a worker dies
+  (:class:`RenewingPool`);
 - ``scheduler = "local"``: a Dask ``LocalCluster`` of 2 single-threaded worker processes bound
   to 127.0.0.1 with no dashboard; ``scheduler = "tcp://host:8786"``: an existing Dask cluster.
   Dask is an optional extra (``pip install .[dask]``), imported only when asked for.
@@ -18,8 +19,9 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,15 +51,63 @@ def open_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tu
         # Never fork a process that may hold threads (Dask, tqdm's monitor): forkserver on
         # Linux, the platform's default elsewhere.
         method = "forkserver" if sys.platform.startswith("linux") else None
-        # Workers ignore Ctrl-C (a terminal sends it to the whole process group): the parent
-        # stops, keeps what finished, and cancels what has not started.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                                 initializer=_ignore_sigint) as pool:
+        with RenewingPool(workers, multiprocessing.get_context(method)) as pool:
             try:
                 yield pool, f"ProcessPoolExecutor(max_workers={workers})", workers
             except KeyboardInterrupt:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+
+
+class RenewingPool(Executor):
+    """A process pool that replaces itself when one of its workers dies.
+
+    A ``ProcessPoolExecutor`` whose worker is killed (the out-of-memory killer, kill -9) is
+    broken for good: the calls in flight fail with ``BrokenProcessPool`` and every later submit
+    raises it, which would stop the study. Here a submit to a broken pool first opens a new
+    one, and :func:`map_bounded` submits the calls that failed with the pool again.
+
+    Its workers ignore Ctrl-C (a terminal sends it to the whole process group: the parent
+    stops, keeps what finished, and cancels what has not started), and each exits if the
+    process that opened the pool is gone (killed with kill -9, it cannot shut them down)."""
+
+    def __init__(self, workers: int, context: Any):
+        self._open = lambda: ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+        )
+        self._pool = self._open()
+        self.renewals = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Submit to the pool, opening a new one first if the current one is broken."""
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenExecutor:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._open()
+            self.renewals += 1
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut the current pool down."""
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _worker_start(parent_pid: int) -> None:
+    """A pool worker's start: Ctrl-C ignored, and a watch on the process that opened the pool."""
+    _ignore_sigint()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid taken by another user's process: ours is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sim-parent-watch", daemon=True).start()
 
 
 def _ignore_sigint() -> None:
@@ -145,11 +195,14 @@ def default_workers() -> int:
 
 
 def map_bounded(
-    executor: Executor, fn: Callable[[Any], Any], items: Iterable[Any], window: int
+    executor: Executor, fn: Callable[[Any], Any], items: Iterable[Any], window: int, retries: int = 2
 ) -> Iterator[tuple[Any, Future[Any]]]:
     """Yield `(item, future of fn(item))` for every item as the calls complete (in completion
-    order), keeping at most `window` calls in flight."""
-    pending: dict[Future[Any], Any] = {}
+    order), keeping at most `window` calls in flight.
+
+    A call that failed because its process pool broke (a worker died under it) is submitted
+    again, up to `retries` times; after that its failed future is yielded like any other."""
+    pending: dict[Future[Any], tuple[Any, int]] = {}
     source = iter(items)
     exhausted = False
     while True:
@@ -159,9 +212,13 @@ def map_bounded(
             except StopIteration:
                 exhausted = True
                 break
-            pending[executor.submit(fn, item)] = item
+            pending[executor.submit(fn, item)] = (item, 0)
         if not pending:
             return
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            yield pending.pop(future), future
+            item, tries = pending.pop(future)
+            if tries < retries and not future.cancelled() and isinstance(future.exception(), BrokenExecutor):
+                pending[executor.submit(fn, item)] = (item, tries + 1)
+                continue
+            yield item, future

@@ -191,8 +191,9 @@ def _drive(executor: Executor, width: int, tasks: Iterator[RunTask], todo: int, 
                 if len(buffer) >= flush_every or time.monotonic() - last_flush > 30.0:
                     store.write_part(buffer)
                     buffer, last_flush = [], time.monotonic()
-        except KeyboardInterrupt:
-            # Ctrl-C: keep the runs that finished (a resume then skips them), then stop.
+        except BaseException:
+            # Ctrl-C, or anything else that stops the study: keep the runs that finished (a
+            # resume then skips them), then stop.
             store.write_part(buffer)
             raise
         store.write_part(buffer)
@@ -200,8 +201,9 @@ def _drive(executor: Executor, width: int, tasks: Iterator[RunTask], todo: int, 
 
 
 def _outcome(task: RunTask, future: Future[Outcome]) -> Outcome:
-    """The future's outcome; a worker that died (its process killed, the pool broken) becomes
-    a failed row, re-run on the next resume."""
+    """The future's outcome. A run whose worker died is submitted again (a process pool is
+    replaced, Dask reschedules); one lost even so becomes a failed row, re-run on the next
+    resume."""
     try:
         return future.result()
     except Exception as err:

@@ -85,3 +85,22 @@ def test_shard_parses_k_of_n(text, k, n):
 def test_shard_rejects_malformed_text(text):
     with pytest.raises(ValueError, match="--shard"):
         Shard.parse(text)
+
+
+def test_a_call_whose_worker_dies_runs_again_on_a_new_pool(tmp_path):
+    import multiprocessing
+
+    from sim.experiment.executors import RenewingPool, map_bounded
+    from tests.experiment._dying import die_always, die_once
+
+    items = [(name, tmp_path) for name in ("a", "b", "die-1", "c", "d", "die-2", "e")]
+    with RenewingPool(2, multiprocessing.get_context("forkserver")) as pool:
+        got = {item[0]: future.result() for item, future in map_bounded(pool, die_once, items, window=3)}
+        assert got == {name: name for name, _ in items}
+        assert pool.renewals >= 1
+        # A call that kills its worker every time is given up after its retries: its future
+        # holds the error (the runner stores it as a failed run); the others still complete.
+        outcomes = {item[0]: future.exception() for item, future in
+                    map_bounded(pool, die_always, [("x", tmp_path), ("die", tmp_path), ("y", tmp_path)], window=1)}
+    assert outcomes["x"] is None and outcomes["y"] is None
+    assert type(outcomes["die"]).__name__ == "BrokenProcessPool"

@@ -178,6 +178,60 @@ def test_a_dask_worker_killed_mid_study_loses_no_run(write_study, tmp_path):
     _assert_same_final_table(out, _clean_table(study_path, tmp_path))
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _pool_workers(cli: subprocess.Popen, out: Path, parts: int) -> list[int]:
+    """The CLI's pool workers (its grandchildren, under the forkserver), once `parts` part
+    files are stored."""
+    end = time.monotonic() + 120
+    while cli.poll() is None and time.monotonic() < end:
+        workers = [w for child in _children(cli.pid) for w in _children(child)]
+        if len(workers) == 2 and _parts(out) >= parts:
+            return workers
+        time.sleep(0.02)
+    raise AssertionError("the pool's two workers never showed up while the study ran")
+
+
+@pytest.mark.slow
+def test_a_pool_worker_killed_mid_study_loses_no_run(write_study, tmp_path):
+    study_path = write_study(DESIGN, replications=30, horizon_days=365)
+    out = tmp_path / "pool"
+    cli = subprocess.Popen(_cmd(study_path, out, "--workers", "2", "--flush-every", "1"), stderr=subprocess.PIPE,
+                           text=True, cwd=ROOT)
+    workers = _pool_workers(cli, out, 3)
+    at_kill = _parts(out)
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = cli.communicate(timeout=600)
+    assert cli.returncode == 0, err
+    assert _parts(out) > at_kill, "the study had finished when the worker was killed"
+    _assert_same_final_table(out, _clean_table(study_path, tmp_path))  # every run ok, no resume needed
+
+
+@pytest.mark.slow
+def test_the_pool_workers_exit_when_the_study_is_killed(write_study, tmp_path):
+    study_path = write_study(DESIGN, replications=30, horizon_days=365)
+    out = tmp_path / "pool"
+    cli = subprocess.Popen(_cmd(study_path, out, "--workers", "2"), stderr=subprocess.DEVNULL, cwd=ROOT)
+    workers = _pool_workers(cli, out, 0)
+    os.kill(cli.pid, signal.SIGKILL)
+    cli.wait()
+    end = time.monotonic() + 20
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()], "pool workers outlived the killed study"
+
+
 # --- unwritable or full results folder ---------------------------------------------------
 
 

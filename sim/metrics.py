@@ -19,6 +19,7 @@ from sim.market import priced_total
 
 if TYPE_CHECKING:
     from sim.model import SymbiosisModel
+    from sim.scenario import InputSpec
 
 #: Relative tolerance below which a secondary shortfall is rounding, not a disruption.
 SHORTFALL_TOL = 1e-9
@@ -48,6 +49,33 @@ def disruption_flags(model: SymbiosisModel) -> np.ndarray:
     gap = f["secondary_full_t"] - f["from_secondary_t"]
     tol = SHORTFALL_TOL * np.maximum(1.0, f["secondary_full_t"])
     return (gap > tol).any(axis=1) if gap.shape[1] else np.zeros(gap.shape[0], dtype=bool)
+
+
+def counterfactual_input_cost(required: np.ndarray, virgin: np.ndarray, spec: InputSpec, w: int) -> float:
+    """What an input's daily requirement (`required`, tonnes by day) would cost from day `w`
+    without symbiosis, from the buyer's own sources.
+
+    With a virgin source (market or stockpile), every tonne at the day's virgin price. With
+    none, every tonne unmet at the input's lost margin, except that with its own emergency
+    purchase the shortage is bought at the day's virgin price x (1 + premium) once it has
+    lasted the lead time (the episode starts on the first day with a requirement and ends
+    on a day without one, as in the run). An intermediary's emergency supply belongs to the
+    symbiosis, not to the counterfactual. Without this, an input with no virgin source
+    counted each tonne it went short of as a tonne of virgin material saved."""
+    if spec.virgin != "none":
+        return priced_total(required, virgin, w)
+    price = np.full(required.shape, float(spec.lost_margin_per_t))
+    emergency = spec.emergency
+    if emergency is not None:
+        since: int | None = None
+        for day, tonnes in enumerate(required.tolist()):
+            if tonnes > 1e-12:
+                since = day if since is None else since
+                if day - since >= emergency.lead_time_days:
+                    price[day] = virgin[day] * (1.0 + emergency.premium)
+            else:
+                since = None
+    return priced_total(required, price, w)
 
 
 def _sum(arr: np.ndarray, w: int) -> float:
@@ -99,7 +127,10 @@ def _facility_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFr
         cf_disposal = sum(
             priced_total(sf["generated_cf_t"][:, s.index], disposal[:, s.index], w) for s in fac.streams
         )
-        cf_virgin = sum(priced_total(inf["required_cf_t"][:, i.index], virgin[:, i.index], w) for i in fac.inputs)
+        cf_virgin = sum(
+            counterfactual_input_cost(inf["required_cf_t"][:, i.index], virgin[:, i.index], spec, w)
+            for i, spec in zip(fac.inputs, fac.spec.inputs, strict=True)
+        )
         stock_gain = 0.0
         for i in fac.inputs:
             start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]

@@ -183,6 +183,44 @@ def test_unmet_demand_costs_lost_margin():
     assert daily(m, "lost_margin", "buy", LOST) == approx(np.full(H, 1200.0))
 
 
+@pytest.mark.parametrize(
+    "emergency",
+    [None, {"premium": 0.5, "lead_time_days": 2.0}],
+    ids=["short at the lost margin", "emergency after its lead time"],
+)
+def test_without_virgin_supply_the_counterfactual_goes_short_as_the_buyer_would(emergency):
+    # No exchange at all, so the run is its own counterfactual and the buyer's benefit is 0:
+    # with no virgin source the counterfactual is 10 t/day short at 100/t (not 10 t/day of
+    # virgin stone at 50/t, which the buyer cannot buy), or, with an emergency purchase, short
+    # for the first two days of each shortage episode and bought at 75/t after; the buyer's
+    # own outage (days 4, 5) ends an episode in both.
+    changes = {f"{INPUT}.virgin": "none", f"{INPUT}.lost_margin_per_t": 100.0}
+    if emergency is not None:
+        changes[f"{INPUT}.emergency"] = emergency
+    m = run(build(changes, contracts=[], events=[{"day": 4, "kind": "outage", "facility": "buy",
+                                                  "duration_days": 2}]))
+    fac = m.result().facilities.set_index("facility")
+    if emergency is None:
+        want = 8 * 10 * 100.0  # 8 days up
+    else:  # episodes days 0-3 and 6-9: short days 0, 1, 6, 7; emergency days 2, 3, 8, 9
+        want = 4 * 10 * 100.0 + 4 * 10 * 75.0
+    assert fac.at["buy", "counterfactual_cost"] == approx(want)
+    assert fac.at["buy", "buy_cost"] == approx(want)
+    assert fac.at["buy", "buyer_benefit"] == approx(0.0)
+
+
+def test_without_virgin_supply_each_tonne_delivered_is_worth_the_lost_margin_it_avoids():
+    # The contract's ash replaces stone 1:1 from day 1 (10 t/day) at 20/t (no haulage: 0 km):
+    # against going short at 100/t the buyer gains 80 per t delivered; day 0's shortage is in
+    # both the run and the counterfactual.
+    m = run(build({f"{INPUT}.virgin": "none", f"{INPUT}.lost_margin_per_t": 100.0, "contracts.c1.price_per_t": 20.0}))
+    fac = m.result().facilities.set_index("facility")
+    assert m.inputs_flow["from_secondary_t"][:, 0] == approx(every_day_from(1, 10.0))
+    assert entries(m, "transport").empty
+    assert fac.at["buy", "counterfactual_cost"] == approx(H * 10 * 100.0)
+    assert fac.at["buy", "buyer_benefit"] == approx((H - 1) * 10 * (100.0 - 20.0))
+
+
 def test_critical_input_shortage_stops_line_and_output():
     # The buyer's stone is critical, no virgin; it also uses water (non-critical, market 2/t,
     # 5 t/day) and puts out 20 t/day of slag. The supplier makes 6 t/day: on days 1..9 4 of 10 t

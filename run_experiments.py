@@ -69,6 +69,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _days(text: str) -> int:
+    value = _positive_int(text)
+    if value > 100_000:  # as a scenario's horizon_days
+        raise argparse.ArgumentTypeError(f"at most 100000 days (about 274 years), got {value}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -94,6 +101,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, dict(args.set or []))
+    warmup = scenario.scenario.warmup_days
+    if args.days is not None and args.days <= warmup:
+        from sim.scenario import ScenarioError
+
+        raise ScenarioError([f"--days: {args.days} days leave nothing after {args.scenario}'s warm-up of "
+                             f"{warmup} days"])
     out = Path(args.out) if args.out else None
     if out is not None:
         _ensure_writable(out)
@@ -168,10 +181,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     raw = read_toml(args.file)
     if "study" in raw:
         from sim.experiment.design import build_design
-        from sim.experiment.study import load_study
+        from sim.experiment.study import StudyError, design_point_problems, load_study
 
         study = load_study(args.file)
-        points = len(build_design(study.design, study.seed, str(args.file)).points)
+        design = build_design(study.design, study.seed, str(args.file))
+        problems = design_point_problems(study, design.points)
+        if problems:
+            raise StudyError(problems)
+        points = len(design.points)
         print(
             f"{args.file}: ok (study '{study.name}': {points} design points x "
             f"{study.replications} replications = {points * study.replications} runs)"
@@ -226,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", help="scenario file (TOML)")
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1); same seed, same run")
-    p.add_argument("--days", type=_positive_int, help="simulate this many days instead of the file's horizon")
+    p.add_argument("--days", type=_days, help="simulate this many days instead of the file's horizon (at most 100000)")
     p.add_argument(
         "--set",
         type=_assignment,

@@ -91,7 +91,9 @@ def build_report(results_dir: str | Path) -> Path:
     atomic_write(root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     data = ReportInput(root, manifest, factors, reference, runs, summary)
     (root / "figures").mkdir(exist_ok=True)
-    text = "\n".join(part for part in (section(data) for section in SECTIONS) if part)
+    # With no run completed there is nothing to summarise: the header lists the failures.
+    sections = SECTIONS if not data.ok.empty else [section_header, section_nothing_completed]
+    text = "\n".join(part for part in (section(data) for section in sections) if part)
     atomic_write(root / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     from analysis.html import markdown_to_html
 
@@ -566,6 +568,14 @@ def _paired(data: ReportInput, a: int, b: int, metric: str) -> tuple[float, floa
 
 def _list(values: list[int]) -> str:
     return ", ".join(str(v) for v in values[:12]) + (f" (and {len(values) - 12} more)" if len(values) > 12 else "")
+
+
+def section_nothing_completed(data: ReportInput) -> str:
+    """What a report says when every stored run failed."""
+    return (
+        "## No run completed\n\nEvery stored run failed, so there are no statistics, effects or figures. "
+        "The errors above say why; fix the study or the scenario and run it again with `--fresh`.\n"
+    )
 
 
 SECTIONS: list[Callable[[ReportInput], str]] = [

@@ -28,8 +28,13 @@ from pydantic import (
     model_validator,
 )
 
-NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Pos = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+# Quantities (tonnes, money, days, rates) are bounded by a trillion: far beyond any plant,
+# and small enough that no product of two of them over a horizon overflows to infinity.
+BIG = 1e12
+NonNeg = Annotated[float, Field(ge=0.0, le=BIG, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0.0, le=BIG, allow_inf_nan=False)]
+# Planar coordinates: within 100,000 km of the origin (the Earth is 40,075 km round).
+Km = Annotated[float, Field(ge=-1e5, le=1e5, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Ident = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -52,7 +57,7 @@ class ScenarioMeta(Frozen):
     description: str = ""
     currency: str = "EUR"
     horizon_days: Annotated[int, Field(gt=0, le=100_000)] = 365
-    warmup_days: Annotated[int, Field(ge=0)] = 0
+    warmup_days: Annotated[int, Field(ge=0, le=100_000)] = 0
 
     @model_validator(mode="after")
     def _warmup_inside_horizon(self) -> ScenarioMeta:
@@ -93,7 +98,7 @@ class Material(Frozen):
     virgin_price_per_t: NonNeg = 0.0
     disposal_cost_per_t: NonNeg = 0.0
     co2e_t_per_t: NonNeg = 0.0
-    quality: dict[Ident, Annotated[float, Field(allow_inf_nan=False)]] = {}
+    quality: dict[Ident, Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)]] = {}
 
 
 # --- facilities ------------------------------------------------------------------------------
@@ -102,10 +107,10 @@ class Material(Frozen):
 class Location(Frozen):
     """Where a facility stands: planar `{x_km, y_km}` or geographic `{lat, lon}`."""
 
-    x_km: float | None = None
-    y_km: float | None = None
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    x_km: Km | None = None
+    y_km: Km | None = None
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _one_pair(self) -> Location:
@@ -251,8 +256,8 @@ class QualityDraw(Frozen):
 class Limit(Frozen):
     """An acceptance band for one quality property."""
 
-    min: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    max: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    min: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
+    max: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Limit:
@@ -405,7 +410,7 @@ class Contract(Frozen):
     enabled: bool = True
     volume_t_per_day: Pos
     delivery_interval_days: Annotated[int, Field(ge=1)] = 1
-    price_per_t: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    price_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] = 0.0  # negative: a gate fee
     transport_paid_by: Literal["buyer", "supplier"] = "buyer"
     distance_km: NonNeg | None = None
     quality_spec: dict[Ident, Limit] = {}

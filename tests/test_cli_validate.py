@@ -68,3 +68,22 @@ def test_validate_shipped_scenario_exits_0(path: Path) -> None:
     proc = validate(path.relative_to(REPO).as_posix())
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        ("1000000000", "argument --days: at most 100000 days (about 274 years), got 1000000000"),
+        ("30", "--days: 30 days leave nothing after tests/data/tiny.toml's warm-up of 40 days"),
+    ],
+    ids=["beyond the longest horizon", "within the warm-up"],
+)
+def test_simulate_days_out_of_range_exits_2(days: str, expected: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "run_experiments.py", "simulate", "tests/data/tiny.toml", "--days", days,
+         "--set", "scenario.warmup_days=40", "--out", str(tmp_path / "out")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -18,10 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.experiment.design import build_design
 from sim.experiment.executors import default_workers
 from sim.experiment.runner import Shard, run_study
 from sim.experiment.store import StoreError
-from sim.experiment.study import StudyError, load_study
+from sim.experiment.study import StudyError, design_point_problems, load_study
 
 DEFAULT_STUDY = Path("scenarios/studies/default.toml")
 DEFAULT_OUT = Path("results/default")
@@ -117,6 +118,8 @@ def run_command(args: argparse.Namespace) -> int:
         study = load_study(args.study)
     except StudyError as err:
         problems += err.problems
+    else:
+        problems += design_point_problems(study, build_design(study.design, study.seed, str(study.path)).points)
     if problems:
         return _bad_input(problems)
     out = args.out or Path("results") / args.study.stem
@@ -136,6 +139,10 @@ def _run_and_report(study: Any, out: Path, workers: int, scheduler: str | None, 
     build_report(result.out)
     if not args.quiet:
         print(f"results in {result.out}/ (runs.parquet, summary.csv, report.md, manifest.json)")
+    if len(result.runs) and not result.runs["status"].eq("ok").any():
+        first = result.runs["error"].iloc[0]
+        print(f"error: every run failed (the first: {first}); see {result.out}/report.md", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -208,6 +208,10 @@ def load_study(path: str | Path) -> Study:
         problems += [f"{source}: study.scenario: {line}" for line in err.problems]
         raise StudyError(problems) from None
     problems += _factor_problems(source, spec.design, base, str(scenario_path))
+    horizon, warmup = spec.study.horizon_days, scenario.scenario.warmup_days
+    if horizon is not None and horizon <= warmup:
+        problems.append(f"{source}: study.horizon_days: {horizon} days leave nothing after the scenario's "
+                        f"warm-up of {warmup} days")
     if problems:
         raise StudyError(problems)
     return Study(
@@ -310,4 +314,30 @@ def _values_to_try(design: Design) -> dict[str, list[Any]]:
             out[name] = [int(v) for v in ends] if spec.integer else ends
         else:
             out[name] = list(spec)
+    return out
+
+
+#: Designs with at most this many points have each point's scenario checked before a run
+#: (a millisecond or so each); larger and sampled designs store an invalid point's runs as failed.
+CHECKED_POINTS = 5000
+
+
+def design_point_problems(study: Study, points: list[dict[str, Any]], limit: int = 10) -> list[str]:
+    """One line per problem of the scenarios that a grid's or a row list's design points make:
+    each factor's levels can be valid alone and not together (a take-or-pay with a gate fee).
+    Sampled designs, and designs of more than CHECKED_POINTS points, are not checked here."""
+    if study.design.kind not in ("grid", "rows") or len(points) > CHECKED_POINTS:
+        return []
+    out: list[str] = []
+    bad = 0
+    for k, point in enumerate(points):
+        try:
+            parse_scenario(copy.deepcopy(study.scenario_raw), str(study.scenario_path), point)
+        except ScenarioError as err:
+            bad += 1
+            if bad <= limit:
+                where = ", ".join(f"{name} = {value!r}" for name, value in point.items())
+                out += [f"{study.path}: design point {k} ({where}): {line}" for line in err.problems]
+    if bad > limit:
+        out.append(f"{study.path}: and {bad - limit} more design points make an invalid scenario")
     return out

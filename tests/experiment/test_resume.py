@@ -163,3 +163,16 @@ def test_a_folder_from_before_the_study_key_is_checked_by_its_design_and_manifes
         run_study(load_study(other_design), out, workers=1, quiet=True)
     again = run_study(load_study(path), out, workers=1, quiet=True)
     assert again.stats.ok == 0 and (out / "study-key.json").exists()
+
+
+def test_a_study_whose_every_run_fails_reports_why_and_exits_1(write_study, tmp_path, monkeypatch, capsys):
+    from sim.experiment.cli import main
+
+    monkeypatch.setattr(sim_run, "run_once", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no plant")))
+    out = tmp_path / "out"
+    status = main(["run", str(write_study(KILL_DESIGN, replications=2)), "--out", str(out), "--workers", "1",
+                   "--quiet"])
+    assert status == 1
+    assert "every run failed (the first: RuntimeError: no plant)" in capsys.readouterr().err
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## No run completed" in report and "4 x `RuntimeError: no plant`" in report

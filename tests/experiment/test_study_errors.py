@@ -66,6 +66,16 @@ CASES = {
         {},
         'design.factors."policy.buffer\\u001edays": value 1 is not valid in the scenario',
     ),
+    "levels valid alone but not together": (
+        'kind = "grid"\n[design.factors]\n"contracts.*.take_or_pay" = [0.5]\n"contracts.*.price_per_t" = [-1.0]\n',
+        {},
+        "design point 0 (contracts.*.take_or_pay = 0.5, contracts.*.price_per_t = -1.0): ",
+    ),
+    "study horizon within the scenario's warm-up": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
+        {"extra": 'overrides = { "scenario.warmup_days" = 40 }'},
+        "study.horizon_days: 30 days leave nothing after the scenario's warm-up of 40 days",
+    ),
     "zero replications": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
         {"replications": 0},

@@ -39,6 +39,8 @@ against a world without the exchange (paying for disposal, buying everything new
 Settings in the sidebar take effect when you press **Reset**.
 """
 
+DEFAULT_SEED = "42"
+
 FACILITY_COLUMNS = {
     "facility": "facility",
     "state": "state",
@@ -61,7 +63,7 @@ MODEL_PARAMS = {
         "values": views.scenario_files(),
         "label": "Scenario",
     },
-    "seed": {"type": "InputText", "value": "42", "label": "Seed"},
+    "seed": {"type": "InputText", "value": DEFAULT_SEED, "label": "Seed"},
     "buffer_days": {
         "type": "Select",
         "value": views.AS_IN_FILE,
@@ -158,7 +160,22 @@ def Explanation(model: views.DashboardModel):
     return solara.Markdown(EXPLANATION)
 
 
-model = views.DashboardModel()
+class TeachingModel(views.DashboardModel):
+    """What the page runs: a DashboardModel whose seed box cannot break the page. Mesa builds
+    the model again from the boxes on Reset, and a seed that is not a whole number >= 0 would
+    replace the page with a traceback; here it runs the default seed and says so above."""
+
+    def __init__(self, scenario_file: str = views.DEFAULT_SCENARIO, seed: str | int = DEFAULT_SEED, **levers):
+        try:
+            views.parse_seed(seed)
+        except ValueError as err:
+            super().__init__(scenario_file, DEFAULT_SEED, **levers)
+            self.notes.insert(0, f"{str(err).capitalize()}: running seed {DEFAULT_SEED} instead.")
+            return
+        super().__init__(scenario_file, seed, **levers)
+
+
+model = TeachingModel()
 
 page = SolaraViz(
     model,

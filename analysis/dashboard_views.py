@@ -68,7 +68,8 @@ def lever_overrides(
     return out
 
 
-def _parse_seed(seed: str | int) -> int:
+def parse_seed(seed: str | int) -> int:
+    """The seed a box holds, as a whole number >= 0; ValueError with a sentence otherwise."""
     try:
         value = int(str(seed).strip())
     except ValueError:
@@ -105,7 +106,7 @@ class DashboardModel(SymbiosisModel):
         elif intermediary:
             overrides["policy.intermediary"] = True
             scenario = load_scenario(path, overrides)
-        super().__init__(scenario, rng=as_seed_sequence(_parse_seed(seed)))
+        super().__init__(scenario, rng=as_seed_sequence(parse_seed(seed)))
         self.scenario_file = scenario_file
         self.overrides = overrides
         self.notes = notes

@@ -103,6 +103,20 @@ def test_a_seed_that_is_not_a_whole_number_is_refused_with_a_sentence():
         views.DashboardModel("two_firms.toml", seed="forty-two")
 
 
+@pytest.mark.parametrize("seed", ["forty-two", "-3", ""])
+def test_the_page_runs_the_default_seed_for_a_bad_one_and_says_so(seed):
+    # What Mesa does on Reset: the page's model class built again from the boxes.
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    model = app.TeachingModel("two_firms.toml", seed=seed, buffer_days="3")
+    assert model.seed.entropy == int(app.DEFAULT_SEED)
+    assert model.notes[0].startswith("The seed must be a whole number >= 0") and "running seed 42" in model.notes[0]
+    assert model.overrides == {"policy.buffer_days": 3.0}
+    good = app.TeachingModel("two_firms.toml", seed="7")
+    assert good.seed.entropy == 7 and good.notes == []
+
+
 # --- the real browser test ----------------------------------------------------------------------
 
 

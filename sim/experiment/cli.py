@@ -14,6 +14,7 @@ the summary and report (imported when needed; nothing in ``sim`` below this shel
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from sim.experiment.store import StoreError
 from sim.experiment.study import StudyError, design_point_problems, load_study
 
 DEFAULT_STUDY = Path("scenarios/studies/default.toml")
+# 'local', or a Dask scheduler address: [protocol://]host:port (an IPv6 host in brackets).
+SCHEDULER = re.compile(r"^(local|([a-z]+://)?(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5})$")
 DEFAULT_OUT = Path("results/default")
 
 RUN_HELP = """\
@@ -112,6 +115,8 @@ def run_command(args: argparse.Namespace) -> int:
             problems.append(f"--shard: {err}")
     if args.workers is not None and args.workers < 1:
         problems.append(f"--workers: needs a whole number >= 1 (given {args.workers})")
+    if args.scheduler is not None and not SCHEDULER.match(args.scheduler):
+        problems.append(f"--scheduler: 'local' or an address such as tcp://host:8786 (given '{args.scheduler}')")
     if args.flush_every < 1:
         problems.append(f"--flush-every: needs a whole number >= 1 (given {args.flush_every})")
     try:

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,32 +88,37 @@ def run_study(
     """
     design = build_design(study.design, study.seed, str(study.path))
     store = ResultStore(out)
+    # Checks first, writing nothing a failure would leave behind (the folder is created).
     store.check_writable()
     store.check_results_folder()
-    if fresh:
-        store.wipe()
-    store.prepare()
-    store.check_same_study(study_key(study, design), design_frame(design.factors, design.points))
-    store.write_design(design.factors, design.points)
-
-    status = store.stored_status()
+    key = study_key(study, design)
+    if not fresh:
+        store.check_same_study(key, design_frame(design.factors, design.points))
+    status = {} if fresh else store.stored_status()
     keys = [(dp, r) for dp in range(len(design.points)) for r in range(study.replications)]
     mine = [i for i in range(len(keys)) if shard is None or shard.owns(i)]
     todo = [i for i in mine if status.get(keys[i]) != "ok"]
-    stored_ok = sum(1 for key in keys if status.get(key) == "ok")
+    stored_ok = sum(1 for k in keys if status.get(k) == "ok")
     failed_before = sum(1 for i in todo if status.get(keys[i]) == "failed")
     say = (lambda *_, **__: None) if quiet else print
     say(budget_line(study.name, len(design.points), study.replications, stored_ok, len(todo),
                     failed_before, str(shard) if shard else None), flush=True)
 
-    started = now_iso()
-    tasks = _tasks(study, design, (keys[i] for i in todo))
+    # Then the executor: a scheduler that cannot be reached stops the study here, before it
+    # has written anything into the folder.
     if executor is not None:
-        description = f"caller's executor ({type(executor).__name__})"
-        stats = _drive(executor, 1, tasks, len(todo), store, flush_every, quiet)
+        opening = nullcontext((executor, f"caller's executor ({type(executor).__name__})", 1))
     else:
-        with open_executor(workers, scheduler) as (opened, description, width):
-            stats = _drive(opened, width, tasks, len(todo), store, flush_every, quiet)
+        opening = open_executor(workers, scheduler)
+    with opening as (opened, description, width):
+        if fresh:
+            store.wipe()
+        store.prepare()
+        store.write_key(key)
+        store.write_design(design.factors, design.points)
+        started = now_iso()
+        tasks = _tasks(study, design, (keys[i] for i in todo))
+        stats = _drive(opened, width, tasks, len(todo), store, flush_every, quiet)
     say(stats_line(stats), flush=True)
 
     runs = store.consolidate(design.factors, study.replications)

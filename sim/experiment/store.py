@@ -94,7 +94,7 @@ class ResultStore:
 
     def check_same_study(self, key: dict[str, Any], design_frame: pd.DataFrame) -> None:
         """Raise StoreError if the stored runs were made by a different study than `key`
-        describes (see study_key), naming what changed; write the key when there is none.
+        describes (see study_key), naming what changed. Writes nothing (see write_key).
 
         A folder from before study-key.json existed is checked against its design.csv and
         the seed in its manifest.json, as far as they go."""
@@ -109,6 +109,9 @@ class ResultStore:
                     f"{self.root}: holds runs of a different study (its {', '.join(changed)} changed since they "
                     "were stored); rerun with --fresh to replace them, or give another --out"
                 )
+
+    def write_key(self, key: dict[str, Any]) -> None:
+        """Record what the runs stored here are made from (before the first of them)."""
         self.write_json(STUDY_KEY, key)
 
     def _read_key(self) -> dict[str, Any] | None:

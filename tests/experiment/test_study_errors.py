@@ -136,6 +136,32 @@ def test_malformed_shard_is_bad_input(write_study, capsys):
     assert status == 2 and lines == ["--shard: --shard K/N needs 1 <= K <= N (given '3/2')"]
 
 
+@pytest.mark.parametrize("address", ["notanaddress", "tcp://head", "head:port", ""])
+def test_malformed_scheduler_address_is_bad_input(write_study, tmp_path, capsys, address):
+    status, lines = _run(capsys, write_study(), "--scheduler", address, "--out", tmp_path / "r")
+    assert status == 2
+    assert lines == [f"--scheduler: 'local' or an address such as tcp://host:8786 (given '{address}')"]
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_unreachable_scheduler_stops_the_study_before_it_writes_anything(write_study, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "r"
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        status = main(["run", str(write_study()), "--scheduler", f"tcp://127.0.0.1:{port}", "--out", str(out),
+                       "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert list(out.iterdir()) == []
+
+
 def test_report_on_a_folder_without_runs_is_bad_input(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     expected = f"{tmp_path}: not a results folder (no manifest.json, design.csv or runs)"

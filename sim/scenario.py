@@ -750,13 +750,28 @@ def _path_of(raw: Any, loc: Iterable[Any]) -> str:
             item = node[key] if 0 <= key < len(node) else None
             parts.append(_item_name(item, key, parts[-1] if parts else ""))
             node = item
-        elif isinstance(key, str) and isinstance(node, Mapping):
+        elif isinstance(key, str) and isinstance(node, Mapping) and (key in node or not _is_union_tag(key)):
             parts.append(key)
             node = node.get(key)
-        elif isinstance(key, str) and not key.startswith(("function-", "literal[")):
+        elif isinstance(key, str) and not _is_union_tag(key):
             parts.append(key)
             node = None
     return ".".join(map(_printable, parts)) or "(top level)"
+
+
+def _is_union_tag(key: str) -> bool:
+    """A location part naming which member of a union pydantic tried (`list[...]`, `Range`,
+    `function-after[...]`), not a key of the file."""
+    return "[" in key or key.startswith(("function-", "literal")) or key[:1].isupper() or key in _SCALAR_TAGS
+
+
+_SCALAR_TAGS = {"bool", "int", "float", "str", "none", "list", "dict"}
+
+
+# Errors that only say a value is not of one member's shape: when another member of the union
+# has its own complaint about the same value, that complaint is the one to show.
+_SHAPE_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type", "float_type", "int_type",
+                 "string_type", "bool_type"}
 
 
 def _printable(name: str) -> str:
@@ -789,10 +804,25 @@ def _message(err: Mapping[str, Any]) -> str:
 
 def format_validation_error(source: str, raw: Any, exc: ValidationError) -> list[str]:
     """One line per problem, with list items named by id."""
+    errors = [(_path_of(raw, err["loc"]), err) for err in exc.errors(include_url=False)]
+    # A value no member of a union accepts gives one error per member: keep the complaint of
+    # the member that got furthest (a specific error, or one about a part of the value), and
+    # merge the rest ("Input should be a valid boolean or a valid integer").
+    specific = {path for path, err in errors if err["type"] not in _SHAPE_ERRORS}
+    paths = {path for path, _ in errors}
+    shapes: dict[str, list[Mapping[str, Any]]] = {}
     lines = []
-    for err in exc.errors(include_url=False):
-        path = _path_of(raw, err["loc"])
-        lines.append(f"{source}: {path}: {_message(err)}")
+    for path, err in errors:
+        if err["type"] not in _SHAPE_ERRORS:
+            lines.append(f"{source}: {path}: {_message(err)}")
+        elif path not in specific and not any(p.startswith(path + ".") for p in paths):
+            if path not in shapes:
+                lines.append(path)  # a placeholder, filled below in its place
+            shapes.setdefault(path, []).append(err)
+    for path, errs in shapes.items():
+        wants = list(dict.fromkeys(str(e["msg"]).removeprefix("Input should be ") for e in errs))
+        merged = f"Input should be {' or '.join(wants)} (given {_short(errs[0]['input'])})"
+        lines[lines.index(path)] = f"{source}: {path}: {merged}"
     return list(dict.fromkeys(lines))
 
 

@@ -83,6 +83,8 @@ class Range(Strict):
     def _ordered(self) -> Range:
         if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low >= self.high:
             raise ValueError(f"need finite low < high (given low {self.low}, high {self.high})")
+        if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError(f"an integer range needs whole-number ends (given low {self.low}, high {self.high})")
         return self
 
 
@@ -129,6 +131,8 @@ class Design(Strict):
             raise ValueError(f"kind '{self.kind}' needs samples = N")
         if self.kind in ("grid", "rows") and self.samples is not None:
             raise ValueError(f"samples applies only to lhs, sobol and morris (given kind '{self.kind}')")
+        if self.kind == "morris" and self.levels % 2:
+            raise ValueError(f"morris needs an even number of levels, as its sampler's grid does (given {self.levels})")
         if self.kind == "sobol" and self.samples is not None and self.samples & (self.samples - 1):
             raise ValueError(f"sobol needs samples = a power of 2 (given {self.samples})")
         return self
@@ -198,6 +202,14 @@ def load_study(path: str | Path) -> Study:
     except ValidationError as exc:
         raise StudyError(format_validation_error(source, raw, exc)) from None
     problems = _design_problems(source, spec.design)
+    points = design_size(spec.design)
+    if points * spec.study.replications > MAX_RUNS:
+        problems.append(
+            f"{source}: design: {points:,} design points x {spec.study.replications:,} replications = "
+            f"{points * spec.study.replications:,} runs, over the limit of {MAX_RUNS:,}; use fewer levels or "
+            "samples, or split the study"
+        )
+        raise StudyError(problems)  # trying its factors' values would take as long
     base: dict[str, Any] = {}
     try:
         scenario_path = _scenario_path(source, p, spec.study.scenario)
@@ -242,7 +254,7 @@ def _design_problems(source: str, design: Design) -> list[str]:
             out.append(f"{where}: kind '{design.kind}' needs a list of levels, not a range")
         if isinstance(spec, list) and not _one_type(spec):
             out.append(f"{where}: levels must all be numbers, all booleans or all text (given {spec})")
-        if isinstance(spec, list) and len(set(map(json.dumps, spec))) != len(spec):
+        if isinstance(spec, list) and len({_level_key(v) for v in spec}) != len(spec):
             out.append(f"{where}: levels repeat (given {spec})")
     if design.kind == "rows":
         keys = list(design.rows[0])
@@ -272,6 +284,36 @@ def _quoted(name: str) -> str:
     return f'"{name}"' if name.isprintable() else json.dumps(name)
 
 
+def _level_key(value: Any) -> tuple[str, Any]:
+    """A level as the design sees it: 0 and 0.0 are one level, True and 1 are not."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", float(value))
+    return ("text", json.dumps(value))
+
+
+#: The most runs a study may hold (points x replications): more is a mistake in the design (a
+#: grid of 8 factors at 31 levels is 852 billion points), and would exhaust memory before the
+#: first run.
+MAX_RUNS = 10_000_000
+
+
+def design_size(design: Design) -> int:
+    """The number of design points, counted without making them."""
+    dim = len(design.factors)
+    samples = design.samples or 0
+    if design.kind == "grid":
+        return math.prod(len(spec) if isinstance(spec, list) else 1 for spec in design.factors.values())
+    if design.kind == "rows":
+        return len(design.rows)
+    if design.kind == "sobol":
+        return samples * (2 * dim + 2 if design.second_order else dim + 2)
+    if design.kind == "morris":
+        return samples * (dim + 1)
+    return samples
+
+
 def _one_type(values: list[Any]) -> bool:
     kinds = {"bool" if isinstance(v, bool) else "number" if isinstance(v, int | float) else "text"
              for v in values}
@@ -282,7 +324,8 @@ def _factor_problems(source: str, design: Design, base: dict[str, Any], scenario
     """Each factor must be a scenario override path, and its levels or range ends valid values.
 
     Each value is tried alone on the scenario (with the study's overrides); combinations that
-    only fail together are found at run time and recorded as failed runs.
+    only fail together are found by design_point_problems (grids and row lists) or at run time
+    (sampled designs: their runs are recorded as failed).
     """
     out: list[str] = []
     for name, values in _values_to_try(design).items():

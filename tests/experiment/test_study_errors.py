@@ -76,6 +76,37 @@ CASES = {
         {"extra": 'overrides = { "scenario.warmup_days" = 40 }'},
         "study.horizon_days: 30 days leave nothing after the scenario's warm-up of 40 days",
     ),
+    "the same level twice, as 0 and 0.0": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0, 0.0]\n',
+        {},
+        'design.factors."policy.buffer_days": levels repeat (given [0, 0.0])',
+    ),
+    "integer range with fractional ends": (
+        'kind = "lhs"\nsamples = 4\n[design.factors]\n'
+        '"policy.buffer_days" = { low = 0.5, high = 3.7, integer = true }\n',
+        {},
+        "design.factors.policy.buffer_days: an integer range needs whole-number ends (given low 0.5, high 3.7)",
+    ),
+    "a level that is a list": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [[1, 2]]\n',
+        {},
+        "design.factors.policy.buffer_days.[0]: Input should be a valid boolean or a valid integer or a valid "
+        "number or a valid string (given [1, 2])",
+    ),
+    "morris with an odd number of levels": (
+        'kind = "morris"\nsamples = 4\nlevels = 3\n[design.factors]\n"policy.buffer_days" = { low = 0, high = 5 }\n',
+        {},
+        "design: morris needs an even number of levels, as its sampler's grid does (given 3)",
+    ),
+    "a design too large to run": (
+        'kind = "grid"\n[design.factors]\n' + "".join(
+            f'"contracts.*.{field}" = [{", ".join(str(v) for v in range(1, 32))}]\n'
+            for field in ("penalty_per_t_short", "volume_t_per_day", "settlement_days", "notice_days",
+                          "min_term_days", "delivery_interval_days")
+        ),
+        {},
+        "design: 887,503,681 design points x 4 replications = 3,550,014,724 runs, over the limit of 10,000,000",
+    ),
     "zero replications": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
         {"replications": 0},
@@ -93,6 +124,7 @@ def test_malformed_study_gives_one_line_per_problem_and_status_2(case, write_stu
     assert status == 2
     assert any(expected in line for line in lines), lines
     assert all(line.startswith(f"{path}: ") for line in lines), lines
+    assert len(lines) == len(set(lines)) and len(lines) <= 2, lines  # one line per problem
     assert not out.exists()
 
 

@@ -174,10 +174,21 @@ def delta_indices(
     y = ok[metric].to_numpy(float)
     _check_varies(y, metric)
     bounds = [(float(c.min()), float(c.max()) if c.max() > c.min() else float(c.min()) + 1.0) for c in x.T]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = delta.analyze(_problem(factors, bounds), x, y, num_resamples=num_resamples, seed=seed)
+    # SALib turns its errors into warnings (and returns NaN), resets the warning filters and
+    # replaces warnings.formatwarning for good: record the warnings, put the formatter back.
+    formatter = warnings.formatwarning
+    try:
+        with warnings.catch_warnings(record=True) as said:
+            res = delta.analyze(_problem(factors, bounds), x, y, num_resamples=num_resamples, seed=seed)
+    finally:
+        warnings.formatwarning = formatter
     key = "delta" if "delta" in res else "delta_raw"  # SALib >= 1.5 names its variants
+    if np.isnan(np.asarray(res[key], dtype=float)).all():
+        text = " ".join(str(w.message) for w in said)
+        reason = "its bins need more runs" if "too small" in text else text[:200] or "SALib gave no values"
+        raise SensitivityError(
+            f"delta could not be estimated from {len(y)} ok runs ({reason}); take more samples or replications"
+        )
     table = pd.DataFrame(
         {
             "factor": list(factors),

@@ -11,7 +11,7 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 from SALib.test_functions import Ishigami
 
-from analysis.sensitivity import delta_indices, morris_indices, plot_indices, sobol_indices
+from analysis.sensitivity import SensitivityError, delta_indices, morris_indices, plot_indices, sobol_indices
 
 FACTORS = ["x1", "x2", "x3"]
 PROBLEM = {"num_vars": 3, "names": FACTORS, "bounds": [[-np.pi, np.pi]] * 3}
@@ -80,6 +80,17 @@ def test_delta_finds_x2_strongest_and_x3_without_first_order_effect():
     assert t["S1"].idxmax() == "x2"
     assert abs(t.at["x3", "S1"]) <= 2 * t.at["x3", "S1_conf"] + 0.02
     assert (t["delta"] > 0).all()
+
+
+def test_delta_from_too_few_runs_is_a_sentence_not_a_table_of_blanks(capfd):
+    # 16 runs of one factor at 4 levels: SALib cannot fill its bins; it prints its error and
+    # returns NaN, which the report showed as "delta - +- -" with SALib's text on stderr.
+    x = np.repeat(np.array([[0.0], [1.0], [2.0], [3.0]]), 4, axis=0)
+    runs = runs_table(np.column_stack([x, x, x]), x[:, 0] + np.linspace(0, 1, 16))
+    with pytest.raises(SensitivityError, match=r"delta could not be estimated from 16 ok runs \(its bins need more"):
+        delta_indices(runs, ["x1"], "y")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
 
 
 def test_plot_indices_draws(sobol_result, tmp_path):

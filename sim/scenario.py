@@ -44,7 +44,7 @@ LifeLaw = Literal["exponential", "weibull", "lognormal", "fixed", "geometric"]
 class Frozen(BaseModel):
     """Base of every scenario value: immutable, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # --- network-wide sections -------------------------------------------------------------------

@@ -60,7 +60,7 @@ class StudyError(ScenarioError):
 class Strict(BaseModel):
     """Base of the study schema: immutable, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Range(Strict):

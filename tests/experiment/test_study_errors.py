@@ -107,6 +107,16 @@ CASES = {
         {},
         "design: 887,503,681 design points x 4 replications = 3,550,014,724 runs, over the limit of 10,000,000",
     ),
+    "a number written as text": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
+        {"replications": '"3"'},
+        "study.replications: Input should be a valid integer (given '3')",
+    ),
+    "a whole number written as a fraction": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
+        {"replications": "2.0"},
+        "study.replications: Input should be a valid integer (given 2.0)",
+    ),
     "zero replications": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
         {"replications": 0},

@@ -103,10 +103,18 @@ def build_report(results_dir: str | Path) -> Path:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    """The manifest ({} when there is none yet: a study killed before its first one); a
+    damaged one is an error, since the report would silently lose its design (factors,
+    reference point) without it."""
+    if not path.exists():
         return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ReportError(f"{path}: unreadable ({err}); `run` the study again to rewrite it") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{path}: not a manifest (a JSON object); `run` the study again to rewrite it")
+    return data
 
 
 def _design_of(root: Path, manifest: dict[str, Any]) -> tuple[list[str], int | None]:

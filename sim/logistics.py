@@ -27,7 +27,7 @@ def straight_km(a: Location, b: Location) -> float:
 
 class Roads:
     """Road distances between one scenario's facilities: an explicit `[transport].distances`
-    entry if one is given (either direction; the first listed wins), else the straight line
+    entry if one is given (either direction; a pair given twice must agree), else the straight line
     times the circuity factor.
 
     The look-ups are made once: matching asks for a distance per (supplier, buyer) pair, and a

@@ -86,6 +86,23 @@ class Transport(Frozen):
     circuity: Annotated[float, Field(ge=1.0, le=5.0)] = 1.3
     distances: list[Distance] = []
 
+    @model_validator(mode="after")
+    def _one_distance_per_pair(self) -> Transport:
+        seen: dict[frozenset[str], float] = {}
+        problems = []
+        for d in self.distances:
+            if d.a == d.b:
+                problems.append(f"{d.a} to itself (a distance joins two facilities)")
+                continue
+            pair = frozenset((d.a, d.b))
+            if pair in seen and seen[pair] != d.km:
+                problems.append(f"{d.a}-{d.b} given twice, {seen[pair]} and {d.km} km (one road per pair, "
+                                "either direction)")
+            seen.setdefault(pair, d.km)
+        if problems:
+            raise ValueError("distances: " + "; ".join(problems))
+        return self
+
 
 class Material(Frozen):
     """A material: a waste stream's substance or an input's functional material."""

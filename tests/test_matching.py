@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from sim import network
 from sim.logistics import Roads, dewatered_mass_t, road_km, straight_km
@@ -455,16 +456,19 @@ def test_resolve_network_keeps_what_it_made_per_scenario_object() -> None:
     assert all(kept is not plain for kept, _ in network._MADE.values())
 
 
-def test_roads_explicit_distances_first_listed_either_way_else_circuity_times_straight() -> None:
+def test_roads_explicit_distances_either_way_else_circuity_times_straight() -> None:
     raw = load_scenario(REPO / "scenarios" / "brewery_farms.toml").model_dump()
     ids = [f["id"] for f in raw["facilities"]]
     a, b, c = ids[:3]
     raw["transport"]["circuity"] = 1.3
-    raw["transport"]["distances"] = [{"a": b, "b": a, "km": 7.0}, {"a": a, "b": b, "km": 99.0}]
+    raw["transport"]["distances"] = [{"a": b, "b": a, "km": 99.0}, {"a": a, "b": b, "km": 7.0}]
+    with pytest.raises(ValidationError, match=f"{a}-{b} given twice, 99.0 and 7.0 km"):
+        Scenario.model_validate(raw)  # one road per pair: the two directions must agree
+    raw["transport"]["distances"] = [{"a": b, "b": a, "km": 7.0}, {"a": a, "b": b, "km": 7.0}]
     sc = Scenario.model_validate(raw)
     roads = Roads(sc)
     loc = {f.id: f.location for f in sc.facilities}
-    assert roads.km(a, b) == roads.km(b, a) == 7.0  # reversed, and the first entry wins
+    assert roads.km(a, b) == roads.km(b, a) == 7.0  # either direction
     assert roads.km(a, c) == straight_km(loc[a], loc[c]) * 1.3
     for x, y in itertools.product(ids, ids):
         assert roads.km(x, y) == road_km(sc, x, y)

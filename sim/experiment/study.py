@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -220,6 +221,7 @@ def load_study(path: str | Path) -> Study:
         problems += [f"{source}: study.scenario: {line}" for line in err.problems]
         raise StudyError(problems) from None
     problems += _factor_problems(source, spec.design, base, str(scenario_path))
+    problems += _clash_problems(source, spec, scenario)
     horizon, warmup = spec.study.horizon_days, scenario.scenario.warmup_days
     if horizon is not None and horizon <= warmup:
         problems.append(f"{source}: study.horizon_days: {horizon} days leave nothing after the scenario's "
@@ -275,6 +277,43 @@ def _design_problems(source: str, design: Design) -> list[str]:
                 f"{source}: design.reference: name a value for every factor "
                 f"(given {sorted(design.reference)}, factors {sorted(names)})"
             )
+    return out
+
+
+# Policy levers that replace a field on every item: a factor on that field has no effect while
+# the lever is set (in the scenario, the study's overrides or a factor).
+LEVER_SHADOWS = {
+    "penalty_per_t_short": (re.compile(r"^contracts\..+\.penalty_per_t_short$"), "every contract's penalty"),
+    "buffer_days": (re.compile(r"^facilities\..+\.inputs\..+\.(initial_)?buffer_t$"), "every input's buffer"),
+}
+
+
+def _clash_problems(source: str, spec: StudyFile, scenario: Scenario) -> list[str]:
+    """Settings that cancel each other: a path both fixed (study.overrides) and varied (a
+    factor), and a factor on a field that a policy lever replaces on every item."""
+    design = spec.design
+    varied = list(design.rows[0]) if design.kind == "rows" else list(design.factors)
+    fixed = spec.study.overrides
+    out = [
+        f"{source}: study.overrides.{_quoted(name)}: also a design factor, whose levels would replace it; "
+        "keep one of the two"
+        for name in varied if name in fixed
+    ]
+    for lever, (pattern, replaced) in LEVER_SHADOWS.items():
+        path = f"policy.{lever}"
+        if path in varied:
+            where = "a design factor"
+        elif path in fixed:
+            where = "study.overrides"
+        elif getattr(scenario.policy, lever) is not None:
+            where = "the scenario file"
+        else:
+            continue
+        out += [
+            f"{source}: design.factors.{_quoted(name)}: has no effect, since {path} (set in {where}) replaces "
+            f"{replaced}; vary one of the two"
+            for name in varied if pattern.match(name)
+        ]
     return out
 
 

@@ -117,6 +117,18 @@ CASES = {
         {"replications": "2.0"},
         "study.replications: Input should be a valid integer (given 2.0)",
     ),
+    "a path both fixed and varied": (
+        'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0, 1]\n',
+        {"extra": 'overrides = { "policy.buffer_days" = 3 }'},
+        'study.overrides."policy.buffer_days": also a design factor, whose levels would replace it',
+    ),
+    "a factor a policy lever replaces": (
+        'kind = "grid"\n[design.factors]\n"policy.penalty_per_t_short" = [0.0, 10.0]\n'
+        '"contracts.*.penalty_per_t_short" = [5.0, 50.0]\n',
+        {},
+        'design.factors."contracts.*.penalty_per_t_short": has no effect, since policy.penalty_per_t_short '
+        "(set in a design factor) replaces every contract's penalty; vary one of the two",
+    ),
     "zero replications": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
         {"replications": 0},
@@ -208,3 +220,15 @@ def test_report_on_a_folder_without_runs_is_bad_input(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     expected = f"{tmp_path}: not a results folder (no manifest.json, design.csv or runs)"
     assert capsys.readouterr().err.strip() == expected
+
+
+def test_report_on_a_damaged_manifest_is_bad_input_and_writes_nothing(write_study, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", str(write_study(replications=1)), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    (out / "manifest.json").write_text('{"design": {"factors": ["policy.buf', encoding="utf-8")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{out / 'manifest.json'}: unreadable (")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -256,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one flat JSON object {metric: number} on stdout and nothing else",
     )
-    p.add_argument("--out", metavar="DIR", help="write the daily series, tables and series.png here")
+    p.add_argument("--out", type=experiment_cli.folder, metavar="DIR",
+                   help="write the daily series, tables and series.png here")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser(
@@ -285,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["system_optimal", "greedy", "explicit"],
         help="formation rule (default: the file's [formation] rule)",
     )
-    p.add_argument("--out", metavar="DIR", help="write candidates.csv and network_map.png here")
+    p.add_argument("--out", type=experiment_cli.folder, metavar="DIR",
+                   help="write candidates.csv and network_map.png here")
     p.set_defaults(func=cmd_match)
 
     experiment_cli.add_run_parser(sub)

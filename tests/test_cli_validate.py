@@ -87,3 +87,12 @@ def test_simulate_days_out_of_range_exits_2(days: str, expected: str, tmp_path: 
     assert done.returncode == 2
     assert expected in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", [["simulate", "tests/data/tiny.toml"], ["match", "tests/data/tiny.toml"],
+                                     ["run", "tests/data/tiny_grid.toml"]])
+def test_an_empty_out_folder_name_exits_2(command: list[str]) -> None:
+    done = subprocess.run([sys.executable, "run_experiments.py", *command, "--out", ""], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "argument --out: needs a folder name (given an empty one)" in done.stderr

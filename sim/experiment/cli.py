@@ -63,6 +63,14 @@ example:
 """
 
 
+def folder(text: str) -> Path:
+    """An output folder argument: a name, not an empty string (which would mean the current
+    folder for one command and nothing at all for another)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a folder name (given an empty one)")
+    return Path(text)
+
+
 def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `run` subcommand."""
     parser = subparsers.add_parser(
@@ -70,7 +78,7 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("study", type=Path, metavar="STUDY.toml", help="the study file")
-    parser.add_argument("--out", type=Path, metavar="DIR",
+    parser.add_argument("--out", type=folder, metavar="DIR",
                         help="results folder (default: results/<study file name without .toml>)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N",

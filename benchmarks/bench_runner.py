@@ -59,9 +59,9 @@ def variant_ours(runs: int, horizon_days: int, workers: int) -> dict[str, float]
     before: dict[str, float] = {}
     consolidate = ResultStore.consolidate
 
-    def timed_consolidate(self: ResultStore, factors: object) -> object:
+    def timed_consolidate(self: ResultStore, *args: object, **kwargs: object) -> object:
         before["peak_mb"] = _peak_mb()
-        return consolidate(self, factors)
+        return consolidate(self, *args, **kwargs)
 
     ResultStore.consolidate = timed_consolidate  # type: ignore[method-assign]
     with tempfile.TemporaryDirectory() as tmp:

@@ -123,7 +123,9 @@ def limit_bands(props: list[str], *specs: dict[str, Limit]) -> list[tuple[int, f
 
 @dataclass(slots=True)
 class Period:
-    """What one settlement period has accumulated."""
+    """What one settlement period has accumulated. `carried_in_t`: tonnes on the road to the
+    buyer when the period opened, already counted as taken by the previous period's
+    take-or-pay (they land, and enter `taken_t`, in this one)."""
 
     committed_t: float = 0.0
     shipped_t: float = 0.0
@@ -131,6 +133,7 @@ class Period:
     short_t: float = 0.0
     excused_t: float = 0.0
     standby_days: float = 0.0
+    carried_in_t: float = 0.0
 
 
 @dataclass(slots=True, kw_only=True)

@@ -911,6 +911,9 @@ class SymbiosisModel(mesa.Model):
                 c, day, buyer_leg.committed_t, buyer_leg.short_t, buyer_leg.excused_t, buyer_owed
             )
         c.period, c.out_period = Period(), Period()
+        # What was on the road to the buyer counted as taken in the period just settled.
+        buyer_leg_next = c.out_period if c.routed else c.period
+        buyer_leg_next.carried_in_t = c.out_in_transit_t if c.routed else c.in_transit_t
         c.period_start = day + 1
 
     def _settle_leg(
@@ -919,7 +922,15 @@ class SymbiosisModel(mesa.Model):
         """Settle one leg's penalty and take-or-pay; returns the penalty owed."""
         t = c.terms
         owed = penalty(p.short_t, p.excused_t, p.committed_t, t)
-        topup = take_or_pay_topup(p.taken_t, p.committed_t, t) if take_or_pay else 0.0
+        topup = 0.0
+        if take_or_pay:
+            # Taken: what landed and was accepted in the period, plus what is on the road to the
+            # buyer at its close (shipped in the period, it lands in the next one), less what was
+            # on the road when it opened (counted by the previous period). Without the road,
+            # a shipment in transit at a period's close was charged as not taken, and then
+            # paid again at the price when it landed.
+            on_road = c.out_in_transit_t if c.routed else c.in_transit_t
+            topup = take_or_pay_topup(p.taken_t + on_road - p.carried_in_t, p.committed_t, t)
         self.money.book(day, seller, taker, owed, "penalty", c.index)
         self.money.book(day, taker, seller, topup, "take_or_pay", c.index)
         self.penalties_to_date += owed

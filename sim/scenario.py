@@ -409,7 +409,9 @@ class Contract(Frozen):
     Settlement runs every `settlement_days` (and at the horizon end): penalties
     `penalty_per_t_short * (shortfall - tolerance * committed)^+`, capped per period at
     `penalty_cap_per_period`, with outage-caused shortfall excused under `force_majeure`;
-    take-or-pay tops the buyer's payment up to `take_or_pay * committed * price`.
+    take-or-pay tops the buyer's payment up to `take_or_pay * committed * price`, where what
+    the buyer took counts what landed in spec in the period and what is on the road to it at
+    the period's close (that lands, and is paid at the price, in the next period).
     A `backup` contract delivers only while a primary of the same input is failing,
     `activation_lead_time_days` after the failure, and earns `standby_fee_per_day` meanwhile.
     Terms of `min_term_days` run back to back from `start_day` (each renews at its end, which

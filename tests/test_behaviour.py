@@ -88,12 +88,13 @@ def test_buyer_leaves_a_contract_that_costs_more_than_it_saves() -> None:
 def test_buyer_leaves_when_take_or_pay_makes_staying_unprofitable(take_or_pay: float, leaves: bool) -> None:
     # The supplier makes 6 t/day of the 10 due, at 45/t. Period 0..4: 24 t taken (days 1-4),
     # saving the buyer 24 x 50 = 1200. It pays 24 x 45 = 1080 and, with take-or-pay 1.0, a
-    # top-up of 45 x (50 - 24) = 1170: -1050, so it leaves; without it, +120, so it stays.
+    # top-up of 45 x (50 - 24 - 6 on the road) = 900: -780, so it leaves; without it, +120,
+    # so it stays.
     sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0},
                 overrides={"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.price_per_t": 45.0,
                            "contracts.c1.take_or_pay": take_or_pay, "contracts.c1.settlement_days": 5})
     m = run(sc)
-    assert m.contracts[0].benefit_history[0][1] == approx(-1050.0 if leaves else 120.0)
+    assert m.contracts[0].benefit_history[0][1] == approx(-780.0 if leaves else 120.0)
     assert [e[:3] for e in m.decisions.exits] == ([(4, "c1", "buyer")] if leaves else [])
 
 
@@ -118,17 +119,17 @@ def test_a_bound_party_leaves_early_only_when_its_loss_to_the_term_end_exceeds_t
 
 @pytest.mark.parametrize(("term", "leaves"), [(20, False), (0, True)])
 def test_at_a_term_end_the_parties_judge_the_whole_term(term: int, leaves: bool) -> None:
-    # Price 40 for stone at 50, take-or-pay 1.0, 5-day periods. The buyer gains 0 in days 0-4
-    # (40 t taken, 50 paid for), then 500 and 500; the supplier is down on days 17-18, so in
-    # days 15-19 it takes 30 t (saving 1500) but pays for 50 (2000): -500. Judged period by
-    # period it leaves on day 19; bound by a 20-day term that ends on day 19 it judges the
-    # term, +500, and renews.
+    # Price 40 for stone at 50, take-or-pay 1.0, 5-day periods. The buyer gains 400 in days 0-4
+    # (40 t taken and paid for, 10 t on the road: no top-up), then 500 and 500; the supplier is
+    # down on days 17-18, so in days 15-19 it takes 30 t (saving 1500) but pays for 50 (2000):
+    # -500. Judged period by period it leaves on day 19; bound by a 20-day term that ends on
+    # day 19 it judges the term, +900, and renews.
     sc = decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": []},
                 overrides={"contracts.c1.price_per_t": 40.0, "contracts.c1.take_or_pay": 1.0,
                            "contracts.c1.settlement_days": 5, "contracts.c1.min_term_days": term},
                 horizon=25, events=[{"day": 17.0, "kind": "outage", "facility": "sup", "duration_days": 2.0}])
     m = run(sc)
-    assert [b for _, b in m.contracts[0].benefit_history[:4]] == approx([0.0, 500.0, 500.0, -500.0])
+    assert [b for _, b in m.contracts[0].benefit_history[:4]] == approx([400.0, 500.0, 500.0, -500.0])
     assert [e[:3] for e in m.decisions.exits] == ([(19, "c1", "buyer")] if leaves else [])
 
 

@@ -209,23 +209,40 @@ def test_force_majeure_excuses_only_the_down_share_of_a_partial_outage_day():
 
 def test_take_or_pay_tops_up_when_supplier_short():
     # Supplier makes 6 t/day of the 10 due; price 5, take-or-pay 0.8, 5-day periods.
-    # Period 0..4: committed 50, taken = days 1..4 arrivals = 24 -> 5 x (40 - 24) = 80.
-    # Period 5..9: committed 50, taken = days 5..9 arrivals = 30 -> 5 x (40 - 30) = 50.
+    # Period 0..4: committed 50, taken = days 1..4 arrivals = 24, plus the 6 t shipped on day 4
+    # and still on the road -> 5 x (40 - 30) = 50.
+    # Period 5..9: committed 50, taken = days 5..9 arrivals = 30, less the 6 t counted before,
+    # plus the 6 t on the road -> 5 x (40 - 30) = 50.
     sc = build({"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.price_per_t": 5.0,
                 "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5})
     m = run(sc)
     assert [s["taken_t"] for s in settlements(m)] == approx([24.0, 30.0])
-    assert daily(m, "take_or_pay", "buy", "sup") == approx(days_array(H, {4: 80.0, 9: 50.0}))
+    assert daily(m, "take_or_pay", "buy", "sup") == approx(days_array(H, {4: 50.0, 9: 50.0}))
     assert daily(m, "price", "buy", "sup") == approx(days_array(H, {d: 30.0 for d in range(1, H)}))
 
 
 def test_take_or_pay_charges_rejected_deliveries():
-    # All lots rejected: taken 0 in both 5-day periods -> 5 x 0.8 x 50 = 200 each.
+    # All lots rejected at the gate. Period 0..4: nothing accepted, but day 4's 10 t are on the
+    # road (not inspected yet) -> 5 x (40 - 10) = 150. Period 5..9: nothing accepted, those 10 t
+    # counted before, 10 t on the road again -> 5 x (40 - 0) = 200.
     sc = build({"facilities.sup.outputs.ash.quality": {"cl": {"mean": 0.2, "sd": 0.0}},
                 "contracts.c1.quality_spec": {"cl": {"max": 0.1}}, "contracts.c1.price_per_t": 5.0,
                 "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5})
     m = run(sc)
-    assert daily(m, "take_or_pay", "buy", "sup") == approx(days_array(H, {4: 200.0, 9: 200.0}))
+    assert daily(m, "take_or_pay", "buy", "sup") == approx(days_array(H, {4: 150.0, 9: 200.0}))
+
+
+@pytest.mark.parametrize("km", [0.0, 1200.0])
+def test_take_or_pay_owes_nothing_for_full_supply_still_on_the_road(km):
+    # Full supply at any distance (lag 1 or 3 days): what is on the road when a period closes
+    # counts as taken, so nothing is topped up, and every tonne is paid once, at the price.
+    sc = build({"contracts.c1.price_per_t": 5.0, "contracts.c1.take_or_pay": 1.0,
+                "contracts.c1.settlement_days": 5, "contracts.c1.distance_km": km})
+    m = run(sc)
+    assert m.contracts[0].lag_days == (1 if km == 0.0 else 3)
+    assert entries(m, "take_or_pay").empty
+    landed = m.contracts_flow["accepted_t"][:, 0].sum()
+    assert daily(m, "price", "buy", "sup").sum() == approx(5.0 * landed)
 
 
 def test_take_or_pay_owes_nothing_when_buyer_takes_enough():

@@ -25,7 +25,8 @@ A **purple** arrow is a backup supplier that has been called in; a **dashed** on
 The buyers keep a **buffer** (a stock of the waste material). When a supplier stops, the buffer
 drains; once it is empty, the buyer must buy virgin material, and a contract with a
 **penalty** makes the supplier pay for the shortfall. *Net benefit* is what each plant gains
-against a world without the exchange (paying for disposal, buying everything new).
+against a world without the exchange (paying for disposal, buying everything new, or going
+without where nothing can be bought).
 
 ### What to try
 1. Press **Step** a few times, then **▶** (play). Watch the buffers and the money.
@@ -170,7 +171,8 @@ class TeachingModel(views.DashboardModel):
             views.parse_seed(seed)
         except ValueError as err:
             super().__init__(scenario_file, DEFAULT_SEED, **levers)
-            self.notes.insert(0, f"{str(err).capitalize()}: running seed {DEFAULT_SEED} instead.")
+            said = str(err)
+            self.notes.insert(0, f"{said[:1].upper()}{said[1:]}: running seed {DEFAULT_SEED} instead.")
             return
         super().__init__(scenario_file, seed, **levers)
 

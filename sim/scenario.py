@@ -988,6 +988,12 @@ def cross_reference_problems(
             out.append((f"{p}.contract", f"unknown contract '{e.contract}'"))
         if e.day >= sc.scenario.horizon_days:
             out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days})"))
+    if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
+        consumed = {i.material for f in sc.facilities for i in f.inputs}
+        for m in sc.materials:
+            if m.co2e_t_per_t > 0 and m.id not in consumed:
+                out.append((f"materials.{m.id}.co2e_t_per_t", "credited only on a material an input consumes (the "
+                            f"virgin material a secondary replaces), and no input consumes '{m.id}'"))
     return out
 
 

@@ -17,7 +17,7 @@ from tiny_net import ASH_DISPOSAL, STONE_PRICE, build, daily, days_array, entrie
 
 from sim.ledger import DISPOSAL, LOST, MARKET, PROCESSING
 from sim.rng import stream as rng_stream
-from sim.scenario import Variability
+from sim.scenario import ScenarioError, Variability
 from sim.streams import noise_factors
 
 H = 10
@@ -176,6 +176,16 @@ def test_emergency_purchase_after_lead_time_at_premium():
     assert daily(m, "lost_margin", "buy", LOST) == approx(days_array(H, {0: 1000.0, 4: 1000.0, 5: 1000.0}))
 
 
+def test_co2e_avoided_is_the_virgin_material_replaced_times_its_factor():
+    # Ash replaces stone 1:1 from day 1 (10 t/day x 9 days); stone's 0.5 t CO2e per t makes
+    # 45 t avoided. A factor on the waste, which no input consumes, is refused (it would be
+    # credited nowhere).
+    m = run(build({"materials.stone.co2e_t_per_t": 0.5}))
+    assert m.result().metrics["co2e_avoided_t"] == approx(45.0)
+    with pytest.raises(ScenarioError, match=r"materials\.ash\.co2e_t_per_t: credited only on a material an input"):
+        build({"materials.stone.co2e_t_per_t": 0.5, "materials.ash.co2e_t_per_t": 3.0})
+
+
 def test_unmet_demand_costs_lost_margin():
     # No supply at all: 10 t/day unmet at 120/t.
     m = run(build({f"{INPUT}.virgin": "none", f"{INPUT}.lost_margin_per_t": 120.0}, contracts=[]))
@@ -320,11 +330,14 @@ def test_fixed_variability_gives_exact_rate():
     assert m.streams_flow["generated_t"][:, 0] == approx(np.full(H, 10.0))
 
 
-def test_gamma_variability_draws_from_stream_key_with_mean_rate_and_cv():
-    # Output = rate x the stream's own gamma factors (mean 1, CV 0.3). Over 4000 days the mean
-    # is within 4 standard errors (4 x 0.3 x 10 / sqrt(4000)) of 10 t/day, the CV near 0.3.
+@pytest.mark.parametrize("dist", ["gamma", "lognormal", "truncnormal"])
+def test_variability_draws_from_stream_key_with_mean_rate_and_cv(dist):
+    # Output = rate x the stream's own factors of the law (mean 1, CV 0.3; truncnormal redraws
+    # the 1 in 30,000 negative draws). Over 4000 days the mean is within 4 standard errors
+    # (4 x 0.3 x 10 / sqrt(4000)) of 10 t/day, the CV near 0.3 (its standard error is about
+    # 0.004, 0.005 for the heavier-tailed lognormal).
     days, seed = 4000, 11
-    var = {"dist": "gamma", "cv": 0.3}
+    var = {"dist": dist, "cv": 0.3}
     m = run(build({f"{OUT}.variability": var}, contracts=[], horizon=days), seed=seed)
     out = m.streams_flow["generated_t"][:, 0]
     own = rng_stream(np.random.SeedSequence(seed), "output/sup/ash")

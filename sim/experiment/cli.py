@@ -23,7 +23,7 @@ from sim.experiment.design import build_design
 from sim.experiment.executors import default_workers
 from sim.experiment.runner import Shard, run_study
 from sim.experiment.store import StoreError
-from sim.experiment.study import StudyError, design_point_problems, load_study
+from sim.experiment.study import StudyError, checks_design_points, design_point_problems, load_study
 
 DEFAULT_STUDY = Path("scenarios/studies/default.toml")
 # 'local', or a Dask scheduler address: [protocol://]host:port (an IPv6 host in brackets).
@@ -132,7 +132,8 @@ def run_command(args: argparse.Namespace) -> int:
     except StudyError as err:
         problems += err.problems
     else:
-        problems += design_point_problems(study, build_design(study.design, study.seed, str(study.path)).points)
+        if checks_design_points(study):
+            problems += design_point_problems(study, build_design(study.design, study.seed, str(study.path)).points)
     if problems:
         return _bad_input(problems)
     out = args.out or Path("results") / args.study.stem

@@ -97,14 +97,25 @@ def _worker_start(parent_pid: int) -> None:
     """A pool worker's start: Ctrl-C ignored, and a watch on the process that opened the pool."""
     _ignore_sigint()
 
+    pool_parent = os.getppid()  # the forkserver (or the study itself), which exits with the study
+
+    def gone() -> bool:
+        if os.getppid() != pool_parent:
+            return True
+        try:
+            os.kill(parent_pid, 0)
+        except (ProcessLookupError, PermissionError):  # PermissionError: the pid reused by another user
+            return True
+        try:  # dead but not yet reaped by whoever started it (a zombie) is gone too
+            with open(f"/proc/{parent_pid}/stat", encoding="ascii", errors="replace") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except (OSError, IndexError):
+            return False
+
     def watch() -> None:
         while True:
             time.sleep(1.0)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # the pid taken by another user's process: ours is gone
+            if gone():
                 os._exit(1)
 
     threading.Thread(target=watch, name="sim-parent-watch", daemon=True).start()
@@ -201,7 +212,9 @@ def map_bounded(
     order), keeping at most `window` calls in flight.
 
     A call that failed because its process pool broke (a worker died under it) is submitted
-    again, up to `retries` times; after that its failed future is yielded like any other."""
+    again, up to `retries` times; after that its failed future is yielded like any other. A
+    pool that stays broken (a caller's plain ProcessPoolExecutor) fails the calls it can no
+    longer take the same way, instead of raising."""
     pending: dict[Future[Any], tuple[Any, int]] = {}
     source = iter(items)
     exhausted = False
@@ -212,13 +225,21 @@ def map_bounded(
             except StopIteration:
                 exhausted = True
                 break
-            pending[executor.submit(fn, item)] = (item, 0)
+            try:
+                pending[executor.submit(fn, item)] = (item, 0)
+            except BrokenExecutor as err:  # a broken pool that cannot renew itself: a lost call
+                lost: Future[Any] = Future()
+                lost.set_exception(err)
+                pending[lost] = (item, retries)
         if not pending:
             return
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
             item, tries = pending.pop(future)
             if tries < retries and not future.cancelled() and isinstance(future.exception(), BrokenExecutor):
-                pending[executor.submit(fn, item)] = (item, tries + 1)
-                continue
+                try:
+                    pending[executor.submit(fn, item)] = (item, tries + 1)
+                    continue
+                except BrokenExecutor:  # a pool that cannot renew itself (not a RenewingPool)
+                    pass
             yield item, future

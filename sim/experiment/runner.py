@@ -89,8 +89,8 @@ def run_study(
     design = build_design(study.design, study.seed, str(study.path))
     store = ResultStore(out)
     # Checks first, writing nothing a failure would leave behind (the folder is created).
-    store.check_writable()
     store.check_results_folder()
+    store.check_writable()
     key = study_key(study, design)
     if not fresh:
         store.check_same_study(key, design_frame(design.factors, design.points))

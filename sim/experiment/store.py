@@ -86,7 +86,8 @@ class ResultStore:
         never take a folder of the user's own files for one."""
         if not self.root.is_dir() or any((self.root / name).exists() for name in MARKERS):
             return
-        if any(True for _ in self.root.iterdir()):
+        # Hidden files do not count: another shard's write probe, a .gitkeep, a .DS_Store.
+        if any(not entry.name.startswith(".") for entry in self.root.iterdir()):
             raise StoreError(
                 f"{self.root}: holds files but no study results (no manifest.json, study-key.json or "
                 "parts/); give a new or empty folder"
@@ -98,10 +99,14 @@ class ResultStore:
 
         A folder from before study-key.json existed is checked against its design.csv and
         the seed in its manifest.json, as far as they go."""
-        stored = self._read_key()
         has_runs = bool(self.part_files()) or (self.root / "runs.parquet").exists()
-        if stored is None and has_runs:
+        if not has_runs:
+            return  # nothing stored to mix with: the key is (re)written before the first run
+        stored = self._read_key()
+        if stored is None:
             stored = self._legacy_key(key, design_frame)
+        elif set(stored) != set(key):
+            raise StoreError(f"{self.root / STUDY_KEY}: not a complete study key; rerun with --fresh to start over")
         if stored is not None:
             changed = [name for name in key if name in stored and stored[name] != key[name]]
             if changed:
@@ -120,7 +125,7 @@ class ResultStore:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise StoreError(f"{path}: unreadable ({err}); rerun with --fresh to start over") from None
         if not isinstance(data, dict):
             raise StoreError(f"{path}: not a study key; rerun with --fresh to start over")

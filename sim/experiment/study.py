@@ -399,16 +399,24 @@ def _values_to_try(design: Design) -> dict[str, list[Any]]:
     return out
 
 
-#: Designs with at most this many points have each point's scenario checked before a run
-#: (a millisecond or so each); larger and sampled designs store an invalid point's runs as failed.
-CHECKED_POINTS = 5000
+#: Grids and row lists whose points x facilities are at most this have each point's scenario
+#: checked before a run (a millisecond or so per ten facilities: 5,000 points of a 10-plant
+#: network, 50 of a 1,000-plant region). Larger designs, and sampled ones, store an invalid
+#: point's runs as failed, with the reason.
+CHECKED_POINTS_X_FACILITIES = 50_000
+
+
+def checks_design_points(study: Study) -> bool:
+    """Whether `design_point_problems` checks this study's points (see above)."""
+    size = design_size(study.design) * max(1, len(study.scenario.facilities))
+    return study.design.kind in ("grid", "rows") and size <= CHECKED_POINTS_X_FACILITIES
 
 
 def design_point_problems(study: Study, points: list[dict[str, Any]], limit: int = 10) -> list[str]:
     """One line per problem of the scenarios that a grid's or a row list's design points make:
     each factor's levels can be valid alone and not together (a take-or-pay with a gate fee).
-    Sampled designs, and designs of more than CHECKED_POINTS points, are not checked here."""
-    if study.design.kind not in ("grid", "rows") or len(points) > CHECKED_POINTS:
+    Designs `checks_design_points` declines are not checked here."""
+    if not checks_design_points(study):
         return []
     out: list[str] = []
     bad = 0

@@ -104,3 +104,19 @@ def test_a_call_whose_worker_dies_runs_again_on_a_new_pool(tmp_path):
                     map_bounded(pool, die_always, [("x", tmp_path), ("die", tmp_path), ("y", tmp_path)], window=1)}
     assert outcomes["x"] is None and outcomes["y"] is None
     assert type(outcomes["die"]).__name__ == "BrokenProcessPool"
+
+
+def test_a_plain_process_pool_that_breaks_gives_failed_futures_not_an_exception(tmp_path):
+    # A caller's own ProcessPoolExecutor cannot renew itself: the calls lost with it come back
+    # as failed futures (stored as failed runs), as before retries existed.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.experiment.executors import map_bounded
+    from tests.experiment._dying import die_once
+
+    items = [(name, tmp_path) for name in ("a", "die", "b")]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        outcomes = {item[0]: future.exception() for item, future in map_bounded(pool, die_once, items, window=1)}
+    assert type(outcomes["die"]).__name__ == type(outcomes["b"]).__name__ == "BrokenProcessPool"
+    assert outcomes["a"] is None

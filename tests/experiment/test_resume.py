@@ -176,3 +176,24 @@ def test_a_study_whose_every_run_fails_reports_why_and_exits_1(write_study, tmp_
     assert "every run failed (the first: RuntimeError: no plant)" in capsys.readouterr().err
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## No run completed" in report and "4 x `RuntimeError: no plant`" in report
+
+
+def test_hidden_files_do_not_make_a_folder_foreign(write_study, tmp_path):
+    # Another shard's write probe (shards started together see each other's), a .gitkeep.
+    out = tmp_path / "new"
+    out.mkdir()
+    (out / ".write-test-0123").write_bytes(b"\0" * 16)
+    (out / ".gitkeep").touch()
+    assert run_study(load_study(write_study(KILL_DESIGN, replications=1)), out, workers=1, quiet=True).stats.ok == 2
+
+
+@pytest.mark.parametrize("key", [b"\xff\xfe{", b'{"seed": 1}', b"[1, 2]"], ids=["not text", "incomplete", "a list"])
+def test_a_damaged_study_key_is_refused_with_exit_2(write_study, tmp_path, key):
+    path = write_study(KILL_DESIGN, replications=1)
+    out = tmp_path / "out"
+    run_study(load_study(path), out, workers=1, quiet=True)
+    (out / "study-key.json").write_bytes(key)
+    done = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(path), "--out", str(out), "--workers",
+                           "1", "--quiet"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"--out: {out / 'study-key.json'}: ") and "--fresh" in done.stderr

@@ -90,6 +90,45 @@ def test_availability_matches_mtbf_over_mtbf_plus_mttr(outages: dict) -> None:
     assert_within_4se(avail, outages["mtbf_days"] / (outages["mtbf_days"] + outages["mttr_days"]))
 
 
+def _weibull_cv(k: float) -> float:
+    """The coefficient of variation of a Weibull law of shape k."""
+    return math.sqrt(math.gamma(1 + 2 / k) / math.gamma(1 + 1 / k) ** 2 - 1)
+
+
+def _cv_and_its_se(x: np.ndarray, rng: np.random.Generator, resamples: int = 400) -> tuple[float, float]:
+    """The sample coefficient of variation and its bootstrap standard error."""
+    cv = float(x.std(ddof=1) / x.mean())
+    boot = [float(b.std(ddof=1) / b.mean()) for b in (rng.choice(x, size=len(x)) for _ in range(resamples))]
+    return cv, float(np.std(boot, ddof=1))
+
+
+@pytest.mark.parametrize(
+    ("outages", "which", "cv"),
+    [
+        ({"failure": "lognormal", "failure_cv": 0.3}, "up", 0.3),
+        ({"failure": "lognormal", "failure_cv": 0.8}, "up", 0.8),
+        ({"failure": "weibull", "failure_shape": 3.0}, "up", _weibull_cv(3.0)),
+        ({"repair": "weibull", "repair_shape": 0.8}, "repair", _weibull_cv(0.8)),
+        ({"repair": "lognormal", "repair_cv": 0.5}, "repair", 0.5),
+    ],
+    ids=["failure_cv 0.3", "failure_cv 0.8", "failure_shape 3", "repair_shape 0.8", "repair_cv 0.5"],
+)
+def test_outage_law_parameters_set_the_spread_of_up_and_repair_times(outages: dict, which: str, cv: float) -> None:
+    """The shape and CV of the failure and repair laws: the up-times and repair times of one
+    long run have the stated coefficient of variation, within 4 bootstrap standard errors
+    (their means are O1's business; here the spread, which availability cannot see)."""
+    raw = supplier_buyer({"mtbf_days": 10.0, "mttr_days": 2.0, **outages}, demand=1.0, buffer_t=0.0,
+                         horizon=40_000, warmup=0)
+    m = SymbiosisModel(parse_scenario(raw), rng=np.random.SeedSequence(7), collect_series=False)
+    m.run()
+    log = [(s, e) for s, e, cause in m.facilities[0].up.open_log(m.horizon) if cause == "failure"]
+    starts, ends = np.array([s for s, _ in log]), np.array([e for _, e in log])
+    times = (ends - starts)[:-1] if which == "repair" else starts[1:] - ends[:-1]
+    assert len(times) > 2000
+    got, se = _cv_and_its_se(times, np.random.default_rng(1))
+    assert abs(got - cv) <= 4 * se, f"CV {got:.3f} vs {cv:.3f} (SE {se:.3f})"
+
+
 @pytest.mark.parametrize("k", [0, 3])
 def test_buffer_against_markov_outages_matches_discrete_fill_rate(k: int) -> None:
     """O2d: Markov supplier (alpha, beta per day), full refill in each up day, buffer B = k d:

@@ -44,11 +44,15 @@ class Roads:
 
     def km(self, a: str, b: str) -> float:
         """Road km between facilities `a` and `b`."""
-        if self._explicit:
-            given = self._explicit.get(frozenset((a, b)))
-            if given is not None:
-                return given
+        given = self.explicit(a, b)
+        if given is not None:
+            return given
         return straight_km(self._location[a], self._location[b]) * self._circuity
+
+    def explicit(self, a: str, b: str) -> float | None:
+        """The `[transport].distances` entry between `a` and `b` (facility or intermediary
+        ids, either direction), or None."""
+        return self._explicit.get(frozenset((a, b))) if self._explicit else None
 
 
 def road_km(sc: Scenario, a: str, b: str) -> float:

@@ -250,7 +250,12 @@ class SymbiosisModel(mesa.Model):
         self.hub_flow = FlowTable(HUB_FLOWS, self.horizon, 1)
 
     def _hub_km(self, facility_id: str) -> float:
+        """Road km between a facility and the intermediary: a `[transport].distances` entry
+        naming both, else the straight line times the circuity factor."""
         assert self.hub is not None
+        given = self._roads.explicit(facility_id, self.hub.hid)
+        if given is not None:
+            return given
         loc = self.facility_by_id[facility_id].spec.location
         return straight_km(loc, self.hub.spec.location) * self.spec.transport.circuity
 
@@ -261,7 +266,7 @@ class SymbiosisModel(mesa.Model):
         self.inactive_contracts = [c.id for c in sc.contracts if not c.enabled]
         latent = latent_contracts(self) if self.decisions is not None else []
         specs = {f.id: f for f in sc.facilities}
-        roads = Roads(sc)
+        roads = self._roads = Roads(sc)
         for terms, is_latent in [*((t, False) for t in sc.contracts), *((t, True) for t in latent)]:
             if not terms.enabled:
                 continue

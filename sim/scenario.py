@@ -69,7 +69,8 @@ class ScenarioMeta(Frozen):
 
 
 class Distance(Frozen):
-    """An explicit road distance between two facilities (overrides coordinates)."""
+    """An explicit road distance between two facilities, or a facility and the intermediary
+    (overrides coordinates; either direction)."""
 
     a: Ident
     b: Ident
@@ -914,10 +915,11 @@ def cross_reference_problems(
                              f"material '{sub_mat.id}' has no quality property '{q}'"
                              f" (it has: {', '.join(sub_mat.quality) or 'none'})")
                         )
+    hub_id = sc.intermediary.id if sc.intermediary is not None else None
     for d in sc.transport.distances:
         for end in (d.a, d.b):
-            if end not in defined.facilities:
-                out.append((f"transport.distances.{d.a}-{d.b}", f"unknown facility '{end}'"))
+            if end not in defined.facilities and end != hub_id:
+                out.append((f"transport.distances.{d.a}-{d.b}", f"unknown facility or intermediary '{end}'"))
     for c in sc.contracts:
         p = f"contracts.{c.id}"
         sup, buy = facilities.get(c.supplier), facilities.get(c.buyer)

@@ -42,6 +42,16 @@ def test_routed_contract_pays_supplier_the_price_and_charges_buyer_price_plus_fe
     assert r["intermediary_profit"] == approx(8 * 10 * 7.0 - 9 * 10 * 5.0)
 
 
+def test_a_road_distance_to_the_intermediary_sets_its_leg() -> None:
+    # The hub sits 3 km from both plants (circuity 1): the inbound leg takes the 600 km road
+    # given for it (2 days at 500 km/day), the outbound one the straight line.
+    m = run(with_hub({"location": {"x_km": 3.0, "y_km": 0.0}},
+                     overrides={"transport.distances": [{"a": "sup", "b": "intermediary", "km": 600.0}]}))
+    (c,) = m.contracts
+    assert (c.km, c.lag_days) == (600.0, 2)
+    assert (c.km_out, c.lag_out) == (approx(3.0), 1)
+
+
 def test_reliable_suppliers_move_the_same_mass_bilaterally_and_through_the_intermediary() -> None:
     # No outages: the supplier ships the same tonnes; once both pipelines are full (day 2),
     # buyers receive the same 10 t a day; the difference is only what is in the pipeline.

@@ -1064,7 +1064,8 @@ def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
     """Set `value` at a dotted `path` in raw scenario data, in place.
 
     List items are matched by id (or by material for streams, inputs and substitutes), and `*`
-    matches every item. A missing table on the way is created so that levers such as
+    matches every item (below a `*`, items that lack the next part of the path are passed
+    over, as long as one has it). A missing table on the way is created so that levers such as
     `policy.buffer_days` can be set on files without a `[policy]` section. Raises KeyError with
     a sentence when a list item is not found.
     """
@@ -1074,6 +1075,10 @@ def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
     targets: list[Any] = [raw]
     for depth, part in enumerate(parts[:-1]):
         nxt: list[Any] = []
+        # Below a `*`, an item some of the matched items lack is skipped on those (the breweries
+        # of `facilities.*.inputs.feed` have no feed input), and an error only if none has it.
+        below_star = "*" in parts[:depth]
+        missing: list[str] = []
         for node in targets:
             if isinstance(node, dict):
                 child = node.get(part)
@@ -1082,7 +1087,14 @@ def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
                     child = [] if part in _LIST_FIELDS else node.setdefault(part, {})
                 nxt.append(child)
             elif isinstance(node, list):
-                nxt.extend(_match_items(node, part, parts[: depth + 1]))
+                try:
+                    nxt.extend(_match_items(node, part, parts[: depth + 1]))
+                except KeyError as err:
+                    if not below_star:
+                        raise
+                    missing.append(err.args[0])
+        if missing and not nxt:
+            raise KeyError(f"no item '{part}' under '{'.'.join(parts[:depth])}' in any of the items * matched")
         targets = nxt
     last = parts[-1]
     for node in targets:

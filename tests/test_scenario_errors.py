@@ -159,6 +159,23 @@ def test_star_override_sets_penalty_on_every_contract() -> None:
     assert {c.penalty_per_t_short for c in sc.contracts} == {7.5}
 
 
+def test_star_override_reaches_the_items_that_have_the_rest_of_the_path() -> None:
+    # Only some facilities of the market buy feed: those get the margin, the rest are passed over.
+    path = REPO / "scenarios" / "redundancy_market.toml"
+    before = load_scenario(path)
+    with_feed = {f.id for f in before.facilities if any(i.material == "feed" for i in f.inputs)}
+    assert 0 < len(with_feed) < len(before.facilities)
+    sc = load_scenario(path, {"facilities.*.inputs.feed.lost_margin_per_t": 500.0})
+    for f, old in zip(sc.facilities, before.facilities, strict=True):
+        assert f.inputs == old.inputs if f.id not in with_feed else all(
+            i.lost_margin_per_t == (500.0 if i.material == "feed" else o.lost_margin_per_t)
+            for i, o in zip(f.inputs, old.inputs, strict=True)
+        )
+    problems = problems_of(path, {"facilities.*.inputs.fed.lost_margin_per_t": 500.0})
+    assert problems == [f"{path}: facilities.*.inputs.fed.lost_margin_per_t: cannot override: no item 'fed' "
+                        "under 'facilities.*.inputs' in any of the items * matched"]
+
+
 def test_override_addresses_a_contract_by_id() -> None:
     sc = load_scenario(
         REPO / "scenarios" / "brewery_farms.toml", {"contracts.grain-north.penalty_per_t_short": 99.0}

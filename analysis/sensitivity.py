@@ -199,6 +199,9 @@ def delta_indices(
         }
     )
     note = f"delta moment-independent measure (given data: {len(y)} ok runs, replications as samples)"
+    blank = table.loc[table["delta"].isna(), "factor"].tolist()
+    if blank:
+        note += f"; no estimate for {', '.join(blank)} (too few runs for SALib's bins)"
     return SensitivityResult("delta", metric, table, note)
 
 

@@ -226,6 +226,10 @@ def load_study(path: str | Path) -> Study:
     if horizon is not None and horizon <= warmup:
         problems.append(f"{source}: study.horizon_days: {horizon} days leave nothing after the scenario's "
                         f"warm-up of {warmup} days")
+    warmups = _values_to_try(spec.design).get("scenario.warmup_days", [])
+    if horizon is not None and any(isinstance(w, int | float) and w >= horizon for w in warmups):
+        problems.append(f"{source}: design.factors.\"scenario.warmup_days\": warm-ups of {max(warmups)} days leave "
+                        f"nothing of the study's horizon of {horizon} days")
     if problems:
         raise StudyError(problems)
     return Study(

@@ -93,6 +93,17 @@ def test_delta_from_too_few_runs_is_a_sentence_not_a_table_of_blanks(capfd):
     assert out == "" and err == ""
 
 
+def test_delta_names_the_factors_it_could_not_estimate():
+    # 24 runs: SALib estimates the four-level factor and gives up on the continuous one.
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.uniform(0, 1, 24), np.repeat([0.0, 1.0, 2.0, 3.0], 6)
+    runs = pd.DataFrame({"design_point": range(24), "replication": 0, "x1": x1, "x2": x2,
+                         "y": x1 + 0.1 * x2 + rng.normal(0, 0.01, 24), "status": "ok"})
+    result = delta_indices(runs, ["x1", "x2"], "y")
+    assert result.table["delta"].isna().tolist() == [True, False]
+    assert result.note.endswith("; no estimate for x1 (too few runs for SALib's bins)")
+
+
 def test_plot_indices_draws(sobol_result, tmp_path):
     import matplotlib.image as mpimg
 

@@ -129,6 +129,11 @@ CASES = {
         'design.factors."contracts.*.penalty_per_t_short": has no effect, since policy.penalty_per_t_short '
         "(set in a design factor) replaces every contract's penalty; vary one of the two",
     ),
+    "a warm-up factor as long as the study's horizon": (
+        'kind = "grid"\n[design.factors]\n"scenario.warmup_days" = [0, 30]\n',
+        {},
+        'design.factors."scenario.warmup_days": warm-ups of 30 days leave nothing of the study\'s horizon of 30 days',
+    ),
     "zero replications": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
         {"replications": 0},

@@ -11,7 +11,6 @@ they have just written.
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.summary import main_effects, summarize, t_interval
-from sim.experiment.store import ResultStore, atomic_write
+from sim.experiment.store import ResultStore, atomic_write, read_json_object
 
 HEADLINE_METRICS = (
     "fill_rate",
@@ -106,15 +105,10 @@ def _read_json(path: Path) -> dict[str, Any]:
     """The manifest ({} when there is none yet: a study killed before its first one); a
     damaged one is an error, since the report would silently lose its design (factors,
     reference point) without it."""
-    if not path.exists():
-        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ReportError(f"{path}: unreadable ({err}); `run` the study again to rewrite it") from None
-    if not isinstance(data, dict):
-        raise ReportError(f"{path}: not a manifest (a JSON object); `run` the study again to rewrite it")
-    return data
+        return read_json_object(path) or {}
+    except ValueError as err:
+        raise ReportError(f"{err}; `run` the study again to rewrite it") from None
 
 
 def _design_of(root: Path, manifest: dict[str, Any]) -> tuple[list[str], int | None]:

@@ -184,6 +184,12 @@ class ContractState:
         return self.terms.role == "backup"
 
     @property
+    def on_road_to_buyer_t(self) -> float:
+        """Tonnes shipped toward the buyer and not yet landed (through the intermediary: its
+        outbound leg's)."""
+        return self.out_in_transit_t if self.routed else self.in_transit_t
+
+    @property
     def in_force(self) -> bool:
         """Obligations run while active and during notice."""
         return self.status in (Status.ACTIVE, Status.NOTICE)

@@ -26,9 +26,9 @@ def straight_km(a: Location, b: Location) -> float:
 
 
 class Roads:
-    """Road distances between one scenario's facilities: an explicit `[transport].distances`
-    entry if one is given (either direction; a pair given twice must agree), else the straight line
-    times the circuity factor.
+    """Road distances between one scenario's facilities and its intermediary: an explicit
+    `[transport].distances` entry if one is given (either direction; a pair given twice must
+    agree), else the straight line times the circuity factor.
 
     The look-ups are made once: matching asks for a distance per (supplier, buyer) pair, and a
     search through the facility list for each would make a 1,000-plant region's n^2 pairs cost
@@ -37,22 +37,20 @@ class Roads:
 
     def __init__(self, sc: Scenario):
         self._location = {f.id: f.location for f in sc.facilities}
+        if sc.intermediary is not None:
+            self._location[sc.intermediary.id] = sc.intermediary.location
         self._explicit: dict[frozenset[str], float] = {}
         for d in sc.transport.distances:
             self._explicit.setdefault(frozenset((d.a, d.b)), d.km)
         self._circuity = sc.transport.circuity
 
     def km(self, a: str, b: str) -> float:
-        """Road km between facilities `a` and `b`."""
-        given = self.explicit(a, b)
-        if given is not None:
-            return given
+        """Road km between `a` and `b` (facility or intermediary ids)."""
+        if self._explicit:
+            given = self._explicit.get(frozenset((a, b)))
+            if given is not None:
+                return given
         return straight_km(self._location[a], self._location[b]) * self._circuity
-
-    def explicit(self, a: str, b: str) -> float | None:
-        """The `[transport].distances` entry between `a` and `b` (facility or intermediary
-        ids, either direction), or None."""
-        return self._explicit.get(frozenset((a, b))) if self._explicit else None
 
 
 def road_km(sc: Scenario, a: str, b: str) -> float:

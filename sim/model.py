@@ -96,7 +96,7 @@ from sim.ledger import (
     FlowTable,
     MoneyLedger,
 )
-from sim.logistics import Roads, delivery_lag_days, haul_cost, straight_km
+from sim.logistics import Roads, delivery_lag_days, haul_cost
 from sim.market import PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
@@ -249,15 +249,6 @@ class SymbiosisModel(mesa.Model):
             self.hub = Intermediary(self, spec, rng_stream(self.seed, f"intermediary/{spec.id}"))
         self.hub_flow = FlowTable(HUB_FLOWS, self.horizon, 1)
 
-    def _hub_km(self, facility_id: str) -> float:
-        """Road km between a facility and the intermediary: a `[transport].distances` entry
-        naming both, else the straight line times the circuity factor."""
-        assert self.hub is not None
-        given = self._roads.explicit(facility_id, self.hub.hid)
-        if given is not None:
-            return given
-        loc = self.facility_by_id[facility_id].spec.location
-        return straight_km(loc, self.hub.spec.location) * self.spec.transport.circuity
 
     def _make_contracts(self) -> None:
         sc = self.spec
@@ -266,7 +257,7 @@ class SymbiosisModel(mesa.Model):
         self.inactive_contracts = [c.id for c in sc.contracts if not c.enabled]
         latent = latent_contracts(self) if self.decisions is not None else []
         specs = {f.id: f for f in sc.facilities}
-        roads = self._roads = Roads(sc)
+        roads = Roads(sc)
         for terms, is_latent in [*((t, False) for t in sc.contracts), *((t, True) for t in latent)]:
             if not terms.enabled:
                 continue
@@ -281,7 +272,8 @@ class SymbiosisModel(mesa.Model):
             props = list(materials[terms.material].quality)
             routed = self.hub is not None and terms.via_intermediary
             if routed:
-                km = self._hub_km(sup.fid)
+                assert self.hub is not None
+                km = roads.km(sup.fid, self.hub.hid)
             else:
                 km = terms.distance_km if terms.distance_km is not None else roads.km(sup.fid, buy.fid)
             c = ContractState(
@@ -302,7 +294,7 @@ class SymbiosisModel(mesa.Model):
                 c.trust = self.decisions.spec.trust_initial
             if routed:
                 assert self.hub is not None
-                c.km_out = self._hub_km(buy.fid)
+                c.km_out = roads.km(buy.fid, self.hub.hid)
                 c.lag_out = delivery_lag_days(c.km_out, sc.transport)
                 self.hub.join(c, stream.shelf_life)
             stream.contracts.append(c)
@@ -917,8 +909,7 @@ class SymbiosisModel(mesa.Model):
             )
         c.period, c.out_period = Period(), Period()
         # What was on the road to the buyer counted as taken in the period just settled.
-        buyer_leg_next = c.out_period if c.routed else c.period
-        buyer_leg_next.carried_in_t = c.out_in_transit_t if c.routed else c.in_transit_t
+        (c.out_period if c.routed else c.period).carried_in_t = c.on_road_to_buyer_t
         c.period_start = day + 1
 
     def _settle_leg(
@@ -934,8 +925,7 @@ class SymbiosisModel(mesa.Model):
             # on the road when it opened (counted by the previous period). Without the road,
             # a shipment in transit at a period's close was charged as not taken, and then
             # paid again at the price when it landed.
-            on_road = c.out_in_transit_t if c.routed else c.in_transit_t
-            topup = take_or_pay_topup(p.taken_t + on_road - p.carried_in_t, p.committed_t, t)
+            topup = take_or_pay_topup(p.taken_t + c.on_road_to_buyer_t - p.carried_in_t, p.committed_t, t)
         self.money.book(day, seller, taker, owed, "penalty", c.index)
         self.money.book(day, taker, seller, topup, "take_or_pay", c.index)
         self.penalties_to_date += owed

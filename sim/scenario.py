@@ -824,25 +824,20 @@ def _message(err: Mapping[str, Any]) -> str:
 
 def format_validation_error(source: str, raw: Any, exc: ValidationError) -> list[str]:
     """One line per problem, with list items named by id."""
-    errors = [(_path_of(raw, err["loc"]), err) for err in exc.errors(include_url=False)]
+    by_path: dict[str, list[Mapping[str, Any]]] = {}
+    for err in exc.errors(include_url=False):
+        by_path.setdefault(_path_of(raw, err["loc"]), []).append(err)
     # A value no member of a union accepts gives one error per member: keep the complaint of
     # the member that got furthest (a specific error, or one about a part of the value), and
     # merge the rest ("Input should be a valid boolean or a valid integer").
-    specific = {path for path, err in errors if err["type"] not in _SHAPE_ERRORS}
-    paths = {path for path, _ in errors}
-    shapes: dict[str, list[Mapping[str, Any]]] = {}
     lines = []
-    for path, err in errors:
-        if err["type"] not in _SHAPE_ERRORS:
-            lines.append(f"{source}: {path}: {_message(err)}")
-        elif path not in specific and not any(p.startswith(path + ".") for p in paths):
-            if path not in shapes:
-                lines.append(path)  # a placeholder, filled below in its place
-            shapes.setdefault(path, []).append(err)
-    for path, errs in shapes.items():
-        wants = list(dict.fromkeys(str(e["msg"]).removeprefix("Input should be ") for e in errs))
-        merged = f"Input should be {' or '.join(wants)} (given {_short(errs[0]['input'])})"
-        lines[lines.index(path)] = f"{source}: {path}: {merged}"
+    for path, errs in by_path.items():
+        specific = [e for e in errs if e["type"] not in _SHAPE_ERRORS]
+        if specific:
+            lines += [f"{source}: {path}: {_message(e)}" for e in specific]
+        elif not any(p.startswith(path + ".") for p in by_path):
+            wants = list(dict.fromkeys(str(e["msg"]).removeprefix("Input should be ") for e in errs))
+            lines.append(f"{source}: {path}: Input should be {' or '.join(wants)} (given {_short(errs[0]['input'])})")
     return list(dict.fromkeys(lines))
 
 

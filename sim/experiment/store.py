@@ -102,34 +102,24 @@ class ResultStore:
         has_runs = bool(self.part_files()) or (self.root / "runs.parquet").exists()
         if not has_runs:
             return  # nothing stored to mix with: the key is (re)written before the first run
-        stored = self._read_key()
+        try:
+            stored = read_json_object(self.root / STUDY_KEY)
+        except ValueError as err:
+            raise StoreError(f"{err}; rerun with --fresh to start over") from None
         if stored is None:
             stored = self._legacy_key(key, design_frame)
         elif set(stored) != set(key):
             raise StoreError(f"{self.root / STUDY_KEY}: not a complete study key; rerun with --fresh to start over")
-        if stored is not None:
-            changed = [name for name in key if name in stored and stored[name] != key[name]]
-            if changed:
-                raise StoreError(
-                    f"{self.root}: holds runs of a different study (its {', '.join(changed)} changed since they "
-                    "were stored); rerun with --fresh to replace them, or give another --out"
-                )
+        changed = [name for name in key if name in stored and stored[name] != key[name]]
+        if changed:
+            raise StoreError(
+                f"{self.root}: holds runs of a different study (its {', '.join(changed)} changed since they "
+                "were stored); rerun with --fresh to replace them, or give another --out"
+            )
 
     def write_key(self, key: dict[str, Any]) -> None:
         """Record what the runs stored here are made from (before the first of them)."""
         self.write_json(STUDY_KEY, key)
-
-    def _read_key(self) -> dict[str, Any] | None:
-        path = self.root / STUDY_KEY
-        if not path.exists():
-            return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise StoreError(f"{path}: unreadable ({err}); rerun with --fresh to start over") from None
-        if not isinstance(data, dict):
-            raise StoreError(f"{path}: not a study key; rerun with --fresh to start over")
-        return data
 
     def _legacy_key(self, key: dict[str, Any], design_frame: pd.DataFrame) -> dict[str, Any]:
         """What an older folder's design.csv and manifest.json say of the study key."""
@@ -237,6 +227,20 @@ class ResultStore:
     def read_runs(self) -> pd.DataFrame:
         """The consolidated table (raises FileNotFoundError when there is none)."""
         return pd.read_parquet(self.root / "runs.parquet")
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A results folder's JSON file (study key, manifest): None when there is none; ValueError
+    naming the file when it cannot be read or is not a JSON object."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: unreadable ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return data
 
 
 def design_frame(factors: list[str], points: list[dict[str, Any]]) -> pd.DataFrame:

@@ -24,6 +24,11 @@ the other can be favoured or penalised by the drift, and the paired ratio of the
 facility-plus-contract day is the number to trust (1.0: the same cost per entity at both
 sizes, i.e. linear).
 
+Each network runs on the engine `policy.engine` gives it (`--engine`; by default `auto`, as a
+study runs it: the object core for small networks, the array day from
+sim.arrayday.AUTO_MIN_FACILITIES facilities on; both give the same results to the bit, and
+bench_engines.py times one against the other). The `engine` column says which.
+
 Numbers are printed, never asserted.
 """
 
@@ -45,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sim.arrayday import ArrayDay  # noqa: E402
 from sim.model import SymbiosisModel  # noqa: E402
 from sim.scenario import Scenario, parse_scenario  # noqa: E402
 
@@ -92,6 +98,23 @@ def measure(sc: Scenario, days: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def with_engine(sc: Scenario, engine: str) -> Scenario:
+    """The scenario with `policy.engine` set (auto: as given)."""
+    if engine == "auto":
+        return sc
+    return sc.model_copy(update={"policy": sc.policy.model_copy(update={"engine": engine})})
+
+
+def engine_of(sc: Scenario, days: int) -> str:
+    """The engine a run of `sc` takes (policy.engine; auto picks by size)."""
+    return SymbiosisModel(sc, rng=0, horizon_days=days, collect_series=False).engine
+
+
+def stepper(model: SymbiosisModel):
+    """One simulated day of `model` on the engine it took, as run() would step it."""
+    return ArrayDay(model).day if model.engine == "arrays" else model._simulate_day
+
+
 def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[float, float, int]:
     """CPU seconds per (facility + contract)-day of `big` and of `small`, measured in
     alternation: one day of `big`, then as many days of `small` as make the same number of
@@ -102,6 +125,7 @@ def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[f
     k = max(1, round(entities[0] / entities[1]))
     seeds = [0, 0]
     models = [SymbiosisModel(sc, rng=0, horizon_days=days, collect_series=False) for sc in (big, small)]
+    steps = [stepper(m) for m in models]
     spent = [0.0, 0.0]
     rounds = 0
     paused = gc.isenabled()
@@ -116,8 +140,9 @@ def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[f
                         models[which] = SymbiosisModel(
                             (big, small)[which], rng=seeds[which], horizon_days=days, collect_series=False
                         )
+                        steps[which] = stepper(models[which])
                     t0 = time.process_time()
-                    models[which]._simulate_day()  # the day itself, as run() calls it
+                    steps[which]()  # the day itself, on the engine run() would take
                     spent[which] += time.process_time() - t0
     finally:
         if paused:
@@ -168,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="sizes 10, 30, 100; fewer days and repeats")
     parser.add_argument("--generator", choices=["auto", "synthetic", "replicate"], default="auto",
                         help="where networks come from (auto: synthetic if sim/synthetic.py exists)")
+    parser.add_argument("--engine", choices=["auto", "objects", "arrays"], default="auto",
+                        help="policy.engine of every network (auto, the default: as a study gets it, objects for "
+                             "small networks and arrays for large ones; see bench_engines.py)")
     args = parser.parse_args(argv)
     sizes = [10, 30, 100] if args.quick else [10, 30, 100, 300, 1000]
     days, repeats = (60, 2) if args.quick else (100, 3)
@@ -177,14 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     make = synthetic if use == "synthetic" else replicated
 
     print(f"machine: {platform.machine()}, Python {platform.python_version()}; networks: {use}; "
-          f"{days} days x {repeats} repeats (median)")
-    print(f"{'facilities':>10} {'contracts':>9} {'build s':>8} {'ms/day':>9} {'us/fac-day':>10} "
+          f"{days} days x {repeats} repeats (median); policy.engine = {args.engine}")
+    print(f"{'facilities':>10} {'contracts':>9} {'engine':>7} {'build s':>8} {'ms/day':>9} {'us/fac-day':>10} "
           f"{'us/(fac+contract)-day':>21} {'fac-days/s':>11}")
     xs, ys, es = [], [], []
     scenarios = []
     for n in sizes:
         t0 = time.perf_counter()
-        sc = make(n, days)
+        sc = with_engine(make(n, days), args.engine)
         build = time.perf_counter() - t0
         scenarios.append(sc)
         per_day = measure(sc, days, repeats)
@@ -192,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         xs.append(nf)
         ys.append(per_day)
         es.append(nf + nc)
-        print(f"{nf:>10} {nc:>9} {build:>8.2f} {per_day * 1e3:>9.3f} "
+        print(f"{nf:>10} {nc:>9} {engine_of(sc, days):>7} {build:>8.2f} {per_day * 1e3:>9.3f} "
               f"{per_day / nf * 1e6:>10.1f} {per_day / (nf + nc) * 1e6:>21.1f} {nf / per_day:>11,.0f}", flush=True)
     slope = fit_slope(xs, ys)
     print(f"fitted slope of log(time per day) on log(facilities): {slope:.2f} (1.0 = linear)")

@@ -69,6 +69,8 @@ import simpy
 
 from sim import metrics as run_metrics
 from sim.agents import Facility, InputState, StreamState, SubstituteStore
+from sim.arrayday import AUTO_MIN_FACILITIES, run_on_arrays
+from sim.arrayday import problems as array_problems
 from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
@@ -175,6 +177,7 @@ class SymbiosisModel(mesa.Model):
         self._make_contracts()
         self._open_accounts()
         self._start_processes()
+        self.engine = self._pick_engine(scenario)
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "secondary_stock_t": secondary_stock_t,
@@ -187,6 +190,22 @@ class SymbiosisModel(mesa.Model):
         )
 
     # --- construction ------------------------------------------------------------------------
+
+    def _pick_engine(self, scenario: Scenario) -> str:
+        """`policy.engine` as this run takes it: "objects" or "arrays" (sim/arrayday.py; the
+        same results to the bit, faster for large networks). `auto` takes arrays for the
+        networks they cover from AUTO_MIN_FACILITIES facilities on, when no daily series is
+        collected (the series read the objects, which the array day updates only at the end)."""
+        lever = self.spec.policy.engine
+        if lever == "objects":
+            return "objects"
+        missing = array_problems(scenario)
+        if lever == "arrays":
+            if missing:  # the scenario's validation refuses this; a hand-built Scenario may not
+                raise ValueError(f"policy.engine = 'arrays' does not cover: {'; '.join(missing)}")
+            return "arrays"
+        large = len(self.facilities) >= AUTO_MIN_FACILITIES
+        return "arrays" if large and not missing and not self.collect_series else "objects"
 
     def _make_facilities(self) -> None:
         sc = self.spec
@@ -678,9 +697,12 @@ class SymbiosisModel(mesa.Model):
             # Mesa's step() goes through its event list (about 16 us a day, a quarter of a
             # small network's day); run() simulates the days itself and moves Mesa's clock as
             # Mesa would (the day d runs at time d + 1, so the DataCollector's keys agree).
-            while self.running:
-                self.time += 1.0
-                self._simulate_day()
+            if self.engine == "arrays":
+                run_on_arrays(self)
+            else:
+                while self.running:
+                    self.time += 1.0
+                    self._simulate_day()
         finally:
             if paused:
                 gc.enable()

@@ -479,6 +479,13 @@ class Policy(Frozen):
     - `redundancy`: give each input up to this many sources (see `[formation]`).
     - `adaptive`: agents decide (trust, formation, exit, adaptation; see `[behaviour]`, whose
       defaults apply when the section is absent) or not (false: the network stays as given).
+    - `engine`: how a run computes its days; every engine gives the same results to the bit.
+      `objects` is the reference (a Python object per lot, shipment and open period);
+      `arrays` holds the day in columns over whole facility sets (sim/arrayday.py), faster
+      from a few hundred facilities on, for networks of direct contracts without the
+      mechanisms it names when refused; `auto` (the default) takes `arrays` for such networks
+      of at least `sim.arrayday.AUTO_MIN_FACILITIES` facilities run without daily series, else
+      `objects`.
     """
 
     buffer_days: NonNeg | None = None
@@ -487,6 +494,7 @@ class Policy(Frozen):
     intermediary: bool | None = None
     redundancy: Annotated[int, Field(ge=1, le=20)] | None = None
     adaptive: bool | None = None
+    engine: Literal["auto", "objects", "arrays"] = "auto"
 
 
 class IntermediarySpec(Frozen):
@@ -985,6 +993,11 @@ def cross_reference_problems(
             out.append((f"{p}.contract", f"unknown contract '{e.contract}'"))
         if e.day >= sc.scenario.horizon_days:
             out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days})"))
+    if sc.policy.engine == "arrays":
+        from sim.arrayday import problems as array_problems  # here: sim.arrayday reads the scenario types
+
+        for what in array_problems(sc):
+            out.append(("policy.engine", f"'arrays' does not cover {what}; use 'auto' or 'objects'"))
     if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
         consumed = {i.material for f in sc.facilities for i in f.inputs}
         for m in sc.materials:

@@ -245,3 +245,149 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
             if rng.random() < 0.3:
                 c["min_term_days"] = int(rng.integers(10, 120))
     return parse_scenario(copy.deepcopy(raw), f"random-{seed}")
+
+
+def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
+    """A random network of direct contracts that the array day covers (sim/arrayday.py):
+    6-14 suppliers with one or two streams, 6-14 buyers with one or two inputs of up to three
+    substitutes, and many contracts per stream, so that both the engine's vector steps (more
+    than a handful of stores at once) and its one-by-one steps run. Every other term varies:
+    shelf lives, storage, dewatering, patterns, outages and maintenance, gate fees, intervals,
+    start days, settlement periods, penalties with tolerance, caps and force majeure,
+    take-or-pay, priorities and the allocation rule, virgin market or none, warm-up."""
+    rng = np.random.default_rng(seed)
+    u = lambda a, b: float(rng.uniform(a, b))  # noqa: E731
+    wastes = ["ash", "slag", "grain", "sludge"]
+    virgins = ["stone", "feed"]
+    materials: list[dict[str, Any]] = []
+    for w in wastes:
+        m: dict[str, Any] = {"id": w, "disposal_cost_per_t": u(0, 60)}
+        if rng.random() < 0.6:
+            m["shelf_life_days"] = float(rng.integers(2, 12))
+        if rng.random() < 0.4:
+            m["moisture"] = u(0.3, 0.85)
+        if rng.random() < 0.3:
+            m["quality"] = {"cl": u(0.01, 0.1)}  # carried by lots; no contract tests it
+        materials.append(m)
+    materials += [{"id": v, "virgin_price_per_t": u(5, 200)} for v in virgins]
+    facilities: list[dict[str, Any]] = []
+    n_sup, n_buy = int(rng.integers(6, 15)), int(rng.integers(6, 15))
+    for k in range(n_sup):
+        outs = []
+        for w in rng.choice(wastes, size=int(rng.integers(1, 3)), replace=False).tolist():
+            out: dict[str, Any] = {
+                "material": w,
+                "rate_t_per_day": u(1, 40),
+                "variability": {"dist": str(rng.choice(["gamma", "lognormal", "truncnormal"])), "cv": u(0.05, 0.6)},
+                "storage_t": u(0, 120),
+            }
+            kind = int(rng.integers(0, 4))
+            if kind == 1:
+                out["pattern"] = {"kind": "batch", "every_days": int(rng.integers(2, 8))}
+            elif kind == 2:
+                out["pattern"] = {
+                    "kind": "campaign",
+                    "on_days": int(rng.integers(2, 30)),
+                    "off_days": int(rng.integers(0, 10)),
+                }
+            elif kind == 3:
+                out["pattern"] = {"kind": "seasonal", "amplitude": u(0, 0.9)}
+            if rng.random() < 0.3:
+                out["shelf_life_days"] = float(rng.integers(1, 15))
+            if rng.random() < 0.3:
+                out["disposal_cost_per_t"] = u(0, 80)
+            if next(m for m in materials if m["id"] == w).get("moisture", 0.0) > 0.0 and rng.random() < 0.5:
+                out["preprocessing"] = {"target_moisture": u(0.1, 0.3), "cost_per_t": u(0, 10)}
+            outs.append(out)
+        fac: dict[str, Any] = {"id": f"s{k}", "location": {"x_km": u(0, 150), "y_km": u(0, 150)}, "outputs": outs}
+        if rng.random() < 0.8:
+            outages: dict[str, Any] = {
+                "mtbf_days": u(10, 150),
+                "mttr_days": u(0.2, 10),
+                "repair": str(rng.choice(["exponential", "weibull", "lognormal", "fixed"])),
+            }
+            if outages["repair"] == "weibull":
+                outages["repair_shape"] = u(0.5, 3)
+            if outages["repair"] == "lognormal":
+                outages["repair_cv"] = u(0.2, 2)
+            if rng.random() < 0.3:
+                outages["maintenance"] = [{"start_day": u(0, 100), "duration_days": u(1, 10), "every_days": 90.0}]
+            fac["outages"] = outages
+        facilities.append(fac)
+    for k in range(n_buy):
+        inputs = []
+        for v in rng.choice(virgins, size=int(rng.integers(1, 3)), replace=False).tolist():
+            demand = u(1, 30)
+            inp: dict[str, Any] = {
+                "material": v,
+                "demand_t_per_day": demand,
+                "buffer_t": u(0, 6 * demand),
+                "substitutes": [
+                    {
+                        "material": w,
+                        "ratio": u(0.2, 1.5),
+                        "max_share": u(0.05, 1),
+                        "processing_cost_per_t": u(0, 5) * (rng.random() < 0.7),
+                    }
+                    for w in rng.choice(wastes, size=int(rng.integers(1, 4)), replace=False).tolist()
+                ],
+                "lost_margin_per_t": u(0, 100),
+            }
+            if rng.random() < 0.3:
+                inp["initial_buffer_t"] = u(0, inp["buffer_t"])
+            if rng.random() < 0.25:
+                inp["virgin"] = "none"
+            inputs.append(inp)
+        fac = {"id": f"b{k}", "location": {"x_km": u(0, 150), "y_km": u(0, 150)}, "inputs": inputs}
+        if rng.random() < 0.5:
+            fac["outages"] = {"mtbf_days": u(20, 300), "mttr_days": u(0.5, 5)}
+        facilities.append(fac)
+    contracts = []
+    for sup in facilities[:n_sup]:
+        for out in sup["outputs"]:
+            takers = [
+                (buy, inp)
+                for buy in facilities[n_sup:]
+                for inp in buy["inputs"]
+                if any(s["material"] == out["material"] for s in inp["substitutes"])
+            ]
+            for buy, inp in takers:
+                if rng.random() > 0.7:
+                    continue
+                c: dict[str, Any] = {
+                    "id": f"c{len(contracts)}",
+                    "supplier": sup["id"],
+                    "buyer": buy["id"],
+                    "material": out["material"],
+                    "input": inp["material"],
+                    "volume_t_per_day": u(0.5, 12),
+                    "delivery_interval_days": int(rng.choice([1, 1, 1, 2, 3, 7])),
+                    "price_per_t": u(-25, 50),
+                    "transport_paid_by": str(rng.choice(["buyer", "supplier"])),
+                    "penalty_per_t_short": u(0, 100),
+                    "tolerance": u(0, 0.3),
+                    "force_majeure": bool(rng.random() < 0.5),
+                    "settlement_days": int(rng.integers(1, 90)),
+                    "start_day": int(rng.integers(0, 40)) * (rng.random() < 0.4),
+                    "priority": int(rng.integers(0, 3)),
+                }
+                if rng.random() < 0.3:
+                    c["penalty_cap_per_period"] = u(0, 500)
+                if c["price_per_t"] > 0 and rng.random() < 0.4:
+                    c["take_or_pay"] = u(0.5, 1)
+                if rng.random() < 0.2:
+                    c["distance_km"] = u(5, 900)
+                contracts.append(c)
+    raw = {
+        "scenario": {
+            "name": f"random direct {seed}",
+            "horizon_days": horizon_days,
+            "warmup_days": int(rng.integers(0, 30)),
+        },
+        "transport": {"cost_per_tkm": u(0.05, 0.2), "cost_per_trip": u(0, 80), "truck_capacity_t": u(5, 30)},
+        "materials": materials,
+        "facilities": facilities,
+        "contracts": contracts,
+        "policy": {"allocation": str(rng.choice(["pro_rata", "priority"]))},
+    }
+    return parse_scenario(raw, f"<random direct {seed}>")

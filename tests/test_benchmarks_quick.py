@@ -16,7 +16,10 @@ SLOW = {"bench_runner.py"}
 
 
 def test_the_benchmarks_are_found():
-    expected = {"bench_ab.py", "bench_locality.py", "bench_runner.py", "bench_scenarios.py", "bench_scaling.py"}
+    expected = {
+        "bench_ab.py", "bench_engines.py", "bench_locality.py",
+        "bench_runner.py", "bench_scenarios.py", "bench_scaling.py",
+    }
     assert expected <= {p.name for p in SCRIPTS}
 
 

@@ -1,0 +1,1008 @@
+"""The day in arrays: the same day as ``SymbiosisModel._simulate_day``, over whole facility sets.
+
+A large network's day in the object core visits a Python object per lot, shipment and open
+period, and a thousand facilities' worth of those outgrow the processor's caches
+(benchmarks/RESULTS.md). Here the day's state is held in columns indexed by stream, input,
+substitute store and contract, and each step of the day is a handful of numpy operations over
+all of them. The object core stays the reference: this engine gives the same flows, the same
+money entries in the same order and the same settlements, to the bit
+(tests/test_arrayday.py runs both on the same networks and compares every table).
+
+It covers the networks of direct contracts: outages and maintenance, production with noise
+and patterns, preprocessing, source storage with shelf life and overflow, buyers' buffers with
+substitutes (ratio, max share, processing), virgin supply from the market or none, allocation
+of a short stock (pro rata or priority), shortfalls excused by the supplier's down-time,
+haulage, penalties and take-or-pay. :func:`problems` names what a network has beyond that
+(the intermediary, agents' decisions, backups, quality specifications, stockpiles and
+emergency supply, critical inputs, closures, scripted events, market shifts); such a network
+runs on the object core.
+
+How it stays equal to the object core: every tonne and every amount is worked out with the
+same floating-point operations in the same order, elementwise (numpy's elementwise float64
+arithmetic rounds as Python's does). Where the object core adds several numbers into one
+place (an account's running total, a stream's shipped tonnes), the entries are applied in the
+object core's order: the day's money entries are sorted by (facility, step, item) before they
+are booked, so even the ledger's rows come out in the same order. The model's objects are
+loaded into columns when a run starts and written back when it ends (:meth:`ArrayDay.sync`),
+so everything that reads the model after a run reads what the object core would have left.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.contracts import Period, Status, allocate
+
+if TYPE_CHECKING:
+    from sim.model import SymbiosisModel
+    from sim.scenario import Scenario
+
+EPS = 1e-12  # the object core's snapping of near-empty lots (sim/streams.py)
+# Below this many stores a ring operation runs store by store on Python floats: numpy's cost
+# per call (1-3 us here) is more than the arithmetic of a few stores.
+SCALAR_MAX = 6
+
+Pieces = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_NO_PIECES: Pieces = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+
+# Money entries are sorted by facility, then by step of the facility's turn, then by item, so
+# that they are booked in the object core's order. Keys: facility << 40 | step << 36 | item.
+_CONSUME, _PRODUCE, _DISPATCH, _TIDY = 1, 2, 3, 4
+_FAC_SHIFT, _STEP_SHIFT = 40, 36
+_MAX_SUBSTITUTES = 14  # item keys leave this many substitute slots per input
+
+# `policy.engine = "auto"` takes the array day from this many facilities on (benchmarks/
+# bench_engines.py measures where the two engines cross; see benchmarks/RESULTS.md).
+AUTO_MIN_FACILITIES = 150
+
+
+def problems(spec: Scenario) -> list[str]:
+    """What the scenario has that the array day does not cover (read from the file's terms, so
+    that it holds for the network the model resolves from them); empty when it can run on
+    arrays."""
+    from sim.network import intermediary_usable
+
+    out: list[str] = []
+    if spec.policy.redundancy is not None:
+        out.append("backup contracts (policy.redundancy)")
+    if intermediary_usable(spec):
+        out.append("an intermediary")
+    if spec.policy.adaptive or (spec.policy.adaptive is None and spec.behaviour is not None):
+        out.append("agents' decisions (policy.adaptive or [behaviour])")
+    if spec.events:
+        out.append("scripted [[events]]")
+    if spec.market is not None:
+        out.append("market shifts ([market])")
+    enabled = [c for c in spec.contracts if c.enabled]
+    if any(c.role == "backup" for c in enabled):
+        out.append("backup contracts")
+    if any(c.quality_spec for c in enabled):
+        out.append("contract quality specifications")
+    for f in spec.facilities:
+        if f.outages.closure_hazard_per_year > 0.0:
+            out.append("closure hazards")
+            break
+    inputs = [i for f in spec.facilities for i in f.inputs]
+    if any(i.critical for i in inputs):
+        out.append("critical inputs")
+    if any(i.virgin == "stockpile" for i in inputs):
+        out.append("virgin stockpiles")
+    if any(i.emergency is not None for i in inputs):
+        out.append("emergency supply")
+    if any(s.quality_limits for i in inputs for s in i.substitutes):
+        out.append("buyers' quality limits")
+    if any(len(i.substitutes) > _MAX_SUBSTITUTES for i in inputs):
+        out.append(f"inputs with more than {_MAX_SUBSTITUTES} substitutes")
+    return out
+
+
+class Rings:
+    """The lots of many stores, first in first out: store s holds `count[s]` lots in the slots
+    `head[s]`, `head[s] + 1`, ... of its row (modulo the width), and `total[s]` tonnes.
+
+    Each operation takes an array of distinct stores and repeats the object core's per-lot
+    arithmetic (sim/streams.py, LotQueue) elementwise, one lot depth at a time."""
+
+    def __init__(self, n: int, width: int = 8):
+        self.width = width
+        self.qty = np.zeros((n, width))
+        self.born = np.zeros((n, width))
+        self.head = np.zeros(n, dtype=np.int64)
+        self.count = np.zeros(n, dtype=np.int64)
+        self.total = np.zeros(n)
+
+    def _grow(self) -> None:
+        """Double the width, each ring unrolled into the first slots of its row."""
+        w = self.width
+        rows = np.arange(len(self.head))[:, None]
+        slots = (self.head[:, None] + np.arange(w)[None, :]) % w
+        qty, born = np.zeros((len(self.head), 2 * w)), np.zeros((len(self.head), 2 * w))
+        qty[:, :w], born[:, :w] = self.qty[rows, slots], self.born[rows, slots]
+        self.qty, self.born, self.width = qty, born, 2 * w
+        self.head[:] = 0
+
+    def load(self, s: int, lots: deque) -> None:
+        """Store `s` takes the lots of an object-core LotQueue (at the start of a run)."""
+        while len(lots) > self.width:
+            self._grow()
+        for j, (q, born, _quality) in enumerate(lots):
+            self.qty[s, j], self.born[s, j] = q, born
+        self.head[s], self.count[s] = 0, len(lots)
+
+    def lots(self, s: int) -> list[tuple[float, float]]:
+        """Store `s`'s lots, oldest first."""
+        w, h = self.width, int(self.head[s])
+        return [(float(self.qty[s, (h + j) % w]), float(self.born[s, (h + j) % w])) for j in range(int(self.count[s]))]
+
+    def put(self, stores: np.ndarray, qty: np.ndarray, born: np.ndarray) -> None:
+        """Append a lot to each store (distinct stores); LotQueue.put skips a lot of no mass."""
+        keep = qty > 0.0
+        if not keep.all():
+            stores, qty, born = stores[keep], qty[keep], born[keep]
+        if not len(stores):
+            return
+        if len(stores) <= SCALAR_MAX:
+            for st, q, b in zip(stores.tolist(), qty.tolist(), born.tolist(), strict=True):
+                if self.count[st] >= self.width:
+                    self._grow()
+                slot = (self.head[st] + self.count[st]) % self.width
+                self.qty[st, slot], self.born[st, slot] = q, b
+                self.count[st] += 1
+                self.total[st] = float(self.total[st]) + q
+            return
+        while (self.count[stores] >= self.width).any():
+            self._grow()
+        slot = (self.head[stores] + self.count[stores]) % self.width
+        self.qty[stores, slot] = qty
+        self.born[stores, slot] = born
+        self.count[stores] += 1
+        self.total[stores] = self.total[stores] + qty
+
+    def put_in_order(self, stores: np.ndarray, qty: np.ndarray, born: np.ndarray) -> None:
+        """Append lots in the given order; a store may appear more than once."""
+        if not len(stores):
+            return
+        for part in _occurrences(stores):
+            self.put(stores[part], qty[part], born[part])
+
+    def take(self, stores: np.ndarray, qty: np.ndarray, pieces: bool = True) -> Pieces | None:
+        """Take `qty` from each store (distinct stores), oldest lots first, as LotQueue.take.
+        Returns the pieces taken (positions in `stores`, tonnes, born day, depth: the piece's
+        number in its store's take), each store's in the order taken; None without `pieces`."""
+        if len(stores) <= SCALAR_MAX:
+            return self._take_each(stores.tolist(), qty.tolist(), pieces)
+        total, lq, lb, w = self.total, self.qty, self.born, self.width
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
+        count = self.count[stores]
+        head = self.head[stores]
+        first = lq[stores, head]
+        # LotQueue.take's shortcut: the oldest lot covers it (taken even below EPS)
+        fast = (count > 0) & (qty < first - EPS) & (qty <= total[stores])
+        if fast.any():
+            s, h, q = stores[fast], head[fast], qty[fast]
+            lq[s, h] = first[fast] - q
+            total[s] = total[s] - q
+            out.append((np.flatnonzero(fast), q, lb[s, h], 0))
+        pos = np.flatnonzero(~fast)
+        want = np.minimum(qty[pos], total[stores[pos]])
+        active = (want > EPS) & (count[pos] > 0)
+        depth = 0
+        while active.any():
+            pos, want = pos[active], want[active]
+            s = stores[pos]
+            h = self.head[s]
+            left = lq[s, h]
+            q = np.minimum(left, want)
+            out.append((pos, q, lb[s, h], depth))
+            depth += 1
+            left = left - q
+            want = want - q
+            total[s] = total[s] - q
+            gone = left <= EPS
+            if gone.any():
+                sg = s[gone]
+                total[sg] = total[sg] - left[gone]
+                self.head[sg] = (h[gone] + 1) % w
+                self.count[sg] -= 1
+            kept = ~gone
+            lq[s[kept], h[kept]] = left[kept]
+            active = (want > EPS) & (self.count[s] > 0)
+        self._zero_empty(stores)
+        if not pieces:
+            return None
+        if not out:
+            return _NO_PIECES
+        return (
+            np.concatenate([o[0] for o in out]),
+            np.concatenate([o[1] for o in out]),
+            np.concatenate([o[2] for o in out]),
+            np.concatenate([np.full(len(o[0]), o[3]) for o in out]),
+        )
+
+    def _take_each(self, stores: list[int], qty: list[float], pieces: bool) -> Pieces | None:
+        """`take` for a few stores: LotQueue.take's loop on Python floats, store by store
+        (cheaper than numpy's per-call cost below a handful of stores; the same arithmetic).
+        A store may appear more than once: each take starts where the one before left it."""
+        ps: list[int] = []
+        pq: list[float] = []
+        pb: list[float] = []
+        pd: list[int] = []
+        self.take_in_turn(stores, qty, (ps, pq, pb, pd) if pieces else None)
+        if not pieces:
+            return None
+        return np.array(ps, dtype=np.int64), np.array(pq), np.array(pb), np.array(pd, dtype=np.int64)
+
+    def take_in_turn(self, stores: list[int], qty: list[float], out: tuple[list, list, list, list] | None) -> None:
+        """Take `qty[j]` from `stores[j]`, for j in order, appending the pieces to `out`'s
+        lists (position j, tonnes, born day, depth)."""
+        lq, lb, total, head, count, w = self.qty, self.born, self.total, self.head, self.count, self.width
+        for j, (s, want) in enumerate(zip(stores, qty, strict=True)):
+            n, h, tot = int(count[s]), int(head[s]), float(total[s])
+            if n:
+                left = float(lq[s, h])
+                if want < left - EPS and want <= tot:  # the shortcut
+                    lq[s, h] = left - want
+                    total[s] = tot - want
+                    if out is not None:
+                        out[0].append(j)
+                        out[1].append(want)
+                        out[2].append(float(lb[s, h]))
+                        out[3].append(0)
+                    continue
+            want = min(want, tot)
+            depth = 0
+            while want > EPS and n:
+                left = float(lq[s, h])
+                q = min(left, want)
+                if out is not None:
+                    out[0].append(j)
+                    out[1].append(q)
+                    out[2].append(float(lb[s, h]))
+                    out[3].append(depth)
+                depth += 1
+                left -= q
+                want -= q
+                tot -= q
+                if left <= EPS:
+                    tot -= left
+                    h = (h + 1) % w
+                    n -= 1
+                else:
+                    lq[s, h] = left
+            head[s], count[s], total[s] = h, n, (tot if n else 0.0)
+
+    def expire(self, stores: np.ndarray, shelf: np.ndarray, day: int) -> np.ndarray:
+        """Remove the lots that reach their shelf life at the end of `day` (LotQueue.expire);
+        returns the tonnes spoiled per store."""
+        spoiled = np.zeros(len(stores))
+        pos = np.arange(len(stores))
+        while len(pos):
+            s = stores[pos]
+            h = self.head[s]
+            due = (self.count[s] > 0) & (day + 1 - self.born[s, h] >= shelf[pos])
+            if not due.any():
+                break
+            pos, s, h = pos[due], s[due], h[due]
+            spoiled[pos] += self.qty[s, h]
+            self.head[s] = (h + 1) % self.width
+            self.count[s] -= 1
+        self.total[stores] = self.total[stores] - spoiled
+        self._zero_empty(stores)
+        return spoiled
+
+    def trim_newest(self, stores: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Remove the newest material above `keep` (LotQueue.trim_newest); returns the tonnes
+        removed per store."""
+        excess = self.total[stores] - keep
+        removed = np.zeros(len(stores))
+        pos = np.arange(len(stores))
+        while len(pos):
+            s = stores[pos]
+            more = (excess[pos] > EPS) & (self.count[s] > 0)
+            if not more.any():
+                break
+            pos, s = pos[more], s[more]
+            tail = (self.head[s] + self.count[s] - 1) % self.width
+            left = self.qty[s, tail]
+            q = np.minimum(left, excess[pos])
+            left = left - q
+            excess[pos] = excess[pos] - q
+            removed[pos] += q
+            gone = left <= EPS
+            self.count[s[gone]] -= 1
+            kept = ~gone
+            self.qty[s[kept], tail[kept]] = left[kept]
+        self.total[stores] = self.total[stores] - removed
+        self._zero_empty(stores)
+        return removed
+
+    def _zero_empty(self, stores: np.ndarray) -> None:
+        empty = stores[self.count[stores] == 0]
+        if len(empty):
+            self.total[empty] = 0.0
+
+
+class _Sums:
+    """Many of Python's `sum()` of floats at once. CPython (3.12 on) sums floats with Neumaier's
+    compensation, not one addition after another; the object core's sums (of the contracts due
+    from a stream, of a delivery window's up-time, of an input's buffers) come out of `sum()`,
+    so these must too. Terms are added in order, one array of sums at a time."""
+
+    def __init__(self, n: int):
+        self.f = np.zeros(n)
+        self.c = np.zeros(n)
+
+    def first(self, idx: np.ndarray, x: np.ndarray) -> None:
+        """The first term of the sums at `idx` (distinct)."""
+        self.f[idx] = x
+
+    def add(self, idx: np.ndarray, x: np.ndarray) -> None:
+        """The next term of the sums at `idx` (distinct)."""
+        f = self.f[idx]
+        t = f + x
+        self.c[idx] = self.c[idx] + np.where(np.abs(f) >= np.abs(x), (f - t) + x, (x - t) + f)
+        self.f[idx] = t
+
+    def result(self) -> np.ndarray:
+        c = self.c
+        return np.where((c != 0.0) & np.isfinite(c), self.f + c, self.f)
+
+
+def _occurrences(keys: np.ndarray) -> list[np.ndarray]:
+    """Positions of `keys` split so that each part holds a key at most once, and the k-th
+    occurrence of a key is in part k (order kept within each part)."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    starts = np.r_[0, np.flatnonzero(sk[1:] != sk[:-1]) + 1]
+    run = np.repeat(starts, np.diff(np.r_[starts, len(sk)]))
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys)) - run
+    return [np.flatnonzero(rank == j) for j in range(int(rank.max()) + 1)]
+
+
+class _Batch:
+    """Shipments sent on one day that land on the same day, in dispatch order, and their
+    pieces (lots taken from source storage), each shipment's pieces oldest first."""
+
+    __slots__ = ("accepted", "contracts", "piece_born", "piece_qty", "piece_ship")
+
+    def __init__(self, contracts, accepted, piece_ship, piece_qty, piece_born):
+        self.contracts, self.accepted = contracts, accepted
+        self.piece_ship, self.piece_qty, self.piece_born = piece_ship, piece_qty, piece_born
+
+
+class ArrayDay:
+    """The columns of one model's day, and the day over them (see the module docstring)."""
+
+    def __init__(self, m: SymbiosisModel):
+        self.m = m
+        fidx = m.facility_index
+        streams, inputs, contracts = m.stream_states, m.input_states, m.contracts
+        self.n_fac = len(m.facilities)
+        # --- streams and source storage
+        S = len(streams)
+        self.st_fac = np.array([fidx[st.owner] for st in streams], dtype=np.int64)
+        self.base = np.ascontiguousarray(np.stack([st.base for st in streams], axis=1)) if S else None
+        self.scale = np.array([st.scale for st in streams], dtype=float)
+        self.mass = np.array([st.mass_factor for st in streams], dtype=float)
+        self.pre_cost = np.array([st.preprocessing_cost for st in streams], dtype=float)
+        self.pay_pre = np.array([st.pay_preprocessing for st in streams], dtype=np.int64)
+        self.pay_disposal = np.array([st.pay_disposal for st in streams], dtype=np.int64)
+        self.disposal = np.array([st.disposal_cost for st in streams], dtype=float)
+        self.st_cap = np.array([st.storage_cap for st in streams], dtype=float)
+        shelf = [st.shelf_life for st in streams]
+        self.st_shelf_idx = np.array([k for k, v in enumerate(shelf) if v is not None], dtype=np.int64)
+        self.st_shelf = np.array([v for v in shelf if v is not None], dtype=float)
+        self.src = Rings(S)
+        for st in streams:
+            self.src.load(st.index, st.storage.lots)
+            self.src.total[st.index] = st.storage.total
+        # --- inputs and the buyers' stores (substitutes), flattened in input order
+        self.in_fac = np.array(
+            [fidx[f.fid] for f in m.facilities for _ in f.inputs], dtype=np.int64
+        )
+        assert [i.index for f in m.facilities for i in f.inputs] == list(range(len(inputs)))
+        self.demand = np.array([i.spec.demand_t_per_day for i in inputs], dtype=float)
+        self.market = np.array([i.spec.virgin == "market" for i in inputs], dtype=bool)
+        self.virgin_price = np.array([i.virgin_price if i.virgin_price is not None else 0.0 for i in inputs])
+        self.lost_margin = np.array([i.spec.lost_margin_per_t for i in inputs], dtype=float)
+        self.pay_virgin = np.array([i.pay_virgin for i in inputs], dtype=np.int64)
+        self.pay_lost = np.array([i.pay_lost for i in inputs], dtype=np.int64)
+        self.buffer_cap = np.array([i.buffer_cap for i in inputs], dtype=float)
+        self.virgin_stock = np.array([i.virgin_stock for i in inputs], dtype=float)
+        subs = [(i.index, r, s) for i in inputs for r, s in enumerate(i.substitutes)]
+        self.subs = [s for _, _, s in subs]
+        self.sub_in = np.array([k for k, _, _ in subs], dtype=np.int64)
+        self.sub_rank = np.array([r for _, r, _ in subs], dtype=np.int64)
+        self.ratio = np.array([s.ratio for s in self.subs], dtype=float)
+        self.max_share = np.array([s.max_share for s in self.subs], dtype=float)
+        self.proc_cost = np.array([s.processing_cost for s in self.subs], dtype=float)
+        self.pay_proc = np.array([s.pay_processing for s in self.subs], dtype=np.int64)
+        self.pay_bdisp = np.array([s.pay_disposal for s in self.subs], dtype=np.int64)
+        self.bdisp = np.array([s.disposal_cost for s in self.subs], dtype=float)
+        self.contracted = np.array([s.contracted for s in self.subs], dtype=bool)
+        self.sub_shelf = np.array([s.shelf_life if s.shelf_life is not None else np.nan for s in self.subs])
+        self.buf = Rings(len(self.subs))
+        for j, s in enumerate(self.subs):
+            self.buf.load(j, s.lots.lots)
+            self.buf.total[j] = s.lots.total
+        self.n_ranks = int(self.sub_rank.max()) + 1 if len(subs) else 0
+        self.rank_subs = [np.flatnonzero(self.sub_rank == r) for r in range(self.n_ranks)]
+        self.rank_shelf = [rs[~np.isnan(self.sub_shelf[rs])] for rs in self.rank_subs]
+        self.sub_of = {id(s): j for j, s in enumerate(self.subs)}
+        # --- contracts (all of them direct, primary and formed: see problems())
+        C = len(contracts)
+        self.c_stream = np.array([c.supplier_stream.index for c in contracts], dtype=np.int64)
+        self.c_sub = np.array([self.sub_of[id(c.buyer_input[1])] for c in contracts], dtype=np.int64)
+        self.c_input = np.array([c.buyer_input[0].index for c in contracts], dtype=np.int64)
+        self.c_fac = self.st_fac[self.c_stream] if C else np.zeros(0, dtype=np.int64)
+        self.vol = np.array([c.terms.volume_t_per_day for c in contracts], dtype=float)
+        self.interval = np.array([c.terms.delivery_interval_days for c in contracts], dtype=np.int64)
+        self.start = np.array([c.terms.start_day for c in contracts], dtype=np.int64)
+        self.settle_days = np.array([c.terms.settlement_days for c in contracts], dtype=np.int64)
+        self.km = np.array([c.km for c in contracts], dtype=float)
+        self.lag = np.array([c.lag_days for c in contracts], dtype=np.int64)
+        self.price = np.array([c.terms.price_per_t for c in contracts], dtype=float)
+        self.pay_price = np.array([c.pay_price for c in contracts], dtype=np.int64)
+        self.pay_transport = np.array([c.pay_transport for c in contracts], dtype=np.int64)
+        self.gate_account = np.full(C, -1, dtype=np.int64)  # gate fees: the reversed price account
+        for c in contracts:
+            t = c.terms
+            key = (t.supplier, t.buyer, "price", c.index)
+            if key in m.money._number:
+                self.gate_account[c.index] = m.money._number[key]
+        self.c_rank = np.zeros(C, dtype=np.int64)
+        for st in streams:
+            for r, c in enumerate(st.live):
+                self.c_rank[c.index] = r
+        self.n_c_ranks = int(self.c_rank.max()) + 1 if C else 0
+        self.rank_contracts = [np.flatnonzero(self.c_rank == r) for r in range(self.n_c_ranks)]
+        self.stream_contracts = [[c.index for c in st.live] for st in streams]
+        self.priorities = [[c.terms.priority for c in st.live] for st in streams]
+        self.pro_rata = m.spec.policy.allocation == "pro_rata"
+        self.active = np.array([c.status is Status.ACTIVE for c in contracts], dtype=bool)
+        # the open period, and what is on the road
+        self.committed = np.array([c.period.committed_t for c in contracts], dtype=float)
+        self.shipped = np.array([c.period.shipped_t for c in contracts], dtype=float)
+        self.taken = np.array([c.period.taken_t for c in contracts], dtype=float)
+        self.short = np.array([c.period.short_t for c in contracts], dtype=float)
+        self.excused = np.array([c.period.excused_t for c in contracts], dtype=float)
+        self.carried_in = np.array([c.period.carried_in_t for c in contracts], dtype=float)
+        self.in_transit = np.array([c.in_transit_t for c in contracts], dtype=float)
+        self.period_start = np.array([c.period_start for c in contracts], dtype=np.int64)
+        self.arrivals: dict[int, list[_Batch]] = {}
+        for d, shipments in m._arrivals.items():
+            self.arrivals[d] = [self._batch_of(shipments)]
+        # Facilities whose up-time today may be below 1: those down, or back up since their last
+        # day (UpState.up_fraction pro-rates the day). An outage's start or end marks one.
+        self.moving: set[int] = set()
+        self._hooks = [f.up.on_change for f in m.facilities]
+        for k, fac in enumerate(m.facilities):
+            if fac.up._down_since is not None or fac.up._closed_down:
+                self.moving.add(k)
+            fac.up.on_change = self._watch(k, fac.up.on_change)
+        self.full_supply = np.zeros(len(self.subs))
+        self._work_out_full_supply()
+        tr = m.spec.transport
+        self.cost_per_tkm, self.cost_per_trip, self.truck_t = tr.cost_per_tkm, tr.cost_per_trip, tr.truck_capacity_t
+        # the running totals of the accounts the day pays on, from the ledger's (the settlements
+        # book on accounts of their own, straight into the ledger)
+        self.sums = np.array(m.money._sums, dtype=float)
+        self.paid_on = np.zeros(len(m.money.accounts), dtype=bool)
+        self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def _watch(self, k: int, hook):
+        moving = self.moving
+
+        def changed(up: bool) -> None:
+            moving.add(k)
+            if hook is not None:
+                hook(up)
+
+        return changed
+
+    def close(self) -> None:
+        """Give the facilities' outage hooks back (the run is over)."""
+        for fac, hook in zip(self.m.facilities, self._hooks, strict=True):
+            fac.up.on_change = hook
+
+    def _batch_of(self, shipments: list) -> _Batch:
+        cs, acc, ps, pq, pb = [], [], [], [], []
+        for j, (c, pieces, _from_hub) in enumerate(shipments):
+            cs.append(c.index)
+            a = 0.0
+            for q, born, _quality in pieces:
+                a += q
+                ps.append(j)
+                pq.append(q)
+                pb.append(born)
+            acc.append(a)
+        return _Batch(
+            np.array(cs, dtype=np.int64), np.array(acc), np.array(ps, dtype=np.int64), np.array(pq), np.array(pb)
+        )
+
+    def _work_out_full_supply(self) -> None:
+        """What each store's primaries in force would deliver at full supply
+        (SubstituteStore.full_supply_t_per_day, summed in the same order)."""
+        for j, s in enumerate(self.subs):
+            self.full_supply[j] = sum([c.terms.volume_t_per_day for c in s.primaries if self.active[c.index]])
+
+    # --- money -------------------------------------------------------------------------------
+
+    def _pay(self, fac: np.ndarray, step: int, item: np.ndarray, account: np.ndarray, amount: np.ndarray) -> None:
+        """Queue payments of a step of the facilities' turns (booked in order by _book_turns)."""
+        if len(amount):
+            key = (fac << _FAC_SHIFT) | (step << _STEP_SHIFT) | item
+            self._entries.append((key, account, amount))
+
+    def _book(self, day: int, account: np.ndarray, amount: np.ndarray) -> None:
+        """Book entries in the order given (MoneyLedger.pay for each, entries of 0 skipped)."""
+        nz = amount != 0.0
+        if not nz.all():
+            account, amount = account[nz], amount[nz]
+        if not len(amount):
+            return
+        money = self.m.money
+        if len(money.accounts) > len(self.sums):  # accounts opened since (gate fees)
+            grow = len(money.accounts) - len(self.sums)
+            self.sums = np.r_[self.sums, np.zeros(grow)]
+            self.paid_on = np.r_[self.paid_on, np.zeros(grow, dtype=bool)]
+        money._days.extend([day] * len(amount))
+        money._accounts.frombytes(account.astype(np.int64).tobytes())
+        money._amounts.frombytes(amount.astype(np.float64).tobytes())
+        if day >= money.from_day:
+            np.add.at(self.sums, account, amount)
+            self.paid_on[account] = True
+
+    def _book_turns(self, day: int) -> None:
+        if not self._entries:
+            return
+        key = np.concatenate([e[0] for e in self._entries])
+        account = np.concatenate([e[1] for e in self._entries])
+        amount = np.concatenate([e[2] for e in self._entries])
+        self._entries.clear()
+        order = np.argsort(key, kind="stable")
+        self._book(day, account[order], amount[order])
+
+    # --- the day -----------------------------------------------------------------------------
+
+    def day(self) -> None:
+        """Simulate the model's next day (SymbiosisModel._simulate_day)."""
+        m = self.m
+        day = m._next_day
+        if day >= m.horizon:
+            m.running = False
+            return
+        m._next_day = day + 1
+        m.today = day
+        m._advance_clock(day + 1)
+        up_row = m.up_history[day]  # ones until written: only facilities that were down need a look
+        facilities = m.facilities
+        for k in list(self.moving):
+            state = facilities[k].up
+            up_row[k] = state.up_fraction(day)
+            if state._down_since is None and not state._closed_down:
+                self.moving.discard(k)
+        up = up_row.copy()
+        starting = (self.start <= day) & ~self.active
+        if starting.any():
+            self.active |= starting
+            self._work_out_full_supply()
+        self._land(day)
+        operating = up  # no critical inputs: the operating level is the up-time
+        m.operating_history[day] = operating
+        self._consume(day, up, operating)
+        self._produce(day, up, operating)
+        self._dispatch(day)
+        self._tidy_up(day)
+        self._book_turns(day)
+        self._settle(day)
+        if m.collect_series:
+            self.sync(money=False)
+            m.datacollector.collect(m)
+        if day == m.horizon - 1:
+            m.running = False
+
+    def _land(self, day: int) -> None:
+        """Step 4 and the unloading at each buyer's turn: shipments land, are paid and enter
+        the buyers' stores (no quality specification: every lot is accepted)."""
+        batches = self.arrivals.pop(day, None)
+        if not batches:
+            return
+        m = self.m
+        if len(batches) == 1:
+            b = batches[0]
+            cs, acc, ps, pq, pb = b.contracts, b.accepted, b.piece_ship, b.piece_qty, b.piece_born
+        else:
+            offsets = np.cumsum([0] + [len(b.contracts) for b in batches[:-1]])
+            cs = np.concatenate([b.contracts for b in batches])
+            acc = np.concatenate([b.accepted for b in batches])
+            ps = np.concatenate([b.piece_ship + o for b, o in zip(batches, offsets, strict=True)])
+            pq = np.concatenate([b.piece_qty for b in batches])
+            pb = np.concatenate([b.piece_born for b in batches])
+        # a contract lands at most one shipment a day (one lag, one dispatch a day)
+        self.taken[cs] = self.taken[cs] + acc
+        self.in_transit[cs] = self.in_transit[cs] - (acc + 0.0)
+        landed = acc != 0.0
+        cl, al = cs[landed], acc[landed]
+        row = m.contracts_flow["accepted_t"][day]
+        row[cl] = row[cl] + al
+        paid = al * self.price[cl]
+        account = self.pay_price[cl]
+        gate = paid < 0.0
+        if gate.any():  # a gate fee (negative price) is paid the other way (MoneyLedger.book)
+            gk = cl[gate]
+            for k in gk[self.gate_account[gk] < 0].tolist():  # opened when first paid, as book() does
+                t = m.contracts[k].terms
+                self.gate_account[k] = m.money.account(t.supplier, t.buyer, "price", k)
+            account = np.where(gate, self.gate_account[cl], account)
+            paid = np.where(gate, -paid, paid)
+        self._book(day, account, paid)
+        # the buyers' turns: accepted lots into their stores, in landing order
+        keep = landed[ps]
+        self.buf.put_in_order(self.c_sub[cs[ps[keep]]], pq[keep], pb[keep])
+        np.add.at(m.inputs_flow["accepted_t"][day], self.c_input[cl], al)
+
+    def _consume(self, day: int, up: np.ndarray, operating: np.ndarray) -> None:
+        """Facility.consume for every input (none is critical)."""
+        m = self.m
+        flows = m.inputs_flow
+        level = operating[self.in_fac]
+        required = self.demand * level
+        flows["required_t"][day] = required
+        flows["required_cf_t"][day] = self.demand * up[self.in_fac]
+        left = required.copy()
+        full_left = required.copy()
+        secondary_full = np.zeros(len(required))
+        from_secondary = np.zeros(len(required))
+        secondary_used = np.zeros(len(required))
+        buf = self.buf
+        for r, subs in enumerate(self.rank_subs):
+            ins = self.sub_in[subs]
+            req = required[ins]
+            share = self.max_share[subs] * req
+            cap = np.minimum(left[ins], share)
+            cont = self.contracted[subs]
+            if cont.any():
+                ci, cs = ins[cont], subs[cont]
+                full = np.minimum(np.minimum(full_left[ci], share[cont]), self.ratio[cs] * self.full_supply[cs])
+                secondary_full[ci] = secondary_full[ci] + full
+                full_left[ci] = full_left[ci] - full
+            used_func = np.minimum(cap, buf.total[subs] * self.ratio[subs])
+            pos = used_func > 0.0
+            if not pos.any():
+                continue
+            subs, ins, used_func = subs[pos], ins[pos], used_func[pos]
+            used_t = used_func / self.ratio[subs]
+            buf.take(subs, used_t, pieces=False)
+            from_secondary[ins] = from_secondary[ins] + used_func
+            secondary_used[ins] = secondary_used[ins] + used_t
+            cost = self.proc_cost[subs]
+            p = cost != 0.0
+            self._pay(self.in_fac[ins[p]], _CONSUME, ins[p] * 16 + r, self.pay_proc[subs[p]], used_t[p] * cost[p])
+            left[ins] = left[ins] - used_func
+        flows["secondary_full_t"][day] = secondary_full
+        flows["from_secondary_t"][day] = from_secondary
+        flows["secondary_used_t"][day] = secondary_used
+        buy = np.flatnonzero((left > 0.0) & self.market)
+        if len(buy):
+            flows["from_virgin_t"][day, buy] = left[buy]
+            amount = left[buy] * self.virgin_price[buy]
+            self._pay(self.in_fac[buy], _CONSUME, buy * 16 + 14, self.pay_virgin[buy], amount)
+            left[buy] = 0.0
+        unmet = np.flatnonzero(left > 0.0)
+        if len(unmet):
+            flows["unmet_t"][day, unmet] = left[unmet]
+            amount = left[unmet] * self.lost_margin[unmet]
+            self._pay(self.in_fac[unmet], _CONSUME, unmet * 16 + 15, self.pay_lost[unmet], amount)
+
+    def _produce(self, day: int, up: np.ndarray, operating: np.ndarray) -> None:
+        """Facility.produce for every stream."""
+        if self.base is None:
+            return
+        flows = self.m.streams_flow
+        base = self.base[day] * self.scale
+        raw = base * operating[self.st_fac]
+        flows["generated_cf_t"][day] = base * up[self.st_fac]
+        flows["generated_raw_t"][day] = raw
+        made = np.flatnonzero(raw > 0.0)
+        raw = raw[made]
+        pre = self.pre_cost[made] > 0.0
+        if pre.any():
+            s = made[pre]
+            self._pay(self.st_fac[s], _PRODUCE, s, self.pay_pre[s], raw[pre] * self.pre_cost[s])
+        out = raw * self.mass[made]
+        flows["generated_t"][day, made] = out
+        self.src.put(made, out, np.full(len(made), float(day)))
+
+    def _dispatch(self, day: int) -> None:
+        """Model._dispatch_streams for every stream."""
+        C = len(self.vol)
+        if not C:
+            return
+        m = self.m
+        # due today (ContractState.due_today): in force, started, on the interval
+        k = self.interval
+        on_interval = (k == 1) | ((day - self.start) % k == k - 1)
+        due = np.where(self.active & (day >= self.start) & on_interval, self.vol * k, 0.0)
+        sums = _Sums(len(self.scale))
+        for r, cs in enumerate(self.rank_contracts):
+            (sums.add if r else sums.first)(self.c_stream[cs], due[cs])
+        total = sums.result()
+        stock = self.src.total
+        ship = due.copy()
+        considered = total[self.c_stream] != 0.0
+        short_streams = (total != 0.0) & (total > stock)
+        if short_streams.any():
+            if self.pro_rata:  # allocate(): each due times available / total
+                cut = short_streams[self.c_stream]
+                ss = self.c_stream[cut]
+                ship[cut] = due[cut] * np.where(total[ss] > 0, stock[ss] / np.where(total[ss] > 0, total[ss], 1.0), 0.0)
+            else:
+                for s in np.flatnonzero(short_streams).tolist():
+                    cs = self.stream_contracts[s]
+                    ship[cs] = allocate(float(stock[s]), due[cs].tolist(), self.priorities[s], "priority")
+        d_idx = np.flatnonzero(considered & (due > 0.0))
+        if not len(d_idx):
+            return
+        d, q = due[d_idx], ship[d_idx]
+        cf = m.contracts_flow
+        cf["due_t"][day, d_idx] = d
+        cf["shipped_t"][day, d_idx] = q
+        self.committed[d_idx] = self.committed[d_idx] + d
+        self.shipped[d_idx] = self.shipped[d_idx] + q
+        sh = q < d
+        if sh.any():
+            self._short(day, d_idx[sh], d[sh], q[sh])
+        # ship, one contract rank of each stream at a time (its storage is taken in that order)
+        sending = np.zeros(C, dtype=bool)
+        sending[d_idx[q > 0.0]] = True
+        qty = np.zeros(C)
+        qty[d_idx] = q
+        stream_shipped = m.streams_flow["shipped_t"][day]
+        ships, accepted, p_ship, p_qty, p_born, p_depth = [], [], [], [], [], []
+        n_sent = 0
+        narrow: list[np.ndarray] = []
+        for cs in self.rank_contracts:
+            cs = cs[sending[cs]]
+            if not len(cs):
+                continue
+            if narrow or len(cs) <= SCALAR_MAX:  # this rank and the rest: contract by contract below
+                narrow.append(cs)
+                continue
+            qc = qty[cs]
+            ss = self.c_stream[cs]
+            pos, pq, pb, pd = self.src.take(ss, qc)
+            acc = np.zeros(len(cs))
+            np.add.at(acc, pos, pq)  # in the order taken: each shipment's pieces summed in turn
+            p_ship.append(pos + n_sent)
+            p_qty.append(pq)
+            p_born.append(pb)
+            p_depth.append(pd)
+            self.in_transit[cs] = self.in_transit[cs] + qc
+            stream_shipped[ss] = stream_shipped[ss] + qc
+            ships.append(cs)
+            accepted.append(acc)
+            n_sent += len(cs)
+        if narrow:
+            cs = np.concatenate(narrow)
+            cs = cs[np.lexsort((self.c_rank[cs], self.c_stream[cs]))]  # stream by stream, in rank order
+            qc, ss = qty[cs], self.c_stream[cs]
+            lists: tuple[list, list, list, list] = ([], [], [], [])
+            self.src.take_in_turn(ss.tolist(), qc.tolist(), lists)
+            pos = np.array(lists[0], dtype=np.int64)
+            pq = np.array(lists[1])
+            acc = np.zeros(len(cs))
+            np.add.at(acc, pos, pq)
+            p_ship.append(pos + n_sent)
+            p_qty.append(pq)
+            p_born.append(np.array(lists[2]))
+            p_depth.append(np.array(lists[3], dtype=np.int64))
+            self.in_transit[cs] = self.in_transit[cs] + qc
+            np.add.at(stream_shipped, ss, qc)  # in turn: a stream's contracts one after another
+            ships.append(cs)
+            accepted.append(acc)
+            n_sent += len(cs)
+        if not ships:
+            return
+        cs, acc = np.concatenate(ships), np.concatenate(accepted)
+        qc = qty[cs]
+        haul = qc * self.km[cs] * self.cost_per_tkm + np.ceil(qc / self.truck_t - 1e-12) * self.cost_per_trip
+        order_key = self.c_stream[cs] * 1024 + self.c_rank[cs]  # the object core's dispatch order
+        self._pay(self.c_fac[cs], _DISPATCH, order_key, self.pay_transport[cs], haul)
+        # the shipments in dispatch order, each one's pieces oldest first
+        order = np.argsort(order_key, kind="stable")
+        new_pos = np.empty(len(cs), dtype=np.int64)
+        new_pos[order] = np.arange(len(cs))
+        cs, acc = cs[order], acc[order]
+        if p_ship:
+            ps = new_pos[np.concatenate(p_ship)]
+            pq, pb, pd = np.concatenate(p_qty), np.concatenate(p_born), np.concatenate(p_depth)
+            po = np.lexsort((pd, ps))
+            ps, pq, pb = ps[po], pq[po], pb[po]
+        else:
+            ps, pq, pb = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+        lags = self.lag[cs]
+        for lag in np.unique(lags).tolist():
+            mine = lags == lag
+            if mine.all():
+                batch = _Batch(cs, acc, ps, pq, pb)
+            else:
+                renumber = np.cumsum(mine) - 1
+                keep = mine[ps]
+                batch = _Batch(cs[mine], acc[mine], renumber[ps[keep]], pq[keep], pb[keep])
+            self.arrivals.setdefault(day + lag, []).append(batch)
+
+    def _short(self, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray) -> None:
+        """Shortfalls, excused by the supplier's down-share over the delivery window."""
+        m = self.m
+        short = d - q
+        lo = np.maximum(0, day - self.interval[cs] + 1)
+        n = day + 1 - lo
+        f = self.c_fac[cs]
+        sums = _Sums(len(cs))
+        hist = m.up_history
+        for j in range(int(n.max())):
+            w = np.flatnonzero(j < n)
+            (sums.add if j else sums.first)(w, hist[lo[w] + j, f[w]])
+        excused = np.minimum(short, d * (1.0 - sums.result() / n))
+        cf = m.contracts_flow
+        cf["short_t"][day, cs] = cf["short_t"][day, cs] + short
+        cf["excused_t"][day, cs] = excused
+        self.short[cs] = self.short[cs] + short
+        self.excused[cs] = self.excused[cs] + excused
+
+    def _tidy_up(self, day: int) -> None:
+        """Facility.tidy_up for every stream and input."""
+        m = self.m
+        sflows, iflows = m.streams_flow, m.inputs_flow
+        src = self.src
+        n_st = len(self.scale)
+        if n_st:
+            spoiled = np.zeros(n_st)
+            if len(self.st_shelf_idx):
+                spoiled[self.st_shelf_idx] = src.expire(self.st_shelf_idx, self.st_shelf, day)
+                sflows["spoiled_t"][day, self.st_shelf_idx] = spoiled[self.st_shelf_idx]
+            overflow = np.zeros(n_st)
+            over = np.flatnonzero(src.total - self.st_cap > 1e-12)
+            if len(over):
+                overflow[over] = src.trim_newest(over, self.st_cap[over])
+                sflows["overflow_t"][day, over] = overflow[over]
+            lost = np.flatnonzero((spoiled != 0.0) | (overflow != 0.0))
+            if len(lost):
+                self._pay(
+                    self.st_fac[lost], _TIDY, lost, self.pay_disposal[lost],
+                    (spoiled[lost] + overflow[lost]) * self.disposal[lost],
+                )
+            sflows["stock_t"][day] = src.total
+        n_in = len(self.demand)
+        if not n_in:
+            return
+        buf = self.buf
+        inputs_item = (1 << 30)
+        spoiled_in = np.zeros(n_in)
+        for r, subs in enumerate(self.rank_shelf):
+            if not len(subs):
+                continue
+            sp = buf.expire(subs, self.sub_shelf[subs], day)
+            hit = sp != 0.0
+            if hit.any():
+                s, ins = subs[hit], self.sub_in[subs[hit]]
+                spoiled_in[ins] = spoiled_in[ins] + sp[hit]
+                amount = sp[hit] * self.bdisp[s]
+                self._pay(self.in_fac[ins], _TIDY, inputs_item + ins * 32 + r, self.pay_bdisp[s], amount)
+        level = self._levels(n_in)
+        excess = level - self.buffer_cap
+        over = excess > 1e-12
+        overflow_in = np.zeros(n_in)
+        if over.any():
+            for r in range(self.n_ranks - 1, -1, -1):  # the last-listed substitute gives way first
+                subs = self.rank_subs[r]
+                ins = self.sub_in[subs]
+                go = over[ins] & (excess[ins] > 1e-12)
+                if not go.any():
+                    continue
+                subs, ins = subs[go], ins[go]
+                cut = buf.trim_newest(subs, np.maximum(0.0, buf.total[subs] - excess[ins]))
+                excess[ins] = excess[ins] - cut
+                overflow_in[ins] = overflow_in[ins] + cut
+                self._pay(
+                    self.in_fac[ins], _TIDY, inputs_item + ins * 32 + 16 + (15 - r), self.pay_bdisp[subs],
+                    cut * self.bdisp[subs],
+                )
+            level = np.where(over, self._levels(n_in), level)
+        iflows["buffer_spoiled_t"][day] = spoiled_in
+        iflows["buffer_overflow_t"][day] = overflow_in
+        iflows["buffer_t"][day] = level
+        iflows["virgin_stock_t"][day] = self.virgin_stock
+
+    def _levels(self, n_in: int) -> np.ndarray:
+        """Each input's secondary material held (InputState.buffer_level, summed in order)."""
+        sums = _Sums(n_in)
+        for r, subs in enumerate(self.rank_subs):
+            (sums.add if r else sums.first)(self.sub_in[subs], self.buf.total[subs])
+        return sums.result()
+
+    def _settle(self, day: int) -> None:
+        """Model._settle: in-force flags, and the periods that close today."""
+        m = self.m
+        live = self.active & (self.start <= day)
+        if not live.any():
+            return
+        m.contracts_flow["in_force"][day, live] = 1.0
+        if day == m.horizon - 1:
+            closing = np.flatnonzero(live)
+        else:
+            closing = np.flatnonzero(live & ((day + 1 - self.start) % self.settle_days == 0))
+        for k in closing.tolist():
+            c = m.contracts[k]
+            c.period = Period(
+                committed_t=float(self.committed[k]), shipped_t=float(self.shipped[k]), taken_t=float(self.taken[k]),
+                short_t=float(self.short[k]), excused_t=float(self.excused[k]), carried_in_t=float(self.carried_in[k]),
+            )
+            c.in_transit_t = float(self.in_transit[k])
+            c.period_start = int(self.period_start[k])
+            m._settle_period(c, day)
+            self.committed[k] = self.shipped[k] = self.taken[k] = self.short[k] = self.excused[k] = 0.0
+            self.carried_in[k] = c.period.carried_in_t
+            self.period_start[k] = c.period_start
+
+    # --- back to the objects -----------------------------------------------------------------
+
+    def sync(self, money: bool = True) -> None:
+        """Write the columns back into the model's objects, as the object core would have left
+        them; with `money`, the running totals of the accounts the day paid on too."""
+        m = self.m
+        for st in m.stream_states:
+            st.storage.lots = deque((q, b, None) for q, b in self.src.lots(st.index))
+            st.storage.total = float(self.src.total[st.index])
+        for j, s in enumerate(self.subs):
+            s.lots.lots = deque((q, b, None) for q, b in self.buf.lots(j))
+            s.lots.total = float(self.buf.total[j])
+            s.full_supply = None
+        last = max(m._next_day - 1, 0)
+        op, up = m.operating_history[last], m.up_history[last]
+        for k, fac in enumerate(m.facilities):
+            fac.operating = float(op[k])
+            fac.up_fraction = float(up[k])
+        for c in m.contracts:
+            k = c.index
+            if self.active[k] and c.status is Status.PENDING:
+                c.status = Status.ACTIVE
+            c.period = Period(
+                committed_t=float(self.committed[k]), shipped_t=float(self.shipped[k]), taken_t=float(self.taken[k]),
+                short_t=float(self.short[k]), excused_t=float(self.excused[k]), carried_in_t=float(self.carried_in[k]),
+            )
+            c.in_transit_t = float(self.in_transit[k])
+            c.period_start = int(self.period_start[k])
+        m._arrivals = {}
+        for d, batches in sorted(self.arrivals.items()):
+            shipments = m._arrivals.setdefault(d, [])
+            for b in batches:
+                pieces: list[list] = [[] for _ in range(len(b.contracts))]
+                for j, q, born in zip(b.piece_ship.tolist(), b.piece_qty.tolist(), b.piece_born.tolist(), strict=True):
+                    pieces[j].append((q, born, None))
+                shipments.extend((m.contracts[c], p, False) for c, p in zip(b.contracts.tolist(), pieces, strict=True))
+        if money:
+            sums = m.money._sums
+            for a in np.flatnonzero(self.paid_on).tolist():
+                sums[a] = float(self.sums[a])
+
+
+def run_on_arrays(m: SymbiosisModel) -> None:
+    """Run `m` to its horizon on the array day, then write the state back to its objects."""
+    engine = ArrayDay(m)
+    try:
+        while m.running:
+            m.time += 1.0
+            engine.day()
+    finally:
+        engine.close()
+        engine.sync()
+
+
+__all__ = ["ArrayDay", "Rings", "math", "problems", "run_on_arrays"]

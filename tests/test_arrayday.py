@@ -1,0 +1,287 @@
+"""The array day (sim/arrayday.py) against the object core: the same runs to the last bit.
+
+The object core is the reference. Both engines run the same network and seed, and every flow
+table, the up-time and operating histories, every money entry in booking order, every
+account's total, every settlement, the run's metrics and tables, and the state left in the
+objects (stores, open periods, shipments on the road) must be equal, not close. The networks:
+the tiny brewery-and-farm, synthetic regions (the generator's sector recipes, formed by the
+linear program), the shipped synthetic scenario, and random networks of direct contracts that
+vary every term the engine covers. Then the parts: the ring buffers against LotQueue, the sums
+against Python's sum(), the engine choice, and the refusal of what it does not cover.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import random_direct_scenario, random_scenario
+
+from sim import arrayday
+from sim.arrayday import AUTO_MIN_FACILITIES, Rings, _Sums, problems, run_on_arrays
+from sim.model import SymbiosisModel
+from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from sim.streams import LotQueue
+from sim.synthetic import generate_region
+
+ROOT = Path(__file__).parent.parent
+TINY = Path(__file__).parent / "data" / "tiny.toml"
+
+
+def _with_engine(sc: Scenario, engine: str) -> Scenario:
+    return sc.model_copy(update={"policy": sc.policy.model_copy(update={"engine": engine})})
+
+
+def _pair(
+    sc: Scenario, seed: int, days: int | None = None, series: bool = False
+) -> tuple[SymbiosisModel, SymbiosisModel]:
+    objects = SymbiosisModel(_with_engine(sc, "objects"), rng=seed, horizon_days=days, collect_series=series)
+    arrays = SymbiosisModel(_with_engine(sc, "arrays"), rng=seed, horizon_days=days, collect_series=series)
+    assert (objects.engine, arrays.engine) == ("objects", "arrays")
+    objects.run()
+    arrays.run()
+    return objects, arrays
+
+
+def assert_same_run(a: SymbiosisModel, b: SymbiosisModel) -> None:
+    """Everything a run leaves, equal to the bit (NaN equal to NaN in the metrics)."""
+    for table in ("streams_flow", "inputs_flow", "contracts_flow", "hub_flow"):
+        x, y = getattr(a, table), getattr(b, table)
+        for name in x.names:
+            assert np.array_equal(x[name], y[name]), f"{table}.{name} differs"
+    assert np.array_equal(a.up_history, b.up_history)
+    assert np.array_equal(a.operating_history, b.operating_history)
+    assert a.money.accounts == b.money.accounts
+    assert a.money.rows == b.money.rows  # booking order too
+    assert a.money._sums == b.money._sums
+    assert a.settlements == b.settlements
+    assert a.penalties_to_date == b.penalties_to_date
+    ra, rb = a.result(), b.result()
+    assert ra.metrics.keys() == rb.metrics.keys()
+    for k, v in ra.metrics.items():
+        assert v == rb.metrics[k] or (math.isnan(v) and math.isnan(rb.metrics[k])), k
+    assert ra.facilities.equals(rb.facilities)
+    assert ra.contracts.equals(rb.contracts)
+    for c, d in zip(a.contracts, b.contracts, strict=True):
+        assert (c.status, c.period, c.in_transit_t, c.period_start) == (
+            d.status,
+            d.period,
+            d.in_transit_t,
+            d.period_start,
+        )
+    lots = lambda q: [(qty, born) for qty, born, _ in q.lots]  # noqa: E731
+    for s, t in zip(a.stream_states, b.stream_states, strict=True):
+        assert (lots(s.storage), s.storage.total) == (lots(t.storage), t.storage.total)
+    for i, j in zip(a.input_states, b.input_states, strict=True):
+        for s, t in zip(i.substitutes, j.substitutes, strict=True):
+            assert (lots(s.lots), s.lots.total) == (lots(t.lots), t.lots.total)
+    road = lambda m: {d: [(c.index, [p[:2] for p in ps]) for c, ps, _ in v] for d, v in m._arrivals.items()}  # noqa: E731
+    assert road(a) == road(b)
+    assert [f.operating for f in a.facilities] == [f.operating for f in b.facilities]
+
+
+# --- whole runs ------------------------------------------------------------------------------
+
+
+def test_tiny_network() -> None:
+    assert_same_run(*_pair(load_scenario(TINY), seed=4, days=400))
+
+
+@pytest.mark.parametrize(("n", "seed"), [(10, 1), (30, 2), (120, 3)])
+def test_synthetic_regions(n: int, seed: int) -> None:
+    assert_same_run(*_pair(generate_region(n, seed=seed, horizon_days=300), seed=seed))
+
+
+def test_shipped_synthetic_scenario() -> None:
+    assert_same_run(*_pair(load_scenario(ROOT / "scenarios" / "synthetic" / "region_40.toml"), seed=7, days=365))
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_direct_networks(seed: int) -> None:
+    assert_same_run(*_pair(random_direct_scenario(seed, 300), seed=seed))
+
+
+def test_daily_series_equal() -> None:
+    """With daily series the array day writes its state back to the objects each day, so the
+    DataCollector reads what it reads on the object core."""
+    a, b = _pair(random_direct_scenario(3, 120), seed=3, series=True)
+    assert_same_run(a, b)
+    sa, sb = a.result(series=True).series, b.result(series=True).series
+    assert sa is not None and sb is not None and sa.equals(sb)
+    assert a.datacollector.get_model_vars_dataframe().equals(b.datacollector.get_model_vars_dataframe())
+    assert a.datacollector.get_agenttype_vars_dataframe(type(a.facilities[0])).equals(
+        b.datacollector.get_agenttype_vars_dataframe(type(b.facilities[0]))
+    )
+
+
+def test_run_after_steps_continues_the_same_run() -> None:
+    """run() loads the objects as the stepped days left them (lots, shipments on the road,
+    open periods) and goes on from there."""
+    sc = random_direct_scenario(5, 200)
+    reference = SymbiosisModel(_with_engine(sc, "objects"), rng=5, collect_series=False)
+    reference.run()
+    stepped = SymbiosisModel(_with_engine(sc, "arrays"), rng=5, collect_series=False)
+    for _ in range(37):
+        stepped.step()  # the object core's day
+    assert any(stepped._arrivals.values())
+    stepped.run()
+    assert_same_run(reference, stepped)
+
+
+def test_the_comparison_can_fail() -> None:
+    """A one-ulp change in one delivery's tonnes is caught."""
+    sc = random_direct_scenario(1, 120)
+    a, b = _pair(sc, seed=1)
+    b.contracts_flow["accepted_t"][60, 0] = np.nextafter(b.contracts_flow["accepted_t"][60, 0], np.inf)
+    with pytest.raises(AssertionError):
+        assert_same_run(a, b)
+
+
+# --- the parts ---------------------------------------------------------------------------------
+
+
+def test_rings_do_what_lot_queues_do() -> None:
+    """Random puts, takes (the shortcut, takes of less than 1e-12, takes of more than held),
+    expiry and trims on 40 stores at once, against 40 LotQueues: equal lots, totals and pieces,
+    through the vector steps (many stores) and the one-by-one steps (a few)."""
+    rng = np.random.default_rng(0)
+    n = 40
+    rings, queues = Rings(n, width=2), [LotQueue() for _ in range(n)]
+    for day in range(300):
+        size = int(rng.choice([2, 5, 12, 40]))
+        stores = np.sort(rng.choice(n, size=size, replace=False))
+        op = int(rng.integers(0, 4))
+        if op == 0:
+            qty = rng.uniform(0, 10, size) * (rng.random(size) < 0.9)
+            rings.put(stores, qty, np.full(size, float(day)))
+            for s, q in zip(stores.tolist(), qty.tolist(), strict=True):
+                queues[s].put(q, float(day), None)
+        elif op == 1:
+            scale = rng.choice([1e-13, 1.0, 5.0, 30.0], size)
+            qty = rng.uniform(0, 1, size) * scale
+            pos, pq, pb, _ = rings.take(stores, qty)
+            for j, (s, q) in enumerate(zip(stores.tolist(), qty.tolist(), strict=True)):
+                got = list(zip(pq[pos == j].tolist(), pb[pos == j].tolist(), strict=True))
+                assert got == [p[:2] for p in queues[s].take(q)]
+        elif op == 2:
+            shelf = rng.uniform(1, 20, size)
+            spoiled = rings.expire(stores, shelf, day)
+            assert spoiled.tolist() == [
+                queues[s].expire(day, f) for s, f in zip(stores.tolist(), shelf.tolist(), strict=True)
+            ]
+        else:
+            keep = rng.uniform(0, 40, size)
+            removed = rings.trim_newest(stores, keep)
+            assert removed.tolist() == [
+                queues[s].trim_newest(k) for s, k in zip(stores.tolist(), keep.tolist(), strict=True)
+            ]
+        for s in range(n):
+            assert rings.lots(s) == [(q, b) for q, b, _ in queues[s].lots]
+            assert rings.total[s] == queues[s].total
+    assert rings.width > 2  # the rings grew on the way
+
+
+def test_sums_are_pythons_sum() -> None:
+    """CPython sums floats with compensation (3.12 on): 0.1 + 0.2 + 0.3 one by one is not
+    sum([0.1, 0.2, 0.3]). _Sums gives sum() to the bit, also with cancellation."""
+    rng = np.random.default_rng(1)
+    terms = [rng.choice([-1.0, 1.0], 500) * 10.0 ** rng.uniform(-8, 8, 500) for _ in range(6)]
+    terms.append(np.full(500, 0.1))
+    sums = _Sums(500)
+    idx = np.arange(500)
+    sums.first(idx, terms[0])
+    for t in terms[1:]:
+        sums.add(idx, t)
+    expected = [sum(col) for col in zip(*[t.tolist() for t in terms], strict=True)]
+    assert sums.result().tolist() == expected
+    naive = terms[0].copy()
+    for t in terms[1:]:
+        naive = naive + t
+    assert naive.tolist() != expected  # the check would notice one addition after another
+
+
+def test_auto_picks_arrays_for_large_networks_only() -> None:
+    small = generate_region(20, seed=0, horizon_days=60)
+    large = generate_region(AUTO_MIN_FACILITIES, seed=0, horizon_days=60)
+    assert SymbiosisModel(small, rng=0, collect_series=False).engine == "objects"
+    assert SymbiosisModel(large, rng=0, collect_series=False).engine == "arrays"
+    assert SymbiosisModel(large, rng=0, collect_series=True).engine == "objects"  # series read objects
+    assert SymbiosisModel(_with_engine(large, "objects"), rng=0, collect_series=False).engine == "objects"
+    assert SymbiosisModel(_with_engine(small, "arrays"), rng=0, collect_series=True).engine == "arrays"
+    redundant = large.model_copy(update={"policy": large.policy.model_copy(update={"redundancy": 2})})
+    assert SymbiosisModel(redundant, rng=0, collect_series=False).engine == "objects"  # backups: not covered
+
+
+def test_every_uncovered_mechanism_is_named() -> None:
+    """Each mechanism the array day does not cover is named, and the shipped scenarios that
+    have them are refused with engine = "arrays", one line per mechanism, naming the field."""
+    named = {what for seed in range(40) for what in problems(random_scenario(seed, 200))}
+    assert named >= {
+        "an intermediary",
+        "agents' decisions (policy.adaptive or [behaviour])",
+        "scripted [[events]]",
+        "backup contracts",
+        "closure hazards",
+        "critical inputs",
+        "virgin stockpiles",
+        "emergency supply",
+        "buyers' quality limits",
+    }
+    assert problems(load_scenario(ROOT / "scenarios" / "contracts_market.toml"))[-1] == "market shifts ([market])"
+    assert "contract quality specifications" in problems(load_scenario(ROOT / "scenarios" / "cement_fishery.toml"))
+    assert all(not problems(random_direct_scenario(seed, 60)) for seed in range(8))
+    raw_two_firms = (ROOT / "scenarios" / "two_firms.toml").read_text(encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario_text(raw_two_firms + '\n[policy]\nengine = "arrays"\n')
+    lines = err.value.problems
+    assert lines == [
+        f"<two_firms>: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'"
+        for what in ("critical inputs", "virgin stockpiles", "emergency supply")
+    ]
+
+
+def parse_scenario_text(text: str) -> Scenario:
+    import tomllib
+
+    return parse_scenario(tomllib.loads(text), "<two_firms>")
+
+
+def test_cli_refuses_arrays_where_not_covered_and_agrees_where_covered(tmp_path: Path) -> None:
+    cmd = [sys.executable, str(ROOT / "run_experiments.py"), "simulate"]
+    bad = subprocess.run(
+        [*cmd, str(ROOT / "scenarios" / "kalundborg.toml"), "--set", 'policy.engine="arrays"'],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"{ROOT / 'scenarios' / 'kalundborg.toml'}: policy.engine: 'arrays' does not cover virgin stockpiles; "
+        "use 'auto' or 'objects'"
+    ]
+    region = str(ROOT / "scenarios" / "synthetic" / "region_40.toml")
+    out = {
+        engine: subprocess.run(
+            [*cmd, region, "--set", f'policy.engine="{engine}"', "--json", "--out", str(tmp_path / engine)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        ).stdout
+        for engine in ("objects", "arrays")
+    }
+    assert out["objects"] == out["arrays"]
+    for name in ("series.csv", "facilities.csv", "contracts.csv"):
+        assert (tmp_path / "objects" / name).read_bytes() == (tmp_path / "arrays" / name).read_bytes(), name
+
+
+def test_module_names_its_reference() -> None:
+    """The engine's docstring promises equality with the object core; the run function it
+    exports is the one the model calls."""
+    assert "to the bit" in (arrayday.__doc__ or "")
+    assert SymbiosisModel.run.__code__.co_names.count("run_on_arrays") == 1
+    assert run_on_arrays.__module__ == "sim.arrayday"

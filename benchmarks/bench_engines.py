@@ -62,7 +62,11 @@ class Runner:
         model = SymbiosisModel(self.sc, rng=self.seed, horizon_days=HORIZON, collect_series=False)
         self.model = model
         self.engine = model.engine
-        self.day: Callable[[], None] = ArrayDay(model).day if model.engine == "arrays" else model._simulate_day
+        self.day: Callable[[], None] = model._simulate_day
+        if model.engine == "arrays":
+            engine = ArrayDay(model)
+            engine.open()  # as run_on_arrays does (the model is dropped at its horizon)
+            self.day = engine.day
 
     def days(self, n: int) -> float:
         """CPU seconds for the next `n` days."""

@@ -112,7 +112,11 @@ def engine_of(sc: Scenario, days: int) -> str:
 
 def stepper(model: SymbiosisModel):
     """One simulated day of `model` on the engine it took, as run() would step it."""
-    return ArrayDay(model).day if model.engine == "arrays" else model._simulate_day
+    if model.engine != "arrays":
+        return model._simulate_day
+    engine = ArrayDay(model)
+    engine.open()  # as run_on_arrays does (the model is dropped at its horizon)
+    return engine.day
 
 
 def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[float, float, int]:

@@ -8,14 +8,21 @@ all of them. The object core stays the reference: this engine gives the same flo
 money entries in the same order and the same settlements, to the bit
 (tests/test_arrayday.py runs both on the same networks and compares every table).
 
-It covers the networks of direct contracts: outages and maintenance, production with noise
-and patterns, preprocessing, source storage with shelf life and overflow, buyers' buffers with
-substitutes (ratio, max share, processing), virgin supply from the market or none, allocation
-of a short stock (pro rata or priority), shortfalls excused by the supplier's down-time,
-haulage, penalties and take-or-pay. :func:`problems` names what a network has beyond that
-(the intermediary, agents' decisions, backups, quality specifications, stockpiles and
-emergency supply, critical inputs, closures, scripted events, market shifts); such a network
-runs on the object core.
+What is in columns: the material balance that every facility and contract goes through every
+day: production with noise and patterns, preprocessing, source storage with shelf life and
+overflow, shipments and their landing, buyers' buffers with substitutes (ratio, max share,
+processing), consumption with critical inputs first, virgin supply from the market, a
+stockpile or none, emergency purchases, the allocation of a short stock (pro rata or
+priority), shortfalls excused by the supplier's down-time, haulage, the day's payments, and
+the daily settlement flags. What happens at its own time stays the object core's own code,
+called when it happens: SimPy's outages, maintenance, closures, scripted events, market
+shifts, virgin deliveries and backup activations, the daily status step (starts, notices
+that run out), and each settlement. The engine reads back what those change (statuses,
+called backups, scales, prices, stocks) and routes their payments through its account totals.
+
+Not covered: the intermediary, the agents' decisions, and quality specifications (contract
+specs and buyers' limits; lots carry no quality here). :func:`problems` names them; such a
+network runs on the object core (`policy.engine = "auto"`), and `"arrays"` on it is bad input.
 
 How it stays equal to the object core: every tonne and every amount is worked out with the
 same floating-point operations in the same order, elementwise (numpy's elementwise float64
@@ -35,7 +42,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.contracts import Period, Status, allocate
+from sim.contracts import ContractState, Period, Status, allocate
+from sim.ledger import MARKET
 
 if TYPE_CHECKING:
     from sim.model import SymbiosisModel
@@ -53,7 +61,7 @@ _NO_PIECES: Pieces = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.
 # that they are booked in the object core's order. Keys: facility << 40 | step << 36 | item.
 _CONSUME, _PRODUCE, _DISPATCH, _TIDY = 1, 2, 3, 4
 _FAC_SHIFT, _STEP_SHIFT = 40, 36
-_MAX_SUBSTITUTES = 14  # item keys leave this many substitute slots per input
+_MAX_SUBSTITUTES = 13  # item keys leave this many substitute slots per input (then virgin, emergency, lost)
 
 # `policy.engine = "auto"` takes the array day from this many facilities on (benchmarks/
 # bench_engines.py measures where the two engines cross; see benchmarks/RESULTS.md).
@@ -67,32 +75,13 @@ def problems(spec: Scenario) -> list[str]:
     from sim.network import intermediary_usable
 
     out: list[str] = []
-    if spec.policy.redundancy is not None:
-        out.append("backup contracts (policy.redundancy)")
     if intermediary_usable(spec):
         out.append("an intermediary")
     if spec.policy.adaptive or (spec.policy.adaptive is None and spec.behaviour is not None):
         out.append("agents' decisions (policy.adaptive or [behaviour])")
-    if spec.events:
-        out.append("scripted [[events]]")
-    if spec.market is not None:
-        out.append("market shifts ([market])")
-    enabled = [c for c in spec.contracts if c.enabled]
-    if any(c.role == "backup" for c in enabled):
-        out.append("backup contracts")
-    if any(c.quality_spec for c in enabled):
+    if any(c.quality_spec for c in spec.contracts if c.enabled):
         out.append("contract quality specifications")
-    for f in spec.facilities:
-        if f.outages.closure_hazard_per_year > 0.0:
-            out.append("closure hazards")
-            break
     inputs = [i for f in spec.facilities for i in f.inputs]
-    if any(i.critical for i in inputs):
-        out.append("critical inputs")
-    if any(i.virgin == "stockpile" for i in inputs):
-        out.append("virgin stockpiles")
-    if any(i.emergency is not None for i in inputs):
-        out.append("emergency supply")
     if any(s.quality_limits for i in inputs for s in i.substitutes):
         out.append("buyers' quality limits")
     if any(len(i.substitutes) > _MAX_SUBSTITUTES for i in inputs):
@@ -464,7 +453,15 @@ class ArrayDay:
         self.stream_contracts = [[c.index for c in st.live] for st in streams]
         self.priorities = [[c.terms.priority for c in st.live] for st in streams]
         self.pro_rata = m.spec.policy.allocation == "pro_rata"
-        self.active = np.array([c.status is Status.ACTIVE for c in contracts], dtype=bool)
+        # status, from the objects: the object core's own status step runs every day
+        self.in_force = np.array([c.in_force for c in contracts], dtype=bool)
+        self.ended = np.array([c.status is Status.ENDED for c in contracts], dtype=bool)
+        self.ended_day = np.array([c.ended_day if c.ended_day is not None else -1 for c in contracts], dtype=np.int64)
+        self.is_backup = np.array([c.is_backup for c in contracts], dtype=bool)
+        self.called = np.array([c.called for c in contracts], dtype=bool)
+        self.backup_idx = np.flatnonzero(self.is_backup)
+        self.backup_objs = [contracts[k] for k in self.backup_idx.tolist()]
+        self.standby = np.array([c.period.standby_days for c in contracts], dtype=float)
         # the open period, and what is on the road
         self.committed = np.array([c.period.committed_t for c in contracts], dtype=float)
         self.shipped = np.array([c.period.shipped_t for c in contracts], dtype=float)
@@ -485,15 +482,42 @@ class ArrayDay:
             if fac.up._down_since is not None or fac.up._closed_down:
                 self.moving.add(k)
             fac.up.on_change = self._watch(k, fac.up.on_change)
-        self.full_supply = np.zeros(len(self.subs))
-        self._work_out_full_supply()
+        self.full_supply = np.array([s.full_supply_t_per_day() for s in self.subs], dtype=float)
+        self._changed: list = []  # contracts whose status or terms changed (contract_changed)
         tr = m.spec.transport
         self.cost_per_tkm, self.cost_per_trip, self.truck_t = tr.cost_per_tkm, tr.cost_per_trip, tr.truck_capacity_t
-        # the running totals of the accounts the day pays on, from the ledger's (the settlements
-        # book on accounts of their own, straight into the ledger)
+        # The running totals of every account, here during the run: the object core's code that
+        # still runs (settlements, virgin deliveries, notices) pays through `_pay_one`.
         self.sums = np.array(m.money._sums, dtype=float)
-        self.paid_on = np.zeros(len(m.money.accounts), dtype=bool)
         self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._emergencies: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.fac_ids = [f.fid for f in m.facilities]
+        # inputs: consumption passes (critical inputs first), stockpiles, emergency supply
+        critical = np.array([i.spec.critical for i in inputs], dtype=bool)
+        self.passes = (np.flatnonzero(critical), np.flatnonzero(~critical))
+        self.pass_pos = []
+        self.pass_rank_subs = []
+        for idx in self.passes:
+            at = np.full(len(inputs), -1, dtype=np.int64)
+            at[idx] = np.arange(len(idx))
+            self.pass_pos.append(at)
+            self.pass_rank_subs.append([rs[at[self.sub_in[rs]] >= 0] for rs in self.rank_subs])
+        self.stockpile = np.array([i.spec.virgin == "stockpile" for i in inputs], dtype=bool)
+        self.stock_idx = np.flatnonzero(self.stockpile)
+        self.stock_objs = [inputs[k] for k in self.stock_idx.tolist()]
+        self.reorders = [(m.facilities[int(self.in_fac[k])], inputs[k]) for k in self.stock_idx.tolist()]
+        self.emergency = np.array([i.emergency is not None for i in inputs], dtype=bool)
+        self.em_premium = np.array([i.emergency[0] if i.emergency else 0.0 for i in inputs], dtype=float)
+        self.em_lead = np.array([i.emergency[1] if i.emergency else 0.0 for i in inputs], dtype=float)
+        self.since = np.array([-1 if i.shortage_since is None else i.shortage_since for i in inputs], dtype=np.int64)
+        self.em_account = np.array(
+            [m.money._number.get((self.fac_ids[int(self.in_fac[k])], MARKET, "emergency", -1), -1)
+             for k in range(len(inputs))], dtype=np.int64,
+        )
+        # what events change: stream scales (stream_end / stream_scale) and prices (market shifts)
+        self.scaled_streams = any(e.kind in ("stream_end", "stream_scale") for e in m.spec.events)
+        self.shift_days = {s.day for s in m.market_shifts}
+        self._patched = False
 
     def _watch(self, k: int, hook):
         moving = self.moving
@@ -505,10 +529,52 @@ class ArrayDay:
 
         return changed
 
+    def open(self) -> None:
+        """Route the object core's payments and contract changes through this engine while
+        it runs the days (undone by :meth:`close`)."""
+        m = self.m
+        m.money.pay = self._pay_one
+        changed, hook = self._changed, m.contract_changed
+
+        def contract_changed(c: ContractState) -> None:
+            hook(c)
+            changed.append(c)
+
+        m.contract_changed = contract_changed
+        self._patched = True
+
     def close(self) -> None:
-        """Give the facilities' outage hooks back (the run is over)."""
-        for fac, hook in zip(self.m.facilities, self._hooks, strict=True):
+        """Give back the outage hooks, the ledger's payments and contract_changed; the
+        ledger takes the account totals."""
+        m = self.m
+        for fac, hook in zip(m.facilities, self._hooks, strict=True):
             fac.up.on_change = hook
+        if self._patched:
+            del m.money.pay
+            del m.contract_changed
+            self._patched = False
+        sums = self.sums.tolist()
+        m.money._sums = sums + [0.0] * (len(m.money.accounts) - len(sums))
+
+    def _pay_one(self, day: int, account: int, amount: float) -> None:
+        """MoneyLedger.pay, with the account's running total kept here."""
+        if amount == 0.0:
+            return
+        money = self.m.money
+        money._days.append(day)
+        money._accounts.append(account)
+        money._amounts.append(amount)
+        if day >= money.from_day:
+            if account >= len(self.sums):
+                self.sums = np.r_[self.sums, np.zeros(len(money.accounts) - len(self.sums))]
+            self.sums[account] += amount
+
+    def _read_prices(self) -> None:
+        """Prices as the market's shift left them in the objects (Model._shift_market)."""
+        m = self.m
+        self.virgin_price[:] = [i.virgin_price if i.virgin_price is not None else 0.0 for i in m.input_states]
+        self.bdisp[:] = [s.disposal_cost for s in self.subs]
+        self.disposal[:] = [st.disposal_cost for st in m.stream_states]
 
     def _batch_of(self, shipments: list) -> _Batch:
         cs, acc, ps, pq, pb = [], [], [], [], []
@@ -524,12 +590,6 @@ class ArrayDay:
         return _Batch(
             np.array(cs, dtype=np.int64), np.array(acc), np.array(ps, dtype=np.int64), np.array(pq), np.array(pb)
         )
-
-    def _work_out_full_supply(self) -> None:
-        """What each store's primaries in force would deliver at full supply
-        (SubstituteStore.full_supply_t_per_day, summed in the same order)."""
-        for j, s in enumerate(self.subs):
-            self.full_supply[j] = sum([c.terms.volume_t_per_day for c in s.primaries if self.active[c.index]])
 
     # --- money -------------------------------------------------------------------------------
 
@@ -547,16 +607,13 @@ class ArrayDay:
         if not len(amount):
             return
         money = self.m.money
-        if len(money.accounts) > len(self.sums):  # accounts opened since (gate fees)
-            grow = len(money.accounts) - len(self.sums)
-            self.sums = np.r_[self.sums, np.zeros(grow)]
-            self.paid_on = np.r_[self.paid_on, np.zeros(grow, dtype=bool)]
+        if len(money.accounts) > len(self.sums):  # accounts opened since (gate fees, emergencies)
+            self.sums = np.r_[self.sums, np.zeros(len(money.accounts) - len(self.sums))]
         money._days.extend([day] * len(amount))
         money._accounts.frombytes(account.astype(np.int64).tobytes())
         money._amounts.frombytes(amount.astype(np.float64).tobytes())
         if day >= money.from_day:
             np.add.at(self.sums, account, amount)
-            self.paid_on[account] = True
 
     def _book_turns(self, day: int) -> None:
         if not self._entries:
@@ -588,21 +645,33 @@ class ArrayDay:
             if state._down_since is None and not state._closed_down:
                 self.moving.discard(k)
         up = up_row.copy()
-        starting = (self.start <= day) & ~self.active
-        if starting.any():
-            self.active |= starting
-            self._work_out_full_supply()
+        if self.scaled_streams:  # scripted stream_end / stream_scale events move st.scale
+            self.scale[:] = [st.scale for st in m.stream_states]
+        if day in self.shift_days:  # a market shift moved prices (sim/market.py)
+            self._read_prices()
+        # Contract status: the object core's own step (starts and notices that run out; its
+        # contract_changed calls tell this engine what changed, as do closures and notices
+        # during the clock above).
+        m._update_contract_status(day)
+        if self._changed:
+            self._read_status()
+        if len(self.backup_idx):  # backups are called and released by outage events
+            self.called[self.backup_idx] = [c.called for c in self.backup_objs]
+        if len(self.stock_idx):  # virgin orders arrive during the clock
+            self.virgin_stock[self.stock_idx] = [i.virgin_stock for i in self.stock_objs]
         self._land(day)
-        operating = up  # no critical inputs: the operating level is the up-time
+        operating = self._consume(day, up)
         m.operating_history[day] = operating
-        self._consume(day, up, operating)
+        if len(self.stock_idx):
+            for i, v in zip(self.stock_objs, self.virgin_stock[self.stock_idx].tolist(), strict=True):
+                i.virgin_stock = v
         self._produce(day, up, operating)
         self._dispatch(day)
         self._tidy_up(day)
         self._book_turns(day)
         self._settle(day)
         if m.collect_series:
-            self.sync(money=False)
+            self.sync()
             m.datacollector.collect(m)
         if day == m.horizon - 1:
             m.running = False
@@ -647,58 +716,128 @@ class ArrayDay:
         self.buf.put_in_order(self.c_sub[cs[ps[keep]]], pq[keep], pb[keep])
         np.add.at(m.inputs_flow["accepted_t"][day], self.c_input[cl], al)
 
-    def _consume(self, day: int, up: np.ndarray, operating: np.ndarray) -> None:
-        """Facility.consume for every input (none is critical)."""
+    def _consume(self, day: int, up: np.ndarray) -> np.ndarray:
+        """Facility.consume for every input: critical inputs first, at the up-time (their
+        unmet share lowers the facility's operating level), then the others at that level.
+        Returns the operating levels."""
+        operating = up.copy()
+        crit, rest = self.passes
+        if len(crit):
+            f = self.in_fac[crit]
+            share = self._consume_inputs(day, 0, crit, up[f], up)
+            np.minimum.at(operating, f, up[f] * (1.0 - share))
+        if len(rest):
+            self._consume_inputs(day, 1, rest, operating[self.in_fac[rest]], up)
+        if self._emergencies:
+            self._book_emergencies(day)
+        return operating
+
+    def _consume_inputs(self, day: int, pass_no: int, idx: np.ndarray, level: np.ndarray, up: np.ndarray) -> np.ndarray:
+        """Facility._consume_input for the inputs `idx` (ascending) at operating `level`;
+        returns each one's unmet share of its requirement."""
         m = self.m
         flows = m.inputs_flow
-        level = operating[self.in_fac]
-        required = self.demand * level
-        flows["required_t"][day] = required
-        flows["required_cf_t"][day] = self.demand * up[self.in_fac]
+        fac = self.in_fac[idx]
+        demand = self.demand[idx]
+        required = demand * level
+        flows["required_t"][day, idx] = required
+        flows["required_cf_t"][day, idx] = demand * up[fac]
+        n = len(idx)
         left = required.copy()
         full_left = required.copy()
-        secondary_full = np.zeros(len(required))
-        from_secondary = np.zeros(len(required))
-        secondary_used = np.zeros(len(required))
+        secondary_full = np.zeros(n)
+        from_secondary = np.zeros(n)
+        secondary_used = np.zeros(n)
+        at = self.pass_pos[pass_no]  # input -> its position in idx
+        item = pass_no << 30
         buf = self.buf
-        for r, subs in enumerate(self.rank_subs):
-            ins = self.sub_in[subs]
-            req = required[ins]
-            share = self.max_share[subs] * req
-            cap = np.minimum(left[ins], share)
+        for r, subs in enumerate(self.pass_rank_subs[pass_no]):
+            if not len(subs):
+                continue
+            p = at[self.sub_in[subs]]
+            share = self.max_share[subs] * required[p]
+            cap = np.minimum(left[p], share)
             cont = self.contracted[subs]
             if cont.any():
-                ci, cs = ins[cont], subs[cont]
-                full = np.minimum(np.minimum(full_left[ci], share[cont]), self.ratio[cs] * self.full_supply[cs])
-                secondary_full[ci] = secondary_full[ci] + full
-                full_left[ci] = full_left[ci] - full
+                cp, cs = p[cont], subs[cont]
+                full = np.minimum(np.minimum(full_left[cp], share[cont]), self.ratio[cs] * self.full_supply[cs])
+                secondary_full[cp] = secondary_full[cp] + full
+                full_left[cp] = full_left[cp] - full
             used_func = np.minimum(cap, buf.total[subs] * self.ratio[subs])
             pos = used_func > 0.0
             if not pos.any():
                 continue
-            subs, ins, used_func = subs[pos], ins[pos], used_func[pos]
+            subs, p, used_func = subs[pos], p[pos], used_func[pos]
             used_t = used_func / self.ratio[subs]
             buf.take(subs, used_t, pieces=False)
-            from_secondary[ins] = from_secondary[ins] + used_func
-            secondary_used[ins] = secondary_used[ins] + used_t
+            from_secondary[p] = from_secondary[p] + used_func
+            secondary_used[p] = secondary_used[p] + used_t
             cost = self.proc_cost[subs]
-            p = cost != 0.0
-            self._pay(self.in_fac[ins[p]], _CONSUME, ins[p] * 16 + r, self.pay_proc[subs[p]], used_t[p] * cost[p])
-            left[ins] = left[ins] - used_func
-        flows["secondary_full_t"][day] = secondary_full
-        flows["from_secondary_t"][day] = from_secondary
-        flows["secondary_used_t"][day] = secondary_used
-        buy = np.flatnonzero((left > 0.0) & self.market)
+            paid = cost != 0.0
+            ins = idx[p[paid]]
+            amount = used_t[paid] * cost[paid]
+            self._pay(self.in_fac[ins], _CONSUME, item | (ins * 16 + r), self.pay_proc[subs[paid]], amount)
+            left[p] = left[p] - used_func
+        flows["secondary_full_t"][day, idx] = secondary_full
+        flows["from_secondary_t"][day, idx] = from_secondary
+        flows["secondary_used_t"][day, idx] = secondary_used
+        buy = np.flatnonzero((left > 0.0) & self.market[idx])
         if len(buy):
-            flows["from_virgin_t"][day, buy] = left[buy]
-            amount = left[buy] * self.virgin_price[buy]
-            self._pay(self.in_fac[buy], _CONSUME, buy * 16 + 14, self.pay_virgin[buy], amount)
+            ins = idx[buy]
+            flows["from_virgin_t"][day, ins] = left[buy]
+            amount = left[buy] * self.virgin_price[ins]
+            self._pay(self.in_fac[ins], _CONSUME, item | (ins * 16 + 13), self.pay_virgin[ins], amount)
             left[buy] = 0.0
+        draw = np.flatnonzero((left > 0.0) & self.stockpile[idx])
+        if len(draw):
+            ins = idx[draw]
+            take = np.minimum(left[draw], self.virgin_stock[ins])
+            self.virgin_stock[ins] = self.virgin_stock[ins] - take
+            flows["from_virgin_t"][day, ins] = take
+            left[draw] = left[draw] - take
+        em = np.flatnonzero(self.emergency[idx])
+        if len(em):
+            ins = idx[em]
+            short = left[em] > 1e-12
+            self.since[ins[~short]] = -1  # the episode is over
+            e, ins = em[short], ins[short]
+            fresh = self.since[ins] < 0
+            self.since[ins[fresh]] = day
+            due = (day - self.since[ins]) >= self.em_lead[ins]
+            e, ins = e[due], ins[due]
+            if len(e):
+                flows["from_emergency_t"][day, ins] = left[e]
+                amount = left[e] * (self.virgin_price[ins] * (1.0 + self.em_premium[ins]))
+                self._emergencies.append((item | (ins * 16 + 14), ins, amount))
+                left[e] = 0.0
         unmet = np.flatnonzero(left > 0.0)
+        share = np.zeros(n)
         if len(unmet):
-            flows["unmet_t"][day, unmet] = left[unmet]
-            amount = left[unmet] * self.lost_margin[unmet]
-            self._pay(self.in_fac[unmet], _CONSUME, unmet * 16 + 15, self.pay_lost[unmet], amount)
+            ins = idx[unmet]
+            flows["unmet_t"][day, ins] = left[unmet]
+            amount = left[unmet] * self.lost_margin[ins]
+            self._pay(self.in_fac[ins], _CONSUME, item | (ins * 16 + 15), self.pay_lost[ins], amount)
+            req = required[unmet]
+            share[unmet] = np.where(req > 0.0, left[unmet] / np.where(req > 0.0, req, 1.0), 0.0)
+        return share
+
+    def _book_emergencies(self, day: int) -> None:
+        """Emergency purchases pay on an account per facility that the object core opens when
+        it first books one (MoneyLedger.book): opened here in the same order, facility by
+        facility, before the day's entries are booked."""
+        items = np.concatenate([e[0] for e in self._emergencies])
+        ins = np.concatenate([e[1] for e in self._emergencies])
+        amount = np.concatenate([e[2] for e in self._emergencies])
+        self._emergencies.clear()
+        keys = (self.in_fac[ins] << _FAC_SHIFT) | (_CONSUME << _STEP_SHIFT) | items
+        order = np.argsort(keys, kind="stable")
+        money = self.m.money
+        for j in order.tolist():
+            k = int(ins[j])
+            if self.em_account[k] < 0 and amount[j] != 0.0:
+                fid = self.fac_ids[int(self.in_fac[k])]
+                self.em_account[k] = money.account(fid, MARKET, "emergency")
+        self._pay(self.in_fac[ins], _CONSUME, items, self.em_account[ins], amount)
 
     def _produce(self, day: int, up: np.ndarray, operating: np.ndarray) -> None:
         """Facility.produce for every stream."""
@@ -728,7 +867,8 @@ class ArrayDay:
         # due today (ContractState.due_today): in force, started, on the interval
         k = self.interval
         on_interval = (k == 1) | ((day - self.start) % k == k - 1)
-        due = np.where(self.active & (day >= self.start) & on_interval, self.vol * k, 0.0)
+        on = self.in_force & (day >= self.start) & on_interval & (self.called | ~self.is_backup)
+        due = np.where(on, self.vol * k, 0.0)
         sums = _Sums(len(self.scale))
         for r, cs in enumerate(self.rank_contracts):
             (sums.add if r else sums.first)(self.c_stream[cs], due[cs])
@@ -918,6 +1058,8 @@ class ArrayDay:
         iflows["buffer_spoiled_t"][day] = spoiled_in
         iflows["buffer_overflow_t"][day] = overflow_in
         iflows["buffer_t"][day] = level
+        for fac, inp in self.reorders:  # (s, S) review, in input order (it schedules the deliveries)
+            fac._reorder_virgin(inp, day)
         iflows["virgin_stock_t"][day] = self.virgin_stock
 
     def _levels(self, n_in: int) -> np.ndarray:
@@ -928,34 +1070,66 @@ class ArrayDay:
         return sums.result()
 
     def _settle(self, day: int) -> None:
-        """Model._settle: in-force flags, and the periods that close today."""
+        """Model._settle: in-force and called flags, standby days, and the periods that close
+        today (those of contracts that ended today, and at the horizon every open one)."""
         m = self.m
-        live = self.active & (self.start <= day)
-        if not live.any():
-            return
-        m.contracts_flow["in_force"][day, live] = 1.0
-        if day == m.horizon - 1:
-            closing = np.flatnonzero(live)
+        last = day == m.horizon - 1
+        cf = m.contracts_flow
+        live = self.in_force
+        cf["in_force"][day, live] = 1.0
+        cf["called"][day, live & self.called] = 1.0
+        standby = live & self.is_backup
+        self.standby[standby] = self.standby[standby] + 1.0
+        if last:
+            closing = live.copy()
         else:
-            closing = np.flatnonzero(live & ((day + 1 - self.start) % self.settle_days == 0))
-        for k in closing.tolist():
+            closing = live & ((day + 1 - self.start) % self.settle_days == 0)
+        ended = self.ended & (self.ended_day == day)
+        if last and self.ended.any():
+            from sim.model import _period_open  # here: sim.model imports this module
+
+            for k in np.flatnonzero(self.ended & ~ended).tolist():
+                c = m.contracts[k]
+                c.period = self._period(k)
+                ended[k] = _period_open(c)
+        for k in np.flatnonzero(closing | ended).tolist():
             c = m.contracts[k]
-            c.period = Period(
-                committed_t=float(self.committed[k]), shipped_t=float(self.shipped[k]), taken_t=float(self.taken[k]),
-                short_t=float(self.short[k]), excused_t=float(self.excused[k]), carried_in_t=float(self.carried_in[k]),
-            )
+            c.period = self._period(k)
             c.in_transit_t = float(self.in_transit[k])
             c.period_start = int(self.period_start[k])
             m._settle_period(c, day)
             self.committed[k] = self.shipped[k] = self.taken[k] = self.short[k] = self.excused[k] = 0.0
+            self.standby[k] = 0.0
             self.carried_in[k] = c.period.carried_in_t
             self.period_start[k] = c.period_start
 
+    def _period(self, k: int) -> Period:
+        """Contract `k`'s open period as the object core keeps it."""
+        return Period(
+            committed_t=float(self.committed[k]), shipped_t=float(self.shipped[k]), taken_t=float(self.taken[k]),
+            short_t=float(self.short[k]), excused_t=float(self.excused[k]), standby_days=float(self.standby[k]),
+            carried_in_t=float(self.carried_in[k]),
+        )
+
+    def _read_status(self) -> None:
+        """Status, called flags and full-supply figures of the contracts the object core
+        changed (SymbiosisModel.contract_changed)."""
+        for c in self._changed:
+            k = c.index
+            status = c.status
+            self.in_force[k] = status is Status.ACTIVE or status is Status.NOTICE
+            self.ended[k] = status is Status.ENDED
+            self.ended_day[k] = c.ended_day if c.ended_day is not None else -1
+            self.called[k] = c.called
+            j = self.c_sub[k]
+            self.full_supply[j] = self.subs[j].full_supply_t_per_day()
+        self._changed.clear()
+
     # --- back to the objects -----------------------------------------------------------------
 
-    def sync(self, money: bool = True) -> None:
+    def sync(self) -> None:
         """Write the columns back into the model's objects, as the object core would have left
-        them; with `money`, the running totals of the accounts the day paid on too."""
+        them (the ledger's totals are given back by :meth:`close`)."""
         m = self.m
         for st in m.stream_states:
             st.storage.lots = deque((q, b, None) for q, b in self.src.lots(st.index))
@@ -969,14 +1143,11 @@ class ArrayDay:
         for k, fac in enumerate(m.facilities):
             fac.operating = float(op[k])
             fac.up_fraction = float(up[k])
+        for inp, since in zip(m.input_states, self.since.tolist(), strict=True):
+            inp.shortage_since = None if since < 0 else since
         for c in m.contracts:
             k = c.index
-            if self.active[k] and c.status is Status.PENDING:
-                c.status = Status.ACTIVE
-            c.period = Period(
-                committed_t=float(self.committed[k]), shipped_t=float(self.shipped[k]), taken_t=float(self.taken[k]),
-                short_t=float(self.short[k]), excused_t=float(self.excused[k]), carried_in_t=float(self.carried_in[k]),
-            )
+            c.period = self._period(k)
             c.in_transit_t = float(self.in_transit[k])
             c.period_start = int(self.period_start[k])
         m._arrivals = {}
@@ -987,15 +1158,12 @@ class ArrayDay:
                 for j, q, born in zip(b.piece_ship.tolist(), b.piece_qty.tolist(), b.piece_born.tolist(), strict=True):
                     pieces[j].append((q, born, None))
                 shipments.extend((m.contracts[c], p, False) for c, p in zip(b.contracts.tolist(), pieces, strict=True))
-        if money:
-            sums = m.money._sums
-            for a in np.flatnonzero(self.paid_on).tolist():
-                sums[a] = float(self.sums[a])
 
 
 def run_on_arrays(m: SymbiosisModel) -> None:
     """Run `m` to its horizon on the array day, then write the state back to its objects."""
     engine = ArrayDay(m)
+    engine.open()
     try:
         while m.running:
             m.time += 1.0

@@ -481,11 +481,11 @@ class Policy(Frozen):
       defaults apply when the section is absent) or not (false: the network stays as given).
     - `engine`: how a run computes its days; every engine gives the same results to the bit.
       `objects` is the reference (a Python object per lot, shipment and open period);
-      `arrays` holds the day in columns over whole facility sets (sim/arrayday.py), faster
-      from a few hundred facilities on, for networks of direct contracts without the
-      mechanisms it names when refused; `auto` (the default) takes `arrays` for such networks
-      of at least `sim.arrayday.AUTO_MIN_FACILITIES` facilities run without daily series, else
-      `objects`.
+      `arrays` holds the day's material balance in columns over whole facility sets
+      (sim/arrayday.py), faster from about 150 facilities on, for every network without an
+      intermediary, agents' decisions or quality specifications; `auto` (the default) takes
+      `arrays` for such networks of at least `sim.arrayday.AUTO_MIN_FACILITIES` facilities run
+      without daily series, else `objects`.
     """
 
     buffer_days: NonNeg | None = None

@@ -8,6 +8,12 @@ the tiny brewery-and-farm, synthetic regions (the generator's sector recipes, fo
 linear program), the shipped synthetic scenario, and random networks of direct contracts that
 vary every term the engine covers. Then the parts: the ring buffers against LotQueue, the sums
 against Python's sum(), the engine choice, and the refusal of what it does not cover.
+
+Beyond direct contracts the engine leaves some steps to the object core's own code, which it
+calls on the days they happen (status changes, notices, closures, backup calls, virgin orders,
+market shifts): the shipped scenarios with backups, stockpiles, emergency supply, critical
+inputs, scripted events and closures, and the random networks of tests/helpers.py with the
+intermediary, decisions and quality limits taken out, check those too.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +110,59 @@ def test_shipped_synthetic_scenario() -> None:
 @pytest.mark.parametrize("seed", range(16))
 def test_random_direct_networks(seed: int) -> None:
     assert_same_run(*_pair(random_direct_scenario(seed, 300), seed=seed))
+
+
+COVERED = [p for p in sorted((ROOT / "scenarios").glob("*.toml")) if not problems(load_scenario(p))]
+
+
+@pytest.mark.parametrize("path", COVERED, ids=lambda p: p.stem)
+def test_shipped_scenarios(path: Path) -> None:
+    """Backups, stockpiles, emergency supply, critical inputs, the coal-exit and hub-removal
+    events: every shipped scenario the engine covers."""
+    for seed in (1, 2):
+        assert_same_run(*_pair(load_scenario(path), seed=seed, days=500))
+
+
+def covered_part(sc: Scenario) -> Scenario:
+    """`sc` without what the array day does not cover: quality limits and specifications,
+    the intermediary, the agents' decisions."""
+    facilities = [
+        f.model_copy(update={"inputs": [
+            i.model_copy(update={"substitutes": [s.model_copy(update={"quality_limits": {}}) for s in i.substitutes]})
+            for i in f.inputs
+        ]})
+        for f in sc.facilities
+    ]
+    contracts = [c.model_copy(update={"quality_spec": {}, "via_intermediary": False}) for c in sc.contracts]
+    policy = sc.policy.model_copy(update={"adaptive": False, "intermediary": None})
+    out = sc.model_copy(
+        update={"facilities": facilities, "contracts": contracts, "intermediary": None, "behaviour": None,
+                "policy": policy}
+    )
+    assert not problems(out)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_networks_with_events_backups_and_stockpiles(seed: int) -> None:
+    """tests/helpers.py's random networks (backups with activation lead times, notices and
+    outages as events, closure hazards, critical inputs, stockpiles, emergency supply,
+    maintenance), quality limits, intermediary and decisions taken out."""
+    assert_same_run(*_pair(covered_part(random_scenario(seed, 400)), seed=seed))
+
+
+def test_market_shifts_and_redundancy() -> None:
+    """Prices that move during the run (contracts_market.toml without its agents), and a
+    region with a backup source per input (policy.redundancy = 2)."""
+    market = covered_part(load_scenario(ROOT / "scenarios" / "contracts_market.toml"))
+    a, b = _pair(market, seed=3, days=600)
+    assert len({s.day for s in a.market_shifts}) >= 2
+    assert_same_run(a, b)
+    region = generate_region(60, seed=3, horizon_days=300)
+    region = region.model_copy(update={"policy": region.policy.model_copy(update={"redundancy": 2})})
+    a, b = _pair(region, seed=3)
+    assert a.contracts_flow["called"].sum() > 0  # backups were called
+    assert_same_run(a, b)
 
 
 def test_daily_series_equal() -> None:
@@ -212,56 +272,42 @@ def test_auto_picks_arrays_for_large_networks_only() -> None:
     assert SymbiosisModel(large, rng=0, collect_series=True).engine == "objects"  # series read objects
     assert SymbiosisModel(_with_engine(large, "objects"), rng=0, collect_series=False).engine == "objects"
     assert SymbiosisModel(_with_engine(small, "arrays"), rng=0, collect_series=True).engine == "arrays"
-    redundant = large.model_copy(update={"policy": large.policy.model_copy(update={"redundancy": 2})})
-    assert SymbiosisModel(redundant, rng=0, collect_series=False).engine == "objects"  # backups: not covered
+    hub = load_scenario(ROOT / "scenarios" / "redundancy_market.toml")  # agents decide: not covered
+    assert problems(hub) and SymbiosisModel(hub, rng=0, collect_series=False).engine == "objects"
 
 
 def test_every_uncovered_mechanism_is_named() -> None:
-    """Each mechanism the array day does not cover is named, and the shipped scenarios that
-    have them are refused with engine = "arrays", one line per mechanism, naming the field."""
+    """Each mechanism the array day does not cover is named, and a scenario that has them is
+    refused with engine = "arrays", one line per mechanism, naming the field."""
     named = {what for seed in range(40) for what in problems(random_scenario(seed, 200))}
-    assert named >= {
-        "an intermediary",
-        "agents' decisions (policy.adaptive or [behaviour])",
-        "scripted [[events]]",
-        "backup contracts",
-        "closure hazards",
-        "critical inputs",
-        "virgin stockpiles",
-        "emergency supply",
-        "buyers' quality limits",
-    }
-    assert problems(load_scenario(ROOT / "scenarios" / "contracts_market.toml"))[-1] == "market shifts ([market])"
-    assert "contract quality specifications" in problems(load_scenario(ROOT / "scenarios" / "cement_fishery.toml"))
-    assert all(not problems(random_direct_scenario(seed, 60)) for seed in range(8))
-    raw_two_firms = (ROOT / "scenarios" / "two_firms.toml").read_text(encoding="utf-8")
-    with pytest.raises(ScenarioError) as err:
-        parse_scenario_text(raw_two_firms + '\n[policy]\nengine = "arrays"\n')
-    lines = err.value.problems
-    assert lines == [
-        f"<two_firms>: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'"
-        for what in ("critical inputs", "virgin stockpiles", "emergency supply")
+    assert named == {"an intermediary", "agents' decisions (policy.adaptive or [behaviour])", "buyers' quality limits"}
+    assert problems(load_scenario(ROOT / "scenarios" / "cement_fishery.toml")) == [
+        "contract quality specifications", "buyers' quality limits"
     ]
-
-
-def parse_scenario_text(text: str) -> Scenario:
-    import tomllib
-
-    return parse_scenario(tomllib.loads(text), "<two_firms>")
+    assert all(not problems(random_direct_scenario(seed, 60)) for seed in range(8))
+    text = (ROOT / "scenarios" / "cement_fishery.toml").read_text(encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(tomllib.loads(text.replace("[policy]", '[policy]\nengine = "arrays"') if "[policy]" in text
+                                     else text + '\n[policy]\nengine = "arrays"\n'), "<cement>")
+    assert err.value.problems == [
+        f"<cement>: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'"
+        for what in ("contract quality specifications", "buyers' quality limits")
+    ]
 
 
 def test_cli_refuses_arrays_where_not_covered_and_agrees_where_covered(tmp_path: Path) -> None:
     cmd = [sys.executable, str(ROOT / "run_experiments.py"), "simulate"]
     bad = subprocess.run(
-        [*cmd, str(ROOT / "scenarios" / "kalundborg.toml"), "--set", 'policy.engine="arrays"'],
+        [*cmd, str(ROOT / "scenarios" / "cement_fishery.toml"), "--set", 'policy.engine="arrays"'],
         capture_output=True,
         text=True,
         cwd=tmp_path,
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        f"{ROOT / 'scenarios' / 'kalundborg.toml'}: policy.engine: 'arrays' does not cover virgin stockpiles; "
+        f"{ROOT / 'scenarios' / 'cement_fishery.toml'}: policy.engine: 'arrays' does not cover {what}; "
         "use 'auto' or 'objects'"
+        for what in ("contract quality specifications", "buyers' quality limits")
     ]
     region = str(ROOT / "scenarios" / "synthetic" / "region_40.toml")
     out = {

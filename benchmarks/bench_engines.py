@@ -64,9 +64,7 @@ class Runner:
         self.engine = model.engine
         self.day: Callable[[], None] = model._simulate_day
         if model.engine == "arrays":
-            engine = ArrayDay(model)
-            engine.open()  # as run_on_arrays does (the model is dropped at its horizon)
-            self.day = engine.day
+            self.day = ArrayDay(model).day  # (the model is dropped at its horizon, never closed)
 
     def days(self, n: int) -> float:
         """CPU seconds for the next `n` days."""

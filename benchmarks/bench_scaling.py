@@ -114,9 +114,7 @@ def stepper(model: SymbiosisModel):
     """One simulated day of `model` on the engine it took, as run() would step it."""
     if model.engine != "arrays":
         return model._simulate_day
-    engine = ArrayDay(model)
-    engine.open()  # as run_on_arrays does (the model is dropped at its horizon)
-    return engine.day
+    return ArrayDay(model).day  # (the model is dropped at its horizon, never closed)
 
 
 def paired(big: Scenario, small: Scenario, days: int, seconds: float) -> tuple[float, float, int]:

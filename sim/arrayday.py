@@ -11,17 +11,17 @@ money entries in the same order and the same settlements, to the bit
 What is in columns: the material balance that every facility and contract goes through every
 day: production with noise and patterns, preprocessing, source storage with shelf life and
 overflow, shipments and their landing, buyers' buffers with substitutes (ratio, max share,
-processing), consumption with critical inputs first, virgin supply from the market, a
-stockpile or none, emergency purchases, the allocation of a short stock (pro rata or
-priority), shortfalls excused by the supplier's down-time, haulage, the day's payments, and
-the daily settlement flags. What happens at its own time stays the object core's own code,
+processing), the inspection of every delivered lot against the contract's quality bands,
+consumption with critical inputs first, virgin supply from the market, a stockpile or none,
+emergency purchases, the allocation of a short stock (pro rata or priority), shortfalls
+excused by the supplier's down-time, haulage, the day's payments, and the daily settlement
+flags. What happens at its own time stays the object core's own code,
 called when it happens: SimPy's outages, maintenance, closures, scripted events, market
 shifts, virgin deliveries and backup activations, the daily status step (starts, notices
 that run out), and each settlement. The engine reads back what those change (statuses,
 called backups, scales, prices, stocks) and routes their payments through its account totals.
 
-Not covered: the intermediary, the agents' decisions, and quality specifications (contract
-specs and buyers' limits; lots carry no quality here). :func:`problems` names them; such a
+Not covered: the intermediary and the agents' decisions. :func:`problems` names them; such a
 network runs on the object core (`policy.engine = "auto"`), and `"arrays"` on it is bad input.
 
 How it stays equal to the object core: every tonne and every amount is worked out with the
@@ -54,8 +54,17 @@ EPS = 1e-12  # the object core's snapping of near-empty lots (sim/streams.py)
 # per call (1-3 us here) is more than the arithmetic of a few stores.
 SCALAR_MAX = 6
 
-Pieces = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-_NO_PIECES: Pieces = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+Pieces = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # position, t, born, quality row, depth
+_NO_PIECES: Pieces = (
+    np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+)
+
+
+def _pieces(out: tuple[list, list, list, list, list]) -> Pieces:
+    return (
+        np.array(out[0], dtype=np.int64), np.array(out[1], dtype=float), np.array(out[2], dtype=float),
+        np.array(out[3], dtype=np.int64), np.array(out[4], dtype=np.int64),
+    )
 
 # Money entries are sorted by facility, then by step of the facility's turn, then by item, so
 # that they are booked in the object core's order. Keys: facility << 40 | step << 36 | item.
@@ -79,11 +88,7 @@ def problems(spec: Scenario) -> list[str]:
         out.append("an intermediary")
     if spec.policy.adaptive or (spec.policy.adaptive is None and spec.behaviour is not None):
         out.append("agents' decisions (policy.adaptive or [behaviour])")
-    if any(c.quality_spec for c in spec.contracts if c.enabled):
-        out.append("contract quality specifications")
     inputs = [i for f in spec.facilities for i in f.inputs]
-    if any(s.quality_limits for i in inputs for s in i.substitutes):
-        out.append("buyers' quality limits")
     if any(len(i.substitutes) > _MAX_SUBSTITUTES for i in inputs):
         out.append(f"inputs with more than {_MAX_SUBSTITUTES} substitutes")
     return out
@@ -100,6 +105,7 @@ class Rings:
         self.width = width
         self.qty = np.zeros((n, width))
         self.born = np.zeros((n, width))
+        self.qrow = np.full((n, width), -1, dtype=np.int64)  # row of a quality table (-1: none)
         self.head = np.zeros(n, dtype=np.int64)
         self.count = np.zeros(n, dtype=np.int64)
         self.total = np.zeros(n)
@@ -110,36 +116,38 @@ class Rings:
         rows = np.arange(len(self.head))[:, None]
         slots = (self.head[:, None] + np.arange(w)[None, :]) % w
         qty, born = np.zeros((len(self.head), 2 * w)), np.zeros((len(self.head), 2 * w))
-        qty[:, :w], born[:, :w] = self.qty[rows, slots], self.born[rows, slots]
-        self.qty, self.born, self.width = qty, born, 2 * w
+        qrow = np.full((len(self.head), 2 * w), -1, dtype=np.int64)
+        qty[:, :w], born[:, :w], qrow[:, :w] = self.qty[rows, slots], self.born[rows, slots], self.qrow[rows, slots]
+        self.qty, self.born, self.qrow, self.width = qty, born, qrow, 2 * w
         self.head[:] = 0
 
-    def load(self, s: int, lots: deque) -> None:
-        """Store `s` takes the lots of an object-core LotQueue (at the start of a run)."""
+    def load(self, s: int, lots: list[tuple[float, float, int]], total: float) -> None:
+        """Store `s` takes lots (tonnes, born day, quality row), oldest first, and its total."""
         while len(lots) > self.width:
             self._grow()
-        for j, (q, born, _quality) in enumerate(lots):
-            self.qty[s, j], self.born[s, j] = q, born
-        self.head[s], self.count[s] = 0, len(lots)
+        for j, (q, born, row) in enumerate(lots):
+            self.qty[s, j], self.born[s, j], self.qrow[s, j] = q, born, row
+        self.head[s], self.count[s], self.total[s] = 0, len(lots), total
 
-    def lots(self, s: int) -> list[tuple[float, float]]:
-        """Store `s`'s lots, oldest first."""
+    def lots(self, s: int) -> list[tuple[float, float, int]]:
+        """Store `s`'s lots (tonnes, born day, quality row), oldest first."""
         w, h = self.width, int(self.head[s])
-        return [(float(self.qty[s, (h + j) % w]), float(self.born[s, (h + j) % w])) for j in range(int(self.count[s]))]
+        slots = [(h + j) % w for j in range(int(self.count[s]))]
+        return [(float(self.qty[s, k]), float(self.born[s, k]), int(self.qrow[s, k])) for k in slots]
 
-    def put(self, stores: np.ndarray, qty: np.ndarray, born: np.ndarray) -> None:
+    def put(self, stores: np.ndarray, qty: np.ndarray, born: np.ndarray, qrow: np.ndarray) -> None:
         """Append a lot to each store (distinct stores); LotQueue.put skips a lot of no mass."""
         keep = qty > 0.0
         if not keep.all():
-            stores, qty, born = stores[keep], qty[keep], born[keep]
+            stores, qty, born, qrow = stores[keep], qty[keep], born[keep], qrow[keep]
         if not len(stores):
             return
         if len(stores) <= SCALAR_MAX:
-            for st, q, b in zip(stores.tolist(), qty.tolist(), born.tolist(), strict=True):
+            for st, q, b, r in zip(stores.tolist(), qty.tolist(), born.tolist(), qrow.tolist(), strict=True):
                 if self.count[st] >= self.width:
                     self._grow()
                 slot = (self.head[st] + self.count[st]) % self.width
-                self.qty[st, slot], self.born[st, slot] = q, b
+                self.qty[st, slot], self.born[st, slot], self.qrow[st, slot] = q, b, r
                 self.count[st] += 1
                 self.total[st] = float(self.total[st]) + q
             return
@@ -148,24 +156,26 @@ class Rings:
         slot = (self.head[stores] + self.count[stores]) % self.width
         self.qty[stores, slot] = qty
         self.born[stores, slot] = born
+        self.qrow[stores, slot] = qrow
         self.count[stores] += 1
         self.total[stores] = self.total[stores] + qty
 
-    def put_in_order(self, stores: np.ndarray, qty: np.ndarray, born: np.ndarray) -> None:
+    def put_in_order(self, stores: np.ndarray, qty: np.ndarray, born: np.ndarray, qrow: np.ndarray) -> None:
         """Append lots in the given order; a store may appear more than once."""
         if not len(stores):
             return
         for part in _occurrences(stores):
-            self.put(stores[part], qty[part], born[part])
+            self.put(stores[part], qty[part], born[part], qrow[part])
 
     def take(self, stores: np.ndarray, qty: np.ndarray, pieces: bool = True) -> Pieces | None:
         """Take `qty` from each store (distinct stores), oldest lots first, as LotQueue.take.
-        Returns the pieces taken (positions in `stores`, tonnes, born day, depth: the piece's
-        number in its store's take), each store's in the order taken; None without `pieces`."""
+        Returns the pieces taken (positions in `stores`, tonnes, born day, quality row, depth:
+        the piece's number in its store's take), each store's in the order taken; None without
+        `pieces`."""
         if len(stores) <= SCALAR_MAX:
             return self._take_each(stores.tolist(), qty.tolist(), pieces)
-        total, lq, lb, w = self.total, self.qty, self.born, self.width
-        out: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
+        total, lq, lb, lr, w = self.total, self.qty, self.born, self.qrow, self.width
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
         count = self.count[stores]
         head = self.head[stores]
         first = lq[stores, head]
@@ -175,7 +185,7 @@ class Rings:
             s, h, q = stores[fast], head[fast], qty[fast]
             lq[s, h] = first[fast] - q
             total[s] = total[s] - q
-            out.append((np.flatnonzero(fast), q, lb[s, h], 0))
+            out.append((np.flatnonzero(fast), q, lb[s, h], lr[s, h], 0))
         pos = np.flatnonzero(~fast)
         want = np.minimum(qty[pos], total[stores[pos]])
         active = (want > EPS) & (count[pos] > 0)
@@ -186,7 +196,7 @@ class Rings:
             h = self.head[s]
             left = lq[s, h]
             q = np.minimum(left, want)
-            out.append((pos, q, lb[s, h], depth))
+            out.append((pos, q, lb[s, h], lr[s, h], depth))
             depth += 1
             left = left - q
             want = want - q
@@ -209,26 +219,27 @@ class Rings:
             np.concatenate([o[0] for o in out]),
             np.concatenate([o[1] for o in out]),
             np.concatenate([o[2] for o in out]),
-            np.concatenate([np.full(len(o[0]), o[3]) for o in out]),
+            np.concatenate([o[3] for o in out]),
+            np.concatenate([np.full(len(o[0]), o[4]) for o in out]),
         )
 
     def _take_each(self, stores: list[int], qty: list[float], pieces: bool) -> Pieces | None:
         """`take` for a few stores: LotQueue.take's loop on Python floats, store by store
         (cheaper than numpy's per-call cost below a handful of stores; the same arithmetic).
         A store may appear more than once: each take starts where the one before left it."""
-        ps: list[int] = []
-        pq: list[float] = []
-        pb: list[float] = []
-        pd: list[int] = []
-        self.take_in_turn(stores, qty, (ps, pq, pb, pd) if pieces else None)
+        out: tuple[list, list, list, list, list] = ([], [], [], [], [])
+        self.take_in_turn(stores, qty, out if pieces else None)
         if not pieces:
             return None
-        return np.array(ps, dtype=np.int64), np.array(pq), np.array(pb), np.array(pd, dtype=np.int64)
+        return _pieces(out)
 
-    def take_in_turn(self, stores: list[int], qty: list[float], out: tuple[list, list, list, list] | None) -> None:
+    def take_in_turn(
+        self, stores: list[int], qty: list[float], out: tuple[list, list, list, list, list] | None
+    ) -> None:
         """Take `qty[j]` from `stores[j]`, for j in order, appending the pieces to `out`'s
-        lists (position j, tonnes, born day, depth)."""
-        lq, lb, total, head, count, w = self.qty, self.born, self.total, self.head, self.count, self.width
+        lists (position j, tonnes, born day, quality row, depth)."""
+        lq, lb, lr, w = self.qty, self.born, self.qrow, self.width
+        total, head, count = self.total, self.head, self.count
         for j, (s, want) in enumerate(zip(stores, qty, strict=True)):
             n, h, tot = int(count[s]), int(head[s]), float(total[s])
             if n:
@@ -240,7 +251,8 @@ class Rings:
                         out[0].append(j)
                         out[1].append(want)
                         out[2].append(float(lb[s, h]))
-                        out[3].append(0)
+                        out[3].append(int(lr[s, h]))
+                        out[4].append(0)
                     continue
             want = min(want, tot)
             depth = 0
@@ -251,7 +263,8 @@ class Rings:
                     out[0].append(j)
                     out[1].append(q)
                     out[2].append(float(lb[s, h]))
-                    out[3].append(depth)
+                    out[3].append(int(lr[s, h]))
+                    out[4].append(depth)
                 depth += 1
                 left -= q
                 want -= q
@@ -355,13 +368,14 @@ def _occurrences(keys: np.ndarray) -> list[np.ndarray]:
 
 class _Batch:
     """Shipments sent on one day that land on the same day, in dispatch order, and their
-    pieces (lots taken from source storage), each shipment's pieces oldest first."""
+    pieces (lots taken from source storage: shipment, tonnes, born day, quality row), each
+    shipment's pieces oldest first."""
 
-    __slots__ = ("accepted", "contracts", "piece_born", "piece_qty", "piece_ship")
+    __slots__ = ("contracts", "piece_born", "piece_qrow", "piece_qty", "piece_ship")
 
-    def __init__(self, contracts, accepted, piece_ship, piece_qty, piece_born):
-        self.contracts, self.accepted = contracts, accepted
-        self.piece_ship, self.piece_qty, self.piece_born = piece_ship, piece_qty, piece_born
+    def __init__(self, contracts, piece_ship, piece_qty, piece_born, piece_qrow):
+        self.contracts, self.piece_ship = contracts, piece_ship
+        self.piece_qty, self.piece_born, self.piece_qrow = piece_qty, piece_born, piece_qrow
 
 
 class ArrayDay:
@@ -386,10 +400,20 @@ class ArrayDay:
         shelf = [st.shelf_life for st in streams]
         self.st_shelf_idx = np.array([k for k, v in enumerate(shelf) if v is not None], dtype=np.int64)
         self.st_shelf = np.array([v for v in shelf if v is not None], dtype=float)
+        # Lot quality: a lot holds a row of one table: a stream's draws for the horizon (row
+        # offset + day), or a row added for a lot loaded from the objects (initial buffers).
+        props = max([len(mat.quality) for mat in m.materials.values()] or [0])
+        self.q_offset = np.full(S, -1, dtype=np.int64)
+        parts, n_rows = [], 0
+        for st in streams:
+            if st.quality is not None:
+                self.q_offset[st.index] = n_rows
+                parts.append(st.quality)
+                n_rows += len(st.quality)
+        self._parts, self._n_props, self._extra_rows, self._rows = parts, props, [], n_rows
         self.src = Rings(S)
         for st in streams:
-            self.src.load(st.index, st.storage.lots)
-            self.src.total[st.index] = st.storage.total
+            self.src.load(st.index, [(q, b, self._row_of(x)) for q, b, x in st.storage.lots], st.storage.total)
         # --- inputs and the buyers' stores (substitutes), flattened in input order
         self.in_fac = np.array(
             [fidx[f.fid] for f in m.facilities for _ in f.inputs], dtype=np.int64
@@ -417,8 +441,7 @@ class ArrayDay:
         self.sub_shelf = np.array([s.shelf_life if s.shelf_life is not None else np.nan for s in self.subs])
         self.buf = Rings(len(self.subs))
         for j, s in enumerate(self.subs):
-            self.buf.load(j, s.lots.lots)
-            self.buf.total[j] = s.lots.total
+            self.buf.load(j, [(q, b, self._row_of(x)) for q, b, x in s.lots.lots], s.lots.total)
         self.n_ranks = int(self.sub_rank.max()) + 1 if len(subs) else 0
         self.rank_subs = [np.flatnonzero(self.sub_rank == r) for r in range(self.n_ranks)]
         self.rank_shelf = [rs[~np.isnan(self.sub_shelf[rs])] for rs in self.rank_subs]
@@ -438,6 +461,17 @@ class ArrayDay:
         self.price = np.array([c.terms.price_per_t for c in contracts], dtype=float)
         self.pay_price = np.array([c.pay_price for c in contracts], dtype=np.int64)
         self.pay_transport = np.array([c.pay_transport for c in contracts], dtype=np.int64)
+        self.pay_rejection = np.array([c.pay_rejection for c in contracts], dtype=np.int64)
+        # quality bands per contract (property, min, max), padded with bands that pass all
+        n_bands = max([len(c.quality_bands) for c in contracts] or [0])
+        self.has_bands = n_bands > 0
+        self.band_prop = np.zeros((C, max(n_bands, 1)), dtype=np.int64)
+        self.band_lo = np.full((C, max(n_bands, 1)), -np.inf)
+        self.band_hi = np.full((C, max(n_bands, 1)), np.inf)
+        for c in contracts:
+            for j, (prop, lo, hi) in enumerate(c.quality_bands):
+                self.band_prop[c.index, j], self.band_lo[c.index, j], self.band_hi[c.index, j] = prop, lo, hi
+        self._qtab: np.ndarray | None = None
         self.gate_account = np.full(C, -1, dtype=np.int64)  # gate fees: the reversed price account
         for c in contracts:
             t = c.terms
@@ -450,6 +484,9 @@ class ArrayDay:
                 self.c_rank[c.index] = r
         self.n_c_ranks = int(self.c_rank.max()) + 1 if C else 0
         self.rank_contracts = [np.flatnonzero(self.c_rank == r) for r in range(self.n_c_ranks)]
+        if len(streams) * self.n_c_ranks >= 1 << _STEP_SHIFT:  # the dispatch order must fit a key's item field
+            raise ValueError(f"too many streams x contracts per stream for the array day ({len(streams)} x "
+                             f"{self.n_c_ranks})")
         self.stream_contracts = [[c.index for c in st.live] for st in streams]
         self.priorities = [[c.terms.priority for c in st.live] for st in streams]
         self.pro_rata = m.spec.policy.allocation == "pro_rata"
@@ -517,7 +554,7 @@ class ArrayDay:
         # what events change: stream scales (stream_end / stream_scale) and prices (market shifts)
         self.scaled_streams = any(e.kind in ("stream_end", "stream_scale") for e in m.spec.events)
         self.shift_days = {s.day for s in m.market_shifts}
-        self._patched = False
+        self._open()
 
     def _watch(self, k: int, hook):
         moving = self.moving
@@ -529,9 +566,9 @@ class ArrayDay:
 
         return changed
 
-    def open(self) -> None:
+    def _open(self) -> None:
         """Route the object core's payments and contract changes through this engine while
-        it runs the days (undone by :meth:`close`)."""
+        it runs the days (from its making; undone by :meth:`close`)."""
         m = self.m
         m.money.pay = self._pay_one
         changed, hook = self._changed, m.contract_changed
@@ -577,19 +614,42 @@ class ArrayDay:
         self.disposal[:] = [st.disposal_cost for st in m.stream_states]
 
     def _batch_of(self, shipments: list) -> _Batch:
-        cs, acc, ps, pq, pb = [], [], [], [], []
+        """The object core's shipments on the road (at the start of a run) as a batch."""
+        cs, ps, pq, pb, pr = [], [], [], [], []
         for j, (c, pieces, _from_hub) in enumerate(shipments):
             cs.append(c.index)
-            a = 0.0
-            for q, born, _quality in pieces:
-                a += q
+            for q, born, quality in pieces:
                 ps.append(j)
                 pq.append(q)
                 pb.append(born)
-            acc.append(a)
+                pr.append(self._row_of(quality))
         return _Batch(
-            np.array(cs, dtype=np.int64), np.array(acc), np.array(ps, dtype=np.int64), np.array(pq), np.array(pb)
+            np.array(cs, dtype=np.int64), np.array(ps, dtype=np.int64), np.array(pq, dtype=float),
+            np.array(pb, dtype=float), np.array(pr, dtype=np.int64),
         )
+
+    def _row_of(self, quality: np.ndarray | None) -> int:
+        """The quality table's row for a lot loaded from the objects (a row added; -1 for a
+        lot without quality)."""
+        if quality is None:
+            return -1
+        self._extra_rows.append(np.asarray(quality, dtype=float))
+        return self._rows + len(self._extra_rows) - 1
+
+    def _table(self) -> np.ndarray:
+        """The quality table (rows x properties, NaN past a material's properties)."""
+        if self._qtab is None:
+            rows = [*self._parts, *(x[None, :] for x in self._extra_rows)]
+            table = np.full((sum(len(r) for r in rows), max(self._n_props, 1)), np.nan)
+            at = 0
+            for r in rows:
+                table[at : at + len(r), : r.shape[1]] = r
+                at += len(r)
+            self._qtab = table
+        return self._qtab
+
+    def _quality(self, row: int, n_props: int) -> np.ndarray | None:
+        return None if row < 0 else self._table()[row, :n_props]
 
     # --- money -------------------------------------------------------------------------------
 
@@ -677,44 +737,82 @@ class ArrayDay:
             m.running = False
 
     def _land(self, day: int) -> None:
-        """Step 4 and the unloading at each buyer's turn: shipments land, are paid and enter
-        the buyers' stores (no quality specification: every lot is accepted)."""
+        """Step 4 and the unloading at each buyer's turn: shipments land and are inspected
+        (Model._inspect: every piece against the contract's bands); what is in spec is paid
+        and enters the buyer's stores, the rest is disposed of at the supplier's cost."""
         batches = self.arrivals.pop(day, None)
         if not batches:
             return
         m = self.m
         if len(batches) == 1:
             b = batches[0]
-            cs, acc, ps, pq, pb = b.contracts, b.accepted, b.piece_ship, b.piece_qty, b.piece_born
+            cs, ps, pq, pb, pr = b.contracts, b.piece_ship, b.piece_qty, b.piece_born, b.piece_qrow
         else:
             offsets = np.cumsum([0] + [len(b.contracts) for b in batches[:-1]])
             cs = np.concatenate([b.contracts for b in batches])
-            acc = np.concatenate([b.accepted for b in batches])
             ps = np.concatenate([b.piece_ship + o for b, o in zip(batches, offsets, strict=True)])
             pq = np.concatenate([b.piece_qty for b in batches])
             pb = np.concatenate([b.piece_born for b in batches])
+            pr = np.concatenate([b.piece_qrow for b in batches])
+        ok = self._in_spec(cs[ps], pr) if self.has_bands else np.ones(len(ps), dtype=bool)
+        acc = np.zeros(len(cs))
+        np.add.at(acc, ps[ok], pq[ok])  # piece by piece, in order, as _inspect adds them
+        rej = np.zeros(len(cs))
+        if not ok.all():
+            np.add.at(rej, ps[~ok], pq[~ok])
         # a contract lands at most one shipment a day (one lag, one dispatch a day)
         self.taken[cs] = self.taken[cs] + acc
-        self.in_transit[cs] = self.in_transit[cs] - (acc + 0.0)
+        self.in_transit[cs] = self.in_transit[cs] - (acc + rej)
         landed = acc != 0.0
         cl, al = cs[landed], acc[landed]
         row = m.contracts_flow["accepted_t"][day]
         row[cl] = row[cl] + al
-        paid = al * self.price[cl]
-        account = self.pay_price[cl]
+        paid = acc * self.price[cs]
+        account = self.pay_price[cs]
         gate = paid < 0.0
         if gate.any():  # a gate fee (negative price) is paid the other way (MoneyLedger.book)
-            gk = cl[gate]
+            gk = cs[gate]
             for k in gk[self.gate_account[gk] < 0].tolist():  # opened when first paid, as book() does
                 t = m.contracts[k].terms
                 self.gate_account[k] = m.money.account(t.supplier, t.buyer, "price", k)
-            account = np.where(gate, self.gate_account[cl], account)
+            account = np.where(gate, self.gate_account[cs], account)
             paid = np.where(gate, -paid, paid)
-        self._book(day, account, paid)
-        # the buyers' turns: accepted lots into their stores, in landing order
-        keep = landed[ps]
-        self.buf.put_in_order(self.c_sub[cs[ps[keep]]], pq[keep], pb[keep])
+        rejected = rej != 0.0
+        if rejected.any():
+            cr, rr = cs[rejected], rej[rejected]
+            cf = m.contracts_flow
+            cf["rejected_t"][day, cr] = cf["rejected_t"][day, cr] + rr
+            cf["short_t"][day, cr] = cf["short_t"][day, cr] + rr
+            np.add.at(m.streams_flow["rejected_t"][day], self.c_stream[cr], rr)
+            self.short[cr] = self.short[cr] + rr
+            # each shipment's price, then its rejection's disposal, as _receive books them
+            both = np.empty(2 * len(cs), dtype=np.int64)
+            amounts = np.empty(2 * len(cs))
+            both[0::2], both[1::2] = account, self.pay_rejection[cs]
+            amounts[0::2], amounts[1::2] = paid, rej * self.disposal[self.c_stream[cs]]
+            self._book(day, both, amounts)
+        else:
+            self._book(day, account, paid)
+        # the buyers' turns: the accepted lots into their stores, in landing order
+        keep = landed[ps] & ok
+        self.buf.put_in_order(self.c_sub[cs[ps[keep]]], pq[keep], pb[keep], pr[keep])
         np.add.at(m.inputs_flow["accepted_t"][day], self.c_input[cl], al)
+
+    def _in_spec(self, contract: np.ndarray, qrow: np.ndarray) -> np.ndarray:
+        """contracts.in_spec for each piece: its quality row within every band of its
+        contract (a lot without quality passes; NaN passes, as in the object core)."""
+        ok = np.ones(len(qrow), dtype=bool)
+        has = qrow >= 0
+        if not has.any():
+            return ok
+        table = self._table()
+        rows, cons = qrow[has], contract[has]
+        good = np.ones(len(rows), dtype=bool)
+        for j in range(self.band_prop.shape[1]):
+            v = table[rows, self.band_prop[cons, j]]
+            good &= ~((v < self.band_lo[cons, j]) | (v > self.band_hi[cons, j]))
+        ok[has] = good
+        return ok
 
     def _consume(self, day: int, up: np.ndarray) -> np.ndarray:
         """Facility.consume for every input: critical inputs first, at the up-time (their
@@ -856,7 +954,8 @@ class ArrayDay:
             self._pay(self.st_fac[s], _PRODUCE, s, self.pay_pre[s], raw[pre] * self.pre_cost[s])
         out = raw * self.mass[made]
         flows["generated_t"][day, made] = out
-        self.src.put(made, out, np.full(len(made), float(day)))
+        offset = self.q_offset[made]
+        self.src.put(made, out, np.full(len(made), float(day)), np.where(offset >= 0, offset + day, -1))
 
     def _dispatch(self, day: int) -> None:
         """Model._dispatch_streams for every stream."""
@@ -904,7 +1003,7 @@ class ArrayDay:
         qty = np.zeros(C)
         qty[d_idx] = q
         stream_shipped = m.streams_flow["shipped_t"][day]
-        ships, accepted, p_ship, p_qty, p_born, p_depth = [], [], [], [], [], []
+        ships, p_ship, p_qty, p_born, p_qrow, p_depth = [], [], [], [], [], []
         n_sent = 0
         narrow: list[np.ndarray] = []
         for cs in self.rank_contracts:
@@ -916,65 +1015,57 @@ class ArrayDay:
                 continue
             qc = qty[cs]
             ss = self.c_stream[cs]
-            pos, pq, pb, pd = self.src.take(ss, qc)
-            acc = np.zeros(len(cs))
-            np.add.at(acc, pos, pq)  # in the order taken: each shipment's pieces summed in turn
+            pos, pq, pb, pr, pd = self.src.take(ss, qc)
             p_ship.append(pos + n_sent)
             p_qty.append(pq)
             p_born.append(pb)
+            p_qrow.append(pr)
             p_depth.append(pd)
             self.in_transit[cs] = self.in_transit[cs] + qc
             stream_shipped[ss] = stream_shipped[ss] + qc
             ships.append(cs)
-            accepted.append(acc)
             n_sent += len(cs)
         if narrow:
             cs = np.concatenate(narrow)
             cs = cs[np.lexsort((self.c_rank[cs], self.c_stream[cs]))]  # stream by stream, in rank order
             qc, ss = qty[cs], self.c_stream[cs]
-            lists: tuple[list, list, list, list] = ([], [], [], [])
+            lists: tuple[list, list, list, list, list] = ([], [], [], [], [])
             self.src.take_in_turn(ss.tolist(), qc.tolist(), lists)
-            pos = np.array(lists[0], dtype=np.int64)
-            pq = np.array(lists[1])
-            acc = np.zeros(len(cs))
-            np.add.at(acc, pos, pq)
+            pos, pq, pb, pr, pd = _pieces(lists)
             p_ship.append(pos + n_sent)
             p_qty.append(pq)
-            p_born.append(np.array(lists[2]))
-            p_depth.append(np.array(lists[3], dtype=np.int64))
+            p_born.append(pb)
+            p_qrow.append(pr)
+            p_depth.append(pd)
             self.in_transit[cs] = self.in_transit[cs] + qc
             np.add.at(stream_shipped, ss, qc)  # in turn: a stream's contracts one after another
             ships.append(cs)
-            accepted.append(acc)
             n_sent += len(cs)
         if not ships:
             return
-        cs, acc = np.concatenate(ships), np.concatenate(accepted)
+        cs = np.concatenate(ships)
         qc = qty[cs]
         haul = qc * self.km[cs] * self.cost_per_tkm + np.ceil(qc / self.truck_t - 1e-12) * self.cost_per_trip
-        order_key = self.c_stream[cs] * 1024 + self.c_rank[cs]  # the object core's dispatch order
+        order_key = self.c_stream[cs] * self.n_c_ranks + self.c_rank[cs]  # the object core's dispatch order
         self._pay(self.c_fac[cs], _DISPATCH, order_key, self.pay_transport[cs], haul)
         # the shipments in dispatch order, each one's pieces oldest first
         order = np.argsort(order_key, kind="stable")
         new_pos = np.empty(len(cs), dtype=np.int64)
         new_pos[order] = np.arange(len(cs))
-        cs, acc = cs[order], acc[order]
-        if p_ship:
-            ps = new_pos[np.concatenate(p_ship)]
-            pq, pb, pd = np.concatenate(p_qty), np.concatenate(p_born), np.concatenate(p_depth)
-            po = np.lexsort((pd, ps))
-            ps, pq, pb = ps[po], pq[po], pb[po]
-        else:
-            ps, pq, pb = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+        cs = cs[order]
+        ps = new_pos[np.concatenate(p_ship)]
+        pq, pb, pr, pd = np.concatenate(p_qty), np.concatenate(p_born), np.concatenate(p_qrow), np.concatenate(p_depth)
+        po = np.lexsort((pd, ps))
+        ps, pq, pb, pr = ps[po], pq[po], pb[po], pr[po]
         lags = self.lag[cs]
         for lag in np.unique(lags).tolist():
             mine = lags == lag
             if mine.all():
-                batch = _Batch(cs, acc, ps, pq, pb)
+                batch = _Batch(cs, ps, pq, pb, pr)
             else:
                 renumber = np.cumsum(mine) - 1
                 keep = mine[ps]
-                batch = _Batch(cs[mine], acc[mine], renumber[ps[keep]], pq[keep], pb[keep])
+                batch = _Batch(cs[mine], renumber[ps[keep]], pq[keep], pb[keep], pr[keep])
             self.arrivals.setdefault(day + lag, []).append(batch)
 
     def _short(self, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray) -> None:
@@ -1132,10 +1223,12 @@ class ArrayDay:
         them (the ledger's totals are given back by :meth:`close`)."""
         m = self.m
         for st in m.stream_states:
-            st.storage.lots = deque((q, b, None) for q, b in self.src.lots(st.index))
+            n = len(st.material.quality)
+            st.storage.lots = deque((q, b, self._quality(r, n)) for q, b, r in self.src.lots(st.index))
             st.storage.total = float(self.src.total[st.index])
         for j, s in enumerate(self.subs):
-            s.lots.lots = deque((q, b, None) for q, b in self.buf.lots(j))
+            n = len(m.materials[s.material].quality)
+            s.lots.lots = deque((q, b, self._quality(r, n)) for q, b, r in self.buf.lots(j))
             s.lots.total = float(self.buf.total[j])
             s.full_supply = None
         last = max(m._next_day - 1, 0)
@@ -1154,16 +1247,18 @@ class ArrayDay:
         for d, batches in sorted(self.arrivals.items()):
             shipments = m._arrivals.setdefault(d, [])
             for b in batches:
-                pieces: list[list] = [[] for _ in range(len(b.contracts))]
-                for j, q, born in zip(b.piece_ship.tolist(), b.piece_qty.tolist(), b.piece_born.tolist(), strict=True):
-                    pieces[j].append((q, born, None))
-                shipments.extend((m.contracts[c], p, False) for c, p in zip(b.contracts.tolist(), pieces, strict=True))
+                contracts = [m.contracts[c] for c in b.contracts.tolist()]
+                n_props = [len(m.materials[c.terms.material].quality) for c in contracts]
+                pieces: list[list] = [[] for _ in contracts]
+                columns = (b.piece_ship, b.piece_qty, b.piece_born, b.piece_qrow)
+                for j, q, born, row in zip(*(x.tolist() for x in columns), strict=True):
+                    pieces[j].append((q, born, self._quality(row, n_props[j])))
+                shipments.extend((c, p, False) for c, p in zip(contracts, pieces, strict=True))
 
 
 def run_on_arrays(m: SymbiosisModel) -> None:
     """Run `m` to its horizon on the array day, then write the state back to its objects."""
     engine = ArrayDay(m)
-    engine.open()
     try:
         while m.running:
             m.time += 1.0

@@ -483,7 +483,7 @@ class Policy(Frozen):
       `objects` is the reference (a Python object per lot, shipment and open period);
       `arrays` holds the day's material balance in columns over whole facility sets
       (sim/arrayday.py), faster from about 150 facilities on, for every network without an
-      intermediary, agents' decisions or quality specifications; `auto` (the default) takes
+      intermediary or agents' decisions; `auto` (the default) takes
       `arrays` for such networks of at least `sim.arrayday.AUTO_MIN_FACILITIES` facilities run
       without daily series, else `objects`.
     """

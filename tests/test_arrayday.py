@@ -9,11 +9,11 @@ linear program), the shipped synthetic scenario, and random networks of direct c
 vary every term the engine covers. Then the parts: the ring buffers against LotQueue, the sums
 against Python's sum(), the engine choice, and the refusal of what it does not cover.
 
-Beyond direct contracts the engine leaves some steps to the object core's own code, which it
-calls on the days they happen (status changes, notices, closures, backup calls, virgin orders,
-market shifts): the shipped scenarios with backups, stockpiles, emergency supply, critical
-inputs, scripted events and closures, and the random networks of tests/helpers.py with the
-intermediary, decisions and quality limits taken out, check those too.
+Beyond the material balance the engine leaves some steps to the object core's own code, which
+it calls on the days they happen (status changes, notices, closures, backup calls, virgin
+orders, market shifts): the shipped scenarios with backups, stockpiles, emergency supply,
+critical inputs, quality specifications, scripted events and closures, and the random networks
+of tests/helpers.py with the intermediary and the decisions taken out, check those too.
 """
 
 from __future__ import annotations
@@ -124,31 +124,36 @@ def test_shipped_scenarios(path: Path) -> None:
 
 
 def covered_part(sc: Scenario) -> Scenario:
-    """`sc` without what the array day does not cover: quality limits and specifications,
-    the intermediary, the agents' decisions."""
-    facilities = [
-        f.model_copy(update={"inputs": [
-            i.model_copy(update={"substitutes": [s.model_copy(update={"quality_limits": {}}) for s in i.substitutes]})
-            for i in f.inputs
-        ]})
-        for f in sc.facilities
-    ]
-    contracts = [c.model_copy(update={"quality_spec": {}, "via_intermediary": False}) for c in sc.contracts]
+    """`sc` without what the array day does not cover: the intermediary and the agents'
+    decisions."""
+    contracts = [c.model_copy(update={"via_intermediary": False}) for c in sc.contracts]
     policy = sc.policy.model_copy(update={"adaptive": False, "intermediary": None})
-    out = sc.model_copy(
-        update={"facilities": facilities, "contracts": contracts, "intermediary": None, "behaviour": None,
-                "policy": policy}
-    )
+    out = sc.model_copy(update={"contracts": contracts, "intermediary": None, "behaviour": None, "policy": policy})
     assert not problems(out)
     return out
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_random_networks_with_events_backups_and_stockpiles(seed: int) -> None:
+def test_random_networks_with_events_backups_stockpiles_and_quality(seed: int) -> None:
     """tests/helpers.py's random networks (backups with activation lead times, notices and
     outages as events, closure hazards, critical inputs, stockpiles, emergency supply,
-    maintenance), quality limits, intermediary and decisions taken out."""
+    maintenance, buyers' quality limits that reject lots), intermediary and decisions taken
+    out."""
     assert_same_run(*_pair(covered_part(random_scenario(seed, 400)), seed=seed))
+
+
+def test_the_mechanisms_were_exercised() -> None:
+    """The seeds above reach rejected lots, called backups and ended contracts (seeds 0, 4,
+    5 and 3 of tests/helpers.py's generator, checked again here on the object core)."""
+    for seed, what in ((0, 0), (4, 0), (0, 1), (5, 1), (3, 2)):
+        m = SymbiosisModel(covered_part(random_scenario(seed, 400)), rng=seed, collect_series=False)
+        m.run()
+        seen = (
+            m.contracts_flow["rejected_t"].sum() > 0.0,  # lots failed inspection
+            m.contracts_flow["called"].sum() > 0.0,  # backups were called
+            any(c.status.name == "ENDED" for c in m.contracts),  # a contract ended (notice or closure)
+        )
+        assert seen[what], (seed, what)
 
 
 def test_market_shifts_and_redundancy() -> None:
@@ -217,16 +222,16 @@ def test_rings_do_what_lot_queues_do() -> None:
         op = int(rng.integers(0, 4))
         if op == 0:
             qty = rng.uniform(0, 10, size) * (rng.random(size) < 0.9)
-            rings.put(stores, qty, np.full(size, float(day)))
+            rings.put(stores, qty, np.full(size, float(day)), np.full(size, day))  # quality row: the day
             for s, q in zip(stores.tolist(), qty.tolist(), strict=True):
-                queues[s].put(q, float(day), None)
+                queues[s].put(q, float(day), np.array([day]))
         elif op == 1:
             scale = rng.choice([1e-13, 1.0, 5.0, 30.0], size)
             qty = rng.uniform(0, 1, size) * scale
-            pos, pq, pb, _ = rings.take(stores, qty)
+            pos, pq, pb, pr, _ = rings.take(stores, qty)
             for j, (s, q) in enumerate(zip(stores.tolist(), qty.tolist(), strict=True)):
-                got = list(zip(pq[pos == j].tolist(), pb[pos == j].tolist(), strict=True))
-                assert got == [p[:2] for p in queues[s].take(q)]
+                got = list(zip(pq[pos == j].tolist(), pb[pos == j].tolist(), pr[pos == j].tolist(), strict=True))
+                assert got == [(t, b, int(x[0])) for t, b, x in queues[s].take(q)]
         elif op == 2:
             shelf = rng.uniform(1, 20, size)
             spoiled = rings.expire(stores, shelf, day)
@@ -240,7 +245,7 @@ def test_rings_do_what_lot_queues_do() -> None:
                 queues[s].trim_newest(k) for s, k in zip(stores.tolist(), keep.tolist(), strict=True)
             ]
         for s in range(n):
-            assert rings.lots(s) == [(q, b) for q, b, _ in queues[s].lots]
+            assert rings.lots(s) == [(q, b, int(x[0])) for q, b, x in queues[s].lots]
             assert rings.total[s] == queues[s].total
     assert rings.width > 2  # the rings grew on the way
 
@@ -280,34 +285,35 @@ def test_every_uncovered_mechanism_is_named() -> None:
     """Each mechanism the array day does not cover is named, and a scenario that has them is
     refused with engine = "arrays", one line per mechanism, naming the field."""
     named = {what for seed in range(40) for what in problems(random_scenario(seed, 200))}
-    assert named == {"an intermediary", "agents' decisions (policy.adaptive or [behaviour])", "buyers' quality limits"}
-    assert problems(load_scenario(ROOT / "scenarios" / "cement_fishery.toml")) == [
-        "contract quality specifications", "buyers' quality limits"
+    assert named == {"an intermediary", "agents' decisions (policy.adaptive or [behaviour])"}
+    assert problems(load_scenario(ROOT / "scenarios" / "contracts_market.toml")) == [
+        "agents' decisions (policy.adaptive or [behaviour])"
     ]
     assert all(not problems(random_direct_scenario(seed, 60)) for seed in range(8))
-    text = (ROOT / "scenarios" / "cement_fishery.toml").read_text(encoding="utf-8")
+    raw = tomllib.loads((ROOT / "scenarios" / "brewery_farms.toml").read_text(encoding="utf-8"))
+    raw["policy"] = {**raw.get("policy", {}), "engine": "arrays", "intermediary": True, "adaptive": True}
     with pytest.raises(ScenarioError) as err:
-        parse_scenario(tomllib.loads(text.replace("[policy]", '[policy]\nengine = "arrays"') if "[policy]" in text
-                                     else text + '\n[policy]\nengine = "arrays"\n'), "<cement>")
+        parse_scenario(raw, "<brewery_farms>")
     assert err.value.problems == [
-        f"<cement>: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'"
-        for what in ("contract quality specifications", "buyers' quality limits")
+        f"<brewery_farms>: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'"
+        for what in ("an intermediary", "agents' decisions (policy.adaptive or [behaviour])")
     ]
+    raw["policy"] = {**raw["policy"], "intermediary": False, "adaptive": False}
+    assert parse_scenario(raw, "<brewery_farms>").policy.engine == "arrays"
 
 
 def test_cli_refuses_arrays_where_not_covered_and_agrees_where_covered(tmp_path: Path) -> None:
     cmd = [sys.executable, str(ROOT / "run_experiments.py"), "simulate"]
     bad = subprocess.run(
-        [*cmd, str(ROOT / "scenarios" / "cement_fishery.toml"), "--set", 'policy.engine="arrays"'],
+        [*cmd, str(ROOT / "scenarios" / "contracts_market.toml"), "--set", 'policy.engine="arrays"'],
         capture_output=True,
         text=True,
         cwd=tmp_path,
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        f"{ROOT / 'scenarios' / 'cement_fishery.toml'}: policy.engine: 'arrays' does not cover {what}; "
-        "use 'auto' or 'objects'"
-        for what in ("contract quality specifications", "buyers' quality limits")
+        f"{ROOT / 'scenarios' / 'contracts_market.toml'}: policy.engine: 'arrays' does not cover agents' decisions "
+        "(policy.adaptive or [behaviour]); use 'auto' or 'objects'"
     ]
     region = str(ROOT / "scenarios" / "synthetic" / "region_40.toml")
     out = {
@@ -331,3 +337,26 @@ def test_module_names_its_reference() -> None:
     assert "to the bit" in (arrayday.__doc__ or "")
     assert SymbiosisModel.run.__code__.co_names.count("run_on_arrays") == 1
     assert run_on_arrays.__module__ == "sim.arrayday"
+
+
+def test_a_stream_with_more_than_a_thousand_contracts() -> None:
+    """The day's payments and shipments keep the object core's order (stream by stream, each
+    stream's contracts in turn) however many contracts a stream has: a key of stream x 1,024
+    + rank once mixed the 1,025th contract of one stream with the next stream's first
+    (found by review)."""
+    contract = {"supplier": "s0", "buyer": "b0", "volume_t_per_day": 1.0, "price_per_t": 1.0}
+    raw = {
+        "scenario": {"name": "many contracts", "horizon_days": 3},
+        "materials": [{"id": "ash"}, {"id": "slag"}, {"id": "stone", "virgin_price_per_t": 10.0}],
+        "facilities": [
+            {"id": "s0", "location": {"x_km": 0, "y_km": 0},
+             "outputs": [{"material": "ash", "rate_t_per_day": 5000.0, "storage_t": 1e6},
+                         {"material": "slag", "rate_t_per_day": 10.0, "storage_t": 100.0}]},
+            {"id": "b0", "location": {"x_km": 10, "y_km": 0},
+             "inputs": [{"material": "stone", "demand_t_per_day": 50.0, "buffer_t": 1e9,
+                         "substitutes": [{"material": "ash"}, {"material": "slag"}]}]},
+        ],
+        "contracts": [{**contract, "id": f"a{k}", "material": "ash"} for k in range(1030)]
+        + [{**contract, "id": "g0", "material": "slag"}],
+    }
+    assert_same_run(*_pair(parse_scenario(raw, "<many contracts>"), seed=1))

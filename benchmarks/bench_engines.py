@@ -96,12 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--sizes", type=int, nargs="+", metavar="N", help="facilities (default 10 30 100 200 300 1000; quick 10 30 100)"
+        "--sizes", type=int, nargs="+", metavar="N",
+        help="facilities (default 10 30 100 150 200 300 1000; quick 10 30 100)",
     )
     parser.add_argument("--rounds", type=int, metavar="K", help="timing rounds per size (default 60; quick 8)")
     parser.add_argument("--quick", action="store_true", help="small sizes, few rounds: a smoke test")
     args = parser.parse_args(argv)
-    sizes = args.sizes or ([10, 30, 100] if args.quick else [10, 30, 100, 200, 300, 1000])
+    sizes = args.sizes or ([10, 30, 100] if args.quick else [10, 30, 100, 150, 200, 300, 1000])
     rounds = args.rounds or (8 if args.quick else 60)
     if min(sizes) < 2 or rounds < 2:
         parser.error("--sizes must be 2 or more facilities and --rounds 2 or more")

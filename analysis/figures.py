@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -116,8 +117,12 @@ def _save(fig: plt.Figure, path: str | Path) -> Path:
 # --- effects -------------------------------------------------------------------------------
 
 
-def effect_curves(ok: pd.DataFrame, metric: str, x: str, by: Sequence[str]) -> list[dict]:
-    """One curve per combination of the `by` factors: x levels, means and CI half-widths."""
+def effect_curves(
+    ok: pd.DataFrame, metric: str, x: str, by: Sequence[str], positions: dict[Any, float] | None = None
+) -> list[dict]:
+    """One curve per combination of the `by` factors: x levels, means and CI half-widths.
+    `positions` places the levels of a factor that is not a number (text, true/false) on the
+    x axis; a numeric factor's levels are their own positions."""
     groups = list(ok.groupby(list(by), sort=True)) if by else [((), ok)]
     curves = []
     for key, grp in groups:
@@ -131,7 +136,7 @@ def effect_curves(ok: pd.DataFrame, metric: str, x: str, by: Sequence[str]) -> l
         curves.append(
             {
                 "key": dict(zip(by, key, strict=True)),
-                "x": np.asarray(xs, dtype=float),
+                "x": np.asarray([positions[v] for v in xs] if positions is not None else xs, dtype=float),
                 "mean": np.asarray(means),
                 "half": np.asarray(halves),
             }
@@ -182,12 +187,15 @@ def plot_effects(
     numeric = [f for f in factors if _numeric(ok, f)]
     x = x or (numeric[0] if numeric else factors[0])
     by = list(by) if by is not None else [f for f in factors if f != x]
+    # a factor that is not a number (an allocation rule, a switch) gets evenly spaced levels
+    levels = None if _numeric(ok, x) else sorted(ok[x].unique(), key=str)
+    positions = None if levels is None else {v: float(i) for i, v in enumerate(levels)}
     ncols = 2 if len(metrics) > 1 else 1
     nrows = int(np.ceil(len(metrics) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.6 * nrows), squeeze=False)
     colours = plt.cm.tab10.colors
     for ax, metric in zip(axes.flat, metrics, strict=False):
-        curves = effect_curves(ok, metric, x, by)[:8]
+        curves = effect_curves(ok, metric, x, by, positions)[:8]
         for i, cluster in enumerate(coinciding(curves)):
             c = cluster[0]
             colour = colours[i % len(colours)]
@@ -202,7 +210,10 @@ def plot_effects(
             )
             ax.fill_between(c["x"], c["mean"] - c["half"], c["mean"] + c["half"], color=colour, alpha=0.18, lw=0)
         ax.set_xlabel(short_label(x))
-        ax.set_xticks(sorted(ok[x].astype(float).unique()))
+        if levels is None:
+            ax.set_xticks(sorted(ok[x].astype(float).unique()))
+        else:
+            ax.set_xticks(range(len(levels)), [short_value(v) for v in levels])
         ax.set_title(metric_label(metric, currency, metrics), fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best", framealpha=0.85)

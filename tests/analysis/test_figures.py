@@ -75,3 +75,16 @@ def test_durations_come_from_series_when_stored(runs, tmp_path):
         series / "dp00000-r00000.parquet")
     table, source = disruption_durations(runs, FACTORS, series)
     assert sorted(table["duration_days"]) == [1.0, 2.0] and "series" in source
+
+
+def test_effects_of_a_factor_that_is_not_a_number(runs, tmp_path):
+    """A design whose only factor is text (an allocation rule) gets its levels as evenly
+    spaced ticks; the report once failed converting 'priority' to a number (found by review)."""
+    text = runs[runs["contracts.backup.enabled"]].copy()
+    text["policy.allocation"] = np.where(text["policy.buffer_days"] > 0, "priority", "pro_rata")
+    path = figures.plot_effects(text, ["policy.allocation"], tmp_path / "e.png")
+    assert _non_empty_png(path)
+    curves = figures.effect_curves(text, "fill_rate", "policy.allocation", [], {"priority": 0.0, "pro_rata": 1.0})
+    assert curves[0]["x"].tolist() == [0.0, 1.0]
+    expected = [text[text["policy.allocation"] == v]["fill_rate"].mean() for v in ("priority", "pro_rata")]
+    assert np.allclose(curves[0]["mean"], expected)

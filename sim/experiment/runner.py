@@ -149,13 +149,19 @@ def study_key(study: Study, design: DesignTable) -> dict[str, Any]:
     """What a study's runs are made from, so that a resume can tell a different study: the
     scenario as the runs get it and the design points (each hashed), the seed, the horizon
     and the series option. Not the replications: a study resumed with more runs only its new
-    replications (each replication's seed does not depend on how many there are)."""
+    replications (each replication's seed does not depend on how many there are). Not
+    `policy.engine`: every engine gives the same results to the bit (tests/test_arrayday.py)."""
 
     def digest(data: Any) -> str:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+    raw = study.scenario_raw
+    policy = raw.get("policy")
+    if isinstance(policy, dict) and "engine" in policy:  # how the days are computed, never what they give
+        rest = {k: v for k, v in policy.items() if k != "engine"}
+        raw = {k: v for k, v in raw.items() if k != "policy"} | ({"policy": rest} if rest else {})
     return {
-        "scenario": digest(study.scenario_raw),
+        "scenario": digest(raw),
         "design": digest({"factors": design.factors, "points": design.points}),
         "seed": study.seed,
         "horizon_days": study.spec.study.horizon_days,

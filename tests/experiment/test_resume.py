@@ -122,6 +122,20 @@ def test_a_changed_study_is_refused_and_the_stored_runs_are_untouched(write_stud
     assert fresh.returncode == 0, fresh.stderr
 
 
+def test_a_study_resumed_with_another_engine_is_the_same_study(write_study, tmp_path):
+    """policy.engine changes how the days are computed, never the results: a resume with
+    another engine keeps the stored runs and runs none again."""
+    path = write_study(KILL_DESIGN, replications=2)
+    out = tmp_path / "out"
+    first = run_study(load_study(path), out, workers=1, quiet=True)
+    engine = tmp_path / "engine.toml"
+    engine.write_text(path.read_text(encoding="utf-8").replace(
+        'name = "test"', 'name = "test"\noverrides = { "policy.engine" = "objects" }'), encoding="utf-8")
+    again = run_study(load_study(engine), out, workers=1, quiet=True)
+    assert again.stats.ok == 0
+    pd.testing.assert_frame_equal(first.runs.drop(columns="wall_s"), again.runs.drop(columns="wall_s"))
+
+
 def test_more_replications_run_only_the_new_ones_and_fewer_leave_the_rest_out(write_study, tmp_path):
     out = tmp_path / "out"
     run_study(load_study(write_study(KILL_DESIGN, replications=2)), out, workers=1, quiet=True)

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_ab.py --against main~3         # 10 and 1,000 facilities
     .venv/bin/python benchmarks/bench_ab.py --against 2c03442 --sizes 10 300 1000
     .venv/bin/python benchmarks/bench_ab.py --quick                  # HEAD against itself, 10 and 30
+    .venv/bin/python benchmarks/bench_ab.py --engine arrays --sizes 300 1000   # a change to the array day
 
 The way to report a change's "before and after" on a host whose speed drifts. Two versions
 timed one after the other can differ by 30 % with the same code; here the other commit's `sim`
@@ -99,7 +100,19 @@ def _model_class(package: str) -> Any:
     return importlib.import_module(f"{package}.model").SymbiosisModel
 
 
-def compare(size: int, rounds: int, horizon: int) -> dict[str, float]:
+def _stepper(package: str, model: Any, engine: str) -> Any:
+    """One day of `model` on `engine`: the object core's day, or the array day of the
+    version's own sim/arrayday.py."""
+    if engine == "objects":
+        return model._simulate_day
+    try:
+        array_day = importlib.import_module(f"{package}.arrayday").ArrayDay
+    except ModuleNotFoundError:
+        _fail(f"{package} has no array day (sim/arrayday.py): compare --engine arrays against a commit that has one")
+    return array_day(model).day
+
+
+def compare(size: int, rounds: int, horizon: int, engine: str = "objects") -> dict[str, float]:
     """Alternate blocks of days of both versions on the `size`-facility region."""
     from sim.synthetic import generate_region
 
@@ -114,6 +127,8 @@ def compare(size: int, rounds: int, horizon: int) -> dict[str, float]:
         "ref": (_model_class(REF_PACKAGE), ref_scenario),
     }
     models = {name: cls(sc, rng=0, horizon_days=horizon, collect_series=False) for name, (cls, sc) in versions.items()}
+    package = {"this": "sim", "ref": REF_PACKAGE}
+    days = {name: _stepper(package[name], model, engine) for name, model in models.items()}
     _check_unmixed()
     seeds = dict.fromkeys(versions, 0)
     entities = len(models["this"].facilities) + len(models["this"].contracts)
@@ -129,8 +144,9 @@ def compare(size: int, rounds: int, horizon: int) -> dict[str, float]:
                     seeds[name] += 1
                     cls, sc = versions[name]
                     model = models[name] = cls(sc, rng=seeds[name], horizon_days=horizon, collect_series=False)
+                    days[name] = _stepper(package[name], model, engine)
                 start = clock()
-                model._simulate_day()
+                days[name]()
                 spent += clock() - start
             times[name].append(spent / block)
     ratios = [a / b for a, b in zip(times["this"], times["ref"], strict=True)]
@@ -155,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, metavar="K",
                         help="timing rounds per size, each a block of days of both (default 200; quick 20)")
     parser.add_argument("--quick", action="store_true", help="10 and 30 facilities, 20 rounds (a smoke test)")
+    parser.add_argument("--engine", choices=["objects", "arrays"], default="objects",
+                        help="which day to time in both versions: the object core (default) or the array day "
+                             "(sim/arrayday.py, for a change to it; the reference commit must have one)")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([10, 30] if args.quick else [10, 1000])
     rounds = args.rounds or (20 if args.quick else 200)
@@ -164,13 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         commit = extract_reference(args.against, Path(tmp))
         sys.path.insert(0, tmp)
         print(f"machine: {platform.machine()}, Python {platform.python_version()}; "
-              f"this checkout against {args.against} ({commit[:12]}); {rounds} rounds, days alternated")
+              f"this checkout against {args.against} ({commit[:12]}); {args.engine} day; {rounds} rounds, "
+              "days alternated")
         print(f"{'facilities':>10} {'fac+contracts':>13} {'this ms/day':>11} {'ref ms/day':>10} "
               f"{'this/ref median':>15} {'mean +- se':>14}")
         gc.disable()  # as SymbiosisModel.run() does
         try:
             for size in sizes:
-                res = compare(size, rounds, horizon=100)
+                res = compare(size, rounds, horizon=100, engine=args.engine)
                 print(f"{size:>10} {res['entities']:>13} {res['this_ms']:>11.3f} {res['ref_ms']:>10.3f} "
                       f"{res['median']:>15.3f} {res['mean']:>7.3f} +- {res['se']:.3f}", flush=True)
         except AttributeError as err:  # a commit older than the day's entry point

@@ -175,7 +175,7 @@ class Rings:
         if len(stores) <= SCALAR_MAX:
             return self._take_each(stores.tolist(), qty.tolist(), pieces)
         total, lq, lb, lr, w = self.total, self.qty, self.born, self.qrow, self.width
-        out: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
+        out: list[Pieces] = []
         count = self.count[stores]
         head = self.head[stores]
         first = lq[stores, head]
@@ -185,18 +185,25 @@ class Rings:
             s, h, q = stores[fast], head[fast], qty[fast]
             lq[s, h] = first[fast] - q
             total[s] = total[s] - q
-            out.append((np.flatnonzero(fast), q, lb[s, h], lr[s, h], 0))
+            out.append((np.flatnonzero(fast), q, lb[s, h], lr[s, h], np.zeros(len(q), dtype=np.int64)))
         pos = np.flatnonzero(~fast)
         want = np.minimum(qty[pos], total[stores[pos]])
         active = (want > EPS) & (count[pos] > 0)
         depth = 0
         while active.any():
             pos, want = pos[active], want[active]
+            if len(pos) <= SCALAR_MAX:  # a few stores hold the deeper lots: finish them one by one
+                tail: tuple[list, list, list, list, list] = ([], [], [], [], [])
+                for j, st, rest in zip(pos.tolist(), stores[pos].tolist(), want.tolist(), strict=True):
+                    self._go_on_taking(st, j, rest, depth, tail)
+                if tail[0]:
+                    out.append(_pieces(tail))
+                break
             s = stores[pos]
             h = self.head[s]
             left = lq[s, h]
             q = np.minimum(left, want)
-            out.append((pos, q, lb[s, h], lr[s, h], depth))
+            out.append((pos, q, lb[s, h], lr[s, h], np.full(len(pos), depth)))
             depth += 1
             left = left - q
             want = want - q
@@ -220,7 +227,7 @@ class Rings:
             np.concatenate([o[1] for o in out]),
             np.concatenate([o[2] for o in out]),
             np.concatenate([o[3] for o in out]),
-            np.concatenate([np.full(len(o[0]), o[4]) for o in out]),
+            np.concatenate([o[4] for o in out]),
         )
 
     def _take_each(self, stores: list[int], qty: list[float], pieces: bool) -> Pieces | None:
@@ -238,11 +245,11 @@ class Rings:
     ) -> None:
         """Take `qty[j]` from `stores[j]`, for j in order, appending the pieces to `out`'s
         lists (position j, tonnes, born day, quality row, depth)."""
-        lq, lb, lr, w = self.qty, self.born, self.qrow, self.width
-        total, head, count = self.total, self.head, self.count
+        lq, lb, lr, total, count, head = self.qty, self.born, self.qrow, self.total, self.count, self.head
         for j, (s, want) in enumerate(zip(stores, qty, strict=True)):
-            n, h, tot = int(count[s]), int(head[s]), float(total[s])
-            if n:
+            tot = float(total[s])
+            if count[s]:
+                h = int(head[s])
                 left = float(lq[s, h])
                 if want < left - EPS and want <= tot:  # the shortcut
                     lq[s, h] = left - want
@@ -254,28 +261,36 @@ class Rings:
                         out[3].append(int(lr[s, h]))
                         out[4].append(0)
                     continue
-            want = min(want, tot)
-            depth = 0
-            while want > EPS and n:
-                left = float(lq[s, h])
-                q = min(left, want)
-                if out is not None:
-                    out[0].append(j)
-                    out[1].append(q)
-                    out[2].append(float(lb[s, h]))
-                    out[3].append(int(lr[s, h]))
-                    out[4].append(depth)
-                depth += 1
-                left -= q
-                want -= q
-                tot -= q
-                if left <= EPS:
-                    tot -= left
-                    h = (h + 1) % w
-                    n -= 1
-                else:
-                    lq[s, h] = left
-            head[s], count[s], total[s] = h, n, (tot if n else 0.0)
+            self._go_on_taking(s, j, min(want, tot), 0, out)
+            if not count[s]:
+                total[s] = 0.0
+
+    def _go_on_taking(self, s: int, j: int, want: float, depth: int, out: tuple[list, ...] | None) -> None:
+        """LotQueue.take's loop for store `s` from lot depth `depth` on, `want` still to take
+        (its shortcut and its `min(qty, total)` are behind it); pieces to `out` as position
+        `j`. Leaves the total of an emptied store to the caller (LotQueue zeroes it)."""
+        lq, w = self.qty, self.width
+        n, h, tot = int(self.count[s]), int(self.head[s]), float(self.total[s])
+        while want > EPS and n:
+            left = float(lq[s, h])
+            q = min(left, want)
+            if out is not None:
+                out[0].append(j)
+                out[1].append(q)
+                out[2].append(float(self.born[s, h]))
+                out[3].append(int(self.qrow[s, h]))
+                out[4].append(depth)
+            depth += 1
+            left -= q
+            want -= q
+            tot -= q
+            if left <= EPS:
+                tot -= left
+                h = (h + 1) % w
+                n -= 1
+            else:
+                lq[s, h] = left
+        self.head[s], self.count[s], self.total[s] = h, n, tot
 
     def expire(self, stores: np.ndarray, shelf: np.ndarray, day: int) -> np.ndarray:
         """Remove the lots that reach their shelf life at the end of `day` (LotQueue.expire);

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 EPS = 1e-12  # the object core's snapping of near-empty lots (sim/streams.py)
 # Below this many stores a ring operation runs store by store on Python floats: numpy's cost
 # per call (1-3 us here) is more than the arithmetic of a few stores.
-SCALAR_MAX = 6
+SCALAR_MAX = 16
 
 Pieces = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # position, t, born, quality row, depth
 _NO_PIECES: Pieces = (

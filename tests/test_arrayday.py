@@ -211,13 +211,13 @@ def test_the_comparison_can_fail() -> None:
 
 def test_rings_do_what_lot_queues_do() -> None:
     """Random puts, takes (the shortcut, takes of less than 1e-12, takes of more than held),
-    expiry and trims on 40 stores at once, against 40 LotQueues: equal lots, totals and pieces,
+    expiry and trims on 120 stores at once, against 120 LotQueues: equal lots, totals and pieces,
     through the vector steps (many stores) and the one-by-one steps (a few)."""
     rng = np.random.default_rng(0)
-    n = 40
+    n = 120
     rings, queues = Rings(n, width=2), [LotQueue() for _ in range(n)]
     for day in range(300):
-        size = int(rng.choice([2, 5, 12, 40]))
+        size = int(rng.choice([2, 5, 12, 40, 120]))
         stores = np.sort(rng.choice(n, size=size, replace=False))
         op = int(rng.integers(0, 4))
         if op == 0:

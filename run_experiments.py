@@ -54,7 +54,7 @@ a facility's outputs and inputs), and * means all items:
 Values are read as TOML (50, 2.5, true, "text", [1, 2]).
 
 policy.engine picks how the days are computed, never what they give (the same results to
-the bit): "auto" (default) runs networks of 150 facilities or more on the array day
+the bit): "auto" (default) runs networks of 120 facilities or more on the array day
 (sim/arrayday.py, several times faster at 1,000 facilities) unless --out asks for the daily
 series, and the rest on the object core; --set 'policy.engine="objects"' or '"arrays"'
 forces one.

@@ -74,7 +74,7 @@ _MAX_SUBSTITUTES = 13  # item keys leave this many substitute slots per input (t
 
 # `policy.engine = "auto"` takes the array day from this many facilities on (benchmarks/
 # bench_engines.py measures where the two engines cross; see benchmarks/RESULTS.md).
-AUTO_MIN_FACILITIES = 150
+AUTO_MIN_FACILITIES = 120
 
 
 def problems(spec: Scenario) -> list[str]:

@@ -119,7 +119,8 @@ def compare(size: int, rounds: int, horizon: int, engine: str = "objects") -> di
     scenario = generate_region(size, seed=0, horizon_days=horizon)
     ref_schema = importlib.import_module(f"{REF_PACKAGE}.scenario")
     raw = scenario.model_dump()
-    # a policy lever newer than the reference (as `engine`) is left out when at its default
+    # a policy lever newer than the reference (as `engine`) is left out (the region leaves it at
+    # its default)
     raw["policy"] = {k: v for k, v in raw["policy"].items() if k in ref_schema.Policy.model_fields}
     ref_scenario = ref_schema.Scenario.model_validate(raw)
     versions = {

@@ -16,7 +16,7 @@ the timing), as a study's next replication would be.
 
 Printed per size: the median CPU time per day of each engine, and arrays over objects per
 round (median; mean with its standard error): below 1.00 the array day is faster. The
-smallest size where it is faster is where `auto` should switch (sim.arrayday.AUTO_MIN_FACILITIES,
+smallest size where it is faster is about where `auto` should switch (sim.arrayday.AUTO_MIN_FACILITIES,
 shown at the end). Then DESIGN.md section 9's ratio as a study gets it with `auto`: the
 largest network's day (its engine as `auto` picks it) over the 10-facility network's day
 (objects), timed in alternation too.
@@ -97,12 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--sizes", type=int, nargs="+", metavar="N",
-        help="facilities (default 10 30 100 150 200 300 1000; quick 10 30 100)",
+        help="facilities (default 10 30 60 100 120 150 200 300 1000; quick 10 30 100)",
     )
     parser.add_argument("--rounds", type=int, metavar="K", help="timing rounds per size (default 60; quick 8)")
     parser.add_argument("--quick", action="store_true", help="small sizes, few rounds: a smoke test")
     args = parser.parse_args(argv)
-    sizes = args.sizes or ([10, 30, 100] if args.quick else [10, 30, 100, 150, 200, 300, 1000])
+    sizes = args.sizes or ([10, 30, 100] if args.quick else [10, 30, 60, 100, 120, 150, 200, 300, 1000])
     rounds = args.rounds or (8 if args.quick else 60)
     if min(sizes) < 2 or rounds < 2:
         parser.error("--sizes must be 2 or more facilities and --rounds 2 or more")

@@ -195,7 +195,8 @@ class SymbiosisModel(mesa.Model):
         """`policy.engine` as this run takes it: "objects" or "arrays" (sim/arrayday.py; the
         same results to the bit, faster for large networks). `auto` takes arrays for the
         networks they cover from AUTO_MIN_FACILITIES facilities on, when no daily series is
-        collected (the series read the objects, which the array day updates only at the end)."""
+        collected (the series read the objects, which the array day would then write back every
+        day, at about the cost of the object core's day)."""
         lever = self.spec.policy.engine
         if lever == "objects":
             return "objects"

@@ -483,7 +483,8 @@ class Policy(Frozen):
       `objects` is the reference (a Python object per lot, shipment and open period);
       `arrays` holds the day's material balance in columns over whole facility sets
       (sim/arrayday.py), faster from about 100 facilities on, for every network without an
-      intermediary or agents' decisions; `auto` (the default) takes
+      intermediary, agents' decisions or an input of more than 13 substitutes; `auto` (the
+      default) takes
       `arrays` for such networks of at least `sim.arrayday.AUTO_MIN_FACILITIES` facilities run
       without daily series, else `objects`.
     """

@@ -251,7 +251,7 @@ def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
     """A random network of direct contracts that the array day covers (sim/arrayday.py):
     6-14 suppliers with one or two streams, 6-14 buyers with one or two inputs of up to three
     substitutes, and many contracts per stream, so that both the engine's vector steps (more
-    than a handful of stores at once) and its one-by-one steps run. Every other term varies:
+    than SCALAR_MAX stores at once) and its one-by-one steps run. Every other term varies:
     shelf lives, storage, dewatering, patterns, outages and maintenance, gate fees, intervals,
     start days, settlement periods, penalties with tolerance, caps and force majeure,
     take-or-pay, priorities and the allocation rule, virgin market or none, warm-up."""

@@ -28,9 +28,9 @@ import numpy as np
 import pytest
 from helpers import random_direct_scenario, random_scenario
 
-from sim import arrayday
-from sim.arrayday import AUTO_MIN_FACILITIES, Rings, _Sums, problems, run_on_arrays
+from sim.arrayday import AUTO_MIN_FACILITIES, ArrayDay, problems
 from sim.model import SymbiosisModel
+from sim.rings import Rings, Sums
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from sim.streams import LotQueue
 from sim.synthetic import generate_region
@@ -74,21 +74,23 @@ def assert_same_run(a: SymbiosisModel, b: SymbiosisModel) -> None:
     assert ra.facilities.equals(rb.facilities)
     assert ra.contracts.equals(rb.contracts)
     for c, d in zip(a.contracts, b.contracts, strict=True):
-        assert (c.status, c.period, c.in_transit_t, c.period_start) == (
-            d.status,
-            d.period,
-            d.in_transit_t,
-            d.period_start,
-        )
-    lots = lambda q: [(qty, born) for qty, born, _ in q.lots]  # noqa: E731
+        fields = ("status", "period", "in_transit_t", "period_start", "called", "ended_day", "end_day")
+        assert [getattr(c, f) for f in fields] == [getattr(d, f) for f in fields], c.terms.id
     for s, t in zip(a.stream_states, b.stream_states, strict=True):
-        assert (lots(s.storage), s.storage.total) == (lots(t.storage), t.storage.total)
+        assert (_lots(s.storage.lots), s.storage.total) == (_lots(t.storage.lots), t.storage.total)
     for i, j in zip(a.input_states, b.input_states, strict=True):
+        fields = ("virgin_stock", "on_order", "shortage_since", "inbound_t")
+        assert [getattr(i, f) for f in fields] == [getattr(j, f) for f in fields]
         for s, t in zip(i.substitutes, j.substitutes, strict=True):
-            assert (lots(s.lots), s.lots.total) == (lots(t.lots), t.lots.total)
-    road = lambda m: {d: [(c.index, [p[:2] for p in ps]) for c, ps, _ in v] for d, v in m._arrivals.items()}  # noqa: E731
+            assert (_lots(s.lots.lots), s.lots.total) == (_lots(t.lots.lots), t.lots.total)
+    road = lambda m: {d: [(c.index, _lots(ps)) for c, ps, _ in v] for d, v in m._arrivals.items()}  # noqa: E731
     assert road(a) == road(b)
-    assert [f.operating for f in a.facilities] == [f.operating for f in b.facilities]
+    assert [(f.operating, f.up_fraction) for f in a.facilities] == [(f.operating, f.up_fraction) for f in b.facilities]
+
+
+def _lots(lots) -> list:
+    """Lots or pieces as (tonnes, born day, quality as a list or None)."""
+    return [(q, float(born), None if quality is None else list(quality)) for q, born, quality in lots]
 
 
 # --- whole runs ------------------------------------------------------------------------------
@@ -143,17 +145,27 @@ def test_random_networks_with_events_backups_stockpiles_and_quality(seed: int) -
 
 
 def test_the_mechanisms_were_exercised() -> None:
-    """The seeds above reach rejected lots, called backups and ended contracts (seeds 0, 4,
-    5 and 3 of tests/helpers.py's generator, checked again here on the object core)."""
-    for seed, what in ((0, 0), (4, 0), (0, 1), (5, 1), (3, 2)):
+    """The seeds above reach each mechanism the test's name promises, checked again here on
+    the object core: rejected lots, called backups, ended contracts, virgin deliveries to a
+    stockpile, emergency purchases, and a line slowed by a critical input."""
+    seen: dict[str, set[int]] = {}
+    for seed in (0, 3, 4, 5):
         m = SymbiosisModel(covered_part(random_scenario(seed, 400)), rng=seed, collect_series=False)
         m.run()
-        seen = (
-            m.contracts_flow["rejected_t"].sum() > 0.0,  # lots failed inspection
-            m.contracts_flow["called"].sum() > 0.0,  # backups were called
-            any(c.status.name == "ENDED" for c in m.contracts),  # a contract ended (notice or closure)
-        )
-        assert seen[what], (seed, what)
+        happened = {
+            "rejected": m.contracts_flow["rejected_t"].sum() > 0.0,
+            "called": m.contracts_flow["called"].sum() > 0.0,
+            "ended": any(c.status.name == "ENDED" for c in m.contracts),
+            "stockpile": m.inputs_flow["virgin_received_t"].sum() > 0.0,
+            "emergency": m.inputs_flow["from_emergency_t"].sum() > 0.0,
+            "critical": bool((m.operating_history < m.up_history - 1e-12).any()),
+        }
+        for what, yes in happened.items():
+            if yes:
+                seen.setdefault(what, set()).add(seed)
+    assert seen == {
+        "rejected": {0, 4}, "called": {0, 5}, "ended": {3}, "stockpile": {4}, "emergency": {0, 4, 5}, "critical": {4, 5}
+    }
 
 
 def test_market_shifts_and_redundancy() -> None:
@@ -252,11 +264,11 @@ def test_rings_do_what_lot_queues_do() -> None:
 
 def test_sums_are_pythons_sum() -> None:
     """CPython sums floats with compensation (3.12 on): 0.1 + 0.2 + 0.3 one by one is not
-    sum([0.1, 0.2, 0.3]). _Sums gives sum() to the bit, also with cancellation."""
+    sum([0.1, 0.2, 0.3]). Sums gives sum() to the bit, also with cancellation."""
     rng = np.random.default_rng(1)
     terms = [rng.choice([-1.0, 1.0], 500) * 10.0 ** rng.uniform(-8, 8, 500) for _ in range(6)]
     terms.append(np.full(500, 0.1))
-    sums = _Sums(500)
+    sums = Sums(500)
     idx = np.arange(500)
     sums.first(idx, terms[0])
     for t in terms[1:]:
@@ -272,7 +284,9 @@ def test_sums_are_pythons_sum() -> None:
 def test_auto_picks_arrays_for_large_networks_only() -> None:
     small = generate_region(20, seed=0, horizon_days=60)
     large = generate_region(AUTO_MIN_FACILITIES, seed=0, horizon_days=60)
+    below = generate_region(AUTO_MIN_FACILITIES - 1, seed=0, horizon_days=60)
     assert SymbiosisModel(small, rng=0, collect_series=False).engine == "objects"
+    assert SymbiosisModel(below, rng=0, collect_series=False).engine == "objects"
     assert SymbiosisModel(large, rng=0, collect_series=False).engine == "arrays"
     assert SymbiosisModel(large, rng=0, collect_series=True).engine == "objects"  # series read objects
     assert SymbiosisModel(_with_engine(large, "objects"), rng=0, collect_series=False).engine == "objects"
@@ -331,12 +345,16 @@ def test_cli_refuses_arrays_where_not_covered_and_agrees_where_covered(tmp_path:
         assert (tmp_path / "objects" / name).read_bytes() == (tmp_path / "arrays" / name).read_bytes(), name
 
 
-def test_module_names_its_reference() -> None:
-    """The engine's docstring promises equality with the object core; the run function it
-    exports is the one the model calls."""
-    assert "to the bit" in (arrayday.__doc__ or "")
-    assert SymbiosisModel.run.__code__.co_names.count("run_on_arrays") == 1
-    assert run_on_arrays.__module__ == "sim.arrayday"
+def test_the_engine_refuses_a_model_it_does_not_cover() -> None:
+    """Made directly (as the benchmarks do), the array day still refuses a model with an
+    intermediary or agents: it reads terms and caps once, and those two change them."""
+    raw = tomllib.loads((ROOT / "scenarios" / "brewery_farms.toml").read_text(encoding="utf-8"))
+    raw["policy"] = {**raw.get("policy", {}), "intermediary": True}
+    with pytest.raises(ValueError, match="does not cover this model: an intermediary"):
+        ArrayDay(SymbiosisModel(parse_scenario(raw, "<hub>"), rng=0, collect_series=False))
+    agents = load_scenario(ROOT / "scenarios" / "contracts_market.toml")
+    with pytest.raises(ValueError, match="agents' decisions"):
+        ArrayDay(SymbiosisModel(agents, rng=0, collect_series=False))
 
 
 def test_a_stream_with_more_than_a_thousand_contracts() -> None:

@@ -38,16 +38,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.arrayday import AUTO_MIN_FACILITIES, ArrayDay  # noqa: E402
+from bench_scaling import stepper, with_engine  # noqa: E402  (this folder: the script's own)
+
+from sim.arrayday import AUTO_MIN_FACILITIES  # noqa: E402
 from sim.model import SymbiosisModel  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
 from sim.synthetic import generate_region  # noqa: E402
 
 HORIZON = 100
-
-
-def with_engine(sc: Scenario, engine: str) -> Scenario:
-    return sc.model_copy(update={"policy": sc.policy.model_copy(update={"engine": engine})})
 
 
 class Runner:
@@ -62,9 +60,7 @@ class Runner:
         model = SymbiosisModel(self.sc, rng=self.seed, horizon_days=HORIZON, collect_series=False)
         self.model = model
         self.engine = model.engine
-        self.day: Callable[[], None] = model._simulate_day
-        if model.engine == "arrays":
-            self.day = ArrayDay(model).day  # (the model is dropped at its horizon, never closed)
+        self.day: Callable[[], None] = stepper(model)
 
     def days(self, n: int) -> float:
         """CPU seconds for the next `n` days."""

@@ -91,6 +91,20 @@ class _Batch:
         self.piece_qty, self.piece_born, self.piece_qrow = piece_qty, piece_born, piece_qrow
 
 
+def _join(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Shipments of several parts as one: (contracts, piece shipment numbers, other piece
+    columns...), the contracts in order, each piece's shipment number shifted by the
+    shipments of the parts before its own."""
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] + o for p, o in zip(parts, offsets, strict=True)]),
+        *(np.concatenate([p[k] for p in parts]) for k in range(2, len(parts[0]))),
+    )
+
+
 class ArrayDay:
     """The columns of one model's day, and the day over them (see the module docstring)."""
 
@@ -462,16 +476,8 @@ class ArrayDay:
         if not batches:
             return
         m = self.m
-        if len(batches) == 1:
-            b = batches[0]
-            cs, ps, pq, pb, pr = b.contracts, b.piece_ship, b.piece_qty, b.piece_born, b.piece_qrow
-        else:
-            offsets = np.cumsum([0] + [len(b.contracts) for b in batches[:-1]])
-            cs = np.concatenate([b.contracts for b in batches])
-            ps = np.concatenate([b.piece_ship + o for b, o in zip(batches, offsets, strict=True)])
-            pq = np.concatenate([b.piece_qty for b in batches])
-            pb = np.concatenate([b.piece_born for b in batches])
-            pr = np.concatenate([b.piece_qrow for b in batches])
+        columns = [(b.contracts, b.piece_ship, b.piece_qty, b.piece_born, b.piece_qrow) for b in batches]
+        cs, ps, pq, pb, pr = _join(columns)
         ok = self._in_spec(cs[ps], pr) if self.has_bands else np.ones(len(ps), dtype=bool)
         acc = np.zeros(len(cs))
         np.add.at(acc, ps[ok], pq[ok])  # piece by piece, in order, as _inspect adds them
@@ -721,8 +727,7 @@ class ArrayDay:
         qty = np.zeros(C)
         qty[d_idx] = q
         stream_shipped = m.streams_flow["shipped_t"][day]
-        ships, p_ship, p_qty, p_born, p_qrow, p_depth = [], [], [], [], [], []
-        n_sent = 0
+        parts: list[tuple[np.ndarray, ...]] = []  # (contracts, their pieces), in the order taken
         narrow: list[np.ndarray] = []
         for cs in self.rank_contracts:
             cs = cs[sending[cs]]
@@ -731,38 +736,22 @@ class ArrayDay:
             if narrow or len(cs) <= SCALAR_MAX:  # this rank and the rest: contract by contract below
                 narrow.append(cs)
                 continue
-            qc = qty[cs]
-            ss = self.c_stream[cs]
-            pos, pq, pb, pr, pd = self.src.take(ss, qc)
-            p_ship.append(pos + n_sent)
-            p_qty.append(pq)
-            p_born.append(pb)
-            p_qrow.append(pr)
-            p_depth.append(pd)
-            self.in_transit[cs] = self.in_transit[cs] + qc
+            ss, qc = self.c_stream[cs], qty[cs]
+            parts.append((cs, *self.src.take(ss, qc)))
             stream_shipped[ss] = stream_shipped[ss] + qc
-            ships.append(cs)
-            n_sent += len(cs)
         if narrow:
             cs = np.concatenate(narrow)
             cs = cs[np.lexsort((self.c_rank[cs], self.c_stream[cs]))]  # stream by stream, in rank order
-            qc, ss = qty[cs], self.c_stream[cs]
+            ss, qc = self.c_stream[cs], qty[cs]
             lists: tuple[list, list, list, list, list] = ([], [], [], [], [])
             self.src.take_in_turn(ss.tolist(), qc.tolist(), lists)
-            pos, pq, pb, pr, pd = pieces_of(lists)
-            p_ship.append(pos + n_sent)
-            p_qty.append(pq)
-            p_born.append(pb)
-            p_qrow.append(pr)
-            p_depth.append(pd)
-            self.in_transit[cs] = self.in_transit[cs] + qc
+            parts.append((cs, *pieces_of(lists)))
             np.add.at(stream_shipped, ss, qc)  # in turn: a stream's contracts one after another
-            ships.append(cs)
-            n_sent += len(cs)
-        if not ships:
+        if not parts:
             return
-        cs = np.concatenate(ships)
+        cs, ps, pq, pb, pr, pd = _join(parts)
         qc = qty[cs]
+        self.in_transit[cs] = self.in_transit[cs] + qc
         # logistics.haul_cost, elementwise: t-km plus trips (a part load is a whole trip)
         haul = qc * self.km[cs] * self.cost_per_tkm + np.ceil(qc / self.truck_t - 1e-12) * self.cost_per_trip
         order_key = self.c_stream[cs] * self.n_c_ranks + self.c_rank[cs]  # the object core's dispatch order
@@ -772,8 +761,7 @@ class ArrayDay:
         new_pos = np.empty(len(cs), dtype=np.int64)
         new_pos[order] = np.arange(len(cs))
         cs = cs[order]
-        ps = new_pos[np.concatenate(p_ship)]
-        pq, pb, pr, pd = np.concatenate(p_qty), np.concatenate(p_born), np.concatenate(p_qrow), np.concatenate(p_depth)
+        ps = new_pos[ps]
         po = np.lexsort((pd, ps))
         ps, pq, pb, pr = ps[po], pq[po], pb[po], pr[po]
         lags = self.lag[cs]

@@ -167,6 +167,10 @@ class TeachingModel(views.DashboardModel):
     replace the page with a traceback; here it runs the default seed and says so above."""
 
     def __init__(self, scenario_file: str = views.DEFAULT_SCENARIO, seed: str | int = DEFAULT_SEED, **levers):
+        if scenario_file not in views.scenario_files():  # only a hand-made request sends another name
+            super().__init__(views.DEFAULT_SCENARIO, DEFAULT_SEED, **levers)
+            self.notes.insert(0, f"No such scenario in the list: running {views.DEFAULT_SCENARIO} instead.")
+            return
         try:
             views.parse_seed(seed)
         except ValueError as err:

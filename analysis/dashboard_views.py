@@ -52,6 +52,16 @@ def scenario_files() -> list[str]:
     return sorted(p.name for p in SCENARIO_DIR.glob("*.toml"))
 
 
+def scenario_path(scenario_file: str) -> Path:
+    """The path of a scenario the page offers; ValueError for any other name. The name comes
+    from the browser, so it is matched against the list, never joined onto the folder as given
+    (``../`` or an absolute path would reach files outside ``scenarios/``)."""
+    if scenario_file not in scenario_files():
+        shown = scenario_file if len(scenario_file) <= 80 else scenario_file[:38] + "..." + scenario_file[-38:]
+        raise ValueError(f"no scenario {shown!r} in the dashboard's list (one of the files in scenarios/)")
+    return SCENARIO_DIR / scenario_file
+
+
 def lever_overrides(
     buffer_days: str | float = AS_IN_FILE,
     redundancy: str | int = AS_IN_FILE,
@@ -97,7 +107,7 @@ class DashboardModel(SymbiosisModel):
         penalty_per_t_short: str | float = AS_IN_FILE,
         intermediary: bool = False,
     ):
-        path = SCENARIO_DIR / scenario_file
+        path = scenario_path(scenario_file)
         overrides = lever_overrides(buffer_days, redundancy, penalty_per_t_short)
         scenario = load_scenario(path, overrides)
         notes = []

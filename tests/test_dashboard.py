@@ -117,6 +117,22 @@ def test_the_page_runs_the_default_seed_for_a_bad_one_and_says_so(seed):
     assert good.seed.entropy == 7 and good.notes == []
 
 
+@pytest.mark.parametrize("name", ["../tests/data/tiny.toml", str(ROOT / "tests" / "data" / "tiny.toml"), "nope.toml"])
+def test_a_scenario_name_outside_the_list_is_refused(name):
+    # The name comes from the browser: a path that leaves scenarios/ must not be loaded.
+    with pytest.raises(ValueError, match="in the dashboard's list"):
+        views.DashboardModel(name, seed=1)
+
+
+def test_the_page_runs_the_default_scenario_for_a_name_outside_the_list():
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    model = app.TeachingModel("../tests/data/tiny.toml", seed="7")
+    assert model.scenario_file == views.DEFAULT_SCENARIO
+    assert model.notes[0].startswith("No such scenario in the list")
+
+
 # --- the real browser test ----------------------------------------------------------------------
 
 

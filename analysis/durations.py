@@ -1,10 +1,10 @@
 """Disruption durations: how long each episode of secondary shortfall lasted.
 
-An episode is a maximal run of days with `secondary_shortfall_t > 0` (the definition of
+An episode is a maximal run of days with `secondary_shortfall_t > 0` (up to rounding; the definition of
 `disruption_events` in DESIGN.md section 8). The runs table keeps only each run's count and
 longest episode, so :func:`disruption_durations` reads every episode from the stored daily
-series (`series/dpNNNNN-rNNNNN.parquet`, study option `series = true`) when the folder has
-them. Without series it falls back to one duration per run, the run's `max_disruption_days`
+series (`series/`, study option `series = true`, read by :func:`read_series`) when the folder
+has them. Without series it falls back to one duration per run, the run's `max_disruption_days`
 (runs with none are left out): the survival curve is then that of the longest disruption
 per run, which the returned `source` text says.
 """
@@ -17,16 +17,46 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+
+from sim.experiment.store import SERIES_KEYS
+from sim.metrics import SHORTFALL_TOL
 
 SHORTFALL_COLUMN = "secondary_shortfall_t"
 _SERIES_NAME = re.compile(r"dp(\d+)-r(\d+)\.parquet$")
 
 
 def episode_lengths(shortfall: np.ndarray) -> np.ndarray:
-    """Lengths (days) of the maximal runs of days with a positive shortfall."""
-    short = np.concatenate([[False], np.asarray(shortfall, dtype=float) > 0, [False]])
+    """Lengths (days) of the maximal runs of days with a shortfall above the metrics' tolerance
+    (:data:`sim.metrics.SHORTFALL_TOL`, at its floor of one tonne): rounding leaves shortfalls of
+    1e-15 t on days the run metrics rightly count as supplied, which must not split or make
+    episodes."""
+    short = np.concatenate([[False], np.asarray(shortfall, dtype=float) > SHORTFALL_TOL, [False]])
     edges = np.flatnonzero(np.diff(short.astype(np.int8)))
     return (edges[1::2] - edges[::2]).astype(float)
+
+
+def read_series(series_dir: str | Path | None, columns: Sequence[str]) -> pd.DataFrame:
+    """The stored daily series of a results folder as one table: `design_point`, `replication`
+    and `columns`, one row per run and day. Series stored with their key columns are read in
+    one call (as ``pd.read_parquet("series/")`` reads them); older folders named the run only
+    in the file name, which is read then."""
+    keys = list(SERIES_KEYS)
+    folder = Path(series_dir) if series_dir else None
+    files = sorted(folder.glob("dp*-r*.parquet")) if folder is not None and folder.is_dir() else []
+    if not files:
+        return pd.DataFrame(columns=[*keys, *columns])
+    if all(set(keys) <= set(pq.read_schema(f).names) for f in files):
+        table = pd.read_parquet(folder, columns=[*keys, *columns])
+        return table.sort_values(keys, kind="stable").reset_index(drop=True)
+    frames = []
+    for f in files:
+        match = _SERIES_NAME.search(f.name)
+        if match:
+            frame = pd.read_parquet(f, columns=list(columns))
+            frames.append(frame.assign(design_point=int(match.group(1)), replication=int(match.group(2)))[
+                [*keys, *columns]])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*keys, *columns])
 
 
 def disruption_durations(
@@ -36,22 +66,19 @@ def disruption_durations(
     and a sentence naming the source (every episode from series, or the per-run maximum)."""
     ok = runs[runs["status"] == "ok"]
     keys = ["design_point", "replication", *factors]
-    files = sorted(Path(series_dir).glob("dp*-r*.parquet")) if series_dir and Path(series_dir).is_dir() else []
-    if files:
-        rows = []
-        wanted = set(zip(ok["design_point"], ok["replication"], strict=True))
-        for f in files:
-            match = _SERIES_NAME.search(f.name)
-            if not match:
-                continue
-            key = (int(match.group(1)), int(match.group(2)))
-            if key not in wanted:
-                continue
-            shortfall = pd.read_parquet(f, columns=[SHORTFALL_COLUMN])[SHORTFALL_COLUMN].to_numpy()
-            rows += [(*key, d) for d in episode_lengths(shortfall)]
+    series = read_series(series_dir, [SHORTFALL_COLUMN])
+    wanted = set(zip(ok["design_point"], ok["replication"], strict=True))
+    series = series[[key in wanted for key in zip(series["design_point"], series["replication"], strict=True)]]
+    if not series.empty:
+        rows = [
+            (int(dp), int(rep), d)
+            for (dp, rep), run in series.groupby(list(SERIES_KEYS), sort=True)
+            for d in episode_lengths(run[SHORTFALL_COLUMN].to_numpy())
+        ]
         table = pd.DataFrame(rows, columns=["design_point", "replication", "duration_days"])
         table = table.merge(ok[keys], on=["design_point", "replication"], how="left")
-        return table, f"every episode, from the daily series of {len(wanted)} runs"
+        runs_read = series.groupby(list(SERIES_KEYS)).ngroups
+        return table, f"every episode, from the daily series of {runs_read} runs"
     if "max_disruption_days" not in ok.columns:
         return pd.DataFrame(columns=[*keys, "duration_days"]), "no disruption data"
     hit = ok[ok["max_disruption_days"] > 0]

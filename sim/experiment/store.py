@@ -5,7 +5,9 @@ Layout of a results folder (DESIGN.md section 8)::
     parts/part-*.parquet    rows as runs finish, each file written to a temporary name and
                             then os.replace'd, so a killed study leaves only whole files
     runs.parquet            the consolidated table (one row per key, sorted)
-    series/dpNNNNN-rNNNNN.parquet   daily series per run (study option `series = true`)
+    series/dpNNNNN-rNNNNN.parquet   daily series per run (study option `series = true`), with
+                            the run's design_point and replication as columns: read them
+                            all with pd.read_parquet("series/")
     design.csv              the design points (design_point and one column per factor)
     study-key.json          what the stored runs were made from (written before the first
                             run): a resume with a different scenario, design, seed, horizon
@@ -41,6 +43,8 @@ OWNED = ("parts", "series", "invocations", "runs.parquet", "design.csv", "manife
 # Any of these marks a folder as a study's results (older folders have no study-key.json).
 MARKERS = ("study-key.json", "manifest.json", "parts", "design.csv", "runs.parquet")
 STUDY_KEY = "study-key.json"
+# The columns that say which run a row of a stored daily series belongs to.
+SERIES_KEYS = ("design_point", "replication")
 
 
 # Bytes written (and removed) to prove the results folder can take more results.
@@ -166,10 +170,15 @@ class ResultStore:
         return target
 
     def write_series(self, design_point: int, replication: int, series: pd.DataFrame) -> None:
-        """Store one run's daily series (atomic)."""
+        """Store one run's daily series (atomic), one row per day with the run's key in front
+        (`design_point`, `replication`), so that ``pd.read_parquet(root / "series")`` reads every
+        run into one table that joins runs.parquet on those columns."""
         self.series_dir.mkdir(parents=True, exist_ok=True)
         target = self.series_dir / f"dp{design_point:05d}-r{replication:05d}.parquet"
-        atomic_write(target, lambda tmp: series.to_parquet(tmp, index=False))
+        keyed = series.drop(columns=list(SERIES_KEYS), errors="ignore")
+        keyed.insert(0, "replication", pd.Series(replication, index=keyed.index, dtype="int64"))
+        keyed.insert(0, "design_point", pd.Series(design_point, index=keyed.index, dtype="int64"))
+        atomic_write(target, lambda tmp: keyed.to_parquet(tmp, index=False))
 
     def write_json(self, relative: str, data: dict[str, Any]) -> Path:
         """Write a JSON document (atomic)."""

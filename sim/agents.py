@@ -330,10 +330,10 @@ class Facility(mesa.Agent):
                 iflows["buffer_overflow_t"][day, k] = overflow
             iflows["buffer_t"][day, k] = level
             if inp.spec.stockpile is not None:
-                self._reorder_virgin(inp, day)
+                self.reorder_virgin(inp, day)
             iflows["virgin_stock_t"][day, k] = inp.virgin_stock
 
-    def _reorder_virgin(self, inp: InputState, day: int) -> None:
+    def reorder_virgin(self, inp: InputState, day: int) -> None:
         """(s, S) review: when stock plus orders outstanding is at or below s, order up to S."""
         sp = inp.spec.stockpile
         if sp is None or self.up.closed:

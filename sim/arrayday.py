@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.contracts import ContractState, Period, Status, allocate
+from sim.contracts import Period, Status, allocate
+from sim.day.settlement import settle_columns
 from sim.ledger import MARKET
 from sim.rings import SCALAR_MAX, Rings, Sums, pieces_of
 
@@ -208,8 +209,9 @@ class ArrayDay:
         for c in contracts:
             t = c.terms
             key = (t.supplier, t.buyer, "price", c.index)
-            if key in m.money._number:
-                self.gate_account[c.index] = m.money._number[key]
+            number = m.money.number(*key)
+            if number is not None:
+                self.gate_account[c.index] = number
         self.c_rank = np.zeros(C, dtype=np.int64)
         for st in streams:
             for r, c in enumerate(st.live):
@@ -241,23 +243,15 @@ class ArrayDay:
         self.in_transit = np.array([c.in_transit_t for c in contracts], dtype=float)
         self.period_start = np.array([c.period_start for c in contracts], dtype=np.int64)
         self.arrivals: dict[int, list[_Batch]] = {}
-        for d, shipments in m._arrivals.items():
+        for d, shipments in m.dock.items():
             self.arrivals[d] = [self._batch_of(shipments)]
         # Facilities whose up-time today may be below 1: those down, or back up since their last
         # day (UpState.up_fraction pro-rates the day). An outage's start or end marks one.
-        self.moving: set[int] = set()
-        self._hooks = [f.up.on_change for f in m.facilities]
-        for k, fac in enumerate(m.facilities):
-            if fac.up._down_since is not None or fac.up._closed_down:
-                self.moving.add(k)
-            fac.up.on_change = self._watch(k, fac.up.on_change)
+        self.moving: set[int] = {k for k, fac in enumerate(m.facilities) if not fac.up.up_all_along}
         self.full_supply = np.array([s.full_supply_t_per_day() for s in self.subs], dtype=float)
         self._changed: list = []  # contracts whose status changed (contract_changed; terms do not, see above)
         tr = m.spec.transport
         self.cost_per_tkm, self.cost_per_trip, self.truck_t = tr.cost_per_tkm, tr.cost_per_trip, tr.truck_capacity_t
-        # The running totals of every account, here during the run: the object core's code that
-        # still runs (settlements, virgin deliveries, notices) pays through `_pay_one`.
-        self.sums = np.array(m.money._sums, dtype=float)
         self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._emergencies: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.fac_ids = [f.fid for f in m.facilities]
@@ -280,7 +274,7 @@ class ArrayDay:
         self.em_lead = np.array([i.emergency[1] if i.emergency else 0.0 for i in inputs], dtype=float)
         self.since = np.array([-1 if i.shortage_since is None else i.shortage_since for i in inputs], dtype=np.int64)
         self.em_account = np.array(
-            [m.money._number.get((self.fac_ids[int(self.in_fac[k])], MARKET, "emergency", -1), -1)
+            [_or_minus_one(m.money.number(self.fac_ids[int(self.in_fac[k])], MARKET, "emergency"))
              for k in range(len(inputs))], dtype=np.int64,
         )
         # what events change: stream scales (stream_end / stream_scale) and prices (market shifts)
@@ -288,55 +282,34 @@ class ArrayDay:
         self.shift_days = {s.day for s in m.market_shifts}
         self._open()
 
-    def _watch(self, k: int, hook: Callable[[bool], None] | None) -> Callable[[bool], None]:
-        moving = self.moving
-
-        def changed(up: bool) -> None:
-            moving.add(k)
-            if hook is not None:
-                hook(up)
-
-        return changed
-
     def _open(self) -> None:
-        """Route the object core's payments and contract changes through this engine while
-        it runs the days (from its making; undone by :meth:`close`)."""
+        """Listen, while this engine runs the days (from its making until :meth:`close`): to
+        the facilities' up/down turns (a turned facility's day may be pro-rated), to the
+        model's contract changes (statuses, called backups), and keep the ledger's totals in an
+        array, so that a day's payments are booked as columns."""
         m = self.m
-        m.money.pay = self._pay_one
-        changed, hook = self._changed, m.contract_changed
+        self._watchers = [self._watch(k) for k in range(len(m.facilities))]
+        for fac, watcher in zip(m.facilities, self._watchers, strict=True):
+            fac.up.listeners.append(watcher)
+        self._listen = self._changed.append
+        m.contract_listeners.append(self._listen)
+        m.money.hold_totals_in_array()
+        self._listening = True  # until close(), which may be called more than once
 
-        def contract_changed(c: ContractState) -> None:
-            hook(c)
-            changed.append(c)
-
-        m.contract_changed = contract_changed
-        self._patched = True  # until close(), which may be called more than once
+    def _watch(self, k: int) -> Callable[[bool], None]:
+        moving = self.moving
+        return lambda _up: moving.add(k)
 
     def close(self) -> None:
-        """Give back the outage hooks, the ledger's payments and contract_changed; the
-        ledger takes the account totals."""
-        m = self.m
-        for fac, hook in zip(m.facilities, self._hooks, strict=True):
-            fac.up.on_change = hook
-        if self._patched:
-            del m.money.pay
-            del m.contract_changed
-            self._patched = False
-        sums = self.sums.tolist()
-        m.money._sums = sums + [0.0] * (len(m.money.accounts) - len(sums))
-
-    def _pay_one(self, day: int, account: int, amount: float) -> None:
-        """MoneyLedger.pay, with the account's running total kept here."""
-        if amount == 0.0:
+        """Stop listening; the ledger keeps its totals in a list again."""
+        if not self._listening:
             return
-        money = self.m.money
-        money._days.append(day)
-        money._accounts.append(account)
-        money._amounts.append(amount)
-        if day >= money.from_day:
-            if account >= len(self.sums):
-                self.sums = np.r_[self.sums, np.zeros(len(money.accounts) - len(self.sums))]
-            self.sums[account] += amount
+        m = self.m
+        for fac, watcher in zip(m.facilities, self._watchers, strict=True):
+            fac.up.listeners.remove(watcher)
+        m.contract_listeners.remove(self._listen)
+        m.money.release_totals()
+        self._listening = False
 
     def _read_prices(self) -> None:
         """Prices as the market's shift left them in the objects (Model._shift_market)."""
@@ -398,14 +371,7 @@ class ArrayDay:
             account, amount = account[nz], amount[nz]
         if not len(amount):
             return
-        money = self.m.money
-        if len(money.accounts) > len(self.sums):  # accounts opened since (gate fees, emergencies)
-            self.sums = np.r_[self.sums, np.zeros(len(money.accounts) - len(self.sums))]
-        money._days.extend([day] * len(amount))
-        money._accounts.frombytes(account.astype(np.int64).tobytes())
-        money._amounts.frombytes(amount.astype(np.float64).tobytes())
-        if day >= money.from_day:
-            np.add.at(self.sums, account, amount)
+        self.m.money.pay_columns(day, account, amount)
 
     def _book_turns(self, day: int) -> None:
         if not self._entries:
@@ -422,19 +388,17 @@ class ArrayDay:
     def day(self) -> None:
         """Simulate the model's next day (SymbiosisModel._simulate_day)."""
         m = self.m
-        day = m._next_day
+        day = m.next_day
         if day >= m.horizon:
             m.running = False
             return
-        m._next_day = day + 1
-        m.today = day
-        m._advance_clock(day + 1)
+        m.open_day(day)
         up_row = m.up_history[day]  # ones until written: only facilities that were down need a look
         facilities = m.facilities
         for k in list(self.moving):
             state = facilities[k].up
             up_row[k] = state.up_fraction(day)
-            if state._down_since is None and not state._closed_down:
+            if state.up_all_along:
                 self.moving.discard(k)
         up = up_row.copy()
         if self.scaled_streams:  # scripted stream_end / stream_scale events move st.scale
@@ -444,7 +408,7 @@ class ArrayDay:
         # Contract status: the object core's own step (starts and notices that run out; its
         # contract_changed calls tell this engine what changed, as do closures and notices
         # during the clock above).
-        m._update_contract_status(day)
+        m.update_contract_status(day)
         if self._changed:
             self._read_status()
         if len(self.backup_idx):  # backups are called and released by outage events
@@ -461,7 +425,7 @@ class ArrayDay:
         self._dispatch(day)
         self._tidy_up(day)
         self._book_turns(day)
-        self._settle(day)
+        settle_columns(self, day)
         if m.collect_series:
             self.sync()
             m.datacollector.collect(m)
@@ -857,7 +821,7 @@ class ArrayDay:
         iflows["buffer_overflow_t"][day] = overflow_in
         iflows["buffer_t"][day] = level
         for fac, inp in self.reorders:  # (s, S) review, in input order (it schedules the deliveries)
-            fac._reorder_virgin(inp, day)
+            fac.reorder_virgin(inp, day)
         iflows["virgin_stock_t"][day] = self.virgin_stock
 
     def _levels(self, n_in: int) -> np.ndarray:
@@ -867,41 +831,7 @@ class ArrayDay:
             (sums.add if r else sums.first)(self.sub_in[subs], self.buf.total[subs])
         return sums.result()
 
-    def _settle(self, day: int) -> None:
-        """Model._settle: in-force and called flags, standby days, and the periods that close
-        today (those of contracts that ended today, and at the horizon every open one)."""
-        m = self.m
-        last = day == m.horizon - 1
-        cf = m.contracts_flow
-        live = self.in_force
-        cf["in_force"][day, live] = 1.0
-        cf["called"][day, live & self.called] = 1.0
-        standby = live & self.is_backup
-        self.standby[standby] = self.standby[standby] + 1.0
-        if last:
-            closing = live.copy()
-        else:
-            closing = live & ((day + 1 - self.start) % self.settle_days == 0)
-        ended = self.ended & (self.ended_day == day)
-        if last and self.ended.any():
-            from sim.model import _period_open  # here: sim.model imports this module
-
-            for k in np.flatnonzero(self.ended & ~ended).tolist():
-                c = m.contracts[k]
-                c.period = self._period(k)
-                ended[k] = _period_open(c)
-        for k in np.flatnonzero(closing | ended).tolist():
-            c = m.contracts[k]
-            c.period = self._period(k)
-            c.in_transit_t = float(self.in_transit[k])
-            c.period_start = int(self.period_start[k])
-            m._settle_period(c, day)
-            self.committed[k] = self.shipped[k] = self.taken[k] = self.short[k] = self.excused[k] = 0.0
-            self.standby[k] = 0.0
-            self.carried_in[k] = c.period.carried_in_t
-            self.period_start[k] = c.period_start
-
-    def _period(self, k: int) -> Period:
+    def period_of(self, k: int) -> Period:
         """Contract `k`'s open period as the object core keeps it."""
         return Period(
             committed_t=float(self.committed[k]), shipped_t=float(self.shipped[k]), taken_t=float(self.taken[k]),
@@ -938,7 +868,7 @@ class ArrayDay:
             s.lots.lots = deque((q, b, self._quality(r, n)) for q, b, r in self.buf.lots(j))
             s.lots.total = float(self.buf.total[j])
             s.full_supply = None
-        last = max(m._next_day - 1, 0)
+        last = max(m.next_day - 1, 0)
         op, up = m.operating_history[last], m.up_history[last]
         for k, fac in enumerate(m.facilities):
             fac.operating = float(op[k])
@@ -947,12 +877,12 @@ class ArrayDay:
             inp.shortage_since = None if since < 0 else since
         for c in m.contracts:
             k = c.index
-            c.period = self._period(k)
+            c.period = self.period_of(k)
             c.in_transit_t = float(self.in_transit[k])
             c.period_start = int(self.period_start[k])
-        m._arrivals = {}
+        m.dock.clear()
         for d, batches in sorted(self.arrivals.items()):
-            shipments = m._arrivals.setdefault(d, [])
+            shipments = m.dock.setdefault(d, [])
             for b in batches:
                 contracts = [m.contracts[c] for c in b.contracts.tolist()]
                 n_props = [len(m.materials[c.terms.material].quality) for c in contracts]
@@ -961,6 +891,10 @@ class ArrayDay:
                 for j, q, born, row in zip(*(x.tolist() for x in columns), strict=True):
                     pieces[j].append((q, born, self._quality(row, n_props[j])))
                 shipments.extend((c, p, False) for c, p in zip(contracts, pieces, strict=True))
+
+
+def _or_minus_one(number: int | None) -> int:
+    return -1 if number is None else number
 
 
 def run_on_arrays(m: SymbiosisModel) -> None:

@@ -18,14 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.contracts import (
-    ContractState,
-    Status,
-    chargeable_short_t,
-    ends_inside_a_term,
-    penalty,
-    term_end_day,
-)
+from sim.contracts import ContractState, Status, ends_inside_a_term, term_end_day
+from sim.day.settlement import chargeable_short_t, penalty
 from sim.market import priced_total
 from sim.scenario import Behaviour, Contract, replaced
 

@@ -1,7 +1,8 @@
-"""Contract terms at work: state, allocation of a short supplier, and settlement.
+"""Contract terms at work: state, minimum terms, allocation of a short supplier, quality bands.
 
-The money rules are pure functions of numbers (tests call them with hand calculations); the
-:class:`ContractState` only accumulates what a settlement period needs.
+The rules are pure functions of numbers (tests call them with hand calculations); the
+:class:`ContractState` only accumulates what a settlement period needs. How a period is
+settled (penalty, take-or-pay, standby fee) is sim/day/settlement.py.
 """
 
 from __future__ import annotations
@@ -24,32 +25,6 @@ class Status(enum.Enum):
 
 
 # --- pure money rules ------------------------------------------------------------------------
-
-
-def chargeable_short_t(short_t: float, excused_t: float, committed_t: float, terms: Contract) -> float:
-    """Tonnes short that a penalty applies to: ``(short - excused - tolerance * committed)^+``,
-    with force-majeure excuses only when the clause is in."""
-    if not terms.force_majeure:
-        excused_t = 0.0
-    return max(0.0, short_t - excused_t - terms.tolerance * committed_t)
-
-
-def penalty(short_t: float, excused_t: float, committed_t: float, terms: Contract) -> float:
-    """Short-delivery penalty for one settlement period:
-    ``penalty_per_t_short * (short - excused - tolerance * committed)^+``, capped at
-    ``penalty_cap_per_period``. Force-majeure excuses apply only when the clause is in."""
-    owed = terms.penalty_per_t_short * chargeable_short_t(short_t, excused_t, committed_t, terms)
-    if terms.penalty_cap_per_period is not None:
-        owed = min(owed, terms.penalty_cap_per_period)
-    return owed
-
-
-def take_or_pay_topup(taken_t: float, committed_t: float, terms: Contract) -> float:
-    """What the buyer pays on top of the price of what it took, so that it pays for at least
-    ``take_or_pay * committed``: ``price * (m C - q_b)^+``."""
-    if terms.take_or_pay <= 0.0 or terms.price_per_t <= 0.0:
-        return 0.0
-    return terms.price_per_t * max(0.0, terms.take_or_pay * committed_t - taken_t)
 
 
 def term_end_day(terms: Contract, day: int) -> int:

@@ -122,7 +122,8 @@ class MoneyLedger:
         self.from_day = from_day
         self.accounts: list[tuple[str, str, str, int]] = []  # account number -> its key
         self._number: dict[tuple[str, str, str, int], int] = {}
-        self._sums: list[float] = []  # per account, entries from from_day on
+        # per account, entries from from_day on (an array while the array day books columns)
+        self._sums: list[float] | np.ndarray = []
         self._days = array("q")
         self._accounts = array("q")
         self._amounts = array("d")
@@ -137,8 +138,44 @@ class MoneyLedger:
         if number is None:
             number = self._number[key] = len(self.accounts)
             self.accounts.append(key)
-            self._sums.append(0.0)
+            if isinstance(self._sums, list):
+                self._sums.append(0.0)
+            else:  # held in an array (column booking): grown by one
+                self._sums = np.r_[self._sums, 0.0]
         return number
+
+    def number(self, payer: str, payee: str, category: str, contract: int = -1) -> int | None:
+        """The number of the account (payer, payee, category, contract) if it has been
+        opened, else None (looking does not open it)."""
+        return self._number.get((payer, payee, category, contract))
+
+    # --- booking whole columns at once (the array day, sim/arrayday.py) ----------------------
+
+    def hold_totals_in_array(self) -> None:
+        """Keep the running totals in a numpy array until :meth:`release_totals`, so that
+        :meth:`pay_columns` adds a day's entries in one operation. :meth:`pay` and
+        :meth:`book` work as before meanwhile, and every total is the same float64 sum in the
+        same order."""
+        if isinstance(self._sums, list):
+            self._sums = np.array(self._sums, dtype=float)
+
+    def release_totals(self) -> None:
+        """Back to totals in a list (see :meth:`hold_totals_in_array`)."""
+        if not isinstance(self._sums, list):
+            self._sums = self._sums.tolist()
+
+    def pay_columns(self, day: int, accounts: np.ndarray, amounts: np.ndarray) -> None:
+        """Record payments on day `day`, in the order given: what :meth:`pay` does for each
+        (amounts > 0; the caller has dropped those of 0). The totals must be held in an array."""
+        if not len(amounts):
+            return
+        assert not isinstance(self._sums, list), "pay_columns needs hold_totals_in_array()"
+        assert self.contract_cash is None, "pay_columns does not track cash per contract"
+        self._days.extend([day] * len(amounts))
+        self._accounts.frombytes(accounts.astype(np.int64).tobytes())
+        self._amounts.frombytes(amounts.astype(np.float64).tobytes())
+        if day >= self.from_day:
+            np.add.at(self._sums, accounts, amounts)
 
     def pay(self, day: int, account: int, amount: float) -> None:
         """Record a payment of `amount` >= 0 on an account from :meth:`account` (what

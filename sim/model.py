@@ -74,16 +74,14 @@ from sim.arrayday import problems as array_problems
 from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
-    Period,
     Status,
     allocate,
     ends_inside_a_term,
     in_spec,
     is_term_boundary,
     limit_bands,
-    penalty,
-    take_or_pay_topup,
 )
+from sim.day.settlement import settle_day
 from sim.intermediary import Intermediary
 from sim.ledger import (
     CONTRACT_FLOWS,
@@ -103,7 +101,7 @@ from sim.market import PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
-from sim.scenario import Behaviour, Scenario, contract_input, replaced, run_view
+from sim.scenario import Behaviour, Scenario, ScenarioError, contract_input, replaced, run_view
 from sim.streams import noise_factors, pattern_factors, quality_draws
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
@@ -163,7 +161,9 @@ class SymbiosisModel(mesa.Model):
         self.penalties_to_date = 0.0
         self.collect_series = collect_series
         self.settlements: list[dict[str, Any]] = []
-        self._arrivals: dict[int, list] = {}  # the loading dock: shipments landed, by day
+        self.dock: dict[int, list] = {}  # the loading dock: shipments on the road, by landing day
+        # called with a contract whose status or terms changed (after contract_changed's own work)
+        self.contract_listeners: list[Callable[[ContractState], None]] = []
         self.clock_end = 0.0  # end of the last simulated day
         self._next_day = 0  # the day the next step simulates
 
@@ -202,8 +202,11 @@ class SymbiosisModel(mesa.Model):
             return "objects"
         missing = array_problems(scenario)
         if lever == "arrays":
-            if missing:  # the scenario's validation refuses this; a hand-built Scenario may not
-                raise ValueError(f"policy.engine = 'arrays' does not cover: {'; '.join(missing)}")
+            if missing:  # bad input, as the validate command and a study's checks say
+                raise ScenarioError(
+                    [f"<scenario>: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'"
+                     for what in missing]
+                )
             return "arrays"
         large = len(self.facilities) >= AUTO_MIN_FACILITIES
         return "arrays" if large and not missing and not self.collect_series else "objects"
@@ -325,7 +328,7 @@ class SymbiosisModel(mesa.Model):
                 sub.primaries.append(c)
         # The day's loops go over the contracts that are not latent: an adaptive region has a
         # latent contract per uncovered candidate exchange (~n^2), idle until formed.
-        self._live = [c for c in self.contracts if not c.latent]
+        self.live_contracts = [c for c in self.contracts if not c.latent]
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
         # Look-ups for outage events, so that an event costs what its facility's contracts
         # cost, not a scan of the whole network (contract order kept).
@@ -564,8 +567,11 @@ class SymbiosisModel(mesa.Model):
 
     def contract_changed(self, c: ContractState) -> None:
         """A contract's status or terms changed: its buyer's store works out again what its
-        primaries would deliver at full supply. Whatever sets either calls this."""
+        primaries would deliver at full supply, and the contract listeners hear of it.
+        Whatever sets either calls this."""
         c.buyer_input[1].full_supply = None
+        for listener in self.contract_listeners:
+            listener(c)
 
     def set_latent(self, c: ContractState, latent: bool) -> None:
         """Make a contract a candidate again (latent) or a formed one, keeping the lists of the
@@ -574,7 +580,7 @@ class SymbiosisModel(mesa.Model):
         if c.latent == latent:
             return
         c.latent = latent
-        lists = [self._live, c.supplier_stream.live]
+        lists = [self.live_contracts, c.supplier_stream.live]
         if c.routed and self.hub is not None:
             lists.append(self.hub.live)
         for live in lists:
@@ -672,15 +678,24 @@ class SymbiosisModel(mesa.Model):
         if day == self.horizon - 1:
             self.running = False
 
-    def _start_day(self, day: int) -> None:
-        """Steps 1-4 of the day: the clock, up-time, contract status and deliveries."""
+    @property
+    def next_day(self) -> int:
+        """The day the next step simulates."""
+        return self._next_day
+
+    def open_day(self, day: int) -> None:
+        """Step 1 of day `day`: it becomes today, and the clock runs to its end."""
         self._next_day = day + 1
         self.today = day
         self._advance_clock(day + 1)
+
+    def _start_day(self, day: int) -> None:
+        """Steps 1-4 of the day: the clock, up-time, contract status and deliveries."""
+        self.open_day(day)
         for k, fac in enumerate(self.facilities):
             fac.up_fraction = fac.up.up_fraction(day)
             self.up_history[day, k] = fac.up_fraction
-        self._update_contract_status(day)
+        self.update_contract_status(day)
         self._deliver_due(day)
 
     def run(self) -> None:
@@ -708,8 +723,9 @@ class SymbiosisModel(mesa.Model):
             if paused:
                 gc.enable()
 
-    def _update_contract_status(self, day: int) -> None:
-        for c in self._live:  # a latent contract waits as PENDING (its start day is past the horizon)
+    def update_contract_status(self, day: int) -> None:
+        """Step 3 of the day: contracts start, and those whose notice ran out end."""
+        for c in self.live_contracts:  # a latent contract waits as PENDING (its start day is past the horizon)
             status = c.status
             if status is Status.PENDING and day >= c.terms.start_day:
                 c.status = status = Status.ACTIVE if c.end_day is None else Status.NOTICE
@@ -718,7 +734,7 @@ class SymbiosisModel(mesa.Model):
                 self._end(c, day)
 
     def _deliver_due(self, day: int) -> None:
-        for c, pieces, from_hub in self._arrivals.pop(day, []):
+        for c, pieces, from_hub in self.dock.pop(day, []):
             if from_hub:
                 self._receive_from_hub(c, pieces, day)
             elif c.routed:
@@ -732,7 +748,7 @@ class SymbiosisModel(mesa.Model):
         intermediary) on the morning of day today + `lag_days`. Arrivals happen at day
         boundaries, so they wait on the loading dock (a list per day, in dispatch order)
         rather than as SimPy events."""
-        self._arrivals.setdefault(self.today + lag_days, []).append((c, pieces, from_hub))
+        self.dock.setdefault(self.today + lag_days, []).append((c, pieces, from_hub))
 
     def _inspect(self, c: ContractState, pieces: list) -> tuple[list, float, float]:
         """The buyer's gate: returns the in-spec lots, and the tonnes accepted and rejected."""
@@ -828,7 +844,7 @@ class SymbiosisModel(mesa.Model):
         cf = self.contracts_flow
         return (
             cf["due_t"][day], cf["shipped_t"][day], cf["short_t"][day], cf["excused_t"][day],
-            self.streams_flow["shipped_t"][day], self.money.pay, self._arrivals,
+            self.streams_flow["shipped_t"][day], self.money.pay, self.dock,
         )
 
     def _dispatch_streams(self, streams: list[StreamState], day: int, rows: tuple, hub_routes: dict) -> None:
@@ -883,93 +899,11 @@ class SymbiosisModel(mesa.Model):
                 arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does
 
     def _settle(self, day: int) -> None:
-        in_force = self.contracts_flow["in_force"][day]
-        called = self.contracts_flow["called"][day]
-        last = day == self.horizon - 1
-        # A latent contract has nothing to settle before the horizon: it is PENDING, or ENDED
-        # by a closure while PENDING (no ended day). At the horizon one may still hold what
-        # landed after it ended, before it was reopened as a candidate: all are looked at then.
-        for c in self.contracts if last else self._live:
-            status = c.status
-            if status is Status.PENDING:
-                continue
-            if status is Status.ENDED:
-                # Shipments still on the road when a contract ends land (and may be rejected)
-                # after its last settlement: what they leave is settled at the horizon.
-                if c.ended_day == day or (last and _period_open(c)):
-                    self._settle_period(c, day)
-                continue
-            k = c.index
-            in_force[k] = 1.0
-            if c.called:
-                called[k] = 1.0
-            if c.terms.role == "backup":
-                c.period.standby_days += 1.0
-            if last or (day + 1 - c.terms.start_day) % c.terms.settlement_days == 0:
-                self._settle_period(c, day)
+        """Step 8 (sim/day/settlement.py)."""
+        settle_day(self, day)
 
-    def _settle_period(self, c: ContractState, day: int) -> None:
-        """Close a settlement period. A bilateral contract settles between its parties; a
-        routed one settles its inbound leg between supplier and intermediary (penalties) and
-        its outbound leg between intermediary and buyer (penalties, take-or-pay). Standby
-        fees always go from the buyer to the backup supplier."""
-        t = c.terms
-        if c.routed:
-            assert self.hub is not None
-            supplier_owed = self._settle_leg(c, day, c.period, "inbound", t.supplier, self.hub.hid, take_or_pay=False)
-            buyer_leg = c.out_period
-            buyer_owed = self._settle_leg(c, day, buyer_leg, "outbound", self.hub.hid, t.buyer, take_or_pay=True)
-        else:
-            buyer_leg = c.period
-            supplier_owed = buyer_owed = self._settle_leg(c, day, c.period, "direct", t.supplier, t.buyer, True)
-        standby = c.period.standby_days * t.standby_fee_per_day
-        self.money.book(day, t.buyer, t.supplier, standby, "standby_fee", c.index)
-        self.settlements[-1]["standby_fee"] = standby
-        if self.decisions is not None:
-            self.decisions.source_buffer(c, day, supplier_owed, day + 1 - c.period_start)
-            self.decisions.after_settlement(
-                c, day, buyer_leg.committed_t, buyer_leg.short_t, buyer_leg.excused_t, buyer_owed
-            )
-        c.period, c.out_period = Period(), Period()
-        # What was on the road to the buyer counted as taken in the period just settled.
-        (c.out_period if c.routed else c.period).carried_in_t = c.on_road_to_buyer_t
-        c.period_start = day + 1
-
-    def _settle_leg(
-        self, c: ContractState, day: int, p: Period, leg: str, seller: str, taker: str, take_or_pay: bool
-    ) -> float:
-        """Settle one leg's penalty and take-or-pay; returns the penalty owed."""
-        t = c.terms
-        owed = penalty(p.short_t, p.excused_t, p.committed_t, t)
-        topup = 0.0
-        if take_or_pay:
-            # Taken: what landed and was accepted in the period, plus what is on the road to the
-            # buyer at its close (shipped in the period, it lands in the next one), less what was
-            # on the road when it opened (counted by the previous period). Without the road,
-            # a shipment in transit at a period's close was charged as not taken, and then
-            # paid again at the price when it landed.
-            topup = take_or_pay_topup(p.taken_t + c.on_road_to_buyer_t - p.carried_in_t, p.committed_t, t)
-        self.money.book(day, seller, taker, owed, "penalty", c.index)
-        self.money.book(day, taker, seller, topup, "take_or_pay", c.index)
-        self.penalties_to_date += owed
-        self.settlements.append(
-            {
-                "contract": t.id,
-                "leg": leg,
-                "start_day": c.period_start,
-                "end_day": day,
-                "committed_t": p.committed_t,
-                "shipped_t": p.shipped_t,
-                "taken_t": p.taken_t,
-                "short_t": p.short_t,
-                "excused_t": p.excused_t,
-                "standby_days": c.period.standby_days,
-                "penalty": owed,
-                "take_or_pay": topup,
-                "standby_fee": 0.0,
-            }
-        )
-        return owed
+    # step by step, as benchmarks/bench_locality.py times the day
+    _update_contract_status = update_contract_status
 
     # --- results -----------------------------------------------------------------------------
 
@@ -991,9 +925,3 @@ class SymbiosisModel(mesa.Model):
         rows = [(f.fid, s, e, cause) for f in self.facilities for s, e, cause in f.up.open_log(self.horizon)]
         return pd.DataFrame(rows, columns=["facility", "start", "end", "cause"])
 
-
-def _period_open(c: ContractState) -> bool:
-    """Something has been booked in the contract's open settlement period(s)."""
-    return any(
-        p.committed_t or p.shipped_t or p.taken_t or p.short_t or p.excused_t for p in (c.period, c.out_period)
-    )

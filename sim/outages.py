@@ -51,7 +51,9 @@ class UpState:
         self._closed_down: list[tuple[float, float]] = []  # down intervals not yet pro-rated
         self.log: list[tuple[float, float, str]] = []  # (start, end, cause) of every outage
         self._cause_start: dict[str, list[float]] = {}
-        self.on_change = on_change
+        # Called with the new state whenever it turns (down or back up): the model's backup
+        # calls, and the array day's watch on the facilities whose day may be pro-rated.
+        self.listeners: list[Callable[[bool], None]] = [] if on_change is None else [on_change]
 
     @property
     def up(self) -> bool:
@@ -66,8 +68,8 @@ class UpState:
         self._cause_start.setdefault(cause, []).append(now)
         if was_up:
             self._down_since = now
-            if self.on_change is not None:
-                self.on_change(False)
+            for listener in self.listeners:
+                listener(False)
 
     def end(self, cause: str) -> None:
         """A cause of downtime ends now."""
@@ -80,8 +82,8 @@ class UpState:
             assert self._down_since is not None
             self._closed_down.append((self._down_since, self.env.now))
             self._down_since = None
-            if self.on_change is not None:
-                self.on_change(True)
+            for listener in self.listeners:
+                listener(True)
 
     def close(self, at: float | None = None) -> None:
         """Permanent closure: down from now (or `at`) on."""
@@ -89,6 +91,12 @@ class UpState:
             self.closed = True
             self.closed_at = self.env.now if at is None else at
             self.start("closure", at)
+
+    @property
+    def up_all_along(self) -> bool:
+        """Up now, with no down-time left to pro-rate: the days from here on are whole days
+        up until the state next turns."""
+        return self._down_since is None and not self._closed_down
 
     def up_fraction(self, day: int) -> float:
         """Share of day [day, day + 1) spent up; call once per day, in order, after the

@@ -83,7 +83,7 @@ def assert_same_run(a: SymbiosisModel, b: SymbiosisModel) -> None:
         assert [getattr(i, f) for f in fields] == [getattr(j, f) for f in fields]
         for s, t in zip(i.substitutes, j.substitutes, strict=True):
             assert (_lots(s.lots.lots), s.lots.total) == (_lots(t.lots.lots), t.lots.total)
-    road = lambda m: {d: [(c.index, _lots(ps)) for c, ps, _ in v] for d, v in m._arrivals.items()}  # noqa: E731
+    road = lambda m: {d: [(c.index, _lots(ps)) for c, ps, _ in v] for d, v in m.dock.items()}  # noqa: E731
     assert road(a) == road(b)
     assert [(f.operating, f.up_fraction) for f in a.facilities] == [(f.operating, f.up_fraction) for f in b.facilities]
 
@@ -204,7 +204,7 @@ def test_run_after_steps_continues_the_same_run() -> None:
     stepped = SymbiosisModel(_with_engine(sc, "arrays"), rng=5, collect_series=False)
     for _ in range(37):
         stepped.step()  # the object core's day
-    assert any(stepped._arrivals.values())
+    assert any(stepped.dock.values())
     stepped.run()
     assert_same_run(reference, stepped)
 
@@ -314,6 +314,18 @@ def test_every_uncovered_mechanism_is_named() -> None:
     ]
     raw["policy"] = {**raw["policy"], "intermediary": False, "adaptive": False}
     assert parse_scenario(raw, "<brewery_farms>").policy.engine == "arrays"
+
+
+def test_model_refuses_arrays_on_a_network_they_do_not_cover() -> None:
+    """A Scenario built past validation with engine = "arrays" on what the array day does not
+    cover is refused by the model itself: bad input, one line per mechanism, naming the field."""
+    sc = _with_engine(load_scenario(ROOT / "scenarios" / "contracts_market.toml"), "arrays")
+    with pytest.raises(ScenarioError) as err:
+        SymbiosisModel(sc, rng=0, horizon_days=5, collect_series=False)
+    assert err.value.problems == [
+        "<scenario>: policy.engine: 'arrays' does not cover agents' decisions (policy.adaptive or [behaviour]); "
+        "use 'auto' or 'objects'"
+    ]
 
 
 def test_cli_refuses_arrays_where_not_covered_and_agrees_where_covered(tmp_path: Path) -> None:

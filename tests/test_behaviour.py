@@ -510,7 +510,7 @@ def _step_checking_live_lists(m: SymbiosisModel) -> None:
     and each stream's) hold exactly the contracts not latent, in contract order."""
     while m.running:
         m.step()
-        assert m._live == [c for c in m.contracts if not c.latent]
+        assert m.live_contracts == [c for c in m.contracts if not c.latent]
         for st in m.stream_states:
             assert st.live == [c for c in st.contracts if not c.latent]
         if m.hub is not None:

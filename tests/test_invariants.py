@@ -13,7 +13,7 @@ from helpers import random_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.contracts import penalty
+from sim.day.settlement import penalty
 from sim.ledger import EXTERNAL
 from sim.model import SymbiosisModel
 from sim.run import run_once

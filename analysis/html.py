@@ -1,10 +1,15 @@
-"""report.md as a single HTML page, without a Markdown library: the report only uses
-headings, paragraphs, bullet lists, pipe tables, images, bold and code spans."""
+"""report.md as a single HTML page, rendered by markdown-it-py (CommonMark with pipe tables).
+
+Raw HTML in the Markdown is escaped, not passed through: the report quotes error messages and
+file names that may hold `<` and `&`. Images keep their relative paths, so report.html shows
+the figures from `figures/` beside it, as report.md does.
+"""
 
 from __future__ import annotations
 
 import html
-import re
+
+from markdown_it import MarkdownIt
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45;color:#222}"
@@ -13,55 +18,12 @@ _STYLE = (
     "code{background:#f4f4f4;padding:0 3px}"
 )
 
-
-def _inline(text: str) -> str:
-    out = html.escape(text, quote=False)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
-
-
-def _cells(line: str) -> list[str]:
-    return [c.strip() for c in line.strip().strip("|").split("|")]
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def markdown_to_html(text: str, title: str = "report") -> str:
-    """The HTML page of a report written in the subset of Markdown described above."""
-    body: list[str] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-        elif m := re.match(r"^(#{1,6}) (.*)", line):
-            level = len(m.group(1))
-            body.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
-            i += 1
-        elif m := re.match(r"^!\[([^\]]*)\]\(([^)]+)\)\s*$", line):
-            body.append(f'<p><img alt="{html.escape(m.group(1))}" src="{html.escape(m.group(2))}"></p>')
-            i += 1
-        elif line.startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].startswith("|"):
-                rows.append(_cells(lines[i]))
-                i += 1
-            head, rest = rows[0], [r for r in rows[1:] if not all(set(c) <= set("-: ") for c in r)]
-            body.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>")
-            body += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in rest]
-            body.append("</table>")
-        elif line.startswith("- "):
-            body.append("<ul>")
-            while i < len(lines) and lines[i].startswith("- "):
-                body.append(f"<li>{_inline(lines[i][2:])}</li>")
-                i += 1
-            body.append("</ul>")
-        else:
-            para = []
-            while i < len(lines) and lines[i].strip() and not re.match(r"^(#|\||- |!\[)", lines[i]):
-                para.append(lines[i])
-                i += 1
-            body.append(f"<p>{_inline(' '.join(para))}</p>")
+    """The HTML page of a Markdown report."""
     return (
         f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        f"<style>{_STYLE}</style></head><body>\n" + _MARKDOWN.render(text) + "</body></html>\n"
     )

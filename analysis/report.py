@@ -211,7 +211,7 @@ def section_headlines(data: ReportInput) -> str:
         return ""
     table = data.summary[data.summary["metric"].isin(metrics)]
     header = ["point", *data.factors, *metrics]
-    lines = ["## Outcomes per design point", "", _row(header), _row(["---"] * len(header))]
+    rows = []
     for dp, group in table.groupby("design_point", sort=True):
         first = group.iloc[0]
         cells = [str(dp) + (" (ref)" if dp == data.reference else ""), *(str(first[f]) for f in data.factors)]
@@ -219,8 +219,8 @@ def section_headlines(data: ReportInput) -> str:
         cells += [
             _ci(by_metric.loc[m, "mean"], by_metric.loc[m, "ci_low"], by_metric.loc[m, "ci_high"]) for m in metrics
         ]
-        lines.append(_row(cells))
-    return "\n".join([*lines, ""])
+        rows.append(cells)
+    return "\n".join(["## Outcomes per design point", "", _table(header, rows), ""])
 
 
 def section_paired(data: ReportInput) -> str:
@@ -236,20 +236,17 @@ def section_paired(data: ReportInput) -> str:
         "Paired over replications (common random numbers); the unpaired CI on the same runs "
         "shows what the pairing saves.",
         "",
-        _row(["point", "metric", "difference [paired 95 % CI]", "unpaired 95 % CI"]),
-        _row(["---"] * 4),
     ]
-    for _, r in table.iterrows():
-        lines.append(
-            _row(
-                [
-                    str(r["design_point"]),
-                    r["metric"],
-                    _ci(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]),
-                    f"[{_num(r['diff_ci_low_unpaired'])}, {_num(r['diff_ci_high_unpaired'])}]",
-                ]
-            )
-        )
+    rows = [
+        [
+            str(r["design_point"]),
+            r["metric"],
+            _ci(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]),
+            f"[{_num(r['diff_ci_low_unpaired'])}, {_num(r['diff_ci_high_unpaired'])}]",
+        ]
+        for _, r in table.iterrows()
+    ]
+    lines.append(_table(["point", "metric", "difference [paired 95 % CI]", "unpaired 95 % CI"], rows))
     return "\n".join([*lines, ""])
 
 
@@ -267,22 +264,18 @@ def section_effects(data: ReportInput) -> str:
         "Change of each metric from a factor's lowest to its highest level, averaged over the other "
         "factors; 95 % CI paired over replications.",
         "",
-        _row(["factor", "levels", "metric", "change [95 % CI]"]),
-        _row(["---"] * 4),
     ]
-    for _, r in table.iterrows():
-        note = " (identical across levels)" if r["identical"] else ""
-        lines.append(
-            _row(
-                [
-                    r["factor"],
-                    f"{r['low']} -> {r['high']}",
-                    r["metric"],
-                    _ci(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]) + note,
-                ]
-            )
-        )
-    lines.append("")
+    rows = [
+        [
+            r["factor"],
+            f"{r['low']} -> {r['high']}",
+            r["metric"],
+            _ci(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"])
+            + (" (identical across levels)" if r["identical"] else ""),
+        ]
+        for _, r in table.iterrows()
+    ]
+    lines += [_table(["factor", "levels", "metric", "change [95 % CI]"], rows), ""]
     for factor, grp in table.groupby("factor", sort=False):
         same = grp[grp["identical"] & grp["metric"].isin(FILL_METRICS)]["metric"].tolist()
         present = [m for m in FILL_METRICS if m in set(grp["metric"])]
@@ -416,10 +409,8 @@ def section_sensitivity(data: ReportInput) -> str:
             "",
             result.note + ".",
             "",
-            _row(["factor", *cols]),
-            _row(["---"] * (len(cols) + 1)),
+            _table(["factor", *cols], [[r["factor"], *(_num(r[c]) for c in cols)] for _, r in table.iterrows()]),
         ]
-        lines += [_row([r["factor"], *(_num(r[c]) for c in cols)]) for _, r in table.iterrows()]
         key = {"sobol": "ST", "morris": "mu_star", "delta": "delta"}[result.method]
         top = table.sort_values(key).iloc[-1]
         lines += [
@@ -461,8 +452,8 @@ def section_discovery(data: ReportInput) -> str:
         "",
     ]
     if passing:
-        lines += [_row(["factor", "values in the box", "restricts"]), _row(["---"] * 3)]
-        lines += [_row([r["factor"], r["levels"], "yes" if r["restricts"] else "no"]) for _, r in found.box.iterrows()]
+        box = [[r["factor"], r["levels"], "yes" if r["restricts"] else "no"] for _, r in found.box.iterrows()]
+        lines.append(_table(["factor", "values in the box", "restricts"], box))
         lines += [
             "",
             f"The box holds {found.coverage:.0%} of the passing points (coverage) and "
@@ -553,7 +544,8 @@ def _first(data: ReportInput, dp: int) -> pd.Series:
 
 
 def _point_text(row: pd.Series, factors: list[str]) -> str:
-    return ", ".join(f"{f} = {row[f]}" for f in factors) or "no factors"
+    # Factor paths as code: two `contracts.*.x` in one sentence would otherwise read as emphasis.
+    return ", ".join(f"`{f}` = {row[f]}" for f in factors) or "no factors"
 
 
 def _paired(data: ReportInput, a: int, b: int, metric: str) -> tuple[float, float, float] | None:
@@ -593,8 +585,14 @@ SECTIONS: list[Callable[[ReportInput], str]] = [
 ]
 
 
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown pipe table (pandas' to_markdown); cells are written as given, never reparsed
+    as numbers, and a `|` inside a cell is escaped."""
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|")
+
+    frame = pd.DataFrame([[cell(v) for v in row] for row in rows], columns=[cell(h) for h in header], dtype=object)
+    return frame.to_markdown(index=False, disable_numparse=True)
 
 
 def _num(x: float) -> str:

@@ -3,6 +3,7 @@ exist are embedded, and failed runs are reported."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -93,3 +94,21 @@ def test_report_with_failed_runs_says_so(tmp_path):
     assert f"**{int(failed.sum())} runs failed** at design points 2, 5" in text
     assert "ValueError: boom" in text
     assert all((root / p).is_file() for p in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text))
+
+
+def test_report_html_shows_the_text_of_report_md_with_factor_paths_and_errors_intact(tmp_path):
+    runs = make_runs()
+    failed = runs["design_point"].eq(5)
+    runs.loc[failed, "status"] = "failed"
+    runs.loc[failed, "error"] = "ValueError: a|b <x> & *y*"
+    root = results_folder(tmp_path, runs)
+    build_report(root)
+    page = (root / "report.html").read_text(encoding="utf-8")
+    body = html.unescape(re.sub(r"<[^>]+>", " ", page.split("<body>", 1)[1]))
+    # every sentence naming two design points keeps both `contracts.*.` paths (no emphasis)
+    assert "<em>" not in page
+    assert body.count("contracts.*.penalty_per_t_short") >= 10
+    assert "ValueError: a|b <x> & *y*" in body
+    assert page.count("<table>") == (root / "report.md").read_text().count("\n|:")
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) >= 6 and all((root / src).is_file() for src in images)

@@ -1,0 +1,260 @@
+"""Cross-reference checks: the problems a per-field schema cannot see (undefined ids,
+inconsistent links between facilities, contracts, materials, the intermediary and events).
+
+Each check returns ``(path, message)`` pairs; :func:`sim.scenario.load.parse_scenario` makes
+them lines. A file whose fields are not all valid is checked on the items that are valid on
+their own (:func:`partial_reference_problems`), so one pass reports both kinds of problem.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.scenario.errors import _printable
+from sim.scenario.schema import Contract, Facility, Frozen, Material, ScenarioMeta, Transport
+from sim.scenario.sections import Event, Formation, IntermediarySpec, Policy, Scenario
+
+Problems = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class DefinedIds:
+    """Every id a file defines, including items whose own fields are invalid, so that a
+    reference to them is not reported as undefined."""
+
+    materials: tuple[str, ...]
+    facilities: frozenset[str]
+    contracts: frozenset[str]
+
+
+def cross_reference_problems(
+    sc: Scenario, defined: DefinedIds | None = None, event_index: list[int] | None = None
+) -> Problems:
+    """Problems a per-field schema cannot see: undefined ids and inconsistent links.
+
+    `sc` may be partial (only the items that are valid on their own, see
+    :func:`partial_reference_problems`); `defined` then names every id of the file and
+    `event_index` the file position of each event kept. Links from or to an item that is
+    itself invalid are not followed.
+    """
+    materials = {m.id: m for m in sc.materials}
+    facilities = {f.id: f for f in sc.facilities}
+    if defined is None:
+        defined = DefinedIds(tuple(materials), frozenset(facilities), frozenset(c.id for c in sc.contracts))
+    out: Problems = []
+    known = frozenset(defined.materials)
+    for f in sc.facilities:
+        out += _facility_problems(f, materials, defined, known)
+    out += _distance_problems(sc, defined)
+    for c in sc.contracts:
+        out += _contract_problems(c, materials, facilities, defined)
+    out += _intermediary_problems(sc, defined)
+    out += _event_problems(sc, facilities, defined, event_index)
+    out += _engine_problems(sc)
+    if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
+        out += _credit_problems(sc)
+    return out
+
+
+def _unknown_material(path: str, mid: str, defined: DefinedIds, known: frozenset[str]) -> Problems:
+    if mid in known:
+        return []
+    return [(path, f"unknown material '{mid}' (defined: {', '.join(map(_printable, defined.materials))})")]
+
+
+def _no_property(mat: Material, q: str) -> str:
+    return f"material '{mat.id}' has no quality property '{q}' (it has: {', '.join(mat.quality) or 'none'})"
+
+
+def _facility_problems(
+    f: Facility, materials: Mapping[str, Material], defined: DefinedIds, known: frozenset[str]
+) -> Problems:
+    """A facility's streams and inputs name defined materials (`known`: the set of them) and
+    their quality properties."""
+    out: Problems = []
+    for o in f.outputs:
+        p = f"facilities.{f.id}.outputs.{o.material}"
+        out += _unknown_material(f"{p}.material", o.material, defined, known)
+        mat = materials.get(o.material)
+        if mat is None:
+            continue
+        out += [(f"{p}.quality.{q}", _no_property(mat, q)) for q in o.quality if q not in mat.quality]
+        if o.preprocessing is not None and o.preprocessing.target_moisture >= mat.moisture:
+            out.append((f"{p}.preprocessing.target_moisture",
+                        f"dewatering must lower the moisture (given {o.preprocessing.target_moisture}"
+                        f", material moisture {mat.moisture})"))
+    for i in f.inputs:
+        p = f"facilities.{f.id}.inputs.{i.material}"
+        out += _unknown_material(f"{p}.material", i.material, defined, known)
+        for s in i.substitutes:
+            out += _unknown_material(f"{p}.substitutes.{s.material}.material", s.material, defined, known)
+            sub_mat = materials.get(s.material)
+            for q in s.quality_limits if sub_mat is not None else ():
+                if q not in sub_mat.quality:
+                    out.append((f"{p}.substitutes.{s.material}.quality_limits.{q}", _no_property(sub_mat, q)))
+    return out
+
+
+def _distance_problems(sc: Scenario, defined: DefinedIds) -> Problems:
+    """Explicit distances join facilities or the intermediary."""
+    hub_id = sc.intermediary.id if sc.intermediary is not None else None
+    return [
+        (f"transport.distances.{d.a}-{d.b}", f"unknown facility or intermediary '{end}'")
+        for d in sc.transport.distances
+        for end in (d.a, d.b)
+        if end not in defined.facilities and end != hub_id
+    ]
+
+
+def _contract_problems(
+    c: Contract, materials: Mapping[str, Material], facilities: Mapping[str, Facility], defined: DefinedIds
+) -> Problems:
+    """A contract joins defined facilities, its supplier puts out its material, and exactly
+    one input of its buyer accepts it."""
+    out: Problems = []
+    p = f"contracts.{c.id}"
+    sup, buy = facilities.get(c.supplier), facilities.get(c.buyer)
+    if c.supplier not in defined.facilities:
+        out.append((f"{p}.supplier", f"unknown facility '{c.supplier}'"))
+    elif sup is not None and c.material not in {o.material for o in sup.outputs}:
+        out.append((f"{p}.material", f"supplier '{sup.id}' has no output of '{c.material}' "
+                    f"(it puts out: {', '.join(o.material for o in sup.outputs) or 'nothing'})"))
+    if c.buyer not in defined.facilities:
+        out.append((f"{p}.buyer", f"unknown facility '{c.buyer}'"))
+    if buy is None:
+        return out
+    out += _buyer_input_problems(c, buy)
+    mat = materials.get(c.material)
+    if mat is not None:
+        out += [(f"{p}.quality_spec.{q}", f"material '{mat.id}' has no quality property '{q}'")
+                for q in c.quality_spec if q not in mat.quality]
+    return out
+
+
+def _buyer_input_problems(c: Contract, buy: Facility) -> Problems:
+    """The buyer input a contract feeds: the one named, or the only one accepting its material."""
+    p = f"contracts.{c.id}"
+    accepting = [i for i in buy.inputs if c.material in {s.material for s in i.substitutes}]
+    if c.input is not None:
+        chosen = [i for i in buy.inputs if i.material == c.input]
+        if not chosen:
+            return [(f"{p}.input", f"buyer '{buy.id}' has no input '{c.input}'")]
+        if chosen[0] not in accepting:
+            return [(f"{p}.material", f"buyer input '{buy.id}.{c.input}' does not accept '{c.material}' as a "
+                     "substitute")]
+        return []
+    if not accepting:
+        return [(f"{p}.material", f"buyer '{buy.id}' has no input that accepts '{c.material}' "
+                 "(list it under an input's substitutes)")]
+    if len(accepting) > 1:
+        return [(f"{p}.input", f"buyer '{buy.id}' accepts '{c.material}' in several inputs "
+                 f"({', '.join(i.material for i in accepting)}); name one with input = ...")]
+    return []
+
+
+def _intermediary_problems(sc: Scenario, defined: DefinedIds) -> Problems:
+    """The intermediary has its own id, and exists when contracts or the policy route through it."""
+    out: Problems = []
+    hub = sc.intermediary
+    if hub is not None and hub.id in defined.facilities:
+        out.append(("intermediary.id", f"'{hub.id}' is also a facility id; give the intermediary its own id"))
+    routed = [c.id for c in sc.contracts if c.via_intermediary]
+    if hub is None and (routed or sc.policy.intermediary):
+        what = f"contracts {', '.join(routed)} are routed through it" if routed else "policy.intermediary = true"
+        out.append(("intermediary", f"missing: {what}; add an [intermediary] section"))
+    return out
+
+
+def _event_problems(
+    sc: Scenario, facilities: Mapping[str, Facility], defined: DefinedIds, event_index: list[int] | None
+) -> Problems:
+    """Scripted events name defined facilities, outputs and contracts, within the horizon."""
+    out: Problems = []
+    for k, e in zip(event_index or range(len(sc.events)), sc.events, strict=True):
+        p = f"events.[{k}]"
+        if e.facility is not None and e.facility not in defined.facilities:
+            out.append((f"{p}.facility", f"unknown facility '{e.facility}'"))
+        elif e.material is not None and e.facility in facilities:
+            if e.material not in {o.material for o in facilities[e.facility].outputs}:
+                out.append((f"{p}.material", f"facility '{e.facility}' has no output '{e.material}'"))
+        if e.contract is not None and e.contract not in defined.contracts:
+            out.append((f"{p}.contract", f"unknown contract '{e.contract}'"))
+        if e.day >= sc.scenario.horizon_days:
+            out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days})"))
+    return out
+
+
+def _engine_problems(sc: Scenario) -> Problems:
+    """What `policy.engine = "arrays"` does not cover in this scenario."""
+    if sc.policy.engine != "arrays":
+        return []
+    from sim.arrayday import problems as array_problems  # here: sim.arrayday reads the scenario types
+
+    return [("policy.engine", f"'arrays' does not cover {what}; use 'auto' or 'objects'")
+            for what in array_problems(sc)]
+
+
+def _credit_problems(sc: Scenario) -> Problems:
+    """An emission credit is given only on a material some input consumes."""
+    consumed = {i.material for f in sc.facilities for i in f.inputs}
+    return [
+        (f"materials.{m.id}.co2e_t_per_t", "credited only on a material an input consumes (the virgin material "
+         f"a secondary replaces), and no input consumes '{m.id}'")
+        for m in sc.materials
+        if m.co2e_t_per_t > 0 and m.id not in consumed
+    ]
+
+
+def partial_reference_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Reference problems of a file whose fields are not all valid: the checks run on the
+    items that are valid on their own, so one pass reports field and reference problems."""
+
+    def valid(cls: type[Frozen], key: str) -> list[tuple[int, Any]]:
+        items = raw.get(key)
+        kept = []
+        for k, item in enumerate(items if isinstance(items, list) else []):
+            try:
+                kept.append((k, cls.model_validate(item)))
+            except ValidationError:
+                pass
+        return kept
+
+    def ids(key: str) -> list[str]:
+        items = raw.get(key)
+        items = items if isinstance(items, list) else []
+        return [str(i["id"]) for i in items if isinstance(i, Mapping) and isinstance(i.get("id"), str)]
+
+    try:
+        meta = ScenarioMeta.model_validate(raw.get("scenario"))
+    except ValidationError:  # no horizon to check events against
+        meta = ScenarioMeta.model_construct(name="", horizon_days=sys.maxsize)
+    try:
+        transport = Transport.model_validate(raw.get("transport", {}))
+    except ValidationError:
+        transport = Transport()
+    events = valid(Event, "events")
+    try:
+        hub = IntermediarySpec.model_validate(raw["intermediary"]) if "intermediary" in raw else None
+    except ValidationError:  # present but invalid: its own lines say so; links to it are not missing
+        hub = IntermediarySpec.model_construct(id="")
+    partial = Scenario.model_construct(
+        scenario=meta,
+        transport=transport,
+        materials=[m for _, m in valid(Material, "materials")],
+        facilities=[f for _, f in valid(Facility, "facilities")],
+        contracts=[c for _, c in valid(Contract, "contracts")],
+        intermediary=hub,
+        formation=Formation(),
+        policy=Policy(),
+        events=[e for _, e in events],
+    )
+    defined = DefinedIds(
+        tuple(dict.fromkeys(ids("materials"))), frozenset(ids("facilities")), frozenset(ids("contracts"))
+    )
+    return cross_reference_problems(partial, defined, [k for k, _ in events])
+

@@ -1,0 +1,301 @@
+"""The network-wide sections of a scenario (`[policy]`, `[intermediary]`, `[behaviour]`,
+`[formation]`, `[market]`, `[[events]]`) and :class:`Scenario`, the whole content of a file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from sim.scenario.schema import (
+    Contract,
+    Facility,
+    Frozen,
+    Ident,
+    Location,
+    Material,
+    NonNeg,
+    Pos,
+    ScenarioMeta,
+    Share,
+    Transport,
+)
+
+
+class Policy(Frozen):
+    """Network-wide levers. When set, they override the per-item values.
+
+    - `buffer_days`: every input's secondary buffer becomes this many days of its secondary use
+      at full supply.
+    - `penalty_per_t_short`: every contract's penalty.
+    - `allocation`: how a short supplier splits its stock among contracts due the same day:
+      `pro_rata` to the quantities due, or by contract `priority` (highest first).
+    - `intermediary`: switch the `[intermediary]` on and route every contract through it
+      (true), or switch it off (false); unset, its own `enabled` and each contract's
+      `via_intermediary` decide.
+    - `redundancy`: give each input up to this many sources (see `[formation]`).
+    - `adaptive`: agents decide (trust, formation, exit, adaptation; see `[behaviour]`, whose
+      defaults apply when the section is absent) or not (false: the network stays as given).
+    - `engine`: how a run computes its days; every engine gives the same results to the bit.
+      `objects` is the reference (a Python object per lot, shipment and open period);
+      `arrays` holds the day's material balance in columns over whole facility sets
+      (sim/arrayday.py), faster from about 100 facilities on, for every network without an
+      intermediary, agents' decisions or an input of more than 13 substitutes; `auto` (the
+      default) takes
+      `arrays` for such networks of at least `sim.arrayday.AUTO_MIN_FACILITIES` facilities run
+      without daily series, else `objects`.
+    """
+
+    buffer_days: NonNeg | None = None
+    penalty_per_t_short: NonNeg | None = None
+    allocation: Literal["pro_rata", "priority"] = "pro_rata"
+    intermediary: bool | None = None
+    redundancy: Annotated[int, Field(ge=1, le=20)] | None = None
+    adaptive: bool | None = None
+    engine: Literal["auto", "objects", "arrays"] = "auto"
+
+
+class IntermediarySpec(Frozen):
+    """A neutral broker between suppliers and buyers (the `[intermediary]` section).
+
+    Contracts with `via_intermediary = true` (all of them when `policy.intermediary = true`)
+    deliver into its pooled storage; it tests every inbound lot (an off-spec lot is caught
+    with `detection_probability` and sent back for disposal at the supplier's cost), holds
+    the pool at `holding_cost_per_t_day`, blends when `blending` is on (the pile is mixed
+    before each loading, so shipments have the pool's mass-weighted mean quality, which can
+    meet a buyer's specification that single lots would fail; the oldest material still
+    leaves first), and serves the buyers of its contracts from the pool, allocating a short
+    pool by `reallocation`: `pro_rata` to what is due, `penalty_exposure` (highest penalty per
+    t first) or `criticality` (critical inputs first, then by lost margin). It arranges all
+    haulage: shipments on the same route and day share trucks, and `backhaul_discount` is the
+    share of haulage cost saved by return loads. Buyers pay the contract price plus `fee_per_t`;
+    it pays suppliers the contract price; short-delivery penalties are owed to it by suppliers
+    and by it to buyers. With `emergency_premium` set it sources virgin material for member
+    buyers short of supply, `emergency_lead_time_days` after the shortage begins.
+    """
+
+    id: Ident = "intermediary"
+    name: str = ""
+    enabled: bool = True
+    location: Location
+    storage_t: NonNeg
+    holding_cost_per_t_day: NonNeg = 0.0
+    fee_per_t: NonNeg = 0.0
+    test_cost_per_t: NonNeg = 0.0
+    detection_probability: Share = 1.0
+    blending: bool = True
+    backhaul_discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    reallocation: Literal["pro_rata", "penalty_exposure", "criticality"] = "pro_rata"
+    emergency_premium: NonNeg | None = None
+    emergency_lead_time_days: NonNeg = 0.0
+    disposal_cost_per_t: NonNeg = 0.0
+
+
+class Behaviour(Frozen):
+    """The agents' decisions (the `[behaviour]` section); in force when the section is given
+    (or `policy.adaptive = true`), frozen by `policy.adaptive = false`.
+
+    Trust (per contract, in [0, 1]) moves at each settlement toward the period's delivery
+    performance (1 - short / committed, outage shortfall excused only under a force-majeure
+    clause) at `trust_learning_rate`, and drops by
+    `dispute_trust_loss` when a penalty is claimed (times `intermediary_dispute_factor` when
+    the contract runs through the intermediary, which settles disputes).
+    Exit: a buyer gives notice when trust falls below `exit_trust_threshold`; either party
+    gives notice when its benefit from the contract over the last `review_periods`
+    settlements is negative (take-or-pay and penalties included). Notice periods and
+    early-termination fees apply.
+    A contract with a minimum term is judged differently. Within a term, a party leaves on
+    negative benefit only when its loss per day over the review periods, borne until the term
+    ends (when it could leave for free), would exceed the early-termination fee it pays by
+    leaving now (a buyer that lost trust leaves whatever the fee). At each term end (terms renew; see `Contract`)
+    the parties first renegotiate; unless a term changed (which starts the review afresh),
+    a party whose benefit over the whole term was negative leaves.
+    Renegotiation, at the end of each minimum term, of the terms listed in `renegotiate`, from
+    the contract's own ledger over the term:
+    - `volume`: cut to what the supplier actually shipped per day over the term (never raised);
+    - `penalty`: when the penalties the supplier paid exceeded what the exchange earned it
+      before penalties (a gain turned into a loss by the penalty), the penalty per t short is
+      cut to that earning per chargeable t short: the highest penalty it could have paid over
+      the term without a loss (never raised, never below 0);
+    - `price`: when the joint benefit over the term (as it would have been on a cut penalty)
+      was positive but one party's was negative, the price moves by (`fair_share` x joint
+      benefit - supplier benefit) / tonnes paid for, so that over the same term the supplier
+      would have got `fair_share` of the joint benefit and the buyer the rest (the "simple
+      contract scheme that shares benefits fairly" of Albino, Fraccascia & Giannoccaro 2016;
+      exact for a bilateral contract, whose price moves both parties by the same tonnes).
+      `fair_share` unset means `[formation].supplier_share`.
+    After a renegotiation the benefit history that the exit rule reviews starts afresh.
+    Formation: every `formation_interval_days` each candidate exchange without a contract is
+    discovered with `discovery_probability` (once known, it stays known) and proposed on the
+    `[formation]` terms; the supplier accepts if price plus avoided disposal less its haulage
+    covers the penalty it expects from its delivery share (its availability so far, scaled
+    down when its output is already promised); the buyer accepts if it still needs the
+    material and its saving per t exceeds `risk_aversion` x the shortage it expects beyond its
+    buffer cover
+    (P(outage > cover) = exp(-cover / MTTR) for the supplier's observed MTTR), valued at its
+    lost margin, net of the penalty it would receive.
+    Re-formation: with `reform_after_days` set, a link the agents formed that a party left
+    becomes a candidate again that many days after it ended, known to both and proposed on
+    its first terms at the next formation round (unset: an ended link never comes back).
+    Adaptation: after a disruption episode with unmet demand, a buyer raises its buffer by
+    `buffer_step_days` of secondary use, up to `buffer_budget_days` extra; a supplier that paid
+    penalties in a period raises its source storage by `buffer_step_days` of its contracted
+    volume, up to `buffer_budget_days`, when the penalties exceed the storage's holding cost
+    at `source_holding_cost_per_t_day`.
+    Cascades: a facility whose critical input has been unmet on `cascade_closure_days`
+    consecutive days closes for good.
+    """
+
+    trust_initial: Share = 0.6
+    trust_learning_rate: Share = 0.3
+    dispute_trust_loss: Share = 0.1
+    intermediary_dispute_factor: Share = 0.3
+    exit_trust_threshold: Share = 0.3
+    review_periods: Annotated[int, Field(ge=1)] = 3
+    formation_interval_days: Annotated[int, Field(ge=1)] = 60
+    discovery_probability: Share = 0.3
+    risk_aversion: NonNeg = 1.0
+    buffer_step_days: NonNeg = 2.0
+    buffer_budget_days: NonNeg = 10.0
+    source_holding_cost_per_t_day: NonNeg = 0.5
+    cascade_closure_days: Pos | None = None
+    renegotiate: list[Literal["volume", "price", "penalty"]] = ["volume"]  # noqa: RUF012 (pydantic copies defaults)
+    fair_share: Share | None = None
+    reform_after_days: NonNeg | None = None
+
+    @field_validator("renegotiate")
+    @classmethod
+    def _each_term_once(cls, terms: list[str]) -> list[str]:
+        if len(terms) != len(set(terms)):
+            raise ValueError(f"name each term once (given {terms})")
+        return terms
+
+
+class Formation(Frozen):
+    """How the contract network is formed (the `[formation]` section).
+
+    `explicit` uses the listed contracts. `system_optimal` (a linear program over the candidate
+    exchanges maximising total net value) and `greedy` (each supplier takes its best buyer)
+    replace them with contracts formed by the rule, on the terms below; the price splits each
+    exchange's margin per t so that the supplier gets `supplier_share` of it. With
+    `policy.redundancy = k` each input gets up to k sources: its primaries, then backup
+    contracts from the best remaining candidates on the backup terms below. Contracts formed
+    during a run by the agents (`[behaviour]`) get the same terms.
+    """
+
+    rule: Literal["explicit", "system_optimal", "greedy"] = "explicit"
+    supplier_share: Share = 0.5
+    penalty_per_t_short: NonNeg = 0.0
+    tolerance: Share = 0.0
+    settlement_days: Annotated[int, Field(ge=1)] = 30
+    min_term_days: Annotated[int, Field(ge=0)] = 0
+    notice_days: Annotated[int, Field(ge=0)] = 0
+    early_termination_fee: NonNeg = 0.0
+    backup_standby_fee_per_day: NonNeg = 0.0
+    backup_activation_lead_time_days: NonNeg = 0.0
+
+
+class Market(Frozen):
+    """Market turbulence (the `[market]` section): virgin prices and disposal costs that shift
+    at random times.
+
+    Shifts come at exponential intervals of mean `shift_interval_days` (omitted: never) and take
+    effect from the start of the day they fall in. At each shift every material's virgin price
+    and disposal cost are set to their nominal values (as given in the file) times independent
+    lognormal factors of mean 1 and coefficient of variation `virgin_price_cv` and
+    `disposal_cost_cv`, one factor per material (a stream's own disposal cost moves with its
+    material's factor). The level does not drift: each shift draws afresh around the nominal
+    value. The intermediary's own disposal cost is its contract with a disposer and does not
+    move. All shift times and factors are drawn up front from their own keyed random streams,
+    so a market never shifts the draws of anything else.
+    """
+
+    shift_interval_days: Pos | None = None
+    virgin_price_cv: NonNeg = 0.0
+    disposal_cost_cv: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _shifts_for_factors(self) -> Market:
+        if self.shift_interval_days is None:
+            moved = [f for f in ("virgin_price_cv", "disposal_cost_cv") if getattr(self, f) > 0.0]
+            if moved:
+                raise ValueError(
+                    f"{' and '.join(moved)} need shift_interval_days (given none, so prices would never move)"
+                )
+        return self
+
+
+class Event(Frozen):
+    """A scripted event.
+
+    - `closure`: the facility closes for good at `day`.
+    - `outage`: the facility is down from `day` for `duration_days`.
+    - `stream_end`: the facility's output of `material` stops for good.
+    - `stream_scale`: the output of `material` is multiplied by `factor` from `day` on.
+    - `notice`: `party` (buyer or supplier) gives notice on `contract`.
+    """
+
+    day: NonNeg
+    kind: Literal["closure", "outage", "stream_end", "stream_scale", "notice"]
+    facility: Ident | None = None
+    material: Ident | None = None
+    duration_days: Pos | None = None
+    factor: NonNeg | None = None
+    contract: Ident | None = None
+    party: Literal["buyer", "supplier"] | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_kind(self) -> Event:
+        needs = {
+            "closure": {"facility"},
+            "outage": {"facility", "duration_days"},
+            "stream_end": {"facility", "material"},
+            "stream_scale": {"facility", "material", "factor"},
+            "notice": {"contract", "party"},
+        }[self.kind]
+        optional = {"facility", "material", "duration_days", "factor", "contract", "party"}
+        given = {k for k in optional if getattr(self, k) is not None}
+        if needs - given:
+            raise ValueError(f"kind '{self.kind}' needs {', '.join(sorted(needs - given))}")
+        if given - needs:
+            raise ValueError(f"{', '.join(sorted(given - needs))} do not apply to kind '{self.kind}'")
+        return self
+
+
+class Scenario(Frozen):
+    """One network: the whole content of a scenario file."""
+
+    scenario: ScenarioMeta
+    transport: Transport = Transport()
+    materials: list[Material]
+    facilities: list[Facility]
+    contracts: list[Contract] = []  # noqa: RUF012 (pydantic copies defaults)
+    intermediary: IntermediarySpec | None = None
+    formation: Formation = Formation()
+    behaviour: Behaviour | None = None
+    market: Market | None = None
+    policy: Policy = Policy()
+    events: list[Event] = []  # noqa: RUF012 (pydantic copies defaults)
+
+    @field_validator("materials", "facilities", "contracts")
+    @classmethod
+    def _unique_ids(cls, items: list[Any]) -> list[Any]:
+        ids = [i.id for i in items]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"ids must be unique (repeated: {', '.join(dup)})")
+        return items
+
+    # Convenience look-ups (the model builds its own indexes; these are for tools).
+    def material(self, material_id: str) -> Material:
+        """The material with this id."""
+        return next(m for m in self.materials if m.id == material_id)
+
+    def facility(self, facility_id: str) -> Facility:
+        """The facility with this id."""
+        return next(f for f in self.facilities if f.id == facility_id)
+
+    def contract(self, contract_id: str) -> Contract:
+        """The contract with this id."""
+        return next(c for c in self.contracts if c.id == contract_id)
+

@@ -4,18 +4,18 @@ A :class:`Facility` is a ``mesa.Agent``. Its behaviour is split into small verbs
 model calls in the fixed order of a day (see ``sim/model.py``): ``consume`` (its inputs, from
 secondary buffer, virgin stock or market, emergency purchase, the rest unmet), ``produce``
 (its waste streams into source storage) and ``tidy_up`` (spoilage, overflow, virgin reorder).
+Each verb delegates to its step's module in sim/day/, which holds the rules.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from sim.ledger import MARKET
+from sim.day import consumption, production, tidy_up
 from sim.logistics import dewatered_mass_t
 from sim.outages import UpState
 from sim.scenario import Facility as FacilitySpec
@@ -174,182 +174,20 @@ class Facility(mesa.Agent):
             return State.CLOSED
         return State.UP if self.up.up else State.DOWN
 
-    # --- consumption -------------------------------------------------------------------------
+    # --- the day's verbs (the rules and their code: sim/day/) ----------------------------------
 
     def consume(self, day: int) -> None:
-        """Meet today's input requirements; critical inputs first, since a shortage there stops
-        the line and so lowers what the other inputs need and what the streams put out."""
-        self.operating = self.up_fraction
-        for inp in self.inputs:
-            if inp.spec.critical:
-                unmet_share = self._consume_input(inp, day, self.up_fraction)
-                self.operating = min(self.operating, self.up_fraction * (1.0 - unmet_share))
-        for inp in self.inputs:
-            if not inp.spec.critical:
-                self._consume_input(inp, day, self.operating)
-
-    def _consume_input(self, inp: InputState, day: int, level: float) -> float:
-        """Consume one input at operating `level`; returns the unmet share of its requirement."""
-        m = self.model
-        flows = m.inputs_flow
-        book, pay = m.money.book, m.money.pay
-        k = inp.index
-        spec = inp.spec
-        required = spec.demand_t_per_day * level
-        flows["required_t"][day, k] = required
-        flows["required_cf_t"][day, k] = spec.demand_t_per_day * self.up_fraction
-        left = required
-        full_left = required
-        secondary_full = from_secondary = secondary_used = 0.0
-        for s in inp.substitutes:
-            cap = min(left, s.max_share * required)
-            if s.contracted:
-                supply = s.full_supply
-                if supply is None:
-                    supply = s.full_supply = s.full_supply_t_per_day()
-                full = min(full_left, s.max_share * required, s.ratio * supply)
-                secondary_full += full
-                full_left -= full
-            used_func = min(cap, s.lots.total * s.ratio)
-            if used_func > 0.0:
-                used_t = used_func / s.ratio
-                s.lots.take(used_t)
-                from_secondary += used_func
-                secondary_used += used_t
-                if s.processing_cost:
-                    pay(day, s.pay_processing, used_t * s.processing_cost)
-                left -= used_func
-        if secondary_full:
-            flows["secondary_full_t"][day, k] = secondary_full
-        if from_secondary:
-            flows["from_secondary_t"][day, k] = from_secondary
-            flows["secondary_used_t"][day, k] = secondary_used
-        if left > 0.0 and spec.virgin == "market":
-            flows["from_virgin_t"][day, k] = left
-            pay(day, inp.pay_virgin, left * inp.virgin_price)
-            left = 0.0
-        elif left > 0.0 and spec.virgin == "stockpile":
-            take = min(left, inp.virgin_stock)
-            inp.virgin_stock -= take
-            flows["from_virgin_t"][day, k] = take
-            left -= take
-        if inp.emergency is not None:
-            if left > 1e-12:
-                premium, lead_time, seller = inp.emergency
-                if inp.shortage_since is None:
-                    inp.shortage_since = day
-                if day - inp.shortage_since >= lead_time:
-                    flows["from_emergency_t"][day, k] = left
-                    price = inp.virgin_price * (1.0 + premium)
-                    if seller is None:
-                        book(day, self.fid, MARKET, left * price, "emergency")
-                    else:  # the intermediary buys at the virgin price and sells at its premium
-                        book(day, self.fid, seller, left * price, "emergency")
-                        book(day, seller, MARKET, left * inp.virgin_price, "emergency_purchase")
-                    left = 0.0
-            else:
-                inp.shortage_since = None
-        if left > 0.0:
-            flows["unmet_t"][day, k] = left
-            pay(day, inp.pay_lost, left * spec.lost_margin_per_t)
-            return left / required if required > 0.0 else 0.0
-        return 0.0
-
-    # --- production --------------------------------------------------------------------------
+        """Meet today's input requirements, critical inputs first (sim/day/consumption.py)."""
+        consumption.consume(self, day)
 
     def produce(self, day: int) -> None:
-        """Put today's output into source storage, at today's operating level."""
-        m = self.model
-        flows = m.streams_flow
-        generated_cf, generated_raw, generated = (
-            flows["generated_cf_t"][day], flows["generated_raw_t"][day], flows["generated_t"][day]
-        )
-        operating, up = self.operating, self.up_fraction
-        for st in self.streams:
-            k = st.index
-            base = st.base.item(day) * st.scale
-            raw = base * operating
-            generated_cf[k] = base * up
-            generated_raw[k] = raw
-            if raw <= 0.0:
-                continue
-            if st.preprocessing_cost > 0.0:
-                m.money.pay(day, st.pay_preprocessing, raw * st.preprocessing_cost)
-            out = raw * st.mass_factor
-            generated[k] = out
-            quality = st.quality
-            st.storage.put(out, day, quality[day] if quality is not None else None)
-
-    # --- end of day --------------------------------------------------------------------------
+        """Put today's output into source storage (sim/day/production.py)."""
+        production.produce(self, day)
 
     def tidy_up(self, day: int) -> None:
-        """Spoilage and overflow to disposal, buffers trimmed to capacity, virgin reorder."""
-        m = self.model
-        pay = m.money.pay
-        sflows = m.streams_flow
-        for st in self.streams:
-            k = st.index
-            store = st.storage
-            if st.shelf_life is not None:
-                spoiled = store.expire(day, st.shelf_life)
-                sflows["spoiled_t"][day, k] = spoiled
-            else:
-                spoiled = 0.0
-            if store.total - st.storage_cap > 1e-12:
-                overflow = store.trim_newest(st.storage_cap)
-                sflows["overflow_t"][day, k] = overflow
-            else:
-                overflow = 0.0
-            if spoiled or overflow:
-                pay(day, st.pay_disposal, (spoiled + overflow) * st.disposal_cost)
-            sflows["stock_t"][day, k] = store.total
-        iflows = m.inputs_flow
-        for inp in self.inputs:
-            k = inp.index
-            spoiled = overflow = 0.0
-            for s in inp.substitutes:
-                if s.shelf_life is not None:
-                    sp = s.lots.expire(day, s.shelf_life)
-                    if sp:
-                        spoiled += sp
-                        pay(day, s.pay_disposal, sp * s.disposal_cost)
-            level = sum([s.lots.total for s in inp.substitutes])
-            excess = level - inp.buffer_cap
-            if excess > 1e-12:
-                for s in reversed(inp.substitutes):  # the last-listed substitute gives way first
-                    if excess <= 1e-12:
-                        break
-                    cut = s.lots.trim_newest(max(0.0, s.lots.total - excess))
-                    excess -= cut
-                    overflow += cut
-                    pay(day, s.pay_disposal, cut * s.disposal_cost)
-                level = inp.buffer_level
-            if spoiled:
-                iflows["buffer_spoiled_t"][day, k] = spoiled
-            if overflow:
-                iflows["buffer_overflow_t"][day, k] = overflow
-            iflows["buffer_t"][day, k] = level
-            if inp.spec.stockpile is not None:
-                self.reorder_virgin(inp, day)
-            iflows["virgin_stock_t"][day, k] = inp.virgin_stock
+        """Spoilage, overflow and virgin reorders (sim/day/tidy_up.py)."""
+        tidy_up.tidy_up(self, day)
 
     def reorder_virgin(self, inp: InputState, day: int) -> None:
-        """(s, S) review: when stock plus orders outstanding is at or below s, order up to S."""
-        sp = inp.spec.stockpile
-        if sp is None or self.up.closed:
-            return
-        position = inp.virgin_stock + inp.on_order
-        if position <= sp.reorder_point_t:
-            qty = sp.order_up_to_t - position
-            inp.on_order += qty
-            lag = max(1, math.ceil(sp.lead_time_days - 1e-12))
-            self.model.schedule(lag - 1, self._receive_virgin, inp, qty)
-
-    def _receive_virgin(self, inp: InputState, qty: float) -> None:
-        """A virgin order arrives: into stock, paid at the virgin price."""
-        m = self.model
-        day = m.today
-        inp.on_order -= qty
-        inp.virgin_stock += qty
-        m.inputs_flow["virgin_received_t"][day, inp.index] += qty
-        m.money.pay(day, inp.pay_virgin, qty * inp.virgin_price)
+        """(s, S) review of one virgin stockpile (sim/day/tidy_up.py)."""
+        tidy_up.reorder_virgin(self, inp, day)

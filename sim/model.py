@@ -14,42 +14,22 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
    Market shifts falling on day d move prices (sim/market.py): all of day d is at them.
 2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
 3. **Contract status.** Contracts start, and those whose notice ran out end.
-4. **Deliveries.** Shipments due today (from the loading dock, in the order they were sent)
-   are inspected (quality spec and the buyer's limits); accepted lots are paid at the
-   contract price and enter the buyer's secondary buffer (they wait at its gate until its
-   turn in step 5, which nothing before reads); rejected lots are disposed at the supplier's
-   cost and count as short. Routed shipments land at the intermediary, which tests them
-   (sim/intermediary.py).
-5. **Each facility in turn**, its whole day before the next facility's. Nothing one facility
-   does in these steps reaches another's state before tomorrow (shipments take a day at
-   least; each step reads and writes only the facility's own stocks and its own contracts'
-   open period), so this is the same day as running each step over all facilities before
-   the next (tests/test_day_order.py checks it to the bit), and a large network's objects are
-   visited once a day instead of once per step (at 1,000 facilities they outgrow the
-   processor's caches: benchmarks/RESULTS.md).
-
-   a. **Consumption.** Each input takes from its secondary buffer (substitutes in order,
-      ratio, max share), then virgin stock or market, then emergency purchase, the rest unmet
-      at its lost margin. Critical inputs go first: their unmet share stops the line, which
-      lowers the facility's operating level for its other inputs and its output.
-   b. **Production.** Each stream puts out rate x pattern x noise x operating level (after
-      preprocessing) into source storage, as one lot with today's quality draw.
-   c. **Dispatch.** Each stream ships to the contracts due today (a short supplier allocates
-      by the policy's rule); haulage is paid by the party the contract names; shipments
-      arrive after the delivery lag.
-   d. **Tidy-up.** Spoilage past shelf life and overflow beyond storage go to disposal, at
-      the source (supplier's cost) and in buffers (buyer's cost); virgin stockpiles reorder
-      (s, S). With an intermediary, the facilities tidy up after it ships its call-offs in
-      step 6 (which read the buyers' buffers as they stand after consumption).
-
+4. **Deliveries**: landing and inspection (sim/day/landing.py).
+5. **Each facility in turn**, its whole day before the next facility's: (a) consumption
+   (sim/day/consumption.py), (b) production (sim/day/production.py), (c) dispatch
+   (sim/day/dispatch.py), (d) tidy-up (sim/day/tidy_up.py); with an intermediary, the
+   facilities tidy up after step 6. Nothing one facility does in these steps reaches
+   another's state before tomorrow (shipments take a day at least; each step reads and writes
+   only the facility's own stocks and its own contracts' open period), so this is the same day
+   as running each step over all facilities before the next (tests/test_day_order.py checks
+   it to the bit), and a large network's objects are visited once a day instead of once per
+   step (benchmarks/RESULTS.md).
 6. **Intermediary.** It pays the haulage of the routed shipments sent today (consolidated per
    supplier) and ships the buyers' call-offs from its pool; after the facilities' tidy-up,
    its pool spoils, overflows and pays holding.
 7. **Decisions** (when the agents decide, sim/behaviour.py): buffer adaptation, closures
    of facilities that lost a critical input for too long, formation rounds.
-8. **Settlement.** Contracts whose period closes today (or that ended today, or at the
-   horizon) settle penalties, take-or-pay top-ups and standby fees; at each settlement the
-   parties update trust, renegotiate at term end or give notice.
+8. **Settlement** of the periods that close today (sim/day/settlement.py).
 9. **Data collection.**
 """
 
@@ -75,12 +55,12 @@ from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
     Status,
-    allocate,
     ends_inside_a_term,
-    in_spec,
     is_term_boundary,
     limit_bands,
 )
+from sim.day.dispatch import dispatch_rows, dispatch_streams, hub_ships
+from sim.day.landing import land_due, unload
 from sim.day.settlement import settle_day
 from sim.intermediary import Intermediary
 from sim.ledger import (
@@ -650,23 +630,22 @@ class SymbiosisModel(mesa.Model):
             return
         self._start_day(day)
         # Each facility's day in one go (step 5 of the module docstring).
-        rows = self._dispatch_rows(day)
+        rows = dispatch_rows(self, day)
         hub_routes: dict[str, list[tuple[ContractState, float]]] = {}
         operating = self.operating_history[day]
         tidy_now = self.hub is None  # the intermediary's call-offs read the buyers' untidied buffers
-        dispatch = self._dispatch_streams
         for k, fac in enumerate(self.facilities):
             if fac.landed:
-                self._unload(fac.landed, day)
+                unload(self, fac.landed, day)
             fac.consume(day)
             operating[k] = fac.operating
             if fac.streams:
                 fac.produce(day)
-                dispatch(fac.streams, day, rows, hub_routes)
+                dispatch_streams(self, fac.streams, day, rows, hub_routes)
             if tidy_now:
                 fac.tidy_up(day)
         if self.hub is not None:
-            self._hub_ships(day, hub_routes)
+            hub_ships(self, day, hub_routes)
             for fac in self.facilities:
                 fac.tidy_up(day)
             self.hub.tidy_up(day)
@@ -696,7 +675,7 @@ class SymbiosisModel(mesa.Model):
             fac.up_fraction = fac.up.up_fraction(day)
             self.up_history[day, k] = fac.up_fraction
         self.update_contract_status(day)
-        self._deliver_due(day)
+        land_due(self, day)
 
     def run(self) -> None:
         """Run to the horizon.
@@ -733,16 +712,6 @@ class SymbiosisModel(mesa.Model):
             if status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
                 self._end(c, day)
 
-    def _deliver_due(self, day: int) -> None:
-        for c, pieces, from_hub in self.dock.pop(day, []):
-            if from_hub:
-                self._receive_from_hub(c, pieces, day)
-            elif c.routed:
-                assert self.hub is not None
-                self.hub.receive(c, pieces, day)
-            else:
-                self._receive(c, pieces, day)
-
     def ship(self, c: ContractState, pieces: list, lag_days: int, from_hub: bool = False) -> None:
         """Put a shipment dispatched today on the road: it lands at the gate (or, routed, at the
         intermediary) on the morning of day today + `lag_days`. Arrivals happen at day
@@ -750,160 +719,17 @@ class SymbiosisModel(mesa.Model):
         rather than as SimPy events."""
         self.dock.setdefault(self.today + lag_days, []).append((c, pieces, from_hub))
 
-    def _inspect(self, c: ContractState, pieces: list) -> tuple[list, float, float]:
-        """The buyer's gate: returns the in-spec lots, and the tonnes accepted and rejected."""
-        bands = c.quality_bands
-        accepted = rejected = 0.0
-        if not bands:
-            for piece in pieces:
-                accepted += piece[0]
-            return pieces, accepted, rejected
-        kept = []
-        for piece in pieces:
-            if in_spec(piece[2], bands):
-                kept.append(piece)
-                accepted += piece[0]
-            else:
-                rejected += piece[0]
-        return kept, accepted, rejected
-
-    def _unload(self, landed: list, day: int) -> None:
-        """A buyer's turn begins: the lots accepted at its gate this morning enter its buffers,
-        in the order they landed.
-
-        Step 4 settles each shipment with its contract (inspection, payment, the period) but
-        leaves the buyer's side to here: nothing before the buyer's turn reads its buffers, so
-        the day is the same (tests/test_day_order.py), and a large network's buyers are
-        visited once a day instead of twice, once in step 4 and once in step 5."""
-        accepted_row = self.inputs_flow["accepted_t"][day]
-        for (inp, sub), kept, accepted, inbound in landed:
-            lots = sub.lots
-            for qty, born, quality in kept:
-                lots.put(qty, born, quality)
-            accepted_row[inp.index] += accepted
-            if inbound:
-                inp.inbound_t -= inbound
-        landed.clear()
-
-    def _receive_from_hub(self, c: ContractState, pieces: list, day: int) -> None:
-        """The outbound leg lands: price plus fee to the intermediary for what is accepted;
-        the intermediary disposes of what the buyer rejects."""
-        hub = self.hub
-        assert hub is not None
-        kept, accepted, rejected = self._inspect(c, pieces)
-        c.landing.append((c.buyer_input, kept, accepted, accepted + rejected))  # to the buyer, at its turn
-        cf = self.contracts_flow
-        k = c.index
-        cf["out_accepted_t"][day, k] += accepted
-        cf["out_rejected_t"][day, k] += rejected
-        cf["out_short_t"][day, k] += rejected
-        self.hub_flow["rejected_t"][day, 0] += rejected
-        c.out_in_transit_t -= accepted + rejected
-        c.out_period.taken_t += accepted
-        c.out_period.short_t += rejected
-        t = c.terms
-        self.money.book(day, t.buyer, hub.hid, accepted * t.price_per_t, "price", k)
-        self.money.book(day, t.buyer, hub.hid, accepted * hub.spec.fee_per_t, "intermediary_fee", k)
-        self.money.book(day, hub.hid, DISPOSAL, rejected * hub.spec.disposal_cost_per_t, "rejection_disposal", k)
-
-    def _receive(self, c: ContractState, pieces: list, day: int) -> None:
-        """Inspect a shipment: in-spec lots to the buyer's buffer (at its turn), paid; the rest
-        disposed by the supplier."""
-        kept, accepted, rejected = self._inspect(c, pieces)
-        cf = self.contracts_flow
-        k = c.index
-        t = c.terms
-        c.period.taken_t += accepted
-        c.in_transit_t -= accepted + rejected
-        if accepted:
-            c.landing.append((c.buyer_input, kept, accepted, 0.0))
-            cf["accepted_t"][day, k] += accepted
-            paid = accepted * t.price_per_t
-            if paid > 0.0:
-                self.money.pay(day, c.pay_price, paid)
-            else:  # a gate fee (negative price) is paid the other way
-                self.money.book(day, t.buyer, t.supplier, paid, "price", k)
-        if rejected:
-            stream = c.supplier_stream
-            cf["rejected_t"][day, k] += rejected
-            cf["short_t"][day, k] += rejected
-            self.streams_flow["rejected_t"][day, stream.index] += rejected
-            c.period.short_t += rejected
-            self.money.pay(day, c.pay_rejection, rejected * stream.disposal_cost)
-
-    def _hub_ships(self, day: int, hub_routes: dict[str, list[tuple[ContractState, float]]]) -> None:
-        """The intermediary pays the haulage of today's routed shipments (one route per
-        supplier) and ships the buyers' call-offs."""
-        assert self.hub is not None
-        for legs in hub_routes.values():
-            self.hub.pay_haulage(day, legs, lambda c: c.km)
-        self.hub.dispatch(day)
-
-    def _dispatch_rows(self, day: int) -> tuple:
-        """What dispatch writes to today: the contract and stream flow rows, the ledger, the dock."""
-        cf = self.contracts_flow
-        return (
-            cf["due_t"][day], cf["shipped_t"][day], cf["short_t"][day], cf["excused_t"][day],
-            self.streams_flow["shipped_t"][day], self.money.pay, self.dock,
-        )
-
-    def _dispatch_streams(self, streams: list[StreamState], day: int, rows: tuple, hub_routes: dict) -> None:
-        """Ship what each stream's contracts call for today, allocating a short stock by the
-        rule; a routed shipment's haulage is left in `hub_routes` for the intermediary."""
-        due_row, shipped_row, short_row, excused_row, stream_shipped, pay, arrivals = rows
-        for st in streams:
-            contracts = st.live  # a latent contract is never due
-            if not contracts:
-                continue
-            if len(contracts) == 1:
-                due = [contracts[0].due_today(day)]
-                total_due = due[0]
-            else:
-                due = [c.due_today(day) for c in contracts]
-                total_due = sum(due)
-            if not total_due:
-                continue
-            stock = st.storage.total
-            if total_due <= stock:
-                ship = due
-            else:
-                ship = allocate(stock, due, [c.terms.priority for c in contracts], self.spec.policy.allocation)
-            for c, d, q in zip(contracts, due, ship, strict=True):
-                if d <= 0.0:
-                    continue
-                k = c.index
-                p = c.period
-                due_row[k] = d
-                shipped_row[k] = q
-                p.committed_t += d
-                p.shipped_t += q
-                if q < d:
-                    short = d - q
-                    # the supplier's down-share over the delivery window
-                    lo = max(0, day - c.terms.delivery_interval_days + 1)
-                    window = self.up_history[lo : day + 1, self.facility_index[st.owner]].tolist()
-                    excused = min(short, d * (1.0 - sum(window) / len(window)))
-                    short_row[k] += short
-                    excused_row[k] = excused
-                    p.short_t += short
-                    p.excused_t += excused
-                if q <= 0.0:
-                    continue
-                pieces = st.storage.take(q)
-                c.in_transit_t += q
-                stream_shipped[st.index] += q
-                if c.routed:  # the intermediary arranges (and consolidates) the haulage
-                    hub_routes.setdefault(st.owner, []).append((c, q))
-                else:
-                    pay(day, c.pay_transport, haul_cost(q, c.km, self.spec.transport))
-                arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does
-
     def _settle(self, day: int) -> None:
         """Step 8 (sim/day/settlement.py)."""
         settle_day(self, day)
 
-    # step by step, as benchmarks/bench_locality.py times the day
+    # The steps by their former names, as benchmarks/bench_locality.py times the day step by step.
     _update_contract_status = update_contract_status
+    _deliver_due = land_due
+    _unload = unload
+    _dispatch_rows = dispatch_rows
+    _dispatch_streams = dispatch_streams
+    _hub_ships = hub_ships
 
     # --- results -----------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from helpers import random_scenario
 
+import sim.model
+from sim.day.landing import unload
 from sim.model import SymbiosisModel
 from sim.scenario import Scenario, load_scenario
 
@@ -92,25 +94,25 @@ def test_the_check_can_fail() -> None:
     assert not np.array_equal(blocked.inputs_flow["buffer_t"], swapped.inputs_flow["buffer_t"])
 
 
-def test_lots_put_in_after_consumption_would_change_the_run() -> None:
+def test_lots_put_in_after_consumption_would_change_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the lots go in matters: a buyer drawing on its buffers before this morning's lots
     are in them uses less secondary material than it has."""
     sc = load_scenario(SCENARIOS[0])
     blocked = SymbiosisModel(sc, rng=0, horizon_days=200, collect_series=False)
     blocked.run()
     late = SymbiosisModel(sc, rng=0, horizon_days=200, collect_series=False)
-    unload, held = late._unload, {}
+    held: dict = {}
 
-    def hold(landed: list, day: int) -> None:
+    def hold(m: SymbiosisModel, landed: list, day: int) -> None:
         held[id(landed)] = list(landed)
         landed.clear()
 
-    late._unload = hold  # type: ignore[method-assign]
+    monkeypatch.setattr(sim.model, "unload", hold)  # the model's day unloads through sim.day.landing.unload
     for fac in late.facilities:
 
         def consume_then_unload(day: int, fac=fac, consume=fac.consume) -> None:
             consume(day)
-            unload(held.pop(id(fac.landed), []), day)
+            unload(late, held.pop(id(fac.landed), []), day)
 
         fac.consume = consume_then_unload
     late.run()

@@ -23,28 +23,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-from sim.agents import State
+from analysis.network_map import FACILITY_COLOURS, Edge, Hub, Node, contract_legend, draw_network, label_axes, xy
 from sim.contracts import Status
 from sim.ledger import EXTERNAL
 from sim.model import SymbiosisModel
 from sim.rng import as_seed_sequence
-from sim.scenario import Location, Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_SCENARIO = "brewery_farms.toml"
 #: The value of a lever select that leaves the scenario file's own values in place.
 AS_IN_FILE = "as in scenario"
 
-STATE_COLOURS = {State.UP: "#2ca02c", State.DOWN: "#d62728", State.CLOSED: "#7f7f7f"}
-STATUS_COLOURS = {
-    Status.PENDING: "#c7c7c7",
-    Status.ACTIVE: "#1f77b4",
-    Status.NOTICE: "#ff7f0e",
-    Status.ENDED: "#7f7f7f",
-}
-CALLED_BACKUP_COLOUR = "#9467bd"
-HUB_COLOUR = "#8c564b"
 
 
 def scenario_files() -> list[str]:
@@ -128,13 +120,6 @@ class DashboardModel(SymbiosisModel):
 def days_done(model: SymbiosisModel) -> int:
     """Days simulated so far."""
     return min(int(model.time), model.horizon)
-
-
-def xy(loc: Location) -> tuple[float, float]:
-    """Map coordinates: km east and north, or longitude and latitude."""
-    if loc.x_km is not None and loc.y_km is not None:
-        return float(loc.x_km), float(loc.y_km)
-    return float(loc.lon), float(loc.lat)  # type: ignore[arg-type]
 
 
 def intermediary_available(scenario: Scenario) -> bool:
@@ -264,77 +249,46 @@ def contract_table(model: SymbiosisModel) -> pd.DataFrame:
 
 
 def network_figure(model: SymbiosisModel) -> Figure:
-    """The network at the facility coordinates on day `days_done`."""
-    fac = facility_table(model).set_index("facility")
-    con = contract_table(model)
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-    ax = fig.add_subplot()
+    """The network at the facility coordinates on day `days_done`: nodes coloured by state and
+    sized by yesterday's throughput, arrows by contract state and recent flow (drawn by
+    :func:`analysis.network_map.draw_network`, as the report's map is)."""
+    fac = facility_table(model)
+    sizes = 120 + 60 * np.sqrt(fac["throughput_t"].to_numpy(float))
+    nodes = [
+        Node(r.facility, r.x, r.y, FACILITY_COLOURS[r.state], "o", size, f"{r.facility} ({r.state})")
+        for r, size in zip(fac.itertuples(), sizes, strict=True)
+    ]
+    edges = [
+        Edge(r.supplier, r.buyer, _edge_state(r),
+             0.6 + 3.5 * min(r.flow_t_per_day / max(r.volume_t_per_day, 1e-9), 1.5),
+             f"{r.flow_t_per_day:.1f} t/d", r.routed)
+        for r in contract_table(model).itertuples()
+    ]
     hub = None
     if intermediary_on(model):
         assert model.spec.intermediary is not None
-        hub = xy(model.spec.intermediary.location)
-        ax.scatter(*hub, marker="D", s=260, color=HUB_COLOUR, zorder=3)
-        ax.annotate(model.spec.intermediary.id, hub, xytext=(8, -14), textcoords="offset points", fontsize=8)
-    states = {c.terms.id: c for c in model.contracts}
-    for row in con.itertuples():
-        c = states[row.contract]
-        a = fac.loc[row.supplier, ["x", "y"]].to_numpy(float)
-        b = fac.loc[row.buyer, ["x", "y"]].to_numpy(float)
-        colour = CALLED_BACKUP_COLOUR if row.called else STATUS_COLOURS[c.status]
-        style = "--" if (row.backup and not row.called) or c.status in (Status.PENDING, Status.ENDED) else "-"
-        width = 0.6 + 3.5 * min(row.flow_t_per_day / max(row.volume_t_per_day, 1e-9), 1.5)
-        legs = [(a, np.array(hub)), (np.array(hub), b)] if (row.routed and hub is not None) else [(a, b)]
-        for p, q in legs:
-            ax.annotate(
-                "",
-                xy=q,
-                xytext=p,
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "lw": width,
-                    "ls": style,
-                    "color": colour,
-                    "shrinkA": 12,
-                    "shrinkB": 12,
-                },
-                zorder=1,
-            )
-        mid = (a + b) / 2
-        ax.annotate(
-            f"{row.flow_t_per_day:.1f} t/d",
-            mid,
-            fontsize=7,
-            color=colour,
-            ha="center",
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
-        )
-    sizes = 120 + 60 * np.sqrt(fac["throughput_t"].to_numpy(float))
-    for (fid, row), size in zip(fac.iterrows(), sizes, strict=True):  # one artist per node: SVG hover titles
-        ax.scatter(
-            [row["x"]], [row["y"]], s=size, c=STATE_COLOURS[State(row["state"])], edgecolors="black",
-            linewidths=0.8, zorder=2, gid=f"node-{fid}",
-        )
-    for fid, row in fac.iterrows():
-        ax.annotate(
-            f"{fid} ({row['state']})", (row["x"], row["y"]), xytext=(9, 7), textcoords="offset points", fontsize=8
-        )
+        hub = Hub(model.spec.intermediary.id, *xy(model.spec.intermediary.location))
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    draw_network(ax, nodes, edges, hub)
     ax.set_title(f"{model.spec.scenario.name}: day {days_done(model)}", fontsize=9, loc="left")
-    ax.set_xlabel("km east" if model.spec.facilities[0].location.x_km is not None else "longitude")
-    ax.set_ylabel("km north" if model.spec.facilities[0].location.x_km is not None else "latitude")
+    planar = model.spec.facilities[0].location.x_km is not None
+    label_axes(ax, planar, float(fac["y"].mean()))
     ax.margins(0.18)
-    ax.set_aspect("equal", adjustable="datalim")
-    legend = [
-        ("up", STATE_COLOURS[State.UP], "o"),
-        ("down", STATE_COLOURS[State.DOWN], "o"),
-        ("closed", STATE_COLOURS[State.CLOSED], "o"),
-        ("contract active", STATUS_COLOURS[Status.ACTIVE], "_"),
-        ("under notice", STATUS_COLOURS[Status.NOTICE], "_"),
-        ("backup called", CALLED_BACKUP_COLOUR, "_"),
-    ]
-    for label, colour, marker in legend:
-        ax.plot([], [], marker=marker, ls="", color=colour, label=label, markersize=8, mew=3)
-    ax.legend(fontsize=7, loc="best", framealpha=0.7)
+    legend = [Line2D([], [], marker="o", ls="", color=c, label=s, markersize=8) for s, c in FACILITY_COLOURS.items()]
+    legend += contract_legend({"active", *(e.state for e in edges)})
+    ax.legend(handles=legend, fontsize=7, loc="best", framealpha=0.7)
     return fig
+
+
+def _edge_state(row: Any) -> str:
+    """A contract's state as the map colours it: a called backup stands out; an uncalled one is
+    on standby."""
+    if row.called:
+        return "called"
+    if row.backup and row.status == Status.ACTIVE.value:
+        return "backup"
+    return str(row.status)
 
 
 def node_tooltip(fid: str, row: pd.Series, currency: str) -> str:

@@ -4,8 +4,10 @@
 With no arguments it runs the default study (scenarios/studies/default.toml) into
 results/default/. See `python run_experiments.py --help` and `... COMMAND --help`.
 
-This file only parses, calls the library and prints. Exit status: 0 success, 2 bad input
-(one line per problem: FILE: path.to.field: message), 1 anything else.
+This file only parses, calls the library and prints, and :func:`main` is the one place that
+turns errors into exit statuses (it is also the `symbiosis-sim` console script): 0 success,
+2 bad input (one line per problem: FILE: path.to.field: message), 3 a study ended with failed
+runs, 1 anything else, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import json
 import math
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,24 +121,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if out is not None:
         _ensure_writable(out)
     result = run_once(scenario, args.seed, horizon_days=args.days, series=out is not None)
+    if out is not None:
+        with _staged(out) as stage:  # all files or none: a full disk part-way leaves nothing
+            from analysis.series_plot import plot_run_series
+
+            assert result.series is not None and result.outages is not None
+            result.series.to_csv(stage / "series.csv", index=False)
+            result.outages.to_csv(stage / "outages.csv", index=False)
+            result.facilities.to_csv(stage / "facilities.csv", index=False)
+            result.contracts.to_csv(stage / "contracts.csv", index=False)
+            (stage / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+            plot_run_series(
+                result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", stage / "series.png"
+            )
     if args.json:
         print(json.dumps({k: _json_number(v) for k, v in result.metrics.items()}))
     else:
         _print_metrics(scenario.scenario.name, args.seed, result.metrics, scenario.scenario.currency)
     if out is not None:
-        from analysis.series_plot import plot_run_series
-
-        assert result.series is not None and result.outages is not None
-        result.series.to_csv(out / "series.csv", index=False)
-        result.outages.to_csv(out / "outages.csv", index=False)
-        result.facilities.to_csv(out / "facilities.csv", index=False)
-        result.contracts.to_csv(out / "contracts.csv", index=False)
-        (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
-        png = plot_run_series(
-            result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", out / "series.png"
-        )
         print(
-            f"wrote {out}/series.csv, facilities.csv, contracts.csv, metrics.json and {png}",
+            f"wrote {out}/series.csv, facilities.csv, contracts.csv, metrics.json and {out / 'series.png'}",
             file=sys.stderr if args.json else sys.stdout,
         )
     return 0
@@ -168,16 +174,48 @@ _MONEY = {
 }
 
 
+#: Bytes an --out folder must take before any work starts: an empty file would be made even
+#: on a full disk (it needs an inode, not a block), so the probe writes and syncs real bytes.
+OUT_PROBE_BYTES = 1 << 20
+
+
 def _ensure_writable(out: Path) -> None:
+    """Create `out` and prove it takes OUT_PROBE_BYTES; ScenarioError (exit 2) otherwise."""
+    import os
+    import uuid
+
     from sim.scenario import ScenarioError
 
+    probe = out / f".write-test-{uuid.uuid4().hex[:8]}"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        try:
+            with probe.open("wb") as fh:
+                fh.write(bytes(OUT_PROBE_BYTES))
+                fh.flush()
+                os.fsync(fh.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
     except OSError as err:
-        raise ScenarioError([f"{out}: --out: cannot write there ({err.strerror})"]) from None
+        raise ScenarioError([f"{out}: --out: cannot write there ({err.strerror or err})"]) from None
+
+
+@contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A hidden folder inside `out` to write into; its files are moved into `out` when the
+    block ends without error, and the folder is removed in any case."""
+    import os
+    import shutil
+    import uuid
+
+    stage = out / f".staging-{uuid.uuid4().hex[:8]}"
+    stage.mkdir()
+    try:
+        yield stage
+        for name in sorted(os.listdir(stage)):
+            os.replace(stage / name, out / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -210,7 +248,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_match(args: argparse.Namespace) -> int:
     """Candidate exchanges with their margins, and the network a formation rule builds."""
-    from sim.matching import candidate_exchanges, candidates_table, network_table, sorted_by_value
+    from sim.matching import candidate_exchanges, sorted_by_value
+    from sim.matching_tables import candidates_table, network_table
     from sim.network import resolve_network
     from sim.scenario import load_scenario
 
@@ -227,7 +266,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     print(network_table(formed, rule))
     if out is not None:
         from analysis.network_map import plot_network_map
-        from sim.matching import candidates_frame
+        from sim.matching_tables import candidates_frame
 
         candidates_frame(cands).to_csv(out / "candidates.csv", index=False)
         png = plot_network_map(formed, out / "network_map.png")
@@ -296,31 +335,46 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write candidates.csv and network_map.png here")
     p.set_defaults(func=cmd_match)
 
-    experiment_cli.add_run_parser(sub)
-    experiment_cli.add_report_parser(sub)
+    experiment_cli.add_run_parser(sub, _build_report)
+    experiment_cli.add_report_parser(sub, _build_report)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse, dispatch, and turn errors into exit codes."""
-    argv = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in argv
+def _build_report(results: Path) -> Path:
+    """summary.csv, figures and report.md of a results folder: the shell joins the runner
+    (sim.experiment) and the analysis, which sim never imports."""
+    from analysis.report import ReportError, build_report
+    from sim.scenario import ScenarioError
+
     try:
+        return build_report(results)
+    except ReportError as err:
+        raise ScenarioError([str(err)]) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse, dispatch, and turn errors into exit statuses (the one place that does: every
+    command returns its status or raises). Usable as a console-script entry point."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    command = None
+    try:
+        from sim.experiment.cli import DEFAULT_ARGV
         from sim.scenario import ScenarioError
 
         parser = build_parser()
         args = parser.parse_args(argv)
-        if args.command is None:
-            from sim.experiment.cli import main_default
-
-            return main_default()
+        if args.command is None:  # the default study, as `make run` runs it
+            args = parser.parse_args([*(["--debug"] if args.debug else []), *DEFAULT_ARGV])
+        command = args.command
         return int(args.func(args))
     except ScenarioError as err:
         for line in err.problems:
             print(line, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        resume = "; stored runs are kept and the next `run` resumes" if command == "run" else ""
+        print(f"interrupted{resume}", file=sys.stderr)
         return 130
     except Exception as err:
         if debug:

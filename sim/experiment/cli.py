@@ -1,34 +1,59 @@
 """The `run` and `report` subcommands of ``run_experiments.py``, and the default study.
 
-``run_experiments.py`` adds these parsers to its own and calls ``args.func(args)``, which
-returns the exit status: 0 success, 2 bad input (every problem on its own line
-``FILE: path: message``, nothing written), 1 anything else (one line; the traceback only when
-the namespace has ``debug = True``).
+``run_experiments.py`` adds these parsers to its own, passes in the function that builds a
+results folder's summary and report (it lives in :mod:`analysis`, which nothing in ``sim``
+imports: DESIGN.md section 2) and calls ``args.func(args)``, which returns the exit status
+or raises; ``run_experiments.main`` is the one place that turns errors into exit statuses:
 
-This module is the command shell over two libraries: it runs studies with
-:mod:`sim.experiment` and then, like ``run_experiments.py`` would, asks :mod:`analysis` for
-the summary and report (imported when needed; nothing in ``sim`` below this shell depends on
-``analysis``).
+- 0: success;
+- 1: anything unexpected (one line; the traceback with ``--debug``), or every run failed;
+- 2: bad input (:class:`BadInput` or any other ScenarioError: every problem on its own line
+  ``FILE: path: message``, nothing written);
+- 3: the study ended with some runs failed (they are stored as failed, the report says how
+  many and why, and the next `run` runs them again);
+- 130: interrupted (Ctrl-C); stored runs are kept.
+
+Everything about the command line is checked before the study starts: the scheduler
+address in full, the number of workers against this machine's cores and memory, and (in the
+runner) the results folder: writable, holding space, and not in use by another `run`.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sim.experiment.design import build_design
-from sim.experiment.executors import default_workers
+from sim.experiment.executors import available_memory_bytes, default_workers, usable_cpus
+from sim.experiment.lock import hold_results_folder
 from sim.experiment.runner import Shard, run_study
 from sim.experiment.store import StoreError
 from sim.experiment.study import StudyError, checks_design_points, design_point_problems, load_study
+from sim.scenario import ScenarioError
 
 DEFAULT_STUDY = Path("scenarios/studies/default.toml")
-# 'local', or a Dask scheduler address: [protocol://]host:port (an IPv6 host in brackets).
-SCHEDULER = re.compile(r"^(local|([a-z]+://)?(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5})$")
 DEFAULT_OUT = Path("results/default")
+#: The arguments of `run` that a bare ``run_experiments.py`` stands for.
+DEFAULT_ARGV = ["run", str(DEFAULT_STUDY), "--out", str(DEFAULT_OUT)]
+
+EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
+EXIT_RUNS_FAILED = 3
+
+#: A pool worker's peak resident memory on the default study, rounded up: measured 198 and
+#: 199 MB (VmRSS of the two workers of `run scenarios/studies/default.toml --workers 2`,
+#: sampled every 0.2 s; the parent, already running when this is checked, held 289 MB).
+WORKER_MEMORY_MB = 250
+
+# 'local', or a Dask scheduler address: [protocol://]host:port (an IPv6 host in brackets).
+SCHEDULER = re.compile(r"^(?:([a-z][a-z0-9+.-]*)://)?(\[[^\]]*\]|[^\s:/\[\]]+):(\d{1,5})$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)"
+                      r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 
 RUN_HELP = """\
 Run a study: every design point of the study file times its replications, each run a
@@ -43,7 +68,14 @@ summary.csv (means, confidence intervals, quantiles, paired differences), report
 manifest.json (what was run, with which code and seeds).
 
 A study resumes by default: runs already stored are skipped, so a killed or interrupted study
-is simply started again with the same command. Use --fresh to start over.
+is simply started again with the same command. Use --fresh to start over. One `run` at a
+time writes into a results folder (a second is refused, naming the first one's process);
+shards (--shard) of one study may run side by side.
+
+A run whose worker process dies (killed, out of memory) is run again, up to twice; runs that
+were only lost with the pool are run again without counting. Exit status: 0 every run ok,
+2 bad input (nothing written), 3 some runs failed (stored as failed, counted in report.md,
+run again by the next `run`), 1 every run failed or anything else, 130 interrupted.
 
 examples:
   run_experiments.py run scenarios/studies/default.toml
@@ -62,6 +94,15 @@ example:
   run_experiments.py report results/default
 """
 
+#: What builds a results folder's summary, figures and report (analysis.report.build_report,
+#: passed in by the shell); it returns the report's path and raises ScenarioError for a
+#: folder it cannot read.
+ReportBuilder = Callable[[Path], Path]
+
+
+class BadInput(ScenarioError):
+    """Bad command-line input: one line per problem, exit status 2, nothing written."""
+
 
 def folder(text: str) -> Path:
     """An output folder argument: a name, not an empty string (which would mean the current
@@ -71,8 +112,8 @@ def folder(text: str) -> Path:
     return Path(text)
 
 
-def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the `run` subcommand."""
+def add_run_parser(subparsers: Any, report: ReportBuilder) -> argparse.ArgumentParser:
+    """Add the `run` subcommand; `report` builds the report when the study has run."""
     parser = subparsers.add_parser(
         "run", help="run a study (design points x replications) and summarise it",
         description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -82,8 +123,8 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="results folder (default: results/<study file name without .toml>)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N",
-                       help=f"worker processes on this machine (default: all cores, here "
-                            f"{default_workers()}; 1 runs everything in this process)")
+                       help=f"worker processes on this machine, at most its cores (default: all cores, "
+                            f"here {default_workers()}; 1 runs everything in this process)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on Dask: 'local' starts a 2-worker cluster on 127.0.0.1, or give "
                             "a scheduler address such as tcp://host:8786 (needs the dask extra)")
@@ -97,23 +138,71 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="write finished runs to disk every N runs (default 100); smaller "
                              "loses less on a crash")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    parser.set_defaults(func=run_command)
+    parser.set_defaults(func=run_command, report=report)
     return parser
 
 
-def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_report_parser(subparsers: Any, report: ReportBuilder) -> argparse.ArgumentParser:
     """Add the `report` subcommand."""
     parser = subparsers.add_parser(
         "report", help="rebuild summary.csv and report.md from stored runs",
         description=REPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("results", type=Path, metavar="RESULTS_DIR", help="a study's results folder")
-    parser.set_defaults(func=report_command)
+    parser.set_defaults(func=report_command, report=report)
     return parser
 
 
+def scheduler_problem(address: str) -> str | None:
+    """What is wrong with a --scheduler value, or None: 'local', or [protocol://]host:port with
+    a host name or an IP address (IPv4 octets at most 255, IPv6 in brackets) and a port from 1
+    to 65535. Checked in full, so that a typo fails at once instead of after a connect timeout."""
+    if address == "local":
+        return None
+    usage = f"'local' or an address such as tcp://host:8786 (given '{_short(address)}')"
+    match = SCHEDULER.match(address)
+    if not match:
+        return usage
+    host, port = match.group(2), int(match.group(3))
+    if not 1 <= port <= 65535:
+        return f"the port must be 1 to 65535 (given {port} in '{_short(address)}')"
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"'{_short(host)}' is not an IPv6 address (given '{_short(address)}')"
+        return None
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"'{host}' is not an IPv4 address (four numbers 0 to 255; given '{_short(address)}')"
+        return None
+    if not HOSTNAME.match(host):
+        return f"'{_short(host)}' is not a host name (given '{_short(address)}')"
+    return None
+
+
+def worker_problems(workers: int) -> list[str]:
+    """Why `workers` processes cannot run here: more than the cores this process may use, or
+    more than the available memory holds at WORKER_MEMORY_MB each."""
+    if workers < 1:
+        return [f"--workers: needs a whole number >= 1 (given {workers})"]
+    cores = usable_cpus()
+    if workers > cores:
+        return [f"--workers: at most {cores}, the cores this machine lets the study use (given {workers}); "
+                "more workers than cores only share them and take more memory"]
+    available = available_memory_bytes()
+    need = workers * WORKER_MEMORY_MB * 2**20
+    if workers > 1 and available is not None and need > available:
+        fits = available // (WORKER_MEMORY_MB * 2**20)
+        return [f"--workers: {workers} workers need about {need // 2**20} MB ({WORKER_MEMORY_MB} MB each) and "
+                f"{available // 2**20} MB is available; use --workers {max(1, fits)} or free memory"]
+    return []
+
+
 def run_command(args: argparse.Namespace) -> int:
-    """Handle `run`; return the exit status."""
+    """Handle `run`; return the exit status (bad input raises BadInput or StudyError)."""
     problems = []
     shard = None
     if args.shard is not None:
@@ -121,10 +210,12 @@ def run_command(args: argparse.Namespace) -> int:
             shard = Shard.parse(args.shard)
         except ValueError as err:
             problems.append(f"--shard: {err}")
-    if args.workers is not None and args.workers < 1:
-        problems.append(f"--workers: needs a whole number >= 1 (given {args.workers})")
-    if args.scheduler is not None and not SCHEDULER.match(args.scheduler):
-        problems.append(f"--scheduler: 'local' or an address such as tcp://host:8786 (given '{args.scheduler}')")
+    if args.workers is not None:
+        problems += worker_problems(args.workers)
+    if args.scheduler is not None:
+        said = scheduler_problem(args.scheduler)
+        if said:
+            problems.append(f"--scheduler: {said}")
     if args.flush_every < 1:
         problems.append(f"--flush-every: needs a whole number >= 1 (given {args.flush_every})")
     try:
@@ -135,82 +226,46 @@ def run_command(args: argparse.Namespace) -> int:
         if checks_design_points(study):
             problems += design_point_problems(study, build_design(study.design, study.seed, str(study.path)).points)
     if problems:
-        return _bad_input(problems)
+        raise BadInput(problems)
     out = args.out or Path("results") / args.study.stem
-    workers = args.workers if args.workers is not None else default_workers()
-    return _guarded(args, lambda: _run_and_report(study, out, workers, args.scheduler, shard, args))
-
-
-def _run_and_report(study: Any, out: Path, workers: int, scheduler: str | None, shard: Shard | None,
-                    args: argparse.Namespace) -> int:
+    workers = args.workers if args.workers is not None else min(default_workers(), _workers_that_fit())
     try:
-        result = run_study(study, out, workers=workers, scheduler=scheduler, shard=shard,
-                           fresh=args.fresh, flush_every=args.flush_every, quiet=args.quiet)
+        # Held through the report too: a second `run` must not rewrite the folder meanwhile.
+        with hold_results_folder(out, shard=str(shard) if shard else None, exclusive=args.fresh or shard is None):
+            result = run_study(study, out, workers=workers, scheduler=args.scheduler, shard=shard,
+                               fresh=args.fresh, flush_every=args.flush_every, quiet=args.quiet)
+            args.report(result.out)
     except StoreError as err:
-        return _bad_input([f"--out: {err}"])
-    from analysis.report import build_report  # the shell joins the two libraries
-
-    build_report(result.out)
+        raise BadInput([f"--out: {err}"]) from None
     if not args.quiet:
         print(f"results in {result.out}/ (runs.parquet, summary.csv, report.md, manifest.json)")
-    if len(result.runs) and not result.runs["status"].eq("ok").any():
-        first = result.runs["error"].iloc[0]
+    failed = result.runs[result.runs["status"] != "ok"]
+    if failed.empty:
+        return 0
+    first = _short(str(failed["error"].iloc[0]), 300)
+    if len(failed) == len(result.runs):
         print(f"error: every run failed (the first: {first}); see {result.out}/report.md", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_ERROR
+    print(f"error: {len(failed)} of {len(result.runs)} runs failed (the first: {first}); see {result.out}/report.md; "
+          "the next `run` runs them again", file=sys.stderr)
+    return EXIT_RUNS_FAILED
 
 
 def report_command(args: argparse.Namespace) -> int:
     """Handle `report`; return the exit status."""
-    from analysis.report import ReportError, build_report
-
-    def work() -> int:
-        try:
-            path = build_report(args.results)
-        except ReportError as err:
-            return _bad_input([str(err)])
-        print(f"wrote {path.parent / 'summary.csv'} and {path}")
-        return 0
-
-    return _guarded(args, work)
+    path = args.report(args.results)
+    print(f"wrote {path.parent / 'summary.csv'} and {path}")
+    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m sim.experiment run|report ...`: the two subcommands without the rest of
-    run_experiments.py (used by tests and batch scripts)."""
-    parser = argparse.ArgumentParser(prog="python -m sim.experiment",
-                                     description="Run studies and report on their results.")
-    sub = parser.add_subparsers(required=True, metavar="{run,report}")
-    add_run_parser(sub)
-    add_report_parser(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+def _workers_that_fit() -> int:
+    available = available_memory_bytes()
+    return max(1, available // (WORKER_MEMORY_MB * 2**20)) if available is not None else default_workers()
 
 
-def main_default() -> int:
-    """Run the default study into results/default/ on every core (what `make run` does)."""
-    parser = argparse.ArgumentParser(prog="run_experiments.py")
-    sub = parser.add_subparsers()
-    add_run_parser(sub)
-    args = parser.parse_args(["run", str(DEFAULT_STUDY), "--out", str(DEFAULT_OUT)])
-    return int(args.func(args))
-
-
-def _bad_input(problems: list[str]) -> int:
-    for line in problems:
-        print(line, file=sys.stderr)
-    return 2
-
-
-def _guarded(args: argparse.Namespace, work: Any) -> int:
-    """Run `work`; turn an unexpected error into one line and status 1 (unless --debug)."""
-    try:
-        return int(work())
-    except KeyboardInterrupt:
-        print("interrupted; stored runs are kept and the next `run` resumes", file=sys.stderr)
-        return 130
-    except Exception as err:
-        if getattr(args, "debug", False):
-            raise
-        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
-        return 1
+def _short(text: str, limit: int = 120) -> str:
+    """`text`, or its start and end around '...' when longer than `limit`."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 3) // 2
+    return f"{text[:keep]}...{text[-keep:]}"

@@ -2,7 +2,7 @@
 
 - ``workers = 1``: :class:`InlineExecutor`, in this process, one run after the other;
 - ``workers = N``: a ``ProcessPoolExecutor`` of N processes, replaced if a worker dies
-  (:class:`RenewingPool`);
+  (:class:`RenewingPool`, which also tells which run was in the worker that died);
 - ``scheduler = "local"``: a Dask ``LocalCluster`` of 2 single-threaded worker processes bound
   to 127.0.0.1 with no dashboard; ``scheduler = "tcp://host:8786"``: an existing Dask cluster.
   Dask is an optional extra (``pip install .[dask]``), imported only when asked for.
@@ -16,13 +16,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 
@@ -69,28 +71,114 @@ class RenewingPool(Executor):
 
     Its workers ignore Ctrl-C (a terminal sends it to the whole process group: the parent
     stops, keeps what finished, and cancels what has not started), and each exits if the
-    process that opened the pool is gone (killed with kill -9, it cannot shut them down)."""
+    process that opened the pool is gone (killed with kill -9, it cannot shut them down).
+
+    When the pool breaks, every call in it fails alike, but only one was running in the
+    worker that died: the others were running in workers the pool then terminated itself
+    (SIGTERM), or still waiting. Each call records, as it starts, which worker runs it (a
+    file per call in a private folder); :meth:`died_with_worker` reads that and the workers'
+    exit codes, so that a retry is charged only to the call that was in the dead worker."""
 
     def __init__(self, workers: int, context: Any):
         self._open = lambda: ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
         )
         self._pool = self._open()
+        self._generation = _Generation(self._pool)
+        self._calls: dict[Future[Any], tuple[int, _Generation]] = {}
+        self._serial = 0
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        self._started = tempfile.mkdtemp(prefix="sim-pool-", dir=shm)
         self.renewals = 0
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Submit to the pool, opening a new one first if the current one is broken."""
+        self._serial += 1
+        call = (_tracked, self._started, self._serial, fn, *args)
         try:
-            return self._pool.submit(fn, *args, **kwargs)
+            future = self._pool.submit(*call, **kwargs)
         except BrokenExecutor:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._open()
+            self._generation = _Generation(self._pool)
             self.renewals += 1
-            return self._pool.submit(fn, *args, **kwargs)
+            future = self._pool.submit(*call, **kwargs)
+        self._generation.saw_submit()
+        self._calls[future] = (self._serial, self._generation)
+        future.add_done_callback(self._forget_later)
+        return future
+
+    def _forget_later(self, future: Future[Any]) -> None:
+        if not isinstance(future.exception() if not future.cancelled() else None, BrokenExecutor):
+            self._drop(future)
+
+    def _drop(self, future: Future[Any]) -> None:
+        serial, _ = self._calls.pop(future, (None, None))
+        if serial is not None:
+            with suppress(OSError):
+                os.unlink(os.path.join(self._started, str(serial)))
+
+    def died_with_worker(self, future: Future[Any]) -> bool | None:
+        """For a call that failed because the pool broke: True if it was running in the worker
+        that died, False if it was innocent (waiting, or in a worker the pool terminated
+        itself), None if that cannot be told (a worker killed by SIGTERM from outside, say)."""
+        serial, generation = self._calls.get(future, (None, None))
+        if serial is None or generation is None:
+            return None
+        try:
+            with open(os.path.join(self._started, str(serial)), encoding="ascii") as fh:
+                pid = int(fh.read().strip() or 0)
+        except FileNotFoundError:
+            pid = 0  # never started: it was waiting in the queue
+        except (OSError, ValueError):
+            return None
+        finally:
+            self._drop(future)
+        if not pid:
+            return False
+        code = generation.exit_codes().get(pid)
+        if code is None:
+            return None
+        return code != -signal.SIGTERM
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Shut the current pool down."""
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            shutil.rmtree(self._started, ignore_errors=True)
+
+
+class _Generation:
+    """One ProcessPoolExecutor of a RenewingPool, with what is needed to read its workers'
+    exit codes after it broke. This reads two private attributes of ProcessPoolExecutor
+    (``_processes``, ``_executor_manager_thread``, stable since Python 3.9); without them
+    every exit code is unknown, and a lost call is charged as it was before."""
+
+    def __init__(self, pool: ProcessPoolExecutor):
+        self.pool = pool
+        self.processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
+        self.manager: threading.Thread | None = None
+        self._codes: dict[int, int | None] | None = None
+
+    def saw_submit(self) -> None:
+        if self.manager is None:
+            self.manager = getattr(self.pool, "_executor_manager_thread", None)
+
+    def exit_codes(self) -> dict[int, int | None]:
+        """Worker pid -> exit code, once the broken pool has terminated and joined them all."""
+        if self._codes is None:
+            if self.manager is not None:
+                self.manager.join(timeout=60)
+            done = self.manager is None or not self.manager.is_alive()
+            self._codes = {pid: (proc.exitcode if done else None) for pid, proc in list(self.processes.items())}
+        return self._codes
+
+
+def _tracked(started: str, serial: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """In a pool worker: record that this worker runs call `serial`, then run it."""
+    with open(os.path.join(started, str(serial)), "w", encoding="ascii") as fh:
+        fh.write(str(os.getpid()))
+    return fn(*args, **kwargs)
 
 
 def _worker_start(parent_pid: int) -> None:
@@ -200,9 +288,30 @@ def _ignore_sigint_plugin() -> Any:
     return IgnoreSigint()
 
 
+def usable_cpus() -> int:
+    """The cores this process may run on (its CPU affinity, as a batch system sets it)."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13
+        return max(1, os.process_cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def default_workers() -> int:
     """Worker processes to use when none are asked for: every core."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return usable_cpus()
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable of /proc/meminfo (what can be used without swapping), or None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def map_bounded(
@@ -212,10 +321,16 @@ def map_bounded(
     order), keeping at most `window` calls in flight.
 
     A call that failed because its process pool broke (a worker died under it) is submitted
-    again, up to `retries` times; after that its failed future is yielded like any other. A
-    pool that stays broken (a caller's plain ProcessPoolExecutor) fails the calls it can no
-    longer take the same way, instead of raising."""
-    pending: dict[Future[Any], tuple[Any, int]] = {}
+    again, up to `retries` times; after that its failed future is yielded like any other.
+    Only the call that was running in the worker that died is charged a try when the
+    executor can tell (:meth:`RenewingPool.died_with_worker`); the others, which were lost
+    with the pool, are submitted again free. A pool that stays broken (a caller's plain
+    ProcessPoolExecutor) fails the calls it can no longer take the same way, instead of
+    raising."""
+    blame = getattr(executor, "died_with_worker", None)
+    # future -> (item, tries charged, free tries): free tries are bounded too, so that a pool
+    # whose workers die before they start anything cannot retry a call forever
+    pending: dict[Future[Any], tuple[Any, int, int]] = {}
     source = iter(items)
     exhausted = False
     while True:
@@ -226,19 +341,21 @@ def map_bounded(
                 exhausted = True
                 break
             try:
-                pending[executor.submit(fn, item)] = (item, 0)
+                pending[executor.submit(fn, item)] = (item, 0, 0)
             except BrokenExecutor as err:  # a broken pool that cannot renew itself: a lost call
                 lost: Future[Any] = Future()
                 lost.set_exception(err)
-                pending[lost] = (item, retries)
+                pending[lost] = (item, retries, 0)
         if not pending:
             return
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            item, tries = pending.pop(future)
+            item, tries, free = pending.pop(future)
             if tries < retries and not future.cancelled() and isinstance(future.exception(), BrokenExecutor):
+                innocent = blame is not None and blame(future) is False and free < 10 * (retries + 1)
                 try:
-                    pending[executor.submit(fn, item)] = (item, tries + 1)
+                    pending[executor.submit(fn, item)] = (item, tries, free + 1) if innocent else (
+                        item, tries + 1, free)
                     continue
                 except BrokenExecutor:  # a pool that cannot renew itself (not a RenewingPool)
                     pass

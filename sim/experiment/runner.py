@@ -23,6 +23,7 @@ import pandas as pd
 
 from sim.experiment.design import DesignTable, build_design
 from sim.experiment.executors import map_bounded, open_executor
+from sim.experiment.lock import hold_results_folder
 from sim.experiment.manifest import now_iso, write_manifest
 from sim.experiment.progress import Progress, RunStats, budget_line, stats_line
 from sim.experiment.seeds import replication_seed, seed_text
@@ -84,8 +85,17 @@ def run_study(
     """Run the runs of `study` that `out` does not hold yet, and consolidate the results.
 
     Pass an open `executor` to use one you manage; otherwise one is opened from `workers`
-    and `scheduler` (see :func:`sim.experiment.executors.open_executor`).
+    and `scheduler` (see :func:`sim.experiment.executors.open_executor`). The folder is held
+    for this process meanwhile (:mod:`sim.experiment.lock`): a second study writing there at
+    the same time is refused with FolderBusy, a StoreError.
     """
+    with hold_results_folder(out, shard=str(shard) if shard else None, exclusive=fresh or shard is None):
+        return _run_study(study, out, workers=workers, scheduler=scheduler, executor=executor, shard=shard,
+                          fresh=fresh, flush_every=flush_every, quiet=quiet)
+
+
+def _run_study(study: Study, out: str | Path, *, workers: int, scheduler: str | None, executor: Executor | None,
+               shard: Shard | None, fresh: bool, flush_every: int, quiet: bool) -> StudyResult:
     design = build_design(study.design, study.seed, str(study.path))
     store = ResultStore(out)
     # Checks first, writing nothing a failure would leave behind (the folder is created).

@@ -27,6 +27,7 @@ from sim.experiment.store import ResultStore
 from sim.experiment.study import load_study
 
 ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, str(ROOT / "run_experiments.py")]
 DESIGN = """kind = "grid"
 [design.factors]
 "policy.buffer_days" = [0, 3]
@@ -34,7 +35,7 @@ DESIGN = """kind = "grid"
 
 
 def _cmd(study: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "sim.experiment", "run", str(study), "--out", str(out), "--quiet", *extra]
+    return [*CLI, "run", str(study), "--out", str(out), "--quiet", *extra]
 
 
 def _parts(out: Path) -> int:
@@ -320,3 +321,26 @@ def test_a_full_results_disk_is_refused_before_any_work_and_left_intact(write_st
         assert done.stderr.startswith("--out: ") and "No space left" in done.stderr, done.stderr
     assert _digest(out) == before
     assert pd.read_parquet(out / "runs.parquet")["status"].eq("ok").all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["simulate", "match"])
+def test_a_full_disk_for_simulate_and_match_out_is_refused_before_any_work(tmp_path, mountpoint, command):
+    # An empty probe file is made even on a full disk (it takes an inode, not a block).
+    if not _mount("-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)):
+        _cannot_mount("mount a tmpfs")
+    out = mountpoint / "out"
+    out.mkdir()
+    with (mountpoint / "filler").open("wb") as fh:  # fill the disk to the last block
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    done = subprocess.run([*CLI, command, str(ROOT / "scenarios" / "two_firms.toml"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"{out}: --out: cannot write there (No space left on device)", done.stderr
+    assert done.stdout == ""  # refused before any work, not after printing the results
+    assert list(out.iterdir()) == []

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,6 +17,8 @@ from sim import run as sim_run
 from sim.experiment.runner import run_study
 from sim.experiment.store import ResultStore, StoreError
 from sim.experiment.study import load_study
+
+CLI = [sys.executable, str(Path(__file__).resolve().parents[2] / "run_experiments.py")]
 
 KILL_DESIGN = """kind = "grid"
 [design.factors]
@@ -27,7 +30,7 @@ KILL_DESIGN = """kind = "grid"
 def test_study_killed_with_sigkill_resumes_to_the_uninterrupted_table(write_study, tmp_path):
     path = write_study(KILL_DESIGN, replications=30)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "sim.experiment", "run", str(path), "--out", str(out),
+    cmd = [*CLI, "run", str(path), "--out", str(out),
            "--workers", "1", "--flush-every", "2", "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     parts = out / "parts"
@@ -111,13 +114,13 @@ def test_a_changed_study_is_refused_and_the_stored_runs_are_untouched(write_stud
     changed = tmp_path / "changed.toml"
     changed.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
     assert changed.read_text(encoding="utf-8") != path.read_text(encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(changed), "--out", str(out),
+    done = subprocess.run([*CLI, "run", str(changed), "--out", str(out),
                            "--workers", "1", "--quiet"], capture_output=True, text=True, check=False)
     assert done.returncode == 2, done.stderr
     assert f"its {named} changed" in done.stderr and "--fresh" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert _snapshot(out) == before
-    fresh = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(changed), "--out", str(out),
+    fresh = subprocess.run([*CLI, "run", str(changed), "--out", str(out),
                             "--workers", "1", "--quiet", "--fresh"], capture_output=True, text=True, check=False)
     assert fresh.returncode == 0, fresh.stderr
 
@@ -157,7 +160,7 @@ def test_a_folder_of_other_files_is_refused_and_fresh_deletes_nothing_there(writ
     (mine / "report.md").write_text("my own notes", encoding="utf-8")
     (mine / "figures" / "fig1.png").write_bytes(b"png")
     before = _snapshot(mine)
-    done = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(write_study(KILL_DESIGN)), "--out",
+    done = subprocess.run([*CLI, "run", str(write_study(KILL_DESIGN)), "--out",
                            str(mine), "--workers", "1", "--fresh"], capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert "holds files but no study results" in done.stderr
@@ -180,7 +183,7 @@ def test_a_folder_from_before_the_study_key_is_checked_by_its_design_and_manifes
 
 
 def test_a_study_whose_every_run_fails_reports_why_and_exits_1(write_study, tmp_path, monkeypatch, capsys):
-    from sim.experiment.cli import main
+    from run_experiments import main
 
     monkeypatch.setattr(sim_run, "run_once", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no plant")))
     out = tmp_path / "out"
@@ -207,7 +210,7 @@ def test_a_damaged_study_key_is_refused_with_exit_2(write_study, tmp_path, key):
     out = tmp_path / "out"
     run_study(load_study(path), out, workers=1, quiet=True)
     (out / "study-key.json").write_bytes(key)
-    done = subprocess.run([sys.executable, "-m", "sim.experiment", "run", str(path), "--out", str(out), "--workers",
+    done = subprocess.run([*CLI, "run", str(path), "--out", str(out), "--workers",
                            "1", "--quiet"], capture_output=True, text=True, check=False)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"--out: {out / 'study-key.json'}: ") and "--fresh" in done.stderr

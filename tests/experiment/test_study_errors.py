@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.experiment.cli import main
+from run_experiments import main
 
 
 def _run(capsys, *argv) -> tuple[int, list[str]]:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.experiment.store import SERIES_KEYS
@@ -36,27 +38,35 @@ def episode_lengths(shortfall: np.ndarray) -> np.ndarray:
     return (edges[1::2] - edges[::2]).astype(float)
 
 
-def read_series(series_dir: str | Path | None, columns: Sequence[str]) -> pd.DataFrame:
+def read_series(series_dir: str | Path | None, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The stored daily series of a results folder as one table: `design_point`, `replication`
-    and `columns`, one row per run and day. Series stored with their key columns are read in
-    one call (as ``pd.read_parquet("series/")`` reads them); older folders named the run only
-    in the file name, which is read then."""
+    and `columns` (all columns when None), one row per run and day, sorted by run and day.
+
+    ``pd.read_parquet("series/")`` reads the same table when every run has the same columns;
+    a factor that adds a column at some design points (``policy.intermediary`` adds the
+    intermediary's pool) would be dropped there, as pyarrow takes the first file's schema.
+    This reads the union of all files' columns (missing values NaN). Older folders named the
+    run only in the file name, which is read then."""
     keys = list(SERIES_KEYS)
     folder = Path(series_dir) if series_dir else None
     files = sorted(folder.glob("dp*-r*.parquet")) if folder is not None and folder.is_dir() else []
     if not files:
-        return pd.DataFrame(columns=[*keys, *columns])
-    if all(set(keys) <= set(pq.read_schema(f).names) for f in files):
-        table = pd.read_parquet(folder, columns=[*keys, *columns])
+        return pd.DataFrame(columns=[*keys, *(columns or [])])
+    schemas = [pq.read_schema(f) for f in files]
+    if all(set(keys) <= set(s.names) for s in schemas):
+        data = ds.dataset([str(f) for f in files], schema=pa.unify_schemas(schemas), format="parquet")
+        table = data.to_table(columns=None if columns is None else [*keys, *columns]).to_pandas()
         return table.sort_values(keys, kind="stable").reset_index(drop=True)
     frames = []
     for f in files:
         match = _SERIES_NAME.search(f.name)
         if match:
-            frame = pd.read_parquet(f, columns=list(columns))
-            frames.append(frame.assign(design_point=int(match.group(1)), replication=int(match.group(2)))[
-                [*keys, *columns]])
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*keys, *columns])
+            frame = pd.read_parquet(f, columns=None if columns is None else list(columns))
+            frame = frame.drop(columns=keys, errors="ignore")
+            frame.insert(0, "replication", int(match.group(2)))
+            frame.insert(0, "design_point", int(match.group(1)))
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*keys, *(columns or [])])
 
 
 def disruption_durations(

@@ -7,7 +7,9 @@ Layout of a results folder (DESIGN.md section 8)::
     runs.parquet            the consolidated table (one row per key, sorted)
     series/dpNNNNN-rNNNNN.parquet   daily series per run (study option `series = true`), with
                             the run's design_point and replication as columns: read them
-                            all with pd.read_parquet("series/")
+                            all with pd.read_parquet("series/"), or with
+                            analysis.durations.read_series where design points differ in
+                            columns (pyarrow takes the first file's schema)
     design.csv              the design points (design_point and one column per factor)
     study-key.json          what the stored runs were made from (written before the first
                             run): a resume with a different scenario, design, seed, horizon

@@ -70,3 +70,25 @@ def test_series_stored_before_the_key_columns_are_read_by_file_name(tmp_path):
     table = read_series(folder, ["secondary_shortfall_t"])
     assert table[["design_point", "replication"]].drop_duplicates().values.tolist() == [[3, 7]]
     assert table["secondary_shortfall_t"].tolist() == [0.0, 2.0, 0.0]
+
+
+def test_a_column_that_only_some_design_points_have_is_kept(tmp_path):
+    study = tmp_path / "hub.toml"
+    study.write_text(f"""
+[study]
+name = "hub-on-off"
+scenario = "{(DATA.parent.parent / 'scenarios' / 'brewery_farms.toml').as_posix()}"
+replications = 1
+seed = 1
+series = true
+horizon_days = 30
+[design]
+kind = "grid"
+[design.factors]
+"policy.intermediary" = [false, true]
+""", encoding="utf-8")
+    run_study(load_study(study), tmp_path / "out", workers=1, quiet=True)
+    series = read_series(tmp_path / "out" / "series")
+    pool = series.groupby("design_point")["pool_t:feed_depot"].apply(lambda s: s.notna().all())
+    assert pool.to_dict() == {0: False, 1: True}  # the intermediary's pool exists only where it is on
+    assert series.groupby("design_point").size().to_dict() == {0: 30, 1: 30}

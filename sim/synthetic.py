@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,11 @@ def region_raw(
     seed: int = 0,
     horizon_days: int = 365,
 ) -> dict[str, Any]:
-    """The raw scenario data (as read from TOML) of a region, before network formation."""
+    """The raw scenario data (as read from TOML) of a region, before network formation.
+
+    The draws come in a fixed order (sectors, cluster centres, material prices, then each
+    facility in turn, then the haulage rate), so that the same arguments give the same region.
+    """
     if n_facilities < 2:
         raise ValueError(f"a region needs at least 2 facilities (given {n_facilities})")
     mix = dict(DEFAULT_MIX if sector_mix is None else sector_mix)
@@ -161,85 +165,10 @@ def region_raw(
         raise ValueError(f"unknown sectors {sorted(unknown)} (known: {', '.join(SECTORS)})")
     geo = _geography(geography)
     rng = np.random.default_rng(seed)
-    names = sorted(mix)
-    p = np.array([mix[s] for s in names], dtype=float)
-    if p.sum() <= 0 or (p < 0).any():
-        raise ValueError("sector_mix weights must be non-negative with a positive sum")
-    sectors = rng.choice(names, size=n_facilities, p=p / p.sum())
-    # Every sector present in the mix appears at least once when there is room.
-    for k, s in enumerate(s for s in names if mix[s] > 0):
-        if k < n_facilities and s not in sectors:
-            sectors[k] = s
-
-    size = float(geo["size_km"])
-    centres = rng.uniform(0.15 * size, 0.85 * size, size=(int(geo["clusters"]), 2))
-
-    def place(sector: str) -> tuple[float, float]:
-        rural = sector == "farm" and rng.random() < geo["rural_share"]
-        if geo["kind"] == "uniform" or rural:
-            x, y = rng.uniform(0, size, size=2)
-        else:
-            c = centres[rng.integers(len(centres))]
-            x, y = np.clip(c + rng.normal(0, geo["cluster_sd_km"], size=2), 0, size)
-        return _r(float(x), 3), _r(float(y), 3)
-
-    materials = []
-    for mid, spec in MATERIALS.items():
-        m: dict[str, Any] = {"id": mid}
-        if "virgin" in spec:
-            m["virgin_price_per_t"] = _r(_u(rng, spec["virgin"]))
-        if "disposal" in spec:
-            m["disposal_cost_per_t"] = _r(sum(spec["disposal"]) / 2)
-        if spec.get("moisture"):
-            m["moisture"] = spec["moisture"]
-            m["state"] = "sludge" if spec["moisture"] >= 0.5 else "solid"
-        if "shelf_life_days" in spec:
-            m["shelf_life_days"] = spec["shelf_life_days"]
-        materials.append(m)
-
-    facilities = []
-    for k, sector in enumerate(sectors):
-        recipe = SECTORS[str(sector)]
-        x, y = place(str(sector))
-        fac: dict[str, Any] = {"id": f"{sector}_{k:04d}", "sector": str(sector), "location": {"x_km": x, "y_km": y}}
-        if recipe["outages"] is not None:
-            mtbf, mttr = recipe["outages"]
-            fac["outages"] = {"mtbf_days": _r(_u(rng, mtbf), 1), "mttr_days": _r(_u(rng, mttr), 1)}
-        outs = []
-        for mat, rate in recipe["outputs"].items():
-            r = _r(_u(rng, rate), 1)
-            o: dict[str, Any] = {
-                "material": mat,
-                "rate_t_per_day": r,
-                "variability": {"dist": "gamma", "cv": 0.2},  # [E]
-                "storage_t": _r(3 * r, 1),  # [E] three days at source
-                "disposal_cost_per_t": _r(_u(rng, MATERIALS[mat]["disposal"])),
-            }
-            if "shelf_life_days" in MATERIALS[mat]:
-                o["shelf_life_days"] = MATERIALS[mat]["shelf_life_days"]
-            outs.append(o)
-        if outs:
-            fac["outputs"] = outs
-        ins = []
-        for mat, (demand, subs) in recipe["inputs"].items():
-            d = _r(_u(rng, demand), 1)
-            need = sum(min(1.0, share) * d / ratio for _, ratio, share, _ in subs[:1])
-            ins.append(
-                {
-                    "material": mat,
-                    "demand_t_per_day": d,
-                    "buffer_t": _r(3 * need, 1),  # [E] three days of secondary use
-                    "virgin": "market",
-                    "substitutes": [
-                        {"material": s, "ratio": ratio, "max_share": share, "processing_cost_per_t": cost}
-                        for s, ratio, share, cost in subs
-                    ],
-                }
-            )
-        if ins:
-            fac["inputs"] = ins
-        facilities.append(fac)
-
+    sectors = _draw_sectors(n_facilities, mix, rng)
+    place = _placer(geo, rng)
+    materials = _draw_materials(rng)
+    facilities = [_draw_facility(k, str(sector), place(str(sector)), rng) for k, sector in enumerate(sectors)]
     return {
         "scenario": {
             "name": f"Synthetic region, {n_facilities} facilities (seed {seed})",
@@ -255,7 +184,116 @@ def region_raw(
         },
         "materials": materials,
         "facilities": facilities,
-        "intermediary": {  # off unless policy.intermediary = true
+        **_region_terms(float(geo["size_km"])),
+    }
+
+
+def _draw_sectors(n_facilities: int, mix: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    """Each facility's sector, drawn by the mix's weights; every sector of the mix appears at
+    least once when there is room."""
+    names = sorted(mix)
+    p = np.array([mix[s] for s in names], dtype=float)
+    if p.sum() <= 0 or (p < 0).any():
+        raise ValueError("sector_mix weights must be non-negative with a positive sum")
+    sectors = rng.choice(names, size=n_facilities, p=p / p.sum())
+    for k, s in enumerate(s for s in names if mix[s] > 0):
+        if k < n_facilities and s not in sectors:
+            sectors[k] = s
+    return sectors
+
+
+def _placer(geo: Mapping[str, Any], rng: np.random.Generator) -> Callable[[str], tuple[float, float]]:
+    """Where a facility of a sector stands: uniform over the square, or around one of the
+    cluster centres drawn here (farms rural by `rural_share`)."""
+    size = float(geo["size_km"])
+    centres = rng.uniform(0.15 * size, 0.85 * size, size=(int(geo["clusters"]), 2))
+
+    def place(sector: str) -> tuple[float, float]:
+        rural = sector == "farm" and rng.random() < geo["rural_share"]
+        if geo["kind"] == "uniform" or rural:
+            x, y = rng.uniform(0, size, size=2)
+        else:
+            c = centres[rng.integers(len(centres))]
+            x, y = np.clip(c + rng.normal(0, geo["cluster_sd_km"], size=2), 0, size)
+        return _r(float(x), 3), _r(float(y), 3)
+
+    return place
+
+
+def _draw_materials(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The region's materials, with a virgin market price drawn for each bought material."""
+    materials = []
+    for mid, spec in MATERIALS.items():
+        m: dict[str, Any] = {"id": mid}
+        if "virgin" in spec:
+            m["virgin_price_per_t"] = _r(_u(rng, spec["virgin"]))
+        if "disposal" in spec:
+            m["disposal_cost_per_t"] = _r(sum(spec["disposal"]) / 2)
+        if spec.get("moisture"):
+            m["moisture"] = spec["moisture"]
+            m["state"] = "sludge" if spec["moisture"] >= 0.5 else "solid"
+        if "shelf_life_days" in spec:
+            m["shelf_life_days"] = spec["shelf_life_days"]
+        materials.append(m)
+    return materials
+
+
+def _draw_facility(k: int, sector: str, xy: tuple[float, float], rng: np.random.Generator) -> dict[str, Any]:
+    """Facility number `k` of a sector at `xy`: its outages, outputs and inputs by the recipe."""
+    recipe = SECTORS[sector]
+    x, y = xy
+    fac: dict[str, Any] = {"id": f"{sector}_{k:04d}", "sector": sector, "location": {"x_km": x, "y_km": y}}
+    if recipe["outages"] is not None:
+        mtbf, mttr = recipe["outages"]
+        fac["outages"] = {"mtbf_days": _r(_u(rng, mtbf), 1), "mttr_days": _r(_u(rng, mttr), 1)}
+    outs = [_draw_output(mat, rate, rng) for mat, rate in recipe["outputs"].items()]
+    if outs:
+        fac["outputs"] = outs
+    ins = [_draw_input(mat, demand, subs, rng) for mat, (demand, subs) in recipe["inputs"].items()]
+    if ins:
+        fac["inputs"] = ins
+    return fac
+
+
+def _draw_output(mat: str, rate: tuple[float, float], rng: np.random.Generator) -> dict[str, Any]:
+    """An output stream of `mat`: its rate and disposal cost drawn, three days of storage."""
+    r = _r(_u(rng, rate), 1)
+    o: dict[str, Any] = {
+        "material": mat,
+        "rate_t_per_day": r,
+        "variability": {"dist": "gamma", "cv": 0.2},  # [E]
+        "storage_t": _r(3 * r, 1),  # [E] three days at source
+        "disposal_cost_per_t": _r(_u(rng, MATERIALS[mat]["disposal"])),
+    }
+    if "shelf_life_days" in MATERIALS[mat]:
+        o["shelf_life_days"] = MATERIALS[mat]["shelf_life_days"]
+    return o
+
+
+def _draw_input(
+    mat: str, demand: tuple[float, float], subs: list[tuple[str, float, float, float]], rng: np.random.Generator
+) -> dict[str, Any]:
+    """An input of `mat`: its demand drawn, bought on the market, with the recipe's substitutes
+    and a buffer of three days of secondary use."""
+    d = _r(_u(rng, demand), 1)
+    need = sum(min(1.0, share) * d / ratio for _, ratio, share, _ in subs[:1])
+    return {
+        "material": mat,
+        "demand_t_per_day": d,
+        "buffer_t": _r(3 * need, 1),  # [E] three days of secondary use
+        "virgin": "market",
+        "substitutes": [
+            {"material": s, "ratio": ratio, "max_share": share, "processing_cost_per_t": cost}
+            for s, ratio, share, cost in subs
+        ],
+    }
+
+
+def _region_terms(size: float) -> dict[str, Any]:
+    """The intermediary (off unless policy.intermediary = true) and the formation terms of
+    every synthetic region (no draws)."""
+    return {
+        "intermediary": {
             "enabled": False,
             "location": {"x_km": _r(size / 2, 3), "y_km": _r(size / 2, 3)},
             "storage_t": 2000.0,  # [E]

@@ -4,7 +4,11 @@ A large network's day in the object core visits a Python object per lot, shipmen
 period, and a thousand facilities' worth of those outgrow the processor's caches
 (benchmarks/RESULTS.md). Here the day's state is held in columns indexed by stream, input,
 substitute store and contract, and each step of the day is a handful of numpy operations over
-all of them. The object core stays the reference: this engine gives the same flows, the same
+all of them. This module holds the columns (loaded from the model's objects, written back by
+:meth:`ArrayDay.sync`), the day's payments and the order of the day; each step's column code
+sits beside the object core's step in sim/day/ (``landing_arrays``, ``consumption_arrays``,
+``production_arrays``, ``dispatch_arrays``, ``tidy_up_arrays``, and settlement's
+``settle_columns``). The object core stays the reference: this engine gives the same flows, the same
 money entries in the same order and the same settlements, to the bit
 (tests/test_arrayday.py runs both on the same networks and compares every table).
 
@@ -43,19 +47,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.contracts import Period, Status, allocate
+from sim.contracts import Period, Status
+from sim.day import consumption_arrays, dispatch_arrays, landing_arrays, production_arrays, tidy_up_arrays
+from sim.day.columns import FAC_SHIFT, STEP_SHIFT, Batch
 from sim.day.settlement import settle_columns
 from sim.ledger import MARKET
-from sim.rings import SCALAR_MAX, Rings, Sums, pieces_of
+from sim.rings import Rings
 
 if TYPE_CHECKING:
     from sim.model import SymbiosisModel
     from sim.scenario import Scenario
 
-# Money entries are sorted by facility, then by step of the facility's turn, then by item, so
-# that they are booked in the object core's order. Keys: facility << 40 | step << 36 | item.
-_CONSUME, _PRODUCE, _DISPATCH, _TIDY = 1, 2, 3, 4
-_FAC_SHIFT, _STEP_SHIFT = 40, 36
 _MAX_SUBSTITUTES = 13  # item keys leave this many substitute slots per input (then virgin, emergency, lost)
 
 # `policy.engine = "auto"` takes the array day from this many facilities on (benchmarks/
@@ -80,32 +82,6 @@ def problems(spec: Scenario) -> list[str]:
     return out
 
 
-class _Batch:
-    """Shipments sent on one day that land on the same day, in dispatch order, and their
-    pieces (lots taken from source storage: shipment, tonnes, born day, quality row), each
-    shipment's pieces oldest first."""
-
-    __slots__ = ("contracts", "piece_born", "piece_qrow", "piece_qty", "piece_ship")
-
-    def __init__(self, contracts, piece_ship, piece_qty, piece_born, piece_qrow):
-        self.contracts, self.piece_ship = contracts, piece_ship
-        self.piece_qty, self.piece_born, self.piece_qrow = piece_qty, piece_born, piece_qrow
-
-
-def _join(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """Shipments of several parts as one: (contracts, piece shipment numbers, other piece
-    columns...), the contracts in order, each piece's shipment number shifted by the
-    shipments of the parts before its own."""
-    if len(parts) == 1:
-        return parts[0]
-    offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
-    return (
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] + o for p, o in zip(parts, offsets, strict=True)]),
-        *(np.concatenate([p[k] for p in parts]) for k in range(2, len(parts[0]))),
-    )
-
-
 class ArrayDay:
     """The columns of one model's day, and the day over them (see the module docstring)."""
 
@@ -117,9 +93,17 @@ class ArrayDay:
         if m.hub is not None or m.decisions is not None or m.money.contract_cash is not None or missing:
             raise ValueError(f"the array day does not cover this model: {'; '.join(missing) or 'its agents or hub'}")
         self.m = m
+        self._load_streams(m)
+        self._load_inputs(m)
+        self._load_contracts(m)
+        self._load_status(m)
+        self._load_supply(m)
+        self._open()
+
+    def _load_streams(self, m: SymbiosisModel) -> None:
+        """Streams, their draws and source storage, in stream order."""
         fidx = m.facility_index
-        streams, inputs, contracts = m.stream_states, m.input_states, m.contracts
-        # --- streams and source storage
+        streams = m.stream_states
         S = len(streams)
         self.st_fac = np.array([fidx[st.owner] for st in streams], dtype=np.int64)
         self.base = np.ascontiguousarray(np.stack([st.base for st in streams], axis=1)) if S else None
@@ -147,7 +131,11 @@ class ArrayDay:
         self.src = Rings(S)
         for st in streams:
             self.src.load(st.index, [(q, b, self._row_of(x)) for q, b, x in st.storage.lots], st.storage.total)
-        # --- inputs and the buyers' stores (substitutes), flattened in input order
+
+    def _load_inputs(self, m: SymbiosisModel) -> None:
+        """Inputs and the buyers' stores (substitutes), flattened in input order."""
+        fidx = m.facility_index
+        inputs = m.input_states
         self.in_fac = np.array(
             [fidx[f.fid] for f in m.facilities for _ in f.inputs], dtype=np.int64
         )
@@ -178,8 +166,12 @@ class ArrayDay:
         self.n_ranks = int(self.sub_rank.max()) + 1 if len(subs) else 0
         self.rank_subs = [np.flatnonzero(self.sub_rank == r) for r in range(self.n_ranks)]
         self.rank_shelf = [rs[~np.isnan(self.sub_shelf[rs])] for rs in self.rank_subs]
+
+    def _load_contracts(self, m: SymbiosisModel) -> None:
+        """Contracts' terms, quality bands, accounts and dispatch ranks: primaries and backups,
+        none routed or latent (see problems())."""
+        streams, contracts = m.stream_states, m.contracts
         sub_of = {id(s): j for j, s in enumerate(self.subs)}
-        # --- contracts: primaries and backups, none routed or latent (see problems())
         C = len(contracts)
         self.c_stream = np.array([c.supplier_stream.index for c in contracts], dtype=np.int64)
         self.c_sub = np.array([sub_of[id(c.buyer_input[1])] for c in contracts], dtype=np.int64)
@@ -218,13 +210,17 @@ class ArrayDay:
                 self.c_rank[c.index] = r
         self.n_c_ranks = int(self.c_rank.max()) + 1 if C else 0
         self.rank_contracts = [np.flatnonzero(self.c_rank == r) for r in range(self.n_c_ranks)]
-        if len(streams) * self.n_c_ranks >= 1 << _STEP_SHIFT:  # the dispatch order must fit a key's item field
+        if len(streams) * self.n_c_ranks >= 1 << STEP_SHIFT:  # the dispatch order must fit a key's item field
             raise ValueError(f"too many streams x contracts per stream for the array day ({len(streams)} x "
                              f"{self.n_c_ranks})")
         self.stream_contracts = [[c.index for c in st.live] for st in streams]
         self.priorities = [[c.terms.priority for c in st.live] for st in streams]
         self.pro_rata = m.spec.policy.allocation == "pro_rata"
-        # status, from the objects: the object core's own status step runs every day
+
+    def _load_status(self, m: SymbiosisModel) -> None:
+        """Contract status and open periods (from the objects: the object core's own status step
+        runs every day), shipments on the road, facilities to watch, the day's queues."""
+        contracts = m.contracts
         self.in_force = np.array([c.in_force for c in contracts], dtype=bool)
         self.ended = np.array([c.status is Status.ENDED for c in contracts], dtype=bool)
         self.ended_day = np.array([c.ended_day if c.ended_day is not None else -1 for c in contracts], dtype=np.int64)
@@ -242,7 +238,7 @@ class ArrayDay:
         self.carried_in = np.array([c.period.carried_in_t for c in contracts], dtype=float)
         self.in_transit = np.array([c.in_transit_t for c in contracts], dtype=float)
         self.period_start = np.array([c.period_start for c in contracts], dtype=np.int64)
-        self.arrivals: dict[int, list[_Batch]] = {}
+        self.arrivals: dict[int, list[Batch]] = {}
         for d, shipments in m.dock.items():
             self.arrivals[d] = [self._batch_of(shipments)]
         # Facilities whose up-time today may be below 1: those down, or back up since their last
@@ -253,9 +249,13 @@ class ArrayDay:
         tr = m.spec.transport
         self.cost_per_tkm, self.cost_per_trip, self.truck_t = tr.cost_per_tkm, tr.cost_per_trip, tr.truck_capacity_t
         self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._emergencies: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.emergencies: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.fac_ids = [f.fid for f in m.facilities]
-        # inputs: consumption passes (critical inputs first), stockpiles, emergency supply
+
+    def _load_supply(self, m: SymbiosisModel) -> None:
+        """Inputs' consumption passes (critical inputs first), stockpiles, emergency supply, and
+        what events change (stream scales, prices)."""
+        inputs = m.input_states
         critical = np.array([i.spec.critical for i in inputs], dtype=bool)
         self.passes = (np.flatnonzero(critical), np.flatnonzero(~critical))
         self.pass_pos = []
@@ -280,7 +280,6 @@ class ArrayDay:
         # what events change: stream scales (stream_end / stream_scale) and prices (market shifts)
         self.scaled_streams = any(e.kind in ("stream_end", "stream_scale") for e in m.spec.events)
         self.shift_days = {s.day for s in m.market_shifts}
-        self._open()
 
     def _open(self) -> None:
         """Listen, while this engine runs the days (from its making until :meth:`close`): to
@@ -318,7 +317,7 @@ class ArrayDay:
         self.bdisp[:] = [s.disposal_cost for s in self.subs]
         self.disposal[:] = [st.disposal_cost for st in m.stream_states]
 
-    def _batch_of(self, shipments: list) -> _Batch:
+    def _batch_of(self, shipments: list) -> Batch:
         """The object core's shipments on the road (at the start of a run) as a batch."""
         cs, ps, pq, pb, pr = [], [], [], [], []
         for j, (c, pieces, _from_hub) in enumerate(shipments):
@@ -328,7 +327,7 @@ class ArrayDay:
                 pq.append(q)
                 pb.append(born)
                 pr.append(self._row_of(quality))
-        return _Batch(
+        return Batch(
             np.array(cs, dtype=np.int64), np.array(ps, dtype=np.int64), np.array(pq, dtype=float),
             np.array(pb, dtype=float), np.array(pr, dtype=np.int64),
         )
@@ -341,7 +340,7 @@ class ArrayDay:
         self._extra_rows.append(np.asarray(quality, dtype=float))
         return self._rows + len(self._extra_rows) - 1
 
-    def _table(self) -> np.ndarray:
+    def quality_table(self) -> np.ndarray:
         """The quality table (rows x properties, NaN past a material's properties)."""
         if self._qtab is None:
             rows = [*self._parts, *(x[None, :] for x in self._extra_rows)]
@@ -354,17 +353,19 @@ class ArrayDay:
         return self._qtab
 
     def _quality(self, row: int, n_props: int) -> np.ndarray | None:
-        return None if row < 0 else self._table()[row, :n_props]
+        return None if row < 0 else self.quality_table()[row, :n_props]
 
     # --- money -------------------------------------------------------------------------------
 
-    def _pay(self, fac: np.ndarray, step: int, item: np.ndarray, account: np.ndarray, amount: np.ndarray) -> None:
+    def queue_payments(
+        self, fac: np.ndarray, step: int, item: np.ndarray, account: np.ndarray, amount: np.ndarray
+    ) -> None:
         """Queue payments of a step of the facilities' turns (booked in order by _book_turns)."""
         if len(amount):
-            key = (fac << _FAC_SHIFT) | (step << _STEP_SHIFT) | item
+            key = (fac << FAC_SHIFT) | (step << STEP_SHIFT) | item
             self._entries.append((key, account, amount))
 
-    def _book(self, day: int, account: np.ndarray, amount: np.ndarray) -> None:
+    def book(self, day: int, account: np.ndarray, amount: np.ndarray) -> None:
         """Book entries in the order given (MoneyLedger.pay for each, entries of 0 skipped)."""
         nz = amount != 0.0
         if not nz.all():
@@ -381,7 +382,7 @@ class ArrayDay:
         amount = np.concatenate([e[2] for e in self._entries])
         self._entries.clear()
         order = np.argsort(key, kind="stable")
-        self._book(day, account[order], amount[order])
+        self.book(day, account[order], amount[order])
 
     # --- the day -----------------------------------------------------------------------------
 
@@ -415,15 +416,15 @@ class ArrayDay:
             self.called[self.backup_idx] = [c.called for c in self.backup_objs]
         if len(self.stock_idx):  # virgin orders arrive during the clock
             self.virgin_stock[self.stock_idx] = [i.virgin_stock for i in self.stock_objs]
-        self._land(day)
-        operating = self._consume(day, up)
+        landing_arrays.land(self, day)
+        operating = consumption_arrays.consume(self, day, up)
         m.operating_history[day] = operating
         if len(self.stock_idx):
             for i, v in zip(self.stock_objs, self.virgin_stock[self.stock_idx].tolist(), strict=True):
                 i.virgin_stock = v
-        self._produce(day, up, operating)
-        self._dispatch(day)
-        self._tidy_up(day)
+        production_arrays.produce(self, day, up, operating)
+        dispatch_arrays.dispatch(self, day)
+        tidy_up_arrays.tidy_up(self, day)
         self._book_turns(day)
         settle_columns(self, day)
         if m.collect_series:
@@ -431,405 +432,6 @@ class ArrayDay:
             m.datacollector.collect(m)
         if day == m.horizon - 1:
             m.running = False
-
-    def _land(self, day: int) -> None:
-        """Step 4 and the unloading at each buyer's turn: shipments land and are inspected
-        (Model._inspect: every piece against the contract's bands); what is in spec is paid
-        and enters the buyer's stores, the rest is disposed of at the supplier's cost."""
-        batches = self.arrivals.pop(day, None)
-        if not batches:
-            return
-        m = self.m
-        columns = [(b.contracts, b.piece_ship, b.piece_qty, b.piece_born, b.piece_qrow) for b in batches]
-        cs, ps, pq, pb, pr = _join(columns)
-        ok = self._in_spec(cs[ps], pr) if self.has_bands else np.ones(len(ps), dtype=bool)
-        acc = np.zeros(len(cs))
-        np.add.at(acc, ps[ok], pq[ok])  # piece by piece, in order, as _inspect adds them
-        rej = np.zeros(len(cs))
-        if not ok.all():
-            np.add.at(rej, ps[~ok], pq[~ok])
-        # a contract lands at most one shipment a day (one lag, one dispatch a day)
-        self.taken[cs] = self.taken[cs] + acc
-        self.in_transit[cs] = self.in_transit[cs] - (acc + rej)
-        landed = acc != 0.0
-        cl, al = cs[landed], acc[landed]
-        row = m.contracts_flow["accepted_t"][day]
-        row[cl] = row[cl] + al
-        paid = acc * self.price[cs]
-        account = self.pay_price[cs]
-        gate = paid < 0.0
-        if gate.any():  # a gate fee (negative price) is paid the other way (MoneyLedger.book)
-            gk = cs[gate]
-            for k in gk[self.gate_account[gk] < 0].tolist():  # opened when first paid, as book() does
-                t = m.contracts[k].terms
-                self.gate_account[k] = m.money.account(t.supplier, t.buyer, "price", k)
-            account = np.where(gate, self.gate_account[cs], account)
-            paid = np.where(gate, -paid, paid)
-        rejected = rej != 0.0
-        if rejected.any():
-            cr, rr = cs[rejected], rej[rejected]
-            cf = m.contracts_flow
-            cf["rejected_t"][day, cr] = cf["rejected_t"][day, cr] + rr
-            cf["short_t"][day, cr] = cf["short_t"][day, cr] + rr
-            np.add.at(m.streams_flow["rejected_t"][day], self.c_stream[cr], rr)
-            self.short[cr] = self.short[cr] + rr
-            # each shipment's price, then its rejection's disposal, as _receive books them
-            both = np.empty(2 * len(cs), dtype=np.int64)
-            amounts = np.empty(2 * len(cs))
-            both[0::2], both[1::2] = account, self.pay_rejection[cs]
-            amounts[0::2], amounts[1::2] = paid, rej * self.disposal[self.c_stream[cs]]
-            self._book(day, both, amounts)
-        else:
-            self._book(day, account, paid)
-        # the buyers' turns: the accepted lots into their stores, in landing order
-        keep = landed[ps] & ok
-        self.buf.put_in_order(self.c_sub[cs[ps[keep]]], pq[keep], pb[keep], pr[keep])
-        np.add.at(m.inputs_flow["accepted_t"][day], self.c_input[cl], al)
-
-    def _in_spec(self, contract: np.ndarray, qrow: np.ndarray) -> np.ndarray:
-        """contracts.in_spec for each piece: its quality row within every band of its
-        contract (a lot without quality passes; NaN passes, as in the object core)."""
-        ok = np.ones(len(qrow), dtype=bool)
-        has = qrow >= 0
-        if not has.any():
-            return ok
-        table = self._table()
-        rows, cons = qrow[has], contract[has]
-        good = np.ones(len(rows), dtype=bool)
-        for j in range(self.band_prop.shape[1]):
-            v = table[rows, self.band_prop[cons, j]]
-            good &= ~((v < self.band_lo[cons, j]) | (v > self.band_hi[cons, j]))
-        ok[has] = good
-        return ok
-
-    def _consume(self, day: int, up: np.ndarray) -> np.ndarray:
-        """Facility.consume for every input: critical inputs first, at the up-time (their
-        unmet share lowers the facility's operating level), then the others at that level.
-        Returns the operating levels."""
-        operating = up.copy()
-        crit, rest = self.passes
-        if len(crit):
-            f = self.in_fac[crit]
-            share = self._consume_inputs(day, 0, crit, up[f], up)
-            np.minimum.at(operating, f, up[f] * (1.0 - share))
-        if len(rest):
-            self._consume_inputs(day, 1, rest, operating[self.in_fac[rest]], up)
-        if self._emergencies:
-            self._book_emergencies(day)
-        return operating
-
-    def _consume_inputs(self, day: int, pass_no: int, idx: np.ndarray, level: np.ndarray, up: np.ndarray) -> np.ndarray:
-        """Facility._consume_input for the inputs `idx` (ascending) at operating `level`;
-        returns each one's unmet share of its requirement."""
-        m = self.m
-        flows = m.inputs_flow
-        fac = self.in_fac[idx]
-        demand = self.demand[idx]
-        required = demand * level
-        flows["required_t"][day, idx] = required
-        flows["required_cf_t"][day, idx] = demand * up[fac]
-        n = len(idx)
-        left = required.copy()
-        full_left = required.copy()
-        secondary_full = np.zeros(n)
-        from_secondary = np.zeros(n)
-        secondary_used = np.zeros(n)
-        at = self.pass_pos[pass_no]  # input -> its position in idx
-        item = pass_no << 30
-        buf = self.buf
-        for r, subs in enumerate(self.pass_rank_subs[pass_no]):
-            if not len(subs):
-                continue
-            p = at[self.sub_in[subs]]
-            share = self.max_share[subs] * required[p]
-            cap = np.minimum(left[p], share)
-            cont = self.contracted[subs]
-            if cont.any():
-                cp, cs = p[cont], subs[cont]
-                full = np.minimum(np.minimum(full_left[cp], share[cont]), self.ratio[cs] * self.full_supply[cs])
-                secondary_full[cp] = secondary_full[cp] + full
-                full_left[cp] = full_left[cp] - full
-            used_func = np.minimum(cap, buf.total[subs] * self.ratio[subs])
-            pos = used_func > 0.0
-            if not pos.any():
-                continue
-            subs, p, used_func = subs[pos], p[pos], used_func[pos]
-            used_t = used_func / self.ratio[subs]
-            buf.take(subs, used_t, pieces=False)
-            from_secondary[p] = from_secondary[p] + used_func
-            secondary_used[p] = secondary_used[p] + used_t
-            cost = self.proc_cost[subs]
-            paid = cost != 0.0
-            ins = idx[p[paid]]
-            amount = used_t[paid] * cost[paid]
-            self._pay(self.in_fac[ins], _CONSUME, item | (ins * 16 + r), self.pay_proc[subs[paid]], amount)
-            left[p] = left[p] - used_func
-        flows["secondary_full_t"][day, idx] = secondary_full
-        flows["from_secondary_t"][day, idx] = from_secondary
-        flows["secondary_used_t"][day, idx] = secondary_used
-        buy = np.flatnonzero((left > 0.0) & self.market[idx])
-        if len(buy):
-            ins = idx[buy]
-            flows["from_virgin_t"][day, ins] = left[buy]
-            amount = left[buy] * self.virgin_price[ins]
-            self._pay(self.in_fac[ins], _CONSUME, item | (ins * 16 + 13), self.pay_virgin[ins], amount)
-            left[buy] = 0.0
-        draw = np.flatnonzero((left > 0.0) & self.stockpile[idx])
-        if len(draw):
-            ins = idx[draw]
-            take = np.minimum(left[draw], self.virgin_stock[ins])
-            self.virgin_stock[ins] = self.virgin_stock[ins] - take
-            flows["from_virgin_t"][day, ins] = take
-            left[draw] = left[draw] - take
-        em = np.flatnonzero(self.emergency[idx])
-        if len(em):
-            ins = idx[em]
-            short = left[em] > 1e-12
-            self.since[ins[~short]] = -1  # the episode is over
-            e, ins = em[short], ins[short]
-            fresh = self.since[ins] < 0
-            self.since[ins[fresh]] = day
-            due = (day - self.since[ins]) >= self.em_lead[ins]
-            e, ins = e[due], ins[due]
-            if len(e):
-                flows["from_emergency_t"][day, ins] = left[e]
-                amount = left[e] * (self.virgin_price[ins] * (1.0 + self.em_premium[ins]))
-                self._emergencies.append((item | (ins * 16 + 14), ins, amount))
-                left[e] = 0.0
-        unmet = np.flatnonzero(left > 0.0)
-        share = np.zeros(n)
-        if len(unmet):
-            ins = idx[unmet]
-            flows["unmet_t"][day, ins] = left[unmet]
-            amount = left[unmet] * self.lost_margin[ins]
-            self._pay(self.in_fac[ins], _CONSUME, item | (ins * 16 + 15), self.pay_lost[ins], amount)
-            req = required[unmet]
-            share[unmet] = np.where(req > 0.0, left[unmet] / np.where(req > 0.0, req, 1.0), 0.0)
-        return share
-
-    def _book_emergencies(self, day: int) -> None:
-        """Emergency purchases pay on an account per facility that the object core opens when
-        it first books one (MoneyLedger.book): opened here in the same order, facility by
-        facility, before the day's entries are booked."""
-        items = np.concatenate([e[0] for e in self._emergencies])
-        ins = np.concatenate([e[1] for e in self._emergencies])
-        amount = np.concatenate([e[2] for e in self._emergencies])
-        self._emergencies.clear()
-        keys = (self.in_fac[ins] << _FAC_SHIFT) | (_CONSUME << _STEP_SHIFT) | items
-        order = np.argsort(keys, kind="stable")
-        money = self.m.money
-        for j in order.tolist():
-            k = int(ins[j])
-            if self.em_account[k] < 0 and amount[j] != 0.0:
-                fid = self.fac_ids[int(self.in_fac[k])]
-                self.em_account[k] = money.account(fid, MARKET, "emergency")
-        self._pay(self.in_fac[ins], _CONSUME, items, self.em_account[ins], amount)
-
-    def _produce(self, day: int, up: np.ndarray, operating: np.ndarray) -> None:
-        """Facility.produce for every stream."""
-        if self.base is None:
-            return
-        flows = self.m.streams_flow
-        base = self.base[day] * self.scale
-        raw = base * operating[self.st_fac]
-        flows["generated_cf_t"][day] = base * up[self.st_fac]
-        flows["generated_raw_t"][day] = raw
-        made = np.flatnonzero(raw > 0.0)
-        raw = raw[made]
-        pre = self.pre_cost[made] > 0.0
-        if pre.any():
-            s = made[pre]
-            self._pay(self.st_fac[s], _PRODUCE, s, self.pay_pre[s], raw[pre] * self.pre_cost[s])
-        out = raw * self.mass[made]
-        flows["generated_t"][day, made] = out
-        offset = self.q_offset[made]
-        self.src.put(made, out, np.full(len(made), float(day)), np.where(offset >= 0, offset + day, -1))
-
-    def _dispatch(self, day: int) -> None:
-        """Model._dispatch_streams for every stream."""
-        C = len(self.vol)
-        if not C:
-            return
-        m = self.m
-        # due today (ContractState.due_today): in force, started, on the interval
-        k = self.interval
-        on_interval = (k == 1) | ((day - self.start) % k == k - 1)
-        on = self.in_force & (day >= self.start) & on_interval & (self.called | ~self.is_backup)
-        due = np.where(on, self.vol * k, 0.0)
-        sums = Sums(len(self.scale))
-        for r, cs in enumerate(self.rank_contracts):
-            (sums.add if r else sums.first)(self.c_stream[cs], due[cs])
-        total = sums.result()
-        stock = self.src.total
-        ship = due.copy()
-        considered = total[self.c_stream] != 0.0
-        short_streams = (total != 0.0) & (total > stock)
-        if short_streams.any():
-            if self.pro_rata:  # allocate(): each due times available / total
-                cut = short_streams[self.c_stream]
-                ss = self.c_stream[cut]
-                ship[cut] = due[cut] * np.where(total[ss] > 0, stock[ss] / np.where(total[ss] > 0, total[ss], 1.0), 0.0)
-            else:
-                for s in np.flatnonzero(short_streams).tolist():
-                    cs = self.stream_contracts[s]
-                    ship[cs] = allocate(float(stock[s]), due[cs].tolist(), self.priorities[s], "priority")
-        d_idx = np.flatnonzero(considered & (due > 0.0))
-        if not len(d_idx):
-            return
-        d, q = due[d_idx], ship[d_idx]
-        cf = m.contracts_flow
-        cf["due_t"][day, d_idx] = d
-        cf["shipped_t"][day, d_idx] = q
-        self.committed[d_idx] = self.committed[d_idx] + d
-        self.shipped[d_idx] = self.shipped[d_idx] + q
-        sh = q < d
-        if sh.any():
-            self._short(day, d_idx[sh], d[sh], q[sh])
-        # ship, one contract rank of each stream at a time (its storage is taken in that order)
-        sending = np.zeros(C, dtype=bool)
-        sending[d_idx[q > 0.0]] = True
-        qty = np.zeros(C)
-        qty[d_idx] = q
-        stream_shipped = m.streams_flow["shipped_t"][day]
-        parts: list[tuple[np.ndarray, ...]] = []  # (contracts, their pieces), in the order taken
-        narrow: list[np.ndarray] = []
-        for cs in self.rank_contracts:
-            cs = cs[sending[cs]]
-            if not len(cs):
-                continue
-            if narrow or len(cs) <= SCALAR_MAX:  # this rank and the rest: contract by contract below
-                narrow.append(cs)
-                continue
-            ss, qc = self.c_stream[cs], qty[cs]
-            parts.append((cs, *self.src.take(ss, qc)))
-            stream_shipped[ss] = stream_shipped[ss] + qc
-        if narrow:
-            cs = np.concatenate(narrow)
-            cs = cs[np.lexsort((self.c_rank[cs], self.c_stream[cs]))]  # stream by stream, in rank order
-            ss, qc = self.c_stream[cs], qty[cs]
-            lists: tuple[list, list, list, list, list] = ([], [], [], [], [])
-            self.src.take_in_turn(ss.tolist(), qc.tolist(), lists)
-            parts.append((cs, *pieces_of(lists)))
-            np.add.at(stream_shipped, ss, qc)  # in turn: a stream's contracts one after another
-        if not parts:
-            return
-        cs, ps, pq, pb, pr, pd = _join(parts)
-        qc = qty[cs]
-        self.in_transit[cs] = self.in_transit[cs] + qc
-        # logistics.haul_cost, elementwise: t-km plus trips (a part load is a whole trip)
-        haul = qc * self.km[cs] * self.cost_per_tkm + np.ceil(qc / self.truck_t - 1e-12) * self.cost_per_trip
-        order_key = self.c_stream[cs] * self.n_c_ranks + self.c_rank[cs]  # the object core's dispatch order
-        self._pay(self.c_fac[cs], _DISPATCH, order_key, self.pay_transport[cs], haul)
-        # the shipments in dispatch order, each one's pieces oldest first
-        order = np.argsort(order_key, kind="stable")
-        new_pos = np.empty(len(cs), dtype=np.int64)
-        new_pos[order] = np.arange(len(cs))
-        cs = cs[order]
-        ps = new_pos[ps]
-        po = np.lexsort((pd, ps))
-        ps, pq, pb, pr = ps[po], pq[po], pb[po], pr[po]
-        lags = self.lag[cs]
-        for lag in np.unique(lags).tolist():
-            mine = lags == lag
-            if mine.all():
-                batch = _Batch(cs, ps, pq, pb, pr)
-            else:
-                renumber = np.cumsum(mine) - 1
-                keep = mine[ps]
-                batch = _Batch(cs[mine], renumber[ps[keep]], pq[keep], pb[keep], pr[keep])
-            self.arrivals.setdefault(day + lag, []).append(batch)
-
-    def _short(self, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray) -> None:
-        """Shortfalls, excused by the supplier's down-share over the delivery window."""
-        m = self.m
-        short = d - q
-        lo = np.maximum(0, day - self.interval[cs] + 1)
-        n = day + 1 - lo
-        f = self.c_fac[cs]
-        sums = Sums(len(cs))
-        hist = m.up_history
-        for j in range(int(n.max())):
-            w = np.flatnonzero(j < n)
-            (sums.add if j else sums.first)(w, hist[lo[w] + j, f[w]])
-        excused = np.minimum(short, d * (1.0 - sums.result() / n))
-        cf = m.contracts_flow
-        cf["short_t"][day, cs] = cf["short_t"][day, cs] + short
-        cf["excused_t"][day, cs] = excused
-        self.short[cs] = self.short[cs] + short
-        self.excused[cs] = self.excused[cs] + excused
-
-    def _tidy_up(self, day: int) -> None:
-        """Facility.tidy_up for every stream and input."""
-        m = self.m
-        sflows, iflows = m.streams_flow, m.inputs_flow
-        src = self.src
-        n_st = len(self.scale)
-        if n_st:
-            spoiled = np.zeros(n_st)
-            if len(self.st_shelf_idx):
-                spoiled[self.st_shelf_idx] = src.expire(self.st_shelf_idx, self.st_shelf, day)
-                sflows["spoiled_t"][day, self.st_shelf_idx] = spoiled[self.st_shelf_idx]
-            overflow = np.zeros(n_st)
-            over = np.flatnonzero(src.total - self.st_cap > 1e-12)
-            if len(over):
-                overflow[over] = src.trim_newest(over, self.st_cap[over])
-                sflows["overflow_t"][day, over] = overflow[over]
-            lost = np.flatnonzero((spoiled != 0.0) | (overflow != 0.0))
-            if len(lost):
-                self._pay(
-                    self.st_fac[lost], _TIDY, lost, self.pay_disposal[lost],
-                    (spoiled[lost] + overflow[lost]) * self.disposal[lost],
-                )
-            sflows["stock_t"][day] = src.total
-        n_in = len(self.demand)
-        if not n_in:
-            return
-        buf = self.buf
-        inputs_item = (1 << 30)
-        spoiled_in = np.zeros(n_in)
-        for r, subs in enumerate(self.rank_shelf):
-            if not len(subs):
-                continue
-            sp = buf.expire(subs, self.sub_shelf[subs], day)
-            hit = sp != 0.0
-            if hit.any():
-                s, ins = subs[hit], self.sub_in[subs[hit]]
-                spoiled_in[ins] = spoiled_in[ins] + sp[hit]
-                amount = sp[hit] * self.bdisp[s]
-                self._pay(self.in_fac[ins], _TIDY, inputs_item + ins * 32 + r, self.pay_bdisp[s], amount)
-        level = self._levels(n_in)
-        excess = level - self.buffer_cap
-        over = excess > 1e-12
-        overflow_in = np.zeros(n_in)
-        if over.any():
-            for r in range(self.n_ranks - 1, -1, -1):  # the last-listed substitute gives way first
-                subs = self.rank_subs[r]
-                ins = self.sub_in[subs]
-                go = over[ins] & (excess[ins] > 1e-12)
-                if not go.any():
-                    continue
-                subs, ins = subs[go], ins[go]
-                cut = buf.trim_newest(subs, np.maximum(0.0, buf.total[subs] - excess[ins]))
-                excess[ins] = excess[ins] - cut
-                overflow_in[ins] = overflow_in[ins] + cut
-                self._pay(
-                    self.in_fac[ins], _TIDY, inputs_item + ins * 32 + 16 + (15 - r), self.pay_bdisp[subs],
-                    cut * self.bdisp[subs],
-                )
-            level = np.where(over, self._levels(n_in), level)
-        iflows["buffer_spoiled_t"][day] = spoiled_in
-        iflows["buffer_overflow_t"][day] = overflow_in
-        iflows["buffer_t"][day] = level
-        for fac, inp in self.reorders:  # (s, S) review, in input order (it schedules the deliveries)
-            fac.reorder_virgin(inp, day)
-        iflows["virgin_stock_t"][day] = self.virgin_stock
-
-    def _levels(self, n_in: int) -> np.ndarray:
-        """Each input's secondary material held (InputState.buffer_level, summed in order)."""
-        sums = Sums(n_in)
-        for r, subs in enumerate(self.rank_subs):
-            (sums.add if r else sums.first)(self.sub_in[subs], self.buf.total[subs])
-        return sums.result()
 
     def period_of(self, k: int) -> Period:
         """Contract `k`'s open period as the object core keeps it."""

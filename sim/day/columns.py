@@ -1,0 +1,40 @@
+"""What the array day's steps share: the order of a day's payments, and batches of shipments.
+
+The array day (sim/arrayday.py) holds the day's state in columns; its steps are the
+``*_arrays`` modules beside the object core's steps in sim/day/. Money entries are sorted by
+facility, then by step of the facility's turn, then by item, so that they are booked in the
+object core's order. Keys: ``facility << FAC_SHIFT | step << STEP_SHIFT | item``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONSUME, PRODUCE, DISPATCH, TIDY = 1, 2, 3, 4
+FAC_SHIFT, STEP_SHIFT = 40, 36
+
+
+class Batch:
+    """Shipments sent on one day that land on the same day, in dispatch order, and their
+    pieces (lots taken from source storage: shipment, tonnes, born day, quality row), each
+    shipment's pieces oldest first."""
+
+    __slots__ = ("contracts", "piece_born", "piece_qrow", "piece_qty", "piece_ship")
+
+    def __init__(self, contracts, piece_ship, piece_qty, piece_born, piece_qrow):
+        self.contracts, self.piece_ship = contracts, piece_ship
+        self.piece_qty, self.piece_born, self.piece_qrow = piece_qty, piece_born, piece_qrow
+
+
+def join(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Shipments of several parts as one: (contracts, piece shipment numbers, other piece
+    columns...), the contracts in order, each piece's shipment number shifted by the
+    shipments of the parts before its own."""
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] + o for p, o in zip(parts, offsets, strict=True)]),
+        *(np.concatenate([p[k] for p in parts]) for k in range(2, len(parts[0]))),
+    )

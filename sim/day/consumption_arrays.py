@@ -1,0 +1,147 @@
+"""Step 5a on the array day's columns: consumption (sim/day/consumption.py is the object
+core's, and the reference)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.day.columns import CONSUME, FAC_SHIFT, STEP_SHIFT
+from sim.ledger import MARKET
+
+
+def consume(a: Any, day: int, up: np.ndarray) -> np.ndarray:
+    """Facility.consume for every input: critical inputs first, at the up-time (their
+    unmet share lowers the facility's operating level), then the others at that level.
+    Returns the operating levels."""
+    operating = up.copy()
+    crit, rest = a.passes
+    if len(crit):
+        f = a.in_fac[crit]
+        share = consume_inputs(a, day, 0, crit, up[f], up)
+        np.minimum.at(operating, f, up[f] * (1.0 - share))
+    if len(rest):
+        consume_inputs(a, day, 1, rest, operating[a.in_fac[rest]], up)
+    if a.emergencies:
+        book_emergencies(a, day)
+    return operating
+
+
+def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Facility._consume_input for the inputs `idx` (ascending) at operating `level`;
+    returns each one's unmet share of its requirement."""
+    m = a.m
+    flows = m.inputs_flow
+    fac = a.in_fac[idx]
+    demand = a.demand[idx]
+    required = demand * level
+    flows["required_t"][day, idx] = required
+    flows["required_cf_t"][day, idx] = demand * up[fac]
+    n = len(idx)
+    left = required.copy()
+    full_left = required.copy()
+    secondary_full = np.zeros(n)
+    from_secondary = np.zeros(n)
+    secondary_used = np.zeros(n)
+    at = a.pass_pos[pass_no]  # input -> its position in idx
+    item = pass_no << 30
+    buf = a.buf
+    for r, subs in enumerate(a.pass_rank_subs[pass_no]):
+        if not len(subs):
+            continue
+        p = at[a.sub_in[subs]]
+        share = a.max_share[subs] * required[p]
+        cap = np.minimum(left[p], share)
+        cont = a.contracted[subs]
+        if cont.any():
+            cp, cs = p[cont], subs[cont]
+            full = np.minimum(np.minimum(full_left[cp], share[cont]), a.ratio[cs] * a.full_supply[cs])
+            secondary_full[cp] = secondary_full[cp] + full
+            full_left[cp] = full_left[cp] - full
+        used_func = np.minimum(cap, buf.total[subs] * a.ratio[subs])
+        pos = used_func > 0.0
+        if not pos.any():
+            continue
+        subs, p, used_func = subs[pos], p[pos], used_func[pos]
+        used_t = used_func / a.ratio[subs]
+        buf.take(subs, used_t, pieces=False)
+        from_secondary[p] = from_secondary[p] + used_func
+        secondary_used[p] = secondary_used[p] + used_t
+        cost = a.proc_cost[subs]
+        paid = cost != 0.0
+        ins = idx[p[paid]]
+        amount = used_t[paid] * cost[paid]
+        a.queue_payments(a.in_fac[ins], CONSUME, item | (ins * 16 + r), a.pay_proc[subs[paid]], amount)
+        left[p] = left[p] - used_func
+    flows["secondary_full_t"][day, idx] = secondary_full
+    flows["from_secondary_t"][day, idx] = from_secondary
+    flows["secondary_used_t"][day, idx] = secondary_used
+    return supply_the_rest(a, day, idx, item, left, required)
+
+
+def supply_the_rest(
+    a: Any, day: int, idx: np.ndarray, item: int, left: np.ndarray, required: np.ndarray
+) -> np.ndarray:
+    """What the buffers left of the inputs `idx`: virgin from the market or the stockpile, then
+    emergency purchase, the rest unmet; returns each one's unmet share of `required`."""
+    flows = a.m.inputs_flow
+    n = len(idx)
+    buy = np.flatnonzero((left > 0.0) & a.market[idx])
+    if len(buy):
+        ins = idx[buy]
+        flows["from_virgin_t"][day, ins] = left[buy]
+        amount = left[buy] * a.virgin_price[ins]
+        a.queue_payments(a.in_fac[ins], CONSUME, item | (ins * 16 + 13), a.pay_virgin[ins], amount)
+        left[buy] = 0.0
+    draw = np.flatnonzero((left > 0.0) & a.stockpile[idx])
+    if len(draw):
+        ins = idx[draw]
+        take = np.minimum(left[draw], a.virgin_stock[ins])
+        a.virgin_stock[ins] = a.virgin_stock[ins] - take
+        flows["from_virgin_t"][day, ins] = take
+        left[draw] = left[draw] - take
+    em = np.flatnonzero(a.emergency[idx])
+    if len(em):
+        ins = idx[em]
+        short = left[em] > 1e-12
+        a.since[ins[~short]] = -1  # the episode is over
+        e, ins = em[short], ins[short]
+        fresh = a.since[ins] < 0
+        a.since[ins[fresh]] = day
+        due = (day - a.since[ins]) >= a.em_lead[ins]
+        e, ins = e[due], ins[due]
+        if len(e):
+            flows["from_emergency_t"][day, ins] = left[e]
+            amount = left[e] * (a.virgin_price[ins] * (1.0 + a.em_premium[ins]))
+            a.emergencies.append((item | (ins * 16 + 14), ins, amount))
+            left[e] = 0.0
+    unmet = np.flatnonzero(left > 0.0)
+    share = np.zeros(n)
+    if len(unmet):
+        ins = idx[unmet]
+        flows["unmet_t"][day, ins] = left[unmet]
+        amount = left[unmet] * a.lost_margin[ins]
+        a.queue_payments(a.in_fac[ins], CONSUME, item | (ins * 16 + 15), a.pay_lost[ins], amount)
+        req = required[unmet]
+        share[unmet] = np.where(req > 0.0, left[unmet] / np.where(req > 0.0, req, 1.0), 0.0)
+    return share
+
+
+def book_emergencies(a: Any, day: int) -> None:
+    """Emergency purchases pay on an account per facility that the object core opens when
+    it first books one (MoneyLedger.book): opened here in the same order, facility by
+    facility, before the day's entries are booked."""
+    items = np.concatenate([e[0] for e in a.emergencies])
+    ins = np.concatenate([e[1] for e in a.emergencies])
+    amount = np.concatenate([e[2] for e in a.emergencies])
+    a.emergencies.clear()
+    keys = (a.in_fac[ins] << FAC_SHIFT) | (CONSUME << STEP_SHIFT) | items
+    order = np.argsort(keys, kind="stable")
+    money = a.m.money
+    for j in order.tolist():
+        k = int(ins[j])
+        if a.em_account[k] < 0 and amount[j] != 0.0:
+            fid = a.fac_ids[int(a.in_fac[k])]
+            a.em_account[k] = money.account(fid, MARKET, "emergency")
+    a.queue_payments(a.in_fac[ins], CONSUME, items, a.em_account[ins], amount)

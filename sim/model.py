@@ -54,14 +54,12 @@ from sim.arrayday import problems as array_problems
 from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
-    Status,
-    ends_inside_a_term,
-    is_term_boundary,
     limit_bands,
 )
 from sim.day.dispatch import dispatch_rows, dispatch_streams, hub_ships
 from sim.day.landing import land_due, unload
 from sim.day.settlement import settle_day
+from sim.day.status import facility_closed, give_notice, set_scale, supplier_changed, update_contract_status
 from sim.intermediary import Intermediary
 from sim.ledger import (
     CONTRACT_FLOWS,
@@ -312,14 +310,14 @@ class SymbiosisModel(mesa.Model):
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
         # Look-ups for outage events, so that an event costs what its facility's contracts
         # cost, not a scan of the whole network (contract order kept).
-        self._by_input: dict[int, tuple[list[ContractState], list[ContractState]]] = {
+        self.contracts_by_input: dict[int, tuple[list[ContractState], list[ContractState]]] = {
             i.index: ([], []) for i in self.input_states
         }
-        self._primaries_by_supplier: dict[str, list[ContractState]] = {}
+        self.primaries_by_supplier: dict[str, list[ContractState]] = {}
         for c in self.contracts:
-            self._by_input[c.buyer_input[0].index][1 if c.is_backup else 0].append(c)
+            self.contracts_by_input[c.buyer_input[0].index][1 if c.is_backup else 0].append(c)
             if not c.is_backup:
-                self._primaries_by_supplier.setdefault(c.terms.supplier, []).append(c)
+                self.primaries_by_supplier.setdefault(c.terms.supplier, []).append(c)
         self._fill_initial_buffers()
         self.contract_roles = {
             c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
@@ -402,11 +400,11 @@ class SymbiosisModel(mesa.Model):
             elif e.kind in ("stream_end", "stream_scale"):
                 st = next(s for s in self.facility_by_id[e.facility].streams if s.spec.material == e.material)
                 factor = 0.0 if e.kind == "stream_end" else float(e.factor)
-                self.schedule(e.day, self._set_scale, st, factor)
+                self.schedule(e.day, set_scale, self, st, factor)
             elif e.kind == "notice":
                 for c in self.contracts:
                     if c.terms.id == e.contract:
-                        self.schedule(e.day, self._give_notice, c, e.party)
+                        self.schedule(e.day, give_notice, self, c, e.party)
 
     def _make_market(self) -> None:
         """Price paths at the nominal prices and, with a `[market]`, the process that shifts
@@ -469,70 +467,14 @@ class SymbiosisModel(mesa.Model):
         self.clock_end = until
 
     def _make_change_hook(self, fid: str) -> Callable[[bool], None]:
-        return lambda up: self._supplier_changed(fid, up)
+        return lambda up: supplier_changed(self, fid, up)
 
     def _make_close_hook(self, fid: str) -> Callable[[], None]:
-        return lambda: self._facility_closed(fid)
-
-    def _primary_failing(self, c: ContractState) -> bool:
-        sup = self.facility_by_id[c.terms.supplier]
-        started = c.status is not Status.PENDING
-        return c.status is Status.ENDED or (started and (not sup.up.up or c.supplier_stream.scale == 0.0))
-
-    def _backups_of(self, c: ContractState) -> list[ContractState]:
-        return self._by_input[c.buyer_input[0].index][1]
-
-    def _primaries_of(self, b: ContractState) -> list[ContractState]:
-        return self._by_input[b.buyer_input[0].index][0]
-
-    def _set_scale(self, stream: StreamState, factor: float) -> None:
-        """A scripted change of a stream's output; an ended stream calls its buyers' backups
-        (and a restarted one releases them), as an outage does."""
-        stream.scale = factor
-        for c in stream.contracts:
-            if not c.is_backup:
-                for b in self._backups_of(c):
-                    self._review_backup(b, recovered=factor > 0.0)
-
-    def _supplier_changed(self, fid: str, up: bool) -> None:
-        """A supplier went down or came back: call or release the backups of its buyers."""
-        for c in self._primaries_by_supplier.get(fid, ()):
-            for b in self._backups_of(c):
-                self._review_backup(b, up)
-
-    def _review_backup(self, b: ContractState, recovered: bool) -> None:
-        failing = any(self._primary_failing(p) for p in self._primaries_of(b))
-        if recovered and not failing:
-            b.called = False
-            b.activation_pending = False
-            b.generation += 1
-        elif failing and not b.called and not b.activation_pending and b.in_force:
-            b.activation_pending = True
-            self.schedule(b.terms.activation_lead_time_days, self._activate, b, b.generation)
-
-    def _activate(self, b: ContractState, generation: int) -> None:
-        """Call a backup once its lead time has passed, if the failure that asked for it lasts."""
-        if generation != b.generation:
-            return
-        b.activation_pending = False
-        if b.in_force and any(self._primary_failing(p) for p in self._primaries_of(b)):
-            b.called = True
-
-    def _facility_closed(self, fid: str, day: int | None = None) -> None:
-        """A permanent closure ends every contract of the facility (on the day of the
-        closure event, or on `day` for a closure decided during a day's balance)."""
-        day = int(self.env.now) if day is None else day
-        for c in self.contracts:
-            if fid in (c.terms.supplier, c.terms.buyer) and c.status is not Status.ENDED:
-                self._end(c, day)
-        for c in self.contracts:
-            if not c.is_backup and c.terms.supplier == fid:
-                for b in self._backups_of(c):
-                    self._review_backup(b, recovered=False)
+        return lambda: facility_closed(self, fid)
 
     def give_notice(self, c: ContractState, party: str) -> None:
         """A party gives notice on a contract today (an agent's decision during the day)."""
-        self._give_notice(c, party, day=self.today)
+        give_notice(self, c, party, day=self.today)
 
     def start_contract(self, c: ContractState, start_day: int) -> None:
         """A formed contract starts on `start_day` on its terms."""
@@ -576,45 +518,12 @@ class SymbiosisModel(mesa.Model):
         fac = self.facility_by_id[facility_id]
         if not fac.up.closed:
             fac.up.close(at=self.now)
-            self._facility_closed(facility_id, day=self.today)
+            facility_closed(self, facility_id, day=self.today)
 
     def haul_per_t(self, c: ContractState) -> float:
         """Haulage per t of one day's contract volume on its route."""
         q = c.terms.volume_t_per_day
         return haul_cost(q, c.km, self.spec.transport) / q if q > 0 else 0.0
-
-    def _give_notice(self, c: ContractState, party: str, day: int | None = None) -> None:
-        """A party gives notice: obligations run for `notice_days`; a contract that then stops
-        inside a minimum term costs the leaver the early-termination fee, paid now to the other
-        party, unless the notice comes as a term ends (it declines the renewal)."""
-        if c.status not in (Status.ACTIVE, Status.PENDING):
-            return
-        # A decision during the day's balance comes after today's status update, so the
-        # contract is in force through today at least; a scripted notice comes before it.
-        decided = day is not None
-        day = int(self.env.now) if day is None else day
-        if c.status is Status.ACTIVE:
-            c.status = Status.NOTICE  # a pending contract turns to notice when it starts
-            self.contract_changed(c)
-        c.notice_by = party
-        c.end_day = day + c.terms.notice_days
-        first_day_out = max(c.end_day, day + 1) if decided else c.end_day
-        # Notice as a term ends declines its renewal: no fee, whatever the notice runs into.
-        renewal_declined = is_term_boundary(c.terms, day + 1 if decided else day)
-        if not renewal_declined and ends_inside_a_term(c.terms, first_day_out):
-            leaver = c.terms.supplier if party == "supplier" else c.terms.buyer
-            other = c.terms.buyer if party == "supplier" else c.terms.supplier
-            self.money.book(day, leaver, other, c.terms.early_termination_fee, "termination_fee", c.index)
-
-    def _end(self, c: ContractState, day: int) -> None:
-        was_pending = c.status is Status.PENDING
-        c.status = Status.ENDED
-        self.contract_changed(c)
-        c.ended_day = None if was_pending else day
-        c.called = False
-        if not c.is_backup:
-            for b in self._backups_of(c):
-                self._review_backup(b, recovered=False)
 
     # --- the day -----------------------------------------------------------------------------
 
@@ -702,16 +611,6 @@ class SymbiosisModel(mesa.Model):
             if paused:
                 gc.enable()
 
-    def update_contract_status(self, day: int) -> None:
-        """Step 3 of the day: contracts start, and those whose notice ran out end."""
-        for c in self.live_contracts:  # a latent contract waits as PENDING (its start day is past the horizon)
-            status = c.status
-            if status is Status.PENDING and day >= c.terms.start_day:
-                c.status = status = Status.ACTIVE if c.end_day is None else Status.NOTICE
-                self.contract_changed(c)
-            if status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
-                self._end(c, day)
-
     def ship(self, c: ContractState, pieces: list, lag_days: int, from_hub: bool = False) -> None:
         """Put a shipment dispatched today on the road: it lands at the gate (or, routed, at the
         intermediary) on the morning of day today + `lag_days`. Arrivals happen at day
@@ -723,6 +622,7 @@ class SymbiosisModel(mesa.Model):
         """Step 8 (sim/day/settlement.py)."""
         settle_day(self, day)
 
+    update_contract_status = update_contract_status
     # The steps by their former names, as benchmarks/bench_locality.py times the day step by step.
     _update_contract_status = update_contract_status
     _deliver_due = land_due

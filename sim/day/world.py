@@ -39,6 +39,8 @@ class World(Protocol):
     hub: Any  # sim.intermediary.Intermediary or None
     decisions: Any  # sim.behaviour.Decisions or None
     dock: dict[int, list]  # shipments on the road, by landing day
+    contracts_by_input: dict[int, tuple[list[ContractState], list[ContractState]]]  # (primaries, backups)
+    primaries_by_supplier: dict[str, list[ContractState]]
     up_history: np.ndarray
     operating_history: np.ndarray
     streams_flow: FlowTable

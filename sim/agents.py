@@ -10,7 +10,7 @@ Each verb delegates to its step's module in sim/day/, which holds the rules.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -18,9 +18,10 @@ import numpy as np
 from sim.day import consumption, production, tidy_up
 from sim.logistics import dewatered_mass_t
 from sim.outages import UpState
+from sim.rng import stream as rng_stream
 from sim.scenario import Facility as FacilitySpec
 from sim.scenario import InputSpec, Material, OutputStream, run_view
-from sim.streams import LotQueue
+from sim.streams import LotQueue, noise_factors, pattern_factors, quality_draws
 
 if TYPE_CHECKING:
     from sim.model import SymbiosisModel
@@ -148,6 +149,69 @@ class InputState:
     def buffer_level(self) -> float:
         """Secondary material held, all substitutes."""
         return sum([s.lots.total for s in self.substitutes])
+
+
+def make_stream_state(
+    out: OutputStream, materials: dict[str, Material], index: int, owner: str, seed: np.random.SeedSequence,
+    horizon: int,
+) -> StreamState:
+    """A stream's run state, with its draws for the horizon from its own keyed streams."""
+    mat = materials[out.material]
+    key = f"{owner}/{out.material}"
+    return StreamState(
+        out,
+        mat,
+        index,
+        owner,
+        noise=noise_factors(rng_stream(seed, f"output/{key}"), out.variability, horizon),
+        pattern=pattern_factors(out.pattern, horizon),
+        quality=quality_draws(rng_stream(seed, f"quality/{key}"), list(mat.quality), out.quality, mat.quality, horizon),
+    )
+
+
+def make_input_state(inp: InputSpec, materials: dict[str, Material], index: int) -> InputState:
+    """An input's run state, with a store per substitute."""
+    subs = [
+        SubstituteStore(
+            s.material,
+            s.ratio,
+            s.max_share,
+            s.processing_cost_per_t,
+            materials[s.material].disposal_cost_per_t,
+            materials[s.material].shelf_life_days,
+        )
+        for s in inp.substitutes
+    ]
+    return InputState(inp, materials[inp.material], index, subs)
+
+
+def fill_initial_buffers(inputs: list[InputState], materials: dict[str, Material]) -> None:
+    """Buffers start at `initial_buffer_t` (default: full), in the first contracted
+    substitute (else the first listed), at the material's nominal quality."""
+    for inp in inputs:
+        if not inp.substitutes:
+            continue
+        init = inp.spec.initial_buffer_t
+        qty = inp.buffer_cap if init is None else init
+        store = next((s for s in inp.substitutes if s.contracted), inp.substitutes[0])
+        nominal = np.array(list(materials[store.material].quality.values()), dtype=float)
+        store.lots.put(qty, 0, nominal)
+        inp.buffer_start = qty
+
+
+def offer_emergency(inputs: list[InputState], hub: Any) -> None:
+    """Each input's emergency source: its own, else (for member buyers with a virgin
+    stockpile or none) the intermediary's `hub`, as (premium, lead time, seller or None)."""
+    for inp in inputs:
+        own = inp.spec.emergency
+        if own is not None:
+            inp.emergency = (own.premium, own.lead_time_days, None)
+    if hub is None or hub.spec.emergency_premium is None:
+        return
+    for c in hub.contracts:
+        inp = c.buyer_input[0]
+        if inp.emergency is None and inp.spec.virgin != "market":
+            inp.emergency = (hub.spec.emergency_premium, hub.spec.emergency_lead_time_days, hub.hid)
 
 
 class Facility(mesa.Agent):

@@ -123,3 +123,8 @@ def break_even_km(margin: Margin, cost_per_tkm: float, trip_cost_per_t: float = 
     if cost_per_tkm <= 0:
         return math.inf
     return room / cost_per_tkm
+
+
+def haul_per_t(volume_t: float, km: float, transport: Transport) -> float:
+    """Haulage per t of a shipment of `volume_t` over `km` (0 for no volume)."""
+    return haul_cost(volume_t, km, transport) / volume_t if volume_t > 0 else 0.0

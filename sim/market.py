@@ -19,6 +19,7 @@ import itertools
 import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
@@ -110,3 +111,26 @@ def priced_total(tonnes: np.ndarray, prices: np.ndarray, start: int = 0) -> floa
         return 0.0
     cuts = [0, *(np.flatnonzero(p[1:] != p[:-1]) + 1).tolist(), p.size]
     return sum(float(t[a:b].sum()) * float(p[a]) for a, b in itertools.pairwise(cuts))
+
+
+class NominalPrices:
+    """The prices a market shift multiplies: each input's virgin price, each stream's and each
+    buyer's store's disposal cost, as the run started."""
+
+    def __init__(self, inputs: Sequence[Any], streams: Sequence[Any]):
+        self.virgin = [i.virgin_price for i in inputs]
+        self.disposal = [s.disposal_cost for s in streams]
+        self.buffer_disposal = [[s.disposal_cost for s in i.substitutes] for i in inputs]
+
+    def shift(self, shift: Shift, inputs: Sequence[Any], streams: Sequence[Any], paths: PricePaths) -> None:
+        """From the shift's day on, every virgin price and disposal cost of the run states
+        (sim.agents.InputState, StreamState) is its nominal value times its material's factor."""
+        day = shift.day
+        for inp in inputs:
+            inp.virgin_price = self.virgin[inp.index] * shift.virgin[inp.spec.material]
+            paths.set_virgin(day, inp.index, inp.virgin_price)
+            for sub, nominal in zip(inp.substitutes, self.buffer_disposal[inp.index], strict=True):
+                sub.disposal_cost = nominal * shift.disposal[sub.material]
+        for st in streams:
+            st.disposal_cost = self.disposal[st.index] * shift.disposal[st.spec.material]
+            paths.set_disposal(day, st.index, st.disposal_cost)

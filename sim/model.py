@@ -35,11 +35,9 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
 
 from __future__ import annotations
 
-import bisect
 import gc
 import math
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 import mesa
@@ -48,7 +46,15 @@ import pandas as pd
 import simpy
 
 from sim import metrics as run_metrics
-from sim.agents import Facility, InputState, StreamState, SubstituteStore
+from sim.agents import (
+    Facility,
+    InputState,
+    StreamState,
+    fill_initial_buffers,
+    make_input_state,
+    make_stream_state,
+    offer_emergency,
+)
 from sim.arrayday import AUTO_MIN_FACILITIES, run_on_arrays
 from sim.arrayday import problems as array_problems
 from sim.behaviour import Decisions, latent_contracts
@@ -59,7 +65,16 @@ from sim.contracts import (
 from sim.day.dispatch import dispatch_rows, dispatch_streams, hub_ships
 from sim.day.landing import land_due, unload
 from sim.day.settlement import settle_day
-from sim.day.status import facility_closed, give_notice, set_scale, supplier_changed, update_contract_status
+from sim.day.status import (
+    close_now,
+    facility_closed,
+    give_notice,
+    set_latent,
+    set_scale,
+    start_contract,
+    supplier_changed,
+    update_contract_status,
+)
 from sim.intermediary import Intermediary
 from sim.ledger import (
     CONTRACT_FLOWS,
@@ -74,13 +89,12 @@ from sim.ledger import (
     FlowTable,
     MoneyLedger,
 )
-from sim.logistics import Roads, delivery_lag_days, haul_cost
-from sim.market import PricePaths, Shift, draw_shifts, move_prices
+from sim.logistics import Roads, delivery_lag_days, haul_per_t
+from sim.market import NominalPrices, PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
-from sim.scenario import Behaviour, Scenario, ScenarioError, contract_input, replaced, run_view
-from sim.streams import noise_factors, pattern_factors, quality_draws
+from sim.scenario import Behaviour, Scenario, ScenarioError, contract_input, run_view
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
 
@@ -199,37 +213,11 @@ class SymbiosisModel(mesa.Model):
             up = UpState(self.env, on_change=self._make_change_hook(spec.id))
             fac = Facility(self, spec, up)
             for out in spec.outputs:
-                mat = materials[out.material]
-                props = list(mat.quality)
-                key = f"{spec.id}/{out.material}"
-                st = StreamState(
-                    out,
-                    mat,
-                    len(self.stream_states),
-                    spec.id,
-                    noise=noise_factors(
-                        rng_stream(self.seed, f"output/{key}"), out.variability, self.horizon
-                    ),
-                    pattern=pattern_factors(out.pattern, self.horizon),
-                    quality=quality_draws(
-                        rng_stream(self.seed, f"quality/{key}"), props, out.quality, mat.quality, self.horizon
-                    ),
-                )
+                st = make_stream_state(out, materials, len(self.stream_states), spec.id, self.seed, self.horizon)
                 fac.streams.append(st)
                 self.stream_states.append(st)
             for inp in spec.inputs:
-                subs = [
-                    SubstituteStore(
-                        s.material,
-                        s.ratio,
-                        s.max_share,
-                        s.processing_cost_per_t,
-                        materials[s.material].disposal_cost_per_t,
-                        materials[s.material].shelf_life_days,
-                    )
-                    for s in inp.substitutes
-                ]
-                ist = InputState(inp, materials[inp.material], len(self.input_states), subs)
+                ist = make_input_state(inp, materials, len(self.input_states))
                 fac.inputs.append(ist)
                 self.input_states.append(ist)
             self.facilities.append(fac)
@@ -318,11 +306,11 @@ class SymbiosisModel(mesa.Model):
             self.contracts_by_input[c.buyer_input[0].index][1 if c.is_backup else 0].append(c)
             if not c.is_backup:
                 self.primaries_by_supplier.setdefault(c.terms.supplier, []).append(c)
-        self._fill_initial_buffers()
+        fill_initial_buffers(self.input_states, self.materials)
         self.contract_roles = {
             c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
         }
-        self._offer_hub_emergency()
+        offer_emergency(self.input_states, self.hub)
         if self.decisions is not None:
             self.money.contract_cash = [c.period_cash for c in self.contracts]
 
@@ -348,35 +336,6 @@ class SymbiosisModel(mesa.Model):
             c.pay_rejection = account(t.supplier, DISPOSAL, "rejection_disposal", k)
             haulage_payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
             c.pay_transport = account(haulage_payer, HAULIER, "transport", k)
-
-    def _offer_hub_emergency(self) -> None:
-        """Each input's emergency source: its own, else (for member buyers with a virgin
-        stockpile or none) the intermediary's, as (premium, lead time, seller or None)."""
-        for inp in self.input_states:
-            own = inp.spec.emergency
-            if own is not None:
-                inp.emergency = (own.premium, own.lead_time_days, None)
-        hub = self.hub
-        if hub is None or hub.spec.emergency_premium is None:
-            return
-        for c in hub.contracts:
-            inp = c.buyer_input[0]
-            if inp.emergency is None and inp.spec.virgin != "market":
-                inp.emergency = (hub.spec.emergency_premium, hub.spec.emergency_lead_time_days, hub.hid)
-
-    def _fill_initial_buffers(self) -> None:
-        """Buffers start at `initial_buffer_t` (default: full), in the first contracted
-        substitute (else the first listed), at the material's nominal quality."""
-        materials = self.materials
-        for inp in self.input_states:
-            if not inp.substitutes:
-                continue
-            init = inp.spec.initial_buffer_t
-            qty = inp.buffer_cap if init is None else init
-            store = next((s for s in inp.substitutes if s.contracted), inp.substitutes[0])
-            nominal = np.array(list(materials[store.material].quality.values()), dtype=float)
-            store.lots.put(qty, 0, nominal)
-            inp.buffer_start = qty
 
     def _start_processes(self) -> None:
         sc = self.spec
@@ -409,10 +368,8 @@ class SymbiosisModel(mesa.Model):
     def _make_market(self) -> None:
         """Price paths at the nominal prices and, with a `[market]`, the process that shifts
         them (sim/market.py)."""
-        self._nominal_virgin = [i.virgin_price for i in self.input_states]
-        self._nominal_disposal = [s.disposal_cost for s in self.stream_states]
-        self._nominal_buffer_disposal = [[s.disposal_cost for s in i.substitutes] for i in self.input_states]
-        self.prices = PricePaths(self._nominal_virgin, self._nominal_disposal, self.horizon)
+        self.nominal_prices = NominalPrices(self.input_states, self.stream_states)
+        self.prices = PricePaths(self.nominal_prices.virgin, self.nominal_prices.disposal, self.horizon)
         self.market_shifts: list[Shift] = []
         if self.spec.market is not None:
             materials = [m.id for m in self.spec.materials]
@@ -420,17 +377,8 @@ class SymbiosisModel(mesa.Model):
             self.env.process(move_prices(self.env, self.market_shifts, self._shift_market))
 
     def _shift_market(self, shift: Shift) -> None:
-        """From the shift's day on, every virgin price and disposal cost is its nominal value
-        times its material's factor."""
-        day = shift.day
-        for inp in self.input_states:
-            inp.virgin_price = self._nominal_virgin[inp.index] * shift.virgin[inp.spec.material]
-            self.prices.set_virgin(day, inp.index, inp.virgin_price)
-            for sub, nominal in zip(inp.substitutes, self._nominal_buffer_disposal[inp.index], strict=True):
-                sub.disposal_cost = nominal * shift.disposal[sub.material]
-        for st in self.stream_states:
-            st.disposal_cost = self._nominal_disposal[st.index] * shift.disposal[st.spec.material]
-            self.prices.set_disposal(day, st.index, st.disposal_cost)
+        """A market shift moves every price from its day on (sim/market.py)."""
+        self.nominal_prices.shift(shift, self.input_states, self.stream_states, self.prices)
 
     # --- live interventions (dashboard, what-if scripts) -------------------------------------
 
@@ -476,17 +424,6 @@ class SymbiosisModel(mesa.Model):
         """A party gives notice on a contract today (an agent's decision during the day)."""
         give_notice(self, c, party, day=self.today)
 
-    def start_contract(self, c: ContractState, start_day: int) -> None:
-        """A formed contract starts on `start_day` on its terms."""
-        c.terms = replaced(c.terms, start_day=start_day)
-        self.set_latent(c, False)
-        c.period_start = start_day
-        sub = c.buyer_input[1]
-        sub.contracted = True
-        if not c.is_backup and c not in sub.primaries:  # a link formed again is listed once
-            sub.primaries.append(c)
-        self.contract_changed(c)
-
     def contract_changed(self, c: ContractState) -> None:
         """A contract's status or terms changed: its buyer's store works out again what its
         primaries would deliver at full supply, and the contract listeners hear of it.
@@ -495,35 +432,13 @@ class SymbiosisModel(mesa.Model):
         for listener in self.contract_listeners:
             listener(c)
 
-    def set_latent(self, c: ContractState, latent: bool) -> None:
-        """Make a contract a candidate again (latent) or a formed one, keeping the lists of the
-        contracts that are not latent (the model's, its stream's and, routed, the
-        intermediary's) in contract order."""
-        if c.latent == latent:
-            return
-        c.latent = latent
-        lists = [self.live_contracts, c.supplier_stream.live]
-        if c.routed and self.hub is not None:
-            lists.append(self.hub.live)
-        for live in lists:
-            at = bisect.bisect_left(live, c.index, key=attrgetter("index"))
-            if latent:
-                assert live[at] is c
-                del live[at]
-            else:
-                live.insert(at, c)
-
-    def close_now(self, facility_id: str) -> None:
-        """Close a facility for good from now (an agent's decision); its contracts end."""
-        fac = self.facility_by_id[facility_id]
-        if not fac.up.closed:
-            fac.up.close(at=self.now)
-            facility_closed(self, facility_id, day=self.today)
+    start_contract = start_contract
+    set_latent = set_latent
+    close_now = close_now
 
     def haul_per_t(self, c: ContractState) -> float:
         """Haulage per t of one day's contract volume on its route."""
-        q = c.terms.volume_t_per_day
-        return haul_cost(q, c.km, self.spec.transport) / q if q > 0 else 0.0
+        return haul_per_t(c.terms.volume_t_per_day, c.km, self.spec.transport)
 
     # --- the day -----------------------------------------------------------------------------
 

@@ -8,14 +8,18 @@ ends (:func:`sim.contracts.ends_inside_a_term`, :func:`sim.contracts.is_term_bou
 permanent closure ends every contract of the facility. A backup is called when one of its
 buyer's primaries fails (its supplier down or closed, its stream stopped, the contract ended)
 and the failure outlasts the backup's activation lead time; it is released when every primary
-is back.
+is back. A contract formed by the agents starts on its terms (:func:`start_contract`); one
+given up waits as a candidate again (:func:`set_latent`).
 """
 
 from __future__ import annotations
 
+import bisect
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from sim.contracts import ContractState, Status, ends_inside_a_term, is_term_boundary
+from sim.scenario import replaced
 
 if TYPE_CHECKING:
     from sim.day.world import World
@@ -129,3 +133,42 @@ def facility_closed(m: World, fid: str, day: int | None = None) -> None:
         if not c.is_backup and c.terms.supplier == fid:
             for b in backups_of(m, c):
                 review_backup(m, b, recovered=False)
+
+
+def start_contract(m: World, c: ContractState, start_day: int) -> None:
+    """A formed contract starts on `start_day` on its terms."""
+    c.terms = replaced(c.terms, start_day=start_day)
+    set_latent(m, c, False)
+    c.period_start = start_day
+    sub = c.buyer_input[1]
+    sub.contracted = True
+    if not c.is_backup and c not in sub.primaries:  # a link formed again is listed once
+        sub.primaries.append(c)
+    m.contract_changed(c)
+
+
+def set_latent(m: World, c: ContractState, latent: bool) -> None:
+    """Make a contract a candidate again (latent) or a formed one, keeping the lists of the
+    contracts that are not latent (the model's, its stream's and, routed, the
+    intermediary's) in contract order."""
+    if c.latent == latent:
+        return
+    c.latent = latent
+    lists = [m.live_contracts, c.supplier_stream.live]
+    if c.routed and m.hub is not None:
+        lists.append(m.hub.live)
+    for live in lists:
+        at = bisect.bisect_left(live, c.index, key=attrgetter("index"))
+        if latent:
+            assert live[at] is c
+            del live[at]
+        else:
+            live.insert(at, c)
+
+
+def close_now(m: World, facility_id: str) -> None:
+    """Close a facility for good from now (an agent's decision); its contracts end."""
+    fac = m.facility_by_id[facility_id]
+    if not fac.up.closed:
+        fac.up.close(at=m.now)
+        facility_closed(m, facility_id, day=m.today)

@@ -88,8 +88,9 @@ def _take(path: Path, exclusive: bool, root: Path) -> tuple[int, Path]:
             os.close(fd)
             continue
         if exclusive:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            with suppress(OSError):  # only for the message; a full disk is reported by the write probe
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return fd, path
     raise StoreError(f"{root}: could not take {path.name}")
 

@@ -24,7 +24,7 @@ from sim.scenario import InputSpec, Material, OutputStream, run_view
 from sim.streams import LotQueue, noise_factors, pattern_factors, quality_draws
 
 if TYPE_CHECKING:
-    from sim.model import SymbiosisModel
+    from sim.day.world import World
 
 
 class State(enum.Enum):
@@ -217,9 +217,9 @@ def offer_emergency(inputs: list[InputState], hub: Any) -> None:
 class Facility(mesa.Agent):
     """A plant that produces waste streams and/or consumes inputs, and sometimes fails."""
 
-    model: SymbiosisModel
+    model: World
 
-    def __init__(self, model: SymbiosisModel, spec: FacilitySpec, up: UpState):
+    def __init__(self, model: World, spec: FacilitySpec, up: UpState):
         super().__init__(model)
         self.spec = spec
         self.fid = spec.id

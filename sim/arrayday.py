@@ -55,7 +55,7 @@ from sim.ledger import MARKET
 from sim.rings import Rings
 
 if TYPE_CHECKING:
-    from sim.model import SymbiosisModel
+    from sim.day.world import World
     from sim.scenario import Scenario
 
 _MAX_SUBSTITUTES = 13  # item keys leave this many substitute slots per input (then virgin, emergency, lost)
@@ -85,7 +85,7 @@ def problems(spec: Scenario) -> list[str]:
 class ArrayDay:
     """The columns of one model's day, and the day over them (see the module docstring)."""
 
-    def __init__(self, m: SymbiosisModel):
+    def __init__(self, m: World):
         # Terms, caps, contract lists and `contracted` are read once, here: only the
         # intermediary and the agents' decisions change them during a run, and those keep a
         # network on the object core (so does a ledger tracking cash per contract).
@@ -100,7 +100,7 @@ class ArrayDay:
         self._load_supply(m)
         self._open()
 
-    def _load_streams(self, m: SymbiosisModel) -> None:
+    def _load_streams(self, m: World) -> None:
         """Streams, their draws and source storage, in stream order."""
         fidx = m.facility_index
         streams = m.stream_states
@@ -132,7 +132,7 @@ class ArrayDay:
         for st in streams:
             self.src.load(st.index, [(q, b, self._row_of(x)) for q, b, x in st.storage.lots], st.storage.total)
 
-    def _load_inputs(self, m: SymbiosisModel) -> None:
+    def _load_inputs(self, m: World) -> None:
         """Inputs and the buyers' stores (substitutes), flattened in input order."""
         fidx = m.facility_index
         inputs = m.input_states
@@ -167,7 +167,7 @@ class ArrayDay:
         self.rank_subs = [np.flatnonzero(self.sub_rank == r) for r in range(self.n_ranks)]
         self.rank_shelf = [rs[~np.isnan(self.sub_shelf[rs])] for rs in self.rank_subs]
 
-    def _load_contracts(self, m: SymbiosisModel) -> None:
+    def _load_contracts(self, m: World) -> None:
         """Contracts' terms, quality bands, accounts and dispatch ranks: primaries and backups,
         none routed or latent (see problems())."""
         streams, contracts = m.stream_states, m.contracts
@@ -217,7 +217,7 @@ class ArrayDay:
         self.priorities = [[c.terms.priority for c in st.live] for st in streams]
         self.pro_rata = m.spec.policy.allocation == "pro_rata"
 
-    def _load_status(self, m: SymbiosisModel) -> None:
+    def _load_status(self, m: World) -> None:
         """Contract status and open periods (from the objects: the object core's own status step
         runs every day), shipments on the road, facilities to watch, the day's queues."""
         contracts = m.contracts
@@ -252,7 +252,7 @@ class ArrayDay:
         self.emergencies: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.fac_ids = [f.fid for f in m.facilities]
 
-    def _load_supply(self, m: SymbiosisModel) -> None:
+    def _load_supply(self, m: World) -> None:
         """Inputs' consumption passes (critical inputs first), stockpiles, emergency supply, and
         what events change (stream scales, prices)."""
         inputs = m.input_states
@@ -443,7 +443,7 @@ class ArrayDay:
 
     def _read_status(self) -> None:
         """Status, called flags and full-supply figures of the contracts the object core
-        changed (SymbiosisModel.contract_changed)."""
+        changed (World.contract_changed)."""
         for c in self._changed:
             k = c.index
             status = c.status
@@ -499,7 +499,7 @@ def _or_minus_one(number: int | None) -> int:
     return -1 if number is None else number
 
 
-def run_on_arrays(m: SymbiosisModel) -> None:
+def run_on_arrays(m: World) -> None:
     """Run `m` to its horizon on the array day, then write the state back to its objects."""
     engine = ArrayDay(m)
     try:

@@ -24,7 +24,7 @@ from sim.market import priced_total
 from sim.scenario import Behaviour, Contract, replaced
 
 if TYPE_CHECKING:
-    from sim.model import SymbiosisModel
+    from sim.day.world import World
 
 #: A performance or trust below this is a "hurt"; contracts born from formation carry this id prefix.
 FORMED_PREFIX = "formed-"
@@ -46,7 +46,7 @@ class TermTally:
 class Decisions:
     """The decision layer of one run."""
 
-    def __init__(self, model: SymbiosisModel, spec: Behaviour, rng: np.random.Generator):
+    def __init__(self, model: World, spec: Behaviour, rng: np.random.Generator):
         self.model = model
         self.spec = spec
         self.rng = rng
@@ -390,7 +390,7 @@ def _promised(c: ContractState) -> bool:
     return c.in_force or (c.status is Status.PENDING and not c.latent)
 
 
-def latent_contracts(model: SymbiosisModel) -> list[Contract]:
+def latent_contracts(model: World) -> list[Contract]:
     """Candidate exchanges no contract covers yet, as contracts on the `[formation]` terms that
     start only if formation forms them."""
     from sim.matching import candidate_exchanges, formed_contract

@@ -23,7 +23,7 @@ from sim.scenario import IntermediarySpec
 from sim.streams import LotQueue
 
 if TYPE_CHECKING:
-    from sim.model import SymbiosisModel
+    from sim.day.world import World
 
 
 def allocate_by_rank(available_t: float, due_t: list[float], rank: list[tuple[float, ...]]) -> list[float]:
@@ -39,9 +39,9 @@ def allocate_by_rank(available_t: float, due_t: list[float], rank: list[tuple[fl
 class Intermediary(mesa.Agent):
     """The broker agent: pooled storage per material, inbound inspection, outbound call-offs."""
 
-    model: SymbiosisModel
+    model: World
 
-    def __init__(self, model: SymbiosisModel, spec: IntermediarySpec, rng: np.random.Generator):
+    def __init__(self, model: World, spec: IntermediarySpec, rng: np.random.Generator):
         super().__init__(model)
         self.spec = spec
         self.hid = spec.id

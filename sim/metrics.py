@@ -18,7 +18,7 @@ from sim.ledger import CATEGORY_SIDE, EXTERNAL
 from sim.market import priced_total
 
 if TYPE_CHECKING:
-    from sim.model import SymbiosisModel
+    from sim.day.world import World
     from sim.scenario import InputSpec
 
 #: Relative tolerance below which a secondary shortfall is rounding, not a disruption.
@@ -34,6 +34,24 @@ class RunTables:
     contracts: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produces (:func:`sim.run.run_once`, which exports it).
+
+    - ``metrics``: the run metrics of DESIGN.md section 8 (name -> float);
+    - ``facilities``: one row per facility (costs, benefit, flows);
+    - ``contracts``: one row per contract (delivered, shortfall, penalties...);
+    - ``series``: the daily time series (only when asked for);
+    - ``outages``: every outage (facility, start, end, cause; only with the series).
+    """
+
+    metrics: dict[str, float]
+    facilities: pd.DataFrame
+    contracts: pd.DataFrame
+    series: pd.DataFrame | None = None
+    outages: pd.DataFrame | None = None
+
+
 def runs_of_true(flags: np.ndarray) -> np.ndarray:
     """Lengths of the maximal runs of True in a boolean vector."""
     if flags.size == 0:
@@ -43,7 +61,7 @@ def runs_of_true(flags: np.ndarray) -> np.ndarray:
     return edges[1::2] - edges[::2]
 
 
-def disruption_flags(model: SymbiosisModel) -> np.ndarray:
+def disruption_flags(model: World) -> np.ndarray:
     """Days on which some input's secondary supply fell short of its full-supply use."""
     f = model.inputs_flow
     gap = f["secondary_full_t"] - f["from_secondary_t"]
@@ -92,7 +110,7 @@ class MoneySums:
     category: dict[str, float]  # category -> amount
 
 
-def sum_money(model: SymbiosisModel, w: int) -> MoneySums:
+def sum_money(model: World, w: int) -> MoneySums:
     """Cost to each facility by side and category, and totals by contract and category."""
     party: dict[tuple[str, str, str], float] = defaultdict(float)
     contract: dict[tuple[int, str], float] = defaultdict(float)
@@ -118,7 +136,7 @@ def sum_money(model: SymbiosisModel, w: int) -> MoneySums:
     return MoneySums(dict(party), dict(contract), dict(category))
 
 
-def _facility_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFrame:
+def _facility_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
     sf, inf = model.streams_flow, model.inputs_flow
     virgin, disposal = model.prices.virgin, model.prices.disposal
     rows = []
@@ -165,7 +183,7 @@ def _facility_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def _contract_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFrame:
+def _contract_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
     cf = model.contracts_flow
     by_cat = sums.contract
     rows = []
@@ -215,7 +233,7 @@ def _contract_table(model: SymbiosisModel, w: int, sums: MoneySums) -> pd.DataFr
 RENEGOTIATED_TERMS = ("volume_t_per_day", "price_per_t", "penalty_per_t_short")
 
 
-def decision_metrics(model: SymbiosisModel) -> dict[str, float]:
+def decision_metrics(model: World) -> dict[str, float]:
     """What the agents decided (zeros when the network is frozen)."""
     d = model.decisions
     live = [c for c in model.contracts if (not c.latent and c.ended_day is None) or c.status is Status.ACTIVE]
@@ -230,7 +248,7 @@ def decision_metrics(model: SymbiosisModel) -> dict[str, float]:
     }
 
 
-def link_metrics(model: SymbiosisModel, w: int) -> dict[str, float]:
+def link_metrics(model: World, w: int) -> dict[str, float]:
     """How stable the links are, after the warm-up. A link is a contract of the run: listed,
     formed by rule, or a candidate exchange the agents may form.
 
@@ -249,7 +267,7 @@ def link_metrics(model: SymbiosisModel, w: int) -> dict[str, float]:
     }
 
 
-def compute(model: SymbiosisModel) -> RunTables:
+def compute(model: World) -> RunTables:
     """All run metrics and breakdowns of a finished run."""
     w = model.warmup
     sf, inf, cf = model.streams_flow, model.inputs_flow, model.contracts_flow
@@ -337,7 +355,7 @@ def compute(model: SymbiosisModel) -> RunTables:
     return RunTables(metrics=metrics, facilities=facilities, contracts=contracts)
 
 
-def daily_series(model: SymbiosisModel) -> pd.DataFrame:
+def daily_series(model: World) -> pd.DataFrame:
     """The daily time series of a run, one row per day, wide columns named `what:item`."""
     sf, inf = model.streams_flow, model.inputs_flow
     cols: dict[str, np.ndarray] = {"day": np.arange(model.horizon)}

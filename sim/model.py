@@ -548,12 +548,10 @@ class SymbiosisModel(mesa.Model):
 
     # --- results -----------------------------------------------------------------------------
 
-    def result(self, series: bool = False) -> Any:
+    def result(self, series: bool = False) -> run_metrics.RunResult:
         """The run's metrics and tables (a :class:`sim.run.RunResult`)."""
-        from sim.run import RunResult
-
         tables = run_metrics.compute(self)
-        return RunResult(
+        return run_metrics.RunResult(
             metrics=tables.metrics,
             facilities=tables.facilities,
             contracts=tables.contracts,

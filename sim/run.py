@@ -7,31 +7,13 @@ workers in a process pool or on Dask can send it back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
 
+from sim.metrics import RunResult
 from sim.rng import as_seed_sequence
 from sim.scenario import Scenario
 
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one run produces.
-
-    - ``metrics``: the run metrics of DESIGN.md section 8 (name -> float);
-    - ``facilities``: one row per facility (costs, benefit, flows);
-    - ``contracts``: one row per contract (delivered, shortfall, penalties...);
-    - ``series``: the daily time series (only when asked for);
-    - ``outages``: every outage (facility, start, end, cause; only with the series).
-    """
-
-    metrics: dict[str, float]
-    facilities: pd.DataFrame
-    contracts: pd.DataFrame
-    series: pd.DataFrame | None = None
-    outages: pd.DataFrame | None = None
+__all__ = ["RunResult", "run_once"]
 
 
 def run_once(

@@ -270,11 +270,29 @@ def link_metrics(model: World, w: int) -> dict[str, float]:
 def compute(model: World) -> RunTables:
     """All run metrics and breakdowns of a finished run."""
     w = model.warmup
-    sf, inf, cf = model.streams_flow, model.inputs_flow, model.contracts_flow
     sums = sum_money(model, w)
     facilities = _facility_table(model, w, sums)
     contracts = _contract_table(model, w, sums)
+    inf = model.inputs_flow
+    co2 = {m.id: m.co2e_t_per_t for m in model.spec.materials}
+    co2e = sum(
+        _sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states
+    )
+    metrics = {
+        **_material_metrics(model, w),
+        **_money_metrics(model, sums, facilities),
+        "contracts_ended": float(sum(c.status is Status.ENDED and c.ended_day is not None for c in model.contracts)),
+        **decision_metrics(model),
+        **link_metrics(model, w),
+        "co2e_avoided_t": float(co2e),
+        "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
+    }
+    return RunTables(metrics=metrics, facilities=facilities, contracts=contracts)
 
+
+def _material_metrics(model: World, w: int) -> dict[str, float]:
+    """Inputs, disruptions, waste and shortfalls, in tonnes and days."""
+    sf, inf, cf = model.streams_flow, model.inputs_flow, model.contracts_flow
     required = _sum(inf["required_t"], w)
     unmet = _sum(inf["unmet_t"], w)
     secondary = _sum(inf["from_secondary_t"], w)
@@ -294,26 +312,9 @@ def compute(model: World) -> RunTables:
     )
     routed = np.array([c.routed for c in model.contracts], dtype=bool)
     buyer_short = _sum(cf["short_t"][:, ~routed], w) + _sum(cf["out_short_t"][:, routed], w)
-    ext = sums.category
-    shipped_km = sum(
-        _sum(cf["shipped_t"][:, c.index], w) * c.km + _sum(cf["out_shipped_t"][:, c.index], w) * c.km_out
-        for c in model.contracts
-    )
     demand_per_fac = np.array([sum(i.spec.demand_t_per_day for i in f.inputs) for f in model.facilities])
     loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
-    co2 = {m.id: m.co2e_t_per_t for m in model.spec.materials}
-    co2e = sum(
-        _sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states
-    )
-    supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
-    buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
-    hub = model.hub
-    intermediary_profit = -float(sum(v for (who, _, _), v in sums.party.items() if hub is not None and who == hub.hid))
-
-    def cat(name: str) -> float:
-        return float(ext.get(name, 0.0))
-
-    metrics = {
+    return {
         "input_required_t": required,
         "input_from_secondary_t": secondary,
         "input_from_virgin_t": _sum(inf["from_virgin_t"], w) + _sum(inf["from_emergency_t"], w),
@@ -333,6 +334,27 @@ def compute(model: World) -> RunTables:
         "diversion_rate": exchanged / generated if generated > 0 else 0.0,
         "contract_shortfall_t": buyer_short,
         "supplier_shortfall_t": _sum(cf["short_t"], w),
+    }
+
+
+def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame) -> dict[str, float]:
+    """Money by category, haulage in t-km, and each side's benefit."""
+    w = model.warmup
+    cf = model.contracts_flow
+    ext = sums.category
+    shipped_km = sum(
+        _sum(cf["shipped_t"][:, c.index], w) * c.km + _sum(cf["out_shipped_t"][:, c.index], w) * c.km_out
+        for c in model.contracts
+    )
+    supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
+    buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
+    hub = model.hub
+    intermediary_profit = -float(sum(v for (who, _, _), v in sums.party.items() if hub is not None and who == hub.hid))
+
+    def cat(name: str) -> float:
+        return float(ext.get(name, 0.0))
+
+    return {
         "penalties_paid": cat("penalty"),
         "take_or_pay_paid": cat("take_or_pay"),
         "standby_fees_paid": cat("standby_fee"),
@@ -346,13 +368,7 @@ def compute(model: World) -> RunTables:
         "supplier_benefit": supplier_benefit,
         "buyer_benefit": buyer_benefit,
         "intermediary_profit": intermediary_profit,
-        "contracts_ended": float(sum(c.status is Status.ENDED and c.ended_day is not None for c in model.contracts)),
-        **decision_metrics(model),
-        **link_metrics(model, w),
-        "co2e_avoided_t": float(co2e),
-        "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
     }
-    return RunTables(metrics=metrics, facilities=facilities, contracts=contracts)
 
 
 def daily_series(model: World) -> pd.DataFrame:

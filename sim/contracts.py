@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from sim.scenario import Contract, Limit
+from sim.logistics import Roads, delivery_lag_days
+from sim.scenario import Contract, Facility, Limit, Material, Scenario, contract_input, run_view
 
 
 class Status(enum.Enum):
@@ -185,3 +187,42 @@ class ContractState:
     def settles_today(self, day: int) -> bool:
         """A settlement period closes at the end of `day`."""
         return (day + 1 - self.terms.start_day) % self.terms.settlement_days == 0
+
+
+def make_contract_state(
+    sc: Scenario, specs: dict[str, Facility], materials: dict[str, Material], terms: Contract, index: int,
+    supplier: Any, buyer: Any, roads: Roads, hub_id: str | None, is_latent: bool,
+) -> ContractState:
+    """A contract's run state, from the supplier's stream of its material to the buyer's store
+    of it (`supplier`, `buyer`: sim.agents.Facility): its route (direct, or routed to the
+    intermediary `hub_id` and on to the buyer), delivery lags and quality bands (the
+    contract's spec, and at the buyer's gate also the buyer's limits)."""
+    stream = next(s for s in supplier.streams if s.spec.material == terms.material)
+    spec_in = contract_input(sc, terms, specs)
+    inp = next(i for i in buyer.inputs if i.spec.material == spec_in.material)
+    sub = next(s for s in inp.substitutes if s.material == terms.material)
+    sub_spec = next(s for s in spec_in.substitutes if s.material == terms.material)
+    props = list(materials[terms.material].quality)
+    routed = hub_id is not None and terms.via_intermediary
+    if routed:
+        km = roads.km(supplier.fid, hub_id)
+    else:
+        km = terms.distance_km if terms.distance_km is not None else roads.km(supplier.fid, buyer.fid)
+    c = ContractState(
+        terms=run_view(terms),
+        index=index,
+        supplier_stream=stream,
+        buyer_input=(inp, sub),
+        landing=buyer.landed,
+        km=km,
+        lag_days=delivery_lag_days(km, sc.transport),
+        quality_bands=limit_bands(props, terms.quality_spec, sub_spec.quality_limits),
+        period_start=terms.start_day,
+        routed=routed,
+        inbound_bands=limit_bands(props, terms.quality_spec),
+        latent=is_latent,
+    )
+    if routed:
+        c.km_out = roads.km(buyer.fid, hub_id)
+        c.lag_out = delivery_lag_days(c.km_out, sc.transport)
+    return c

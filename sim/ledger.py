@@ -12,6 +12,7 @@ mass balances and metrics are sums over the same numbers the model moved.
 from __future__ import annotations
 
 from array import array
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -246,3 +247,28 @@ class MoneyLedger:
                 "contract": np.array([key[3] for key in keys] or [0], dtype=np.int64)[numbers],
             }
         )
+
+
+def open_accounts(money: MoneyLedger, facilities: list[Any], contracts: list[Any]) -> None:
+    """Look up once the money accounts the day pays on (MoneyLedger.pay), and give them to the
+    run states that pay (sim.agents' streams, inputs and stores; sim.contracts.ContractState).
+    Parties, and who pays the haulage, never change during a run; terms that do (volume,
+    price, penalty) are amounts, not accounts."""
+    account = money.account
+    for fac in facilities:
+        fid = fac.fid
+        for st in fac.streams:
+            st.pay_preprocessing = account(fid, PROCESSING, "preprocessing")
+            st.pay_disposal = account(fid, DISPOSAL, "disposal")
+        for inp in fac.inputs:
+            inp.pay_virgin = account(fid, MARKET, "virgin")
+            inp.pay_lost = account(fid, LOST, "lost_margin")
+            for s in inp.substitutes:
+                s.pay_processing = account(fid, PROCESSING, "secondary_processing")
+                s.pay_disposal = account(fid, DISPOSAL, "buffer_disposal")
+    for c in contracts:
+        t, k = c.terms, c.index
+        c.pay_price = account(t.buyer, t.supplier, "price", k)
+        c.pay_rejection = account(t.supplier, DISPOSAL, "rejection_disposal", k)
+        haulage_payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
+        c.pay_transport = account(haulage_payer, HAULIER, "transport", k)

@@ -60,7 +60,7 @@ from sim.arrayday import problems as array_problems
 from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
-    limit_bands,
+    make_contract_state,
 )
 from sim.day.dispatch import dispatch_rows, dispatch_streams, hub_ships
 from sim.day.landing import land_due, unload
@@ -69,6 +69,7 @@ from sim.day.status import (
     close_now,
     facility_closed,
     give_notice,
+    index_contracts,
     set_latent,
     set_scale,
     start_contract,
@@ -78,23 +79,19 @@ from sim.day.status import (
 from sim.intermediary import Intermediary
 from sim.ledger import (
     CONTRACT_FLOWS,
-    DISPOSAL,
-    HAULIER,
     HUB_FLOWS,
     INPUT_FLOWS,
-    LOST,
-    MARKET,
-    PROCESSING,
     STREAM_FLOWS,
     FlowTable,
     MoneyLedger,
+    open_accounts,
 )
-from sim.logistics import Roads, delivery_lag_days, haul_per_t
+from sim.logistics import Roads, haul_per_t
 from sim.market import NominalPrices, PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
-from sim.scenario import Behaviour, Scenario, ScenarioError, contract_input, run_view
+from sim.scenario import Behaviour, Scenario, ScenarioError
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
 
@@ -167,7 +164,7 @@ class SymbiosisModel(mesa.Model):
         if adaptive or (adaptive is None and behaviour is not None):
             self.decisions = Decisions(self, behaviour or Behaviour(), rng_stream(self.seed, "behaviour/formation"))
         self._make_contracts()
-        self._open_accounts()
+        open_accounts(self.money, self.facilities, self.contracts)
         self._start_processes()
         self.engine = self._pick_engine(scenario)
         self.datacollector = mesa.DataCollector(
@@ -247,44 +244,19 @@ class SymbiosisModel(mesa.Model):
         latent = latent_contracts(self) if self.decisions is not None else []
         specs = {f.id: f for f in sc.facilities}
         roads = Roads(sc)
+        hub_id = self.hub.hid if self.hub is not None else None
         for terms, is_latent in [*((t, False) for t in sc.contracts), *((t, True) for t in latent)]:
             if not terms.enabled:
                 continue
-            sup = self.facility_by_id[terms.supplier]
-            buy = self.facility_by_id[terms.buyer]
-            stream = next(s for s in sup.streams if s.spec.material == terms.material)
-            spec_in = contract_input(sc, terms, specs)
-            inp = next(i for i in buy.inputs if i.spec.material == spec_in.material)
-            sub = next(s for s in inp.substitutes if s.material == terms.material)
+            sup, buy = self.facility_by_id[terms.supplier], self.facility_by_id[terms.buyer]
+            k = len(self.contracts)
+            c = make_contract_state(sc, specs, materials, terms, k, sup, buy, roads, hub_id, is_latent)
+            stream, sub = c.supplier_stream, c.buyer_input[1]
             sub.contracted = sub.contracted or not is_latent
-            sub_spec = next(s for s in spec_in.substitutes if s.material == terms.material)
-            props = list(materials[terms.material].quality)
-            routed = self.hub is not None and terms.via_intermediary
-            if routed:
-                assert self.hub is not None
-                km = roads.km(sup.fid, self.hub.hid)
-            else:
-                km = terms.distance_km if terms.distance_km is not None else roads.km(sup.fid, buy.fid)
-            c = ContractState(
-                terms=run_view(terms),
-                index=len(self.contracts),
-                supplier_stream=stream,
-                buyer_input=(inp, sub),
-                landing=buy.landed,
-                km=km,
-                lag_days=delivery_lag_days(km, sc.transport),
-                quality_bands=limit_bands(props, terms.quality_spec, sub_spec.quality_limits),
-                period_start=terms.start_day,
-                routed=routed,
-                inbound_bands=limit_bands(props, terms.quality_spec),
-                latent=is_latent,
-            )
             if self.decisions is not None:
                 c.trust = self.decisions.spec.trust_initial
-            if routed:
+            if c.routed:
                 assert self.hub is not None
-                c.km_out = roads.km(buy.fid, self.hub.hid)
-                c.lag_out = delivery_lag_days(c.km_out, sc.transport)
                 self.hub.join(c, stream.shelf_life)
             stream.contracts.append(c)
             if not is_latent:
@@ -296,16 +268,7 @@ class SymbiosisModel(mesa.Model):
         # latent contract per uncovered candidate exchange (~n^2), idle until formed.
         self.live_contracts = [c for c in self.contracts if not c.latent]
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
-        # Look-ups for outage events, so that an event costs what its facility's contracts
-        # cost, not a scan of the whole network (contract order kept).
-        self.contracts_by_input: dict[int, tuple[list[ContractState], list[ContractState]]] = {
-            i.index: ([], []) for i in self.input_states
-        }
-        self.primaries_by_supplier: dict[str, list[ContractState]] = {}
-        for c in self.contracts:
-            self.contracts_by_input[c.buyer_input[0].index][1 if c.is_backup else 0].append(c)
-            if not c.is_backup:
-                self.primaries_by_supplier.setdefault(c.terms.supplier, []).append(c)
+        self.contracts_by_input, self.primaries_by_supplier = index_contracts(self.contracts, self.input_states)
         fill_initial_buffers(self.input_states, self.materials)
         self.contract_roles = {
             c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
@@ -313,29 +276,6 @@ class SymbiosisModel(mesa.Model):
         offer_emergency(self.input_states, self.hub)
         if self.decisions is not None:
             self.money.contract_cash = [c.period_cash for c in self.contracts]
-
-    def _open_accounts(self) -> None:
-        """Look up once the money accounts the day pays on (MoneyLedger.pay). Parties, and
-        who pays the haulage, never change during a run; terms that do (volume, price,
-        penalty) are amounts, not accounts."""
-        account = self.money.account
-        for fac in self.facilities:
-            fid = fac.fid
-            for st in fac.streams:
-                st.pay_preprocessing = account(fid, PROCESSING, "preprocessing")
-                st.pay_disposal = account(fid, DISPOSAL, "disposal")
-            for inp in fac.inputs:
-                inp.pay_virgin = account(fid, MARKET, "virgin")
-                inp.pay_lost = account(fid, LOST, "lost_margin")
-                for s in inp.substitutes:
-                    s.pay_processing = account(fid, PROCESSING, "secondary_processing")
-                    s.pay_disposal = account(fid, DISPOSAL, "buffer_disposal")
-        for c in self.contracts:
-            t, k = c.terms, c.index
-            c.pay_price = account(t.buyer, t.supplier, "price", k)
-            c.pay_rejection = account(t.supplier, DISPOSAL, "rejection_disposal", k)
-            haulage_payer = t.supplier if t.transport_paid_by == "supplier" else t.buyer
-            c.pay_transport = account(haulage_payer, HAULIER, "transport", k)
 
     def _start_processes(self) -> None:
         sc = self.spec

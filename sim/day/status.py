@@ -172,3 +172,18 @@ def close_now(m: World, facility_id: str) -> None:
     if not fac.up.closed:
         fac.up.close(at=m.now)
         facility_closed(m, facility_id, day=m.today)
+
+
+def index_contracts(
+    contracts: list[ContractState], inputs: list[Any]
+) -> tuple[dict[int, tuple[list[ContractState], list[ContractState]]], dict[str, list[ContractState]]]:
+    """Look-ups for outage events, so that an event costs what its facility's contracts cost,
+    not a scan of the whole network (contract order kept): each input's (primaries, backups),
+    and each supplier's primaries."""
+    by_input: dict[int, tuple[list[ContractState], list[ContractState]]] = {i.index: ([], []) for i in inputs}
+    by_supplier: dict[str, list[ContractState]] = {}
+    for c in contracts:
+        by_input[c.buyer_input[0].index][1 if c.is_backup else 0].append(c)
+        if not c.is_backup:
+            by_supplier.setdefault(c.terms.supplier, []).append(c)
+    return by_input, by_supplier

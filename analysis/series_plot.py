@@ -1,14 +1,29 @@
-"""The daily story of one run: outages, buffers against capacity, shortfalls and penalties."""
+"""The daily story of one run, along the whole chain: outages, what each source produced and
+held, the buyers' buffers against capacity, and the shortfalls and penalties that followed.
+
+Given the scenario, the plot shades the warm-up (days the run's metrics leave out), names each
+buffer by the secondary material it holds and the input it serves ("kiln: sugar_lime (for
+limestone)"), draws each source's storage capacity and puts money in the scenario's currency.
+Every legend sits outside its panel, so none covers a line.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from sim.scenario import Scenario
 
 CAUSE_COLOURS = {
     "failure": "#d62728",
@@ -16,74 +31,215 @@ CAUSE_COLOURS = {
     "scripted": "#9467bd",
     "closure": "#444444",
 }
+WARMUP_COLOUR = "#bbbbbb"
+COLOURS = plt.cm.tab10.colors
+#: Buffers avoid the outage reds and the first sources' blue and orange.
+BUFFER_COLOURS = tuple(COLOURS[k] for k in (2, 4, 5, 6, 8, 9, 7))
 
 
-def plot_run_series(series: pd.DataFrame, outages: pd.DataFrame, title: str, path: str | Path) -> Path:
-    """Write a three-panel PNG: facility outages (by cause), secondary buffers against
-    capacity with outages shaded, and daily shortfalls with cumulative penalties."""
-    facilities = [c.split(":", 1)[1] for c in series.columns if c.startswith("up:")]
-    buffers = [c for c in series.columns if c.startswith("buffer_t:")]
+def buffer_label(scenario: Scenario | None, facility: str, input_material: str) -> str:
+    """A reader's name for the secondary buffer of one input: the facility, the secondary
+    material(s) it holds and the input it serves. The materials are those contracted into the
+    input (all its substitutes when no contract names one); without a scenario, the input only."""
+    if scenario is None:
+        return f"{facility}: secondary for {input_material}"
+    spec = next(i for i in scenario.facility(facility).inputs if i.material == input_material)
+    substitutes = [s.material for s in spec.substitutes]
+    contracted = [
+        c.material
+        for c in scenario.contracts
+        if c.buyer == facility and c.material in substitutes and c.input in (None, input_material)
+    ]
+    held = list(dict.fromkeys(contracted)) or substitutes
+    return f"{facility}: {' + '.join(held) or 'secondary'} (for {input_material})"
+
+
+def plot_run_series(
+    series: pd.DataFrame,
+    outages: pd.DataFrame,
+    title: str,
+    path: str | Path,
+    *,
+    scenario: Scenario | None = None,
+) -> Path:
+    """Write a six-panel PNG of one run (columns as :func:`sim.metrics.daily_series` names
+    them): outages by cause; production at each source; storage at each source (and the
+    intermediary's pool); the buyers' secondary buffers against capacity with outages shaded;
+    daily shortfalls; cumulative penalties. `scenario` (the run's) adds the warm-up
+    shading, the buffers' material names, source storage capacities and the currency."""
     days = series["day"].to_numpy()
-    fig, (ax0, ax1, ax2) = plt.subplots(
-        3, 1, figsize=(11, 8.5), sharex=True, gridspec_kw={"height_ratios": [1, 2, 1.4]}
+    warmup = scenario.scenario.warmup_days if scenario is not None else 0
+    fig, axes = plt.subplots(
+        6,
+        1,
+        figsize=(12, 14),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1, 1.1, 1.3, 1.9, 1.1, 1.1]},
+        layout="constrained",
     )
-    # Panel 1: who was down, when, and why.
+    facilities = [c.split(":", 1)[1] for c in series.columns if c.startswith("up:")]
+    _outages_panel(axes[0], outages, facilities, warmup)
+    colours = _stream_colours(series)
+    _production_panel(axes[1], series, days, colours)
+    _source_storage_panel(axes[2], series, days, colours, scenario)
+    _buffers_panel(axes[3], series, days, outages, scenario)
+    _shortfall_panel(axes[4], series, days)
+    _penalty_panel(axes[5], series, days, warmup, scenario)
+    if warmup > 0:
+        for ax in axes:
+            ax.axvspan(0, warmup, color=WARMUP_COLOUR, alpha=0.35, lw=0, zorder=0, label="_warm-up")
+    axes[-1].set_xlim(0, max(len(days), 1))
+    axes[-1].set_xlabel("day")
+    fig.suptitle(title, fontsize=12)
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _legend_outside(ax: Axes, handles: list | None = None, labels: list[str] | None = None) -> None:
+    """A legend to the right of the panel, where it cannot cover data."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def _title(ax: Axes, text: str) -> None:
+    ax.set_title(text, fontsize=10, loc="left")
+
+
+def _stream_colours(series: pd.DataFrame) -> dict[str, tuple]:
+    names = [c.split(":", 1)[1] for c in series.columns if c.startswith("generated_t:")]
+    return {name: COLOURS[k % len(COLOURS)] for k, name in enumerate(names)}
+
+
+def _stream_text(name: str) -> str:
+    owner, material = name.split("/", 1)
+    return f"{owner}: {material}"
+
+
+def _outages_panel(ax: Axes, outages: pd.DataFrame, facilities: list[str], warmup: int) -> None:
+    """Who was down, when and why (the legend also says what the warm-up shading means)."""
     for row, fid in enumerate(facilities):
         mine = outages[outages["facility"] == fid]
         for cause, grp in mine.groupby("cause"):
-            ax0.broken_barh(
+            ax.broken_barh(
                 list(zip(grp["start"], grp["end"] - grp["start"], strict=True)),
                 (row - 0.35, 0.7),
                 color=CAUSE_COLOURS.get(str(cause), "grey"),
                 label=str(cause),
             )
-    ax0.set_yticks(range(len(facilities)), facilities)
-    ax0.set_ylim(-0.6, len(facilities) - 0.4)
-    handles, labels = ax0.get_legend_handles_labels()
-    if handles:
-        uniq = dict(zip(labels, handles, strict=True))
-        ax0.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=8, ncol=4)
-    ax0.set_title("Outages (continuous time, by cause)", fontsize=10, loc="left")
-    # Panel 2: buffers against capacity, outages shaded.
+    ax.set_yticks(range(len(facilities)), facilities, fontsize=8)
+    ax.set_ylim(-0.6, len(facilities) - 0.4)
+    handles, labels = ax.get_legend_handles_labels()
+    uniq = dict(zip(labels, handles, strict=True))
+    if warmup > 0:
+        uniq[f"warm-up, days 0-{warmup} (not in the metrics)"] = plt.Rectangle(
+            (0, 0), 1, 1, color=WARMUP_COLOUR, alpha=0.6, lw=0
+        )
+    _legend_outside(ax, list(uniq.values()), list(uniq))
+    _title(ax, "Outages (continuous time, by cause)")
+
+
+def _production_panel(ax: Axes, series: pd.DataFrame, days: np.ndarray, colours: dict[str, tuple]) -> None:
+    """What each source produced, day by day (campaigns and batches show as on/off)."""
+    for name, colour in colours.items():
+        ax.plot(days, series[f"generated_t:{name}"], lw=0.9, color=colour, label=_stream_text(name))
+    ax.set_ylabel("t/day")
+    ax.set_ylim(bottom=0)
+    _legend_outside(ax)
+    _title(ax, "Supply: production at each source")
+
+
+def _source_storage_panel(
+    ax: Axes, series: pd.DataFrame, days: np.ndarray, colours: dict[str, tuple], scenario: Scenario | None
+) -> None:
+    """What each source held in storage (against its capacity) and what an intermediary pooled."""
+    for name, colour in colours.items():
+        ax.plot(days, series[f"source_stock_t:{name}"], lw=1.3, color=colour, label=_stream_text(name))
+        if scenario is not None:
+            owner, material = name.split("/", 1)
+            out = next(o for o in scenario.facility(owner).outputs if o.material == material)
+            ax.axhline(out.storage_t, ls="--", lw=0.9, color=colour)
+    for col in [c for c in series.columns if c.startswith("pool_t:")]:
+        ax.plot(days, series[col], lw=1.3, color="black", label=f"{col.split(':', 1)[1]}: intermediary pool")
+    handles, labels = ax.get_legend_handles_labels()
+    if scenario is not None and colours:
+        handles.append(Line2D([], [], ls="--", lw=0.9, color="grey"))
+        labels.append("storage capacity (dashed)")
+    _legend_outside(ax, handles, labels)
+    ax.set_ylabel("stock (t)")
+    ax.set_ylim(bottom=0)
+    _title(ax, "Supply: storage at each source")
+
+
+def _buffers_panel(
+    ax: Axes, series: pd.DataFrame, days: np.ndarray, outages: pd.DataFrame, scenario: Scenario | None
+) -> None:
+    """The buyers' secondary buffers against capacity, their virgin stockpiles, outages shaded."""
     for start, end in _merged(outages):
-        ax1.axvspan(start, end, color="#d62728", alpha=0.08, lw=0)
-    for col in buffers:
-        name = col.split(":", 1)[1]
-        line = ax1.plot(days, series[col], lw=1.4, label=f"{name} buffer")[0]
-        cap = series[f"buffer_cap_t:{name}"]
-        ax1.plot(days, cap, ls="--", lw=0.9, color=line.get_color(), label=f"{name} capacity")
-    for col in [c for c in series.columns if c.startswith("virgin_stock_t:")]:
-        ax1.plot(days, series[col], lw=1.0, ls=":", label=f"{col.split(':', 1)[1]} virgin stock")
-    ax1.set_ylabel("stock (t)")
-    ax1.set_title(
-        "Secondary buffers against capacity (red shading: some facility down)", fontsize=10, loc="left"
-    )
+        ax.axvspan(start, end, color="#d62728", alpha=0.08, lw=0)
+    buffers = [c.split(":", 1)[1] for c in series.columns if c.startswith("buffer_t:")]
+    for k, name in enumerate(buffers):
+        colour = BUFFER_COLOURS[k % len(BUFFER_COLOURS)]
+        facility, material = name.split("/", 1)
+        label = buffer_label(scenario, facility, material)
+        ax.plot(days, series[f"buffer_t:{name}"], lw=1.4, color=colour, label=label)
+        ax.plot(days, series[f"buffer_cap_t:{name}"], ls="--", lw=0.9, color=colour)
+        if f"virgin_stock_t:{name}" in series.columns:
+            ax.plot(
+                days,
+                series[f"virgin_stock_t:{name}"],
+                lw=1.0,
+                ls=":",
+                color=colour,
+                alpha=0.7,
+                label=f"{facility}: {material} virgin stockpile",
+            )
+    handles, labels = ax.get_legend_handles_labels()
     if buffers:
-        ax1.legend(fontsize=8, loc="upper right", ncol=2)
-    # Panel 3: daily shortfalls and cumulative penalties.
-    ax2.bar(
+        handles.append(Line2D([], [], ls="--", lw=0.9, color="grey"))
+        labels.append("buffer capacity (dashed)")
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", alpha=0.15, lw=0))
+    labels.append("some facility down")
+    _legend_outside(ax, handles, labels)
+    ax.set_ylabel("stock (t)")
+    ax.set_ylim(bottom=0)
+    _title(ax, "Demand: buyers' secondary buffers against capacity")
+
+
+def _shortfall_panel(ax: Axes, series: pd.DataFrame, days: np.ndarray) -> None:
+    """Daily secondary shortfalls and unmet demand."""
+    ax.bar(
         days,
         series["secondary_shortfall_t"],
         width=1.0,
         color="#1f77b4",
         alpha=0.6,
-        label="secondary shortfall (virgin-equivalent t/day)",
+        label="secondary shortfall (virgin-equivalent)",
     )
-    ax2.bar(days, series["unmet_t"], width=1.0, color="#d62728", label="unmet demand (t/day)")
-    ax2.set_ylabel("t/day")
-    ax2.set_xlabel("day")
-    twin = ax2.twinx()
-    twin.plot(days, series["cumulative_penalties"], color="black", lw=1.2, label="cumulative penalties")
-    twin.set_ylabel("penalties (currency)")
-    h1, l1 = ax2.get_legend_handles_labels()
-    h2, l2 = twin.get_legend_handles_labels()
-    ax2.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
-    fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    ax.bar(days, series["unmet_t"], width=1.0, color="#d62728", label="unmet demand")
+    ax.set_ylabel("t/day")
+    _legend_outside(ax)
+    _title(ax, "Shortfalls")
+
+
+def _penalty_panel(ax: Axes, series: pd.DataFrame, days: np.ndarray, warmup: int, scenario: Scenario | None) -> None:
+    """Penalties summed from the end of the warm-up, as the run's metrics count them (the
+    warm-up's own penalties dotted and not counted), so the line ends at `penalties_paid`."""
+    cumulative = series["cumulative_penalties"].to_numpy(float)
+    if warmup > 0:
+        ax.plot(days[:warmup], cumulative[:warmup], color="black", lw=1.0, ls=":", label="during warm-up (not counted)")
+        counted = cumulative[warmup:] - cumulative[warmup - 1]
+        label = "after warm-up (the run's metric)"
+    else:
+        counted, label = cumulative, "cumulative penalties"
+    ax.plot(days[warmup:], counted, color="black", lw=1.4, label=label)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(scenario.scenario.currency if scenario is not None else "money")
+    _legend_outside(ax)
+    _title(ax, "Penalties paid, cumulative" + (f" ({scenario.scenario.currency})" if scenario is not None else ""))
 
 
 def _merged(outages: pd.DataFrame) -> list[tuple[float, float]]:

@@ -6,7 +6,7 @@ DESIGN.md section 8) and writes one PNG; :func:`study_figures` picks the ones a 
 - :func:`plot_heatmap`: a metric's mean over two factors, one panel per level of a third;
 - :func:`plot_tradeoff`: benefit against disruption days per design point, Pareto front marked;
 - :func:`plot_survival`: 1 - ECDF of disruption durations (see :mod:`analysis.durations`);
-- :func:`plot_party_benefits`: distributions of each party's net benefit by design point.
+- :func:`plot_party_benefits`: each facility's (or party's) net benefit per design point.
 
 The daily story of one run is :func:`analysis.series_plot.plot_run_series`; sensitivity and
 scenario-discovery plots live with their analyses.
@@ -181,7 +181,8 @@ def plot_effects(
     """Each key metric against factor `x` (default: the first numeric one), one line per
     combination of the `by` factors (default: the others, at most 8 lines), with 95 % CI
     bands over replications. Lines with identical means are drawn once, and their legend
-    entry lists the levels they stand for and says that they coincide."""
+    entry lists the levels they stand for and says that they coincide. A combination keeps
+    its colour and marker in every panel; each legend sits below its panel."""
     metrics = {k: v for k, v in (metrics or KEY_METRICS).items() if k in runs.columns}
     ok = _ok(runs)
     numeric = [f for f in factors if _numeric(ok, f)]
@@ -192,12 +193,14 @@ def plot_effects(
     positions = None if levels is None else {v: float(i) for i, v in enumerate(levels)}
     ncols = 2 if len(metrics) > 1 else 1
     nrows = int(np.ceil(len(metrics) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 5.4 * nrows), squeeze=False, layout="constrained")
     colours = plt.cm.tab10.colors
     for ax, metric in zip(axes.flat, metrics, strict=False):
         curves = effect_curves(ok, metric, x, by, positions)[:8]
-        for i, cluster in enumerate(coinciding(curves)):
+        for cluster in coinciding(curves):
             c = cluster[0]
+            # the same levels keep the same colour in every panel
+            i = next(k for k, curve in enumerate(curves) if curve is c)
             colour = colours[i % len(colours)]
             ax.plot(
                 c["x"],
@@ -216,11 +219,14 @@ def plot_effects(
             ax.set_xticks(range(len(levels)), [short_value(v) for v in levels])
         ax.set_title(metric_label(metric, currency, metrics), fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best", framealpha=0.85)
+        entries = len(ax.get_legend_handles_labels()[1])
+        # below the panel, never over a line
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2 if entries > 2 else 1, frameon=False
+        )
     for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
     fig.suptitle(f"Effect of {short_label(x)} (mean, band: 95 % CI over replications)", fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
 
 
@@ -428,6 +434,18 @@ def plot_survival(
 # --- net benefit per party -----------------------------------------------------------------
 
 
+def party_columns(runs: pd.DataFrame) -> dict[str, str]:
+    """The benefit columns to draw, with a reader's name for each: each facility's net benefit
+    (`facility:<id>:net_benefit`, present when a study names it among its outcomes) and the
+    intermediary's profit when the study has them; otherwise the party totals (suppliers,
+    buyers, intermediary)."""
+    facilities = {c: c.split(":")[1] for c in runs.columns if c.startswith("facility:") and c.endswith(":net_benefit")}
+    if facilities:
+        extra = {"intermediary_profit": "intermediary"} if "intermediary_profit" in runs.columns else {}
+        return facilities | extra
+    return {p: name for p, name in PARTIES.items() if p in runs.columns}
+
+
 def plot_party_benefits(
     runs: pd.DataFrame,
     factors: Sequence[str],
@@ -435,44 +453,89 @@ def plot_party_benefits(
     *,
     reference: int | None = None,
     currency: str = "currency",
-    max_points: int = 40,
+    max_points: int = 120,
+    max_panels: int = 8,
 ) -> Path:
-    """Box plots of each party's net benefit over replications, one box per design point
-    (pooled into one box when there are more than `max_points` points). Parties whose
-    benefit is zero in every run are left out and named in the title."""
+    """Each facility's (or, without per-facility columns, each party's) net benefit, one panel
+    and colour per facility: per design point its mean over replications with the 95 % t CI,
+    one row per point (the reference point shaded), so 72 points read as 72 rows. Beyond
+    `max_points` points (a sampled design) each panel shows the spread over all runs as one box.
+    Columns zero in every run are left out and named in the title; beyond `max_panels` the
+    facilities with the largest mean benefit (in absolute value) are drawn."""
     ok = _ok(runs)
-    present = [p for p in PARTIES if p in ok.columns]
-    drawn = [p for p in present if ok[p].abs().max() > 0] or present[:1]
-    silent = [PARTIES[p] for p in present if p not in drawn]
+    names = party_columns(ok)
+    drawn = [c for c in names if ok[c].abs().max() > 0] or list(names)[:1]
+    silent = [names[c] for c in names if c not in drawn]
+    ranked = sorted(drawn, key=lambda c: -abs(float(ok[c].mean())))
+    hidden = [names[c] for c in ranked[max_panels:]]
+    drawn = [c for c in drawn if c in ranked[:max_panels]]
     points = sorted(ok["design_point"].unique())
     pooled = len(points) > max_points
+    rows = 1 if pooled else len(points)
     fig, axes = plt.subplots(
-        len(drawn), 1, figsize=(max(8.0, 0.38 * len(points) + 2.5), 3.2 * len(drawn) + 1.2), squeeze=False, sharex=True
+        1,
+        len(drawn),
+        figsize=(1.5 + 3.0 * len(drawn) + (0 if pooled else 1.6), 2.2 + (2.0 if pooled else 0.21 * rows)),
+        squeeze=False,
+        sharey=True,
+        layout="constrained",
     )
-    for ax, party in zip(axes[:, 0], drawn, strict=True):
+    colours = plt.cm.tab10.colors
+    by_point = ok.groupby("design_point")
+    for k, (ax, column) in enumerate(zip(axes[0], drawn, strict=True)):
+        colour = colours[k % len(colours)]
         if pooled:
-            data, labels = [ok[party].to_numpy(float)], ["all design points"]
+            q05, q25, q50, q75, q95 = np.quantile(ok[column].to_numpy(float), [0.05, 0.25, 0.5, 0.75, 0.95])
+            ax.hlines(0, q05, q95, color=colour, lw=1.2)
+            ax.hlines(0, q25, q75, color=colour, lw=6, alpha=0.6)
+            ax.plot([q50], [0], "o", color=colour, ms=6)
+            ax.set_yticks([0], [f"all {len(points)} design points\n(median, 25-75 %, 5-95 %)"])
         else:
-            data = [ok.loc[ok["design_point"] == dp, party].to_numpy(float) for dp in points]
-            labels = [
-                " / ".join(short_value(ok.loc[ok["design_point"] == dp, f].iloc[0]) for f in factors) for dp in points
-            ]
-        box = ax.boxplot(data, patch_artist=True, widths=0.6, flierprops={"ms": 2})
-        for k, patch in enumerate(box["boxes"]):
-            is_ref = not pooled and points[k] == reference
-            patch.set_facecolor("#ffbb78" if is_ref else "#aec7e8")
-        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=90, fontsize=7)
-        ax.set_ylabel(f"{PARTIES[party]} ({currency})")
-        ax.grid(alpha=0.3, axis="y")
+            stats_ = [mean_ci(by_point.get_group(dp)[column].to_numpy(float)) for dp in points]
+            means = np.array([m for m, _ in stats_])
+            halves = np.array([h for _, h in stats_])
+            ys = np.arange(rows)
+            ax.errorbar(means, ys, xerr=halves, fmt="o", ms=3.5, color=colour, ecolor=colour, elinewidth=1.0, lw=0)
+            for y in _block_starts(ok, points, factors):  # a faint rule where the first factor changes level
+                ax.axhline(y - 0.5, color="#cccccc", lw=0.6, zorder=0)
+            if reference in points:
+                y_ref = points.index(reference)
+                ax.axhspan(y_ref - 0.5, y_ref + 0.5, color="#ffbb78", alpha=0.5, lw=0, zorder=0)
+        ax.axvline(0.0, color="grey", lw=0.8)
+        ax.set_title(names[column], fontsize=10, color=colour, fontweight="bold")
+        ax.set_xlabel(currency)
+        ax.grid(alpha=0.3, axis="x")
     if not pooled:
-        axes[-1, 0].set_xlabel(
-            " / ".join(short_label(f) for f in factors)
-            + ("   (orange: reference point)" if reference is not None else "")
+        first = axes[0, 0]
+        labels = [
+            f"#{dp}: " + " / ".join(short_value(by_point.get_group(dp)[f].iloc[0]) for f in factors) for dp in points
+        ]
+        first.set_yticks(range(rows), labels, fontsize=7)
+        first.set_ylim(rows - 0.5, -0.5)  # design point 0 on top
+        first.set_ylabel(
+            "design point: "
+            + " / ".join(short_label(f) for f in factors)
+            + ("\n(orange: reference point)" if reference in points else "")
         )
-    note = f"; zero in every run: {', '.join(silent)}" if silent else ""
-    fig.suptitle(f"Net benefit per party against no symbiosis, over replications{note}", fontsize=11)
-    fig.tight_layout()
+    what = "mean and 95 % CI over replications" if not pooled else "spread over all runs"
+    notes = [f"zero in every run: {', '.join(silent)}"] if silent else []
+    notes += [f"not shown: {', '.join(hidden)}"] if hidden else []
+    per = "facility" if any(c.startswith("facility:") for c in names) else "party"
+    if per == "party":
+        notes.append("one panel per facility: name facility:<id>:net_benefit among the study's outcomes")
+    fig.suptitle(
+        f"Net benefit per {per} against no symbiosis ({what})" + ("\n" + "; ".join(notes) if notes else ""),
+        fontsize=11,
+    )
     return _save(fig, path)
+
+
+def _block_starts(ok: pd.DataFrame, points: list, factors: Sequence[str]) -> list[int]:
+    """The rows (design points in order) where the first factor takes a new level."""
+    if not factors:
+        return []
+    first = ok.groupby("design_point")[factors[0]].first().reindex(points).to_numpy()
+    return [k for k in range(1, len(points)) if first[k] != first[k - 1]]
 
 
 # --- choosing the figures of a study -------------------------------------------------------
@@ -515,7 +578,7 @@ def study_figures(
     if durations is not None and not durations.empty:
         by = next((f for f in factors if levels and f in durations.columns), None)
         made["survival"] = plot_survival(durations, out / "survival.png", by=by, source=durations_source)
-    if any(p in ok.columns for p in PARTIES):
+    if party_columns(ok):
         made["party_benefits"] = plot_party_benefits(
             runs, factors, out / "party_benefits.png", reference=reference, currency=currency
         )

@@ -49,14 +49,14 @@ import numpy as np
 
 from sim.contracts import Period, Status
 from sim.day import consumption_arrays, dispatch_arrays, landing_arrays, production_arrays, tidy_up_arrays
-from sim.day.columns import FAC_SHIFT, STEP_SHIFT, Batch
+from sim.day.columns import FAC_SHIFT, STEP_SHIFT, Batch, QualityRows
 from sim.day.settlement import settle_columns
 from sim.ledger import MARKET
 from sim.rings import Rings
+from sim.scenario import Scenario, ScenarioError
 
 if TYPE_CHECKING:
     from sim.day.world import World
-    from sim.scenario import Scenario
 
 _MAX_SUBSTITUTES = 13  # item keys leave this many substitute slots per input (then virgin, emergency, lost)
 
@@ -80,6 +80,24 @@ def problems(spec: Scenario) -> list[str]:
     if any(len(i.substitutes) > _MAX_SUBSTITUTES for i in inputs):
         out.append(f"inputs with more than {_MAX_SUBSTITUTES} substitutes")
     return out
+
+
+def pick_engine(spec: Scenario, lever: str, n_facilities: int, collect_series: bool) -> str:
+    """`policy.engine` (`lever`) as a run of `spec` takes it: "objects" or "arrays". `auto`
+    takes arrays for the networks they cover from AUTO_MIN_FACILITIES facilities on, when no
+    daily series is collected (the series read the objects, which the array day would then
+    write back every day, at about the cost of the object core's day). `arrays` on a network
+    they do not cover is bad input: a ScenarioError, one line per problem."""
+    if lever == "objects":
+        return "objects"
+    missing = problems(spec)
+    if lever == "arrays":
+        if missing:  # as the validate command and a study's checks say
+            line = "<scenario>: policy.engine: 'arrays' does not cover {}; use 'auto' or 'objects'"
+            raise ScenarioError([line.format(what) for what in missing])
+        return "arrays"
+    large = n_facilities >= AUTO_MIN_FACILITIES
+    return "arrays" if large and not missing and not collect_series else "objects"
 
 
 class ArrayDay:
@@ -117,20 +135,15 @@ class ArrayDay:
         shelf = [st.shelf_life for st in streams]
         self.st_shelf_idx = np.array([k for k, v in enumerate(shelf) if v is not None], dtype=np.int64)
         self.st_shelf = np.array([v for v in shelf if v is not None], dtype=float)
-        # Lot quality: a lot holds a row of one table: a stream's draws for the horizon (row
-        # offset + day), or a row added for a lot loaded from the objects (initial buffers).
-        props = max([len(mat.quality) for mat in m.materials.values()] or [0])
+        # Lot quality: a lot holds a row of one table (sim.day.columns.QualityRows)
+        self.qualities = QualityRows(max([len(mat.quality) for mat in m.materials.values()] or [0]))
         self.q_offset = np.full(S, -1, dtype=np.int64)
-        parts, n_rows = [], 0
         for st in streams:
             if st.quality is not None:
-                self.q_offset[st.index] = n_rows
-                parts.append(st.quality)
-                n_rows += len(st.quality)
-        self._parts, self._n_props, self._extra_rows, self._rows = parts, props, [], n_rows
+                self.q_offset[st.index] = self.qualities.add_stream(st.quality)
         self.src = Rings(S)
         for st in streams:
-            self.src.load(st.index, [(q, b, self._row_of(x)) for q, b, x in st.storage.lots], st.storage.total)
+            self.src.load(st.index, [(q, b, self.qualities.row_of(x)) for q, b, x in st.storage.lots], st.storage.total)
 
     def _load_inputs(self, m: World) -> None:
         """Inputs and the buyers' stores (substitutes), flattened in input order."""
@@ -162,7 +175,7 @@ class ArrayDay:
         self.sub_shelf = np.array([s.shelf_life if s.shelf_life is not None else np.nan for s in self.subs])
         self.buf = Rings(len(self.subs))
         for j, s in enumerate(self.subs):
-            self.buf.load(j, [(q, b, self._row_of(x)) for q, b, x in s.lots.lots], s.lots.total)
+            self.buf.load(j, [(q, b, self.qualities.row_of(x)) for q, b, x in s.lots.lots], s.lots.total)
         self.n_ranks = int(self.sub_rank.max()) + 1 if len(subs) else 0
         self.rank_subs = [np.flatnonzero(self.sub_rank == r) for r in range(self.n_ranks)]
         self.rank_shelf = [rs[~np.isnan(self.sub_shelf[rs])] for rs in self.rank_subs]
@@ -196,7 +209,6 @@ class ArrayDay:
         for c in contracts:
             for j, (prop, lo, hi) in enumerate(c.quality_bands):
                 self.band_prop[c.index, j], self.band_lo[c.index, j], self.band_hi[c.index, j] = prop, lo, hi
-        self._qtab: np.ndarray | None = None
         self.gate_account = np.full(C, -1, dtype=np.int64)  # gate fees: the reversed price account
         for c in contracts:
             t = c.terms
@@ -326,34 +338,15 @@ class ArrayDay:
                 ps.append(j)
                 pq.append(q)
                 pb.append(born)
-                pr.append(self._row_of(quality))
+                pr.append(self.qualities.row_of(quality))
         return Batch(
             np.array(cs, dtype=np.int64), np.array(ps, dtype=np.int64), np.array(pq, dtype=float),
             np.array(pb, dtype=float), np.array(pr, dtype=np.int64),
         )
 
-    def _row_of(self, quality: np.ndarray | None) -> int:
-        """The quality table's row for a lot loaded from the objects (a row added; -1 for a
-        lot without quality)."""
-        if quality is None:
-            return -1
-        self._extra_rows.append(np.asarray(quality, dtype=float))
-        return self._rows + len(self._extra_rows) - 1
-
     def quality_table(self) -> np.ndarray:
-        """The quality table (rows x properties, NaN past a material's properties)."""
-        if self._qtab is None:
-            rows = [*self._parts, *(x[None, :] for x in self._extra_rows)]
-            table = np.full((sum(len(r) for r in rows), max(self._n_props, 1)), np.nan)
-            at = 0
-            for r in rows:
-                table[at : at + len(r), : r.shape[1]] = r
-                at += len(r)
-            self._qtab = table
-        return self._qtab
-
-    def _quality(self, row: int, n_props: int) -> np.ndarray | None:
-        return None if row < 0 else self.quality_table()[row, :n_props]
+        """The lots' quality table (rows x properties, NaN past a material's properties)."""
+        return self.qualities.table()
 
     # --- money -------------------------------------------------------------------------------
 
@@ -463,11 +456,11 @@ class ArrayDay:
         m = self.m
         for st in m.stream_states:
             n = len(st.material.quality)
-            st.storage.lots = deque((q, b, self._quality(r, n)) for q, b, r in self.src.lots(st.index))
+            st.storage.lots = deque((q, b, self.qualities.quality(r, n)) for q, b, r in self.src.lots(st.index))
             st.storage.total = float(self.src.total[st.index])
         for j, s in enumerate(self.subs):
             n = len(m.materials[s.material].quality)
-            s.lots.lots = deque((q, b, self._quality(r, n)) for q, b, r in self.buf.lots(j))
+            s.lots.lots = deque((q, b, self.qualities.quality(r, n)) for q, b, r in self.buf.lots(j))
             s.lots.total = float(self.buf.total[j])
             s.full_supply = None
         last = max(m.next_day - 1, 0)
@@ -491,7 +484,7 @@ class ArrayDay:
                 pieces: list[list] = [[] for _ in contracts]
                 columns = (b.piece_ship, b.piece_qty, b.piece_born, b.piece_qrow)
                 for j, q, born, row in zip(*(x.tolist() for x in columns), strict=True):
-                    pieces[j].append((q, born, self._quality(row, n_props[j])))
+                    pieces[j].append((q, born, self.qualities.quality(row, n_props[j])))
                 shipments.extend((c, p, False) for c, p in zip(contracts, pieces, strict=True))
 
 
@@ -511,4 +504,4 @@ def run_on_arrays(m: World) -> None:
         engine.sync()
 
 
-__all__ = ["AUTO_MIN_FACILITIES", "ArrayDay", "problems", "run_on_arrays"]
+__all__ = ["AUTO_MIN_FACILITIES", "ArrayDay", "pick_engine", "problems", "run_on_arrays"]

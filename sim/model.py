@@ -55,8 +55,7 @@ from sim.agents import (
     make_stream_state,
     offer_emergency,
 )
-from sim.arrayday import AUTO_MIN_FACILITIES, run_on_arrays
-from sim.arrayday import problems as array_problems
+from sim.arrayday import pick_engine, run_on_arrays
 from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
@@ -91,7 +90,7 @@ from sim.market import NominalPrices, PricePaths, Shift, draw_shifts, move_price
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
 from sim.rng import stream as rng_stream
-from sim.scenario import Behaviour, Scenario, ScenarioError
+from sim.scenario import Behaviour, Scenario
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
 
@@ -166,7 +165,8 @@ class SymbiosisModel(mesa.Model):
         self._make_contracts()
         open_accounts(self.money, self.facilities, self.contracts)
         self._start_processes()
-        self.engine = self._pick_engine(scenario)
+        # "objects" or "arrays" (sim/arrayday.py: the same results to the bit, faster for large networks)
+        self.engine = pick_engine(scenario, self.spec.policy.engine, len(self.facilities), collect_series)
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "secondary_stock_t": secondary_stock_t,
@@ -179,26 +179,6 @@ class SymbiosisModel(mesa.Model):
         )
 
     # --- construction ------------------------------------------------------------------------
-
-    def _pick_engine(self, scenario: Scenario) -> str:
-        """`policy.engine` as this run takes it: "objects" or "arrays" (sim/arrayday.py; the
-        same results to the bit, faster for large networks). `auto` takes arrays for the
-        networks they cover from AUTO_MIN_FACILITIES facilities on, when no daily series is
-        collected (the series read the objects, which the array day would then write back every
-        day, at about the cost of the object core's day)."""
-        lever = self.spec.policy.engine
-        if lever == "objects":
-            return "objects"
-        missing = array_problems(scenario)
-        if lever == "arrays":
-            if missing:  # bad input, as the validate command and a study's checks say
-                raise ScenarioError(
-                    [f"<scenario>: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'"
-                     for what in missing]
-                )
-            return "arrays"
-        large = len(self.facilities) >= AUTO_MIN_FACILITIES
-        return "arrays" if large and not missing and not self.collect_series else "objects"
 
     def _make_facilities(self) -> None:
         sc = self.spec

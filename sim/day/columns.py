@@ -38,3 +38,46 @@ def join(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
         np.concatenate([p[1] + o for p, o in zip(parts, offsets, strict=True)]),
         *(np.concatenate([p[k] for p in parts]) for k in range(2, len(parts[0]))),
     )
+
+
+class QualityRows:
+    """Lot quality on the array day: a lot holds a row of one table, a stream's draws for the
+    horizon (the stream's row offset + the day it was made) or a row added for a lot loaded
+    from the objects (initial buffers, shipments on the road). Streams are added first."""
+
+    def __init__(self, n_props: int):
+        self.n_props = n_props
+        self.parts: list[np.ndarray] = []
+        self.rows = 0  # rows of the streams' draws
+        self.extra: list[np.ndarray] = []
+        self._table: np.ndarray | None = None
+
+    def add_stream(self, draws: np.ndarray) -> int:
+        """Add a stream's draws (days x properties); returns its row offset."""
+        offset = self.rows
+        self.parts.append(draws)
+        self.rows += len(draws)
+        return offset
+
+    def row_of(self, quality: np.ndarray | None) -> int:
+        """The row for a lot loaded from the objects (a row added; -1 for a lot without quality)."""
+        if quality is None:
+            return -1
+        self.extra.append(np.asarray(quality, dtype=float))
+        return self.rows + len(self.extra) - 1
+
+    def table(self) -> np.ndarray:
+        """The table (rows x properties, NaN past a material's properties), made on first use."""
+        if self._table is None:
+            rows = [*self.parts, *(x[None, :] for x in self.extra)]
+            table = np.full((sum(len(r) for r in rows), max(self.n_props, 1)), np.nan)
+            at = 0
+            for r in rows:
+                table[at : at + len(r), : r.shape[1]] = r
+                at += len(r)
+            self._table = table
+        return self._table
+
+    def quality(self, row: int, n_props: int) -> np.ndarray | None:
+        """A lot's quality as the objects hold it (None for -1)."""
+        return None if row < 0 else self.table()[row, :n_props]

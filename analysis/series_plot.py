@@ -32,17 +32,14 @@ CAUSE_COLOURS = {
     "closure": "#444444",
 }
 WARMUP_COLOUR = "#bbbbbb"
-COLOURS = plt.cm.tab10.colors
-#: Buffers avoid the outage reds and the first sources' blue and orange.
-BUFFER_COLOURS = tuple(COLOURS[k] for k in (2, 4, 5, 6, 8, 9, 7))
+#: Beyond the palette's colours, lines repeat a colour with another dash (dashed is kept for
+#: capacities, dotted for virgin stockpiles).
+LINESTYLES = ("-", "-.", (0, (6, 1, 1, 1, 1, 1)), (0, (10, 2)))
 
 
-def buffer_label(scenario: Scenario | None, facility: str, input_material: str) -> str:
-    """A reader's name for the secondary buffer of one input: the facility, the secondary
-    material(s) it holds and the input it serves. The materials are those contracted into the
-    input (all its substitutes when no contract names one); without a scenario, the input only."""
-    if scenario is None:
-        return f"{facility}: secondary for {input_material}"
+def held_materials(scenario: Scenario, facility: str, input_material: str) -> list[str]:
+    """The secondary materials the buffer of one input holds: those contracted into the input
+    (all its substitutes when no contract names one)."""
     spec = next(i for i in scenario.facility(facility).inputs if i.material == input_material)
     substitutes = [s.material for s in spec.substitutes]
     contracted = [
@@ -50,8 +47,39 @@ def buffer_label(scenario: Scenario | None, facility: str, input_material: str) 
         for c in scenario.contracts
         if c.buyer == facility and c.material in substitutes and c.input in (None, input_material)
     ]
-    held = list(dict.fromkeys(contracted)) or substitutes
+    return list(dict.fromkeys(contracted)) or substitutes
+
+
+def buffer_label(scenario: Scenario | None, facility: str, input_material: str) -> str:
+    """A reader's name for the secondary buffer of one input: the facility, the secondary
+    material(s) it holds and the input it serves; without a scenario, the input only."""
+    if scenario is None:
+        return f"{facility}: secondary for {input_material}"
+    held = held_materials(scenario, facility, input_material)
     return f"{facility}: {' + '.join(held) or 'secondary'} (for {input_material})"
+
+
+def line_styles(series: pd.DataFrame, scenario: Scenario | None) -> dict[str, tuple[tuple, object]]:
+    """A colour and a dash per stream (`owner/material`) and per buffer (`buffer:facility/input`).
+    Every line has its own colour, except that a material with one source and one buyer keeps
+    its colour from the source's storage to the buyer's buffer."""
+    streams = [c.split(":", 1)[1] for c in series.columns if c.startswith("generated_t:")]
+    buffers = [c.split(":", 1)[1] for c in series.columns if c.startswith("buffer_t:")]
+    held = {name: held_materials(scenario, *name.split("/", 1)) if scenario is not None else [] for name in buffers}
+    sources = {m: [s for s in streams if s.split("/", 1)[1] == m] for m in {s.split("/", 1)[1] for s in streams}}
+    buyers = {m: [b for b in buffers if held[b][:1] == [m]] for m in sources}
+    colour_of = {name: name for name in streams}
+    for name in buffers:
+        material = held[name][0] if held[name] else None
+        one_to_one = material in sources and len(sources[material]) == 1 and len(buyers[material]) == 1
+        colour_of[f"buffer:{name}"] = sources[material][0] if one_to_one else f"buffer:{name}"
+    keys = list(dict.fromkeys(colour_of.values()))
+    palette = plt.cm.tab10.colors if len(keys) <= 10 else plt.cm.tab20.colors
+    style = {
+        key: (palette[k % len(palette)], LINESTYLES[(k // len(palette)) % len(LINESTYLES)])
+        for k, key in enumerate(keys)
+    }
+    return {name: style[key] for name, key in colour_of.items()}
 
 
 def plot_run_series(
@@ -79,10 +107,10 @@ def plot_run_series(
     )
     facilities = [c.split(":", 1)[1] for c in series.columns if c.startswith("up:")]
     _outages_panel(axes[0], outages, facilities, warmup)
-    colours = _stream_colours(series)
-    _production_panel(axes[1], series, days, colours)
-    _source_storage_panel(axes[2], series, days, colours, scenario)
-    _buffers_panel(axes[3], series, days, outages, scenario)
+    styles = line_styles(series, scenario)
+    _production_panel(axes[1], series, days, styles)
+    _source_storage_panel(axes[2], series, days, styles, scenario)
+    _buffers_panel(axes[3], series, days, outages, styles, scenario)
     _shortfall_panel(axes[4], series, days)
     _penalty_panel(axes[5], series, days, warmup, scenario)
     if warmup > 0:
@@ -107,11 +135,6 @@ def _legend_outside(ax: Axes, handles: list | None = None, labels: list[str] | N
 
 def _title(ax: Axes, text: str) -> None:
     ax.set_title(text, fontsize=10, loc="left")
-
-
-def _stream_colours(series: pd.DataFrame) -> dict[str, tuple]:
-    names = [c.split(":", 1)[1] for c in series.columns if c.startswith("generated_t:")]
-    return {name: COLOURS[k % len(COLOURS)] for k, name in enumerate(names)}
 
 
 def _stream_text(name: str) -> str:
@@ -142,10 +165,14 @@ def _outages_panel(ax: Axes, outages: pd.DataFrame, facilities: list[str], warmu
     _title(ax, "Outages (continuous time, by cause)")
 
 
-def _production_panel(ax: Axes, series: pd.DataFrame, days: np.ndarray, colours: dict[str, tuple]) -> None:
+def _streams(styles: dict[str, tuple[tuple, object]]) -> dict[str, tuple[tuple, object]]:
+    return {name: style for name, style in styles.items() if not name.startswith("buffer:")}
+
+
+def _production_panel(ax: Axes, series: pd.DataFrame, days: np.ndarray, styles: dict[str, tuple]) -> None:
     """What each source produced, day by day (campaigns and batches show as on/off)."""
-    for name, colour in colours.items():
-        ax.plot(days, series[f"generated_t:{name}"], lw=0.9, color=colour, label=_stream_text(name))
+    for name, (colour, dash) in _streams(styles).items():
+        ax.plot(days, series[f"generated_t:{name}"], lw=0.9, color=colour, ls=dash, label=_stream_text(name))
     ax.set_ylabel("t/day")
     ax.set_ylim(bottom=0)
     _legend_outside(ax)
@@ -153,19 +180,20 @@ def _production_panel(ax: Axes, series: pd.DataFrame, days: np.ndarray, colours:
 
 
 def _source_storage_panel(
-    ax: Axes, series: pd.DataFrame, days: np.ndarray, colours: dict[str, tuple], scenario: Scenario | None
+    ax: Axes, series: pd.DataFrame, days: np.ndarray, styles: dict[str, tuple], scenario: Scenario | None
 ) -> None:
     """What each source held in storage (against its capacity) and what an intermediary pooled."""
-    for name, colour in colours.items():
-        ax.plot(days, series[f"source_stock_t:{name}"], lw=1.3, color=colour, label=_stream_text(name))
+    streams = _streams(styles)
+    for name, (colour, dash) in streams.items():
+        ax.plot(days, series[f"source_stock_t:{name}"], lw=1.3, color=colour, ls=dash, label=_stream_text(name))
         if scenario is not None:
             owner, material = name.split("/", 1)
             out = next(o for o in scenario.facility(owner).outputs if o.material == material)
-            ax.axhline(out.storage_t, ls="--", lw=0.9, color=colour)
+            ax.axhline(out.storage_t, ls="--", lw=0.8, color=colour, alpha=0.8)
     for col in [c for c in series.columns if c.startswith("pool_t:")]:
         ax.plot(days, series[col], lw=1.3, color="black", label=f"{col.split(':', 1)[1]}: intermediary pool")
     handles, labels = ax.get_legend_handles_labels()
-    if scenario is not None and colours:
+    if scenario is not None and streams:
         handles.append(Line2D([], [], ls="--", lw=0.9, color="grey"))
         labels.append("storage capacity (dashed)")
     _legend_outside(ax, handles, labels)
@@ -175,18 +203,23 @@ def _source_storage_panel(
 
 
 def _buffers_panel(
-    ax: Axes, series: pd.DataFrame, days: np.ndarray, outages: pd.DataFrame, scenario: Scenario | None
+    ax: Axes,
+    series: pd.DataFrame,
+    days: np.ndarray,
+    outages: pd.DataFrame,
+    styles: dict[str, tuple],
+    scenario: Scenario | None,
 ) -> None:
     """The buyers' secondary buffers against capacity, their virgin stockpiles, outages shaded."""
     for start, end in _merged(outages):
         ax.axvspan(start, end, color="#d62728", alpha=0.08, lw=0)
     buffers = [c.split(":", 1)[1] for c in series.columns if c.startswith("buffer_t:")]
-    for k, name in enumerate(buffers):
-        colour = BUFFER_COLOURS[k % len(BUFFER_COLOURS)]
+    for name in buffers:
+        colour, dash = styles[f"buffer:{name}"]
         facility, material = name.split("/", 1)
         label = buffer_label(scenario, facility, material)
-        ax.plot(days, series[f"buffer_t:{name}"], lw=1.4, color=colour, label=label)
-        ax.plot(days, series[f"buffer_cap_t:{name}"], ls="--", lw=0.9, color=colour)
+        ax.plot(days, series[f"buffer_t:{name}"], lw=1.4, color=colour, ls=dash, label=label)
+        ax.plot(days, series[f"buffer_cap_t:{name}"], ls="--", lw=0.8, color=colour, alpha=0.8)
         if f"virgin_stock_t:{name}" in series.columns:
             ax.plot(
                 days,

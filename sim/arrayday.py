@@ -323,7 +323,7 @@ class ArrayDay:
         self._listening = False
 
     def _read_prices(self) -> None:
-        """Prices as the market's shift left them in the objects (Model._shift_market)."""
+        """Prices as the market's shift left them in the objects (sim.market.NominalPrices.shift)."""
         m = self.m
         self.virgin_price[:] = [i.virgin_price if i.virgin_price is not None else 0.0 for i in m.input_states]
         self.bdisp[:] = [s.disposal_cost for s in self.subs]

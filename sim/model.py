@@ -36,7 +36,6 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -88,7 +87,7 @@ from sim.ledger import (
 from sim.logistics import Roads, haul_per_t
 from sim.market import NominalPrices, PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
-from sim.outages import UpState, break_down, close_at, closure_delay, maintain, scripted_outage
+from sim.outages import UpState, close_at, scripted_outage, start_outages
 from sim.rng import stream as rng_stream
 from sim.scenario import Behaviour, Scenario
 
@@ -258,18 +257,12 @@ class SymbiosisModel(mesa.Model):
             self.money.contract_cash = [c.period_cash for c in self.contracts]
 
     def _start_processes(self) -> None:
+        """The SimPy processes: the market, each facility's outages, the scripted events."""
         sc = self.spec
         env = self.env
         self._make_market()
         for fac in self.facilities:
-            o = fac.spec.outages
-            if o.mtbf_days is not None:
-                env.process(break_down(env, fac.up, o, rng_stream(self.seed, f"outages/{fac.fid}")))
-            for window in o.maintenance:
-                env.process(maintain(env, fac.up, window))
-            delay = closure_delay(rng_stream(self.seed, f"closure/{fac.fid}"), o.closure_hazard_per_year)
-            if math.isfinite(delay):
-                env.process(close_at(env, fac.up, delay, self._make_close_hook(fac.fid)))
+            start_outages(env, fac.up, fac.spec.outages, self.seed, fac.fid, self._make_close_hook(fac.fid))
         for e in sc.events:
             if e.kind == "closure":
                 fac = self.facility_by_id[e.facility]

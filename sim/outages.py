@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.rng import stream as rng_stream
 from sim.scenario import LifeLaw, Maintenance, Outages
 
 
@@ -171,3 +172,18 @@ def closure_delay(rng: np.random.Generator, hazard_per_year: float) -> float:
     if hazard_per_year <= 0:
         return math.inf
     return float(rng.exponential(365.0 / hazard_per_year))
+
+
+def start_outages(
+    env: simpy.Environment, state: UpState, spec: Outages, seed: np.random.SeedSequence, fid: str,
+    on_close: Callable[[], None],
+) -> None:
+    """Start a facility's outage processes: random failures and repairs, planned maintenance,
+    and a permanent closure drawn from its hazard, each from its own keyed random stream."""
+    if spec.mtbf_days is not None:
+        env.process(break_down(env, state, spec, rng_stream(seed, f"outages/{fid}")))
+    for window in spec.maintenance:
+        env.process(maintain(env, state, window))
+    delay = closure_delay(rng_stream(seed, f"closure/{fid}"), spec.closure_hazard_per_year)
+    if math.isfinite(delay):
+        env.process(close_at(env, state, delay, on_close))

@@ -29,7 +29,7 @@ def consume(a: Any, day: int, up: np.ndarray) -> np.ndarray:
 
 
 def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """Facility._consume_input for the inputs `idx` (ascending) at operating `level`;
+    """sim.day.consumption.consume_input for the inputs `idx` (ascending) at operating `level`;
     returns each one's unmet share of its requirement."""
     m = a.m
     flows = m.inputs_flow

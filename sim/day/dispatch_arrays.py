@@ -13,7 +13,7 @@ from sim.rings import SCALAR_MAX, Sums, pieces_of
 
 
 def dispatch(a: Any, day: int) -> None:
-    """Model._dispatch_streams for every stream."""
+    """sim.day.dispatch.dispatch_streams for every stream."""
     C = len(a.vol)
     if not C:
         return

@@ -12,7 +12,7 @@ from sim.day.columns import join
 
 def land(a: Any, day: int) -> None:
     """Step 4 and the unloading at each buyer's turn: shipments land and are inspected
-    (Model._inspect: every piece against the contract's bands); what is in spec is paid
+    (sim.day.landing.inspect: every piece against the contract's bands); what is in spec is paid
     and enters the buyer's stores, the rest is disposed of at the supplier's cost."""
     batches = a.arrivals.pop(day, None)
     if not batches:

@@ -41,6 +41,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sim.day.dispatch import dispatch_rows, dispatch_streams, hub_ships  # noqa: E402
+from sim.day.landing import land_due  # noqa: E402
+from sim.day.landing import unload as unload_landed  # noqa: E402
+from sim.day.settlement import settle_day  # noqa: E402
 from sim.model import SymbiosisModel  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
 from sim.synthetic import generate_region  # noqa: E402
@@ -70,11 +74,11 @@ def timed_day(m: SymbiosisModel, spent: dict[str, float]) -> None:
         fac.up_fraction = fac.up.up_fraction(day)
         m.up_history[day, k] = fac.up_fraction
     t1 = pc()
-    m._update_contract_status(day)
+    m.update_contract_status(day)
     t2 = pc()
-    m._deliver_due(day)
+    land_due(m, day)
     t3 = pc()
-    rows = m._dispatch_rows(day)
+    rows = dispatch_rows(m, day)
     hub_routes: dict = {}
     operating = m.operating_history[day]
     tidy_now = m.hub is None
@@ -82,7 +86,7 @@ def timed_day(m: SymbiosisModel, spent: dict[str, float]) -> None:
     for k, fac in enumerate(m.facilities):
         a = pc()
         if fac.landed:
-            m._unload(fac.landed, day)
+            unload_landed(m, fac.landed, day)
         b = pc()
         fac.consume(day)
         operating[k] = fac.operating
@@ -90,7 +94,7 @@ def timed_day(m: SymbiosisModel, spent: dict[str, float]) -> None:
         if fac.streams:
             fac.produce(day)
             d = pc()
-            m._dispatch_streams(fac.streams, day, rows, hub_routes)
+            dispatch_streams(m, fac.streams, day, rows, hub_routes)
             e = pc()
         if tidy_now:
             fac.tidy_up(day)
@@ -100,14 +104,14 @@ def timed_day(m: SymbiosisModel, spent: dict[str, float]) -> None:
         )
     t4 = pc()
     if m.hub is not None:
-        m._hub_ships(day, hub_routes)
+        hub_ships(m, day, hub_routes)
         for fac in m.facilities:
             fac.tidy_up(day)
         m.hub.tidy_up(day)
     if m.decisions is not None:
         m.decisions.end_of_day(day)
     t5 = pc()
-    m._settle(day)
+    settle_day(m, day)
     if day == m.horizon - 1:
         m.running = False
     t6 = pc()

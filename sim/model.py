@@ -388,7 +388,7 @@ class SymbiosisModel(mesa.Model):
             self.hub.tidy_up(day)
         if self.decisions is not None:  # before settlement: what ends today settles today
             self.decisions.end_of_day(day)
-        self._settle(day)
+        settle_day(self, day)
         if self.collect_series:
             self.datacollector.collect(self)
         if day == self.horizon - 1:
@@ -446,18 +446,7 @@ class SymbiosisModel(mesa.Model):
         rather than as SimPy events."""
         self.dock.setdefault(self.today + lag_days, []).append((c, pieces, from_hub))
 
-    def _settle(self, day: int) -> None:
-        """Step 8 (sim/day/settlement.py)."""
-        settle_day(self, day)
-
     update_contract_status = update_contract_status
-    # The steps by their former names, as benchmarks/bench_locality.py times the day step by step.
-    _update_contract_status = update_contract_status
-    _deliver_due = land_due
-    _unload = unload
-    _dispatch_rows = dispatch_rows
-    _dispatch_streams = dispatch_streams
-    _hub_ships = hub_ships
 
     # --- results -----------------------------------------------------------------------------
 

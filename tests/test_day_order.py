@@ -15,7 +15,9 @@ import pytest
 from helpers import random_scenario
 
 import sim.model
+from sim.day.dispatch import dispatch_rows, dispatch_streams, hub_ships
 from sim.day.landing import unload
+from sim.day.settlement import settle_day
 from sim.model import SymbiosisModel
 from sim.scenario import Scenario, load_scenario
 
@@ -27,25 +29,25 @@ def _phase_by_phase_day(m: SymbiosisModel) -> None:
     day = m._next_day
     m._start_day(day)  # clock, up-time, contract status, deliveries: as the model's day
     for fac in m.facilities:  # every buyer's accepted lots into its buffers before anyone's turn
-        m._unload(fac.landed, day)
+        unload(m, fac.landed, day)
     for k, fac in enumerate(m.facilities):
         fac.consume(day)
         m.operating_history[day, k] = fac.operating
     for fac in m.facilities:
         fac.produce(day)
-    rows = m._dispatch_rows(day)
+    rows = dispatch_rows(m, day)
     hub_routes: dict = {}
     for fac in m.facilities:
-        m._dispatch_streams(fac.streams, day, rows, hub_routes)
+        dispatch_streams(m, fac.streams, day, rows, hub_routes)
     if m.hub is not None:
-        m._hub_ships(day, hub_routes)
+        hub_ships(m, day, hub_routes)
     for fac in m.facilities:
         fac.tidy_up(day)
     if m.hub is not None:
         m.hub.tidy_up(day)
     if m.decisions is not None:
         m.decisions.end_of_day(day)
-    m._settle(day)
+    settle_day(m, day)
 
 
 def _assert_same_run(sc: Scenario, seed: int, days: int) -> None:

@@ -137,12 +137,14 @@ def format_validation_error(source: str, raw: Any, exc: ValidationError) -> list
     # A value no member of a union accepts gives one error per member: keep the complaint of
     # the member that got furthest (a specific error, or one about a part of the value), and
     # merge the rest ("Input should be a valid boolean or a valid integer").
+    # (a path with errors below it, `facilities.farm` above `facilities.farm.id`, is a parent)
+    parents = {path.rsplit(".", k)[0] for path in by_path for k in range(1, path.count(".") + 1)}
     lines = []
     for path, errs in by_path.items():
         specific = [e for e in errs if e["type"] not in _SHAPE_ERRORS]
         if specific:
             lines += [f"{source}: {path}: {_message(e)}" for e in specific]
-        elif not any(p.startswith(path + ".") for p in by_path):
+        elif path not in parents:
             wants = list(dict.fromkeys(str(e["msg"]).removeprefix("Input should be ") for e in errs))
             lines.append(f"{source}: {path}: Input should be {' or '.join(wants)} (given {_short(errs[0]['input'])})")
     return list(dict.fromkeys(lines))

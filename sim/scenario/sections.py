@@ -280,8 +280,11 @@ class Scenario(Frozen):
     @field_validator("materials", "facilities", "contracts")
     @classmethod
     def _unique_ids(cls, items: list[Any]) -> list[Any]:
-        ids = [i.id for i in items]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for item in items:  # one pass: a 100,000-facility file validates in seconds
+            (repeated if item.id in seen else seen).add(item.id)
+        dup = sorted(repeated)
         if dup:
             raise ValueError(f"ids must be unique (repeated: {', '.join(dup)})")
         return items

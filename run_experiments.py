@@ -98,11 +98,15 @@ def _seed(text: str) -> int:
 
 def _assignment(text: str) -> tuple[str, Any]:
     from sim.scenario import parse_value
+    from sim.scenario.errors import shortened
 
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
-        raise argparse.ArgumentTypeError(f"expected PATH=VALUE, got {text!r}")
-    return path.strip(), parse_value(value.strip())
+        raise argparse.ArgumentTypeError(f"expected PATH=VALUE, got {shortened(repr(text))}")
+    try:
+        return path.strip(), parse_value(value.strip())
+    except ValueError as err:  # nested too deep
+        raise argparse.ArgumentTypeError(f"{shortened(path.strip())}: {err}") from None
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

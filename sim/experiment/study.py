@@ -247,7 +247,7 @@ def _scenario_path(source: str, study_path: Path, name: str) -> Path:
     cannot be a path (a NUL character, a loop of links)."""
     try:
         return (study_path.parent / name).resolve()
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, RuntimeError) as err:  # RuntimeError: a loop of links (Python 3.12)
         raise ScenarioError([f"{name!r}: not a usable file name ({err})"]) from None
 
 

@@ -56,17 +56,14 @@ def toml_loads(text: str) -> dict[str, Any]:
 
 
 def nesting_depth(value: Any) -> int:
-    """How many tables and arrays deep `value` is (0 for a scalar), counted without recursion."""
-    deepest = 0
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, depth + 1)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+    """How many tables and arrays deep `value` is (0 for a scalar), counted level by level
+    without recursion."""
+    depth, level = 0, [value]
+    while True:
+        containers = [node for node in level if isinstance(node, dict | list)]
+        if not containers:
+            return depth
+        below: list[Any] = []
+        for node in containers:
+            below.extend(node.values() if isinstance(node, dict) else node)
+        depth, level = depth + 1, below

@@ -35,6 +35,14 @@ WARMUP_COLOUR = "#bbbbbb"
 #: Beyond the palette's colours, lines repeat a colour with another dash (dashed is kept for
 #: capacities, dotted for virgin stockpiles).
 LINESTYLES = ("-", "-.", (0, (6, 1, 1, 1, 1, 1)), (0, (10, 2)))
+#: Streams and buffers named in colour per panel; the others are grey (see :func:`named_lines`).
+MAX_NAMED = 8
+#: Networks with more facilities show only those with an outage in the outage panel.
+MAX_OUTAGE_ROWS = 15
+OTHERS_COLOUR = "#b0b0b0"
+#: Line colours without the greys, which mean "one of the others".
+PALETTE = tuple(c for k, c in enumerate(plt.cm.tab10.colors) if k != 7)
+WIDE_PALETTE = tuple(c for k, c in enumerate(plt.cm.tab20.colors) if k not in (14, 15))
 
 
 def held_materials(scenario: Scenario, facility: str, input_material: str) -> list[str]:
@@ -59,22 +67,51 @@ def buffer_label(scenario: Scenario | None, facility: str, input_material: str) 
     return f"{facility}: {' + '.join(held) or 'secondary'} (for {input_material})"
 
 
-def line_styles(series: pd.DataFrame, scenario: Scenario | None) -> dict[str, tuple[tuple, object]]:
-    """A colour and a dash per stream (`owner/material`) and per buffer (`buffer:facility/input`).
-    Every line has its own colour, except that a material with one source and one buyer keeps
-    its colour from the source's storage to the buyer's buffer."""
+def named_lines(series: pd.DataFrame, warmup: int, limit: int = MAX_NAMED) -> tuple[list[str], list[str]]:
+    """The streams (`owner/material`) and buffers (`facility/input`) drawn in colour and named:
+    all of them up to `limit` each; beyond, the streams that produced most and the buffers whose
+    input fell shortest of secondary supply after the warm-up (then the largest). The rest are
+    drawn as thin grey lines, so a 40-plant region still reads."""
+    after = series.iloc[warmup:]
     streams = [c.split(":", 1)[1] for c in series.columns if c.startswith("generated_t:")]
     buffers = [c.split(":", 1)[1] for c in series.columns if c.startswith("buffer_t:")]
-    held = {name: held_materials(scenario, *name.split("/", 1)) if scenario is not None else [] for name in buffers}
-    sources = {m: [s for s in streams if s.split("/", 1)[1] == m] for m in {s.split("/", 1)[1] for s in streams}}
-    buyers = {m: [b for b in buffers if held[b][:1] == [m]] for m in sources}
+
+    def shortest(name: str) -> tuple[float, float]:
+        short = f"secondary_shortfall_t:{name}"
+        return (float(after[short].sum()) if short in after else 0.0, float(series[f"buffer_cap_t:{name}"].max()))
+
+    if len(streams) > limit:
+        top = set(sorted(streams, key=lambda n: -float(after[f"generated_t:{n}"].sum()))[:limit])
+        streams = [n for n in streams if n in top]
+    if len(buffers) > limit:
+        top = set(sorted(buffers, key=lambda n: tuple(-v for v in shortest(n)))[:limit])
+        buffers = [n for n in buffers if n in top]
+    return streams, buffers
+
+
+def line_styles(
+    series: pd.DataFrame, scenario: Scenario | None, named: tuple[list[str], list[str]] | None = None
+) -> dict[str, tuple[tuple, object]]:
+    """A colour and a dash per named stream (`owner/material`) and buffer (`buffer:facility/input`).
+    Every line has its own colour, except that a material with one source and one buyer keeps
+    its colour from the source's storage to the buyer's buffer."""
+    every_stream, every_buffer = named_lines(series, 0, limit=10**9)
+    streams, buffers = named if named is not None else (every_stream, every_buffer)
+    held = {
+        name: held_materials(scenario, *name.split("/", 1)) if scenario is not None else [] for name in every_buffer
+    }
+    sources: dict[str, list[str]] = {}
+    for name in every_stream:
+        sources.setdefault(name.split("/", 1)[1], []).append(name)
+    buyers = {m: [b for b in every_buffer if held[b][:1] == [m]] for m in sources}
     colour_of = {name: name for name in streams}
     for name in buffers:
         material = held[name][0] if held[name] else None
         one_to_one = material in sources and len(sources[material]) == 1 and len(buyers[material]) == 1
-        colour_of[f"buffer:{name}"] = sources[material][0] if one_to_one else f"buffer:{name}"
+        shared = one_to_one and sources[material][0] in colour_of
+        colour_of[f"buffer:{name}"] = sources[material][0] if shared else f"buffer:{name}"
     keys = list(dict.fromkeys(colour_of.values()))
-    palette = plt.cm.tab10.colors if len(keys) <= 10 else plt.cm.tab20.colors
+    palette = PALETTE if len(keys) <= len(PALETTE) else WIDE_PALETTE
     style = {
         key: (palette[k % len(palette)], LINESTYLES[(k // len(palette)) % len(LINESTYLES)])
         for k, key in enumerate(keys)
@@ -97,17 +134,22 @@ def plot_run_series(
     shading, the buffers' material names, source storage capacities and the currency."""
     days = series["day"].to_numpy()
     warmup = scenario.scenario.warmup_days if scenario is not None else 0
+    facilities = [c.split(":", 1)[1] for c in series.columns if c.startswith("up:")]
+    if len(facilities) > MAX_OUTAGE_ROWS:
+        facilities = [f for f in facilities if f in set(outages["facility"])]
+    heights = [max(1.4, 0.17 * len(facilities)), 1.7, 1.9, 2.7, 1.5, 1.5]
     fig, axes = plt.subplots(
         6,
         1,
-        figsize=(12, 14),
+        figsize=(12, sum(heights) + 1.0),
         sharex=True,
-        gridspec_kw={"height_ratios": [1, 1.1, 1.3, 1.9, 1.1, 1.1]},
+        gridspec_kw={"height_ratios": heights},
         layout="constrained",
     )
-    facilities = [c.split(":", 1)[1] for c in series.columns if c.startswith("up:")]
     _outages_panel(axes[0], outages, facilities, warmup)
-    styles = line_styles(series, scenario)
+    if len(facilities) < sum(c.startswith("up:") for c in series.columns):
+        _title(axes[0], "Outages (continuous time, by cause; facilities never down not shown)")
+    styles = line_styles(series, scenario, named_lines(series, warmup))
     _production_panel(axes[1], series, days, styles)
     _source_storage_panel(axes[2], series, days, styles, scenario)
     _buffers_panel(axes[3], series, days, outages, styles, scenario)
@@ -153,7 +195,7 @@ def _outages_panel(ax: Axes, outages: pd.DataFrame, facilities: list[str], warmu
                 color=CAUSE_COLOURS.get(str(cause), "grey"),
                 label=str(cause),
             )
-    ax.set_yticks(range(len(facilities)), facilities, fontsize=8)
+    ax.set_yticks(range(len(facilities)), facilities, fontsize=7 if len(facilities) > 8 else 8)
     ax.set_ylim(-0.6, len(facilities) - 0.4)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
@@ -165,17 +207,36 @@ def _outages_panel(ax: Axes, outages: pd.DataFrame, facilities: list[str], warmu
     _title(ax, "Outages (continuous time, by cause)")
 
 
-def _streams(styles: dict[str, tuple[tuple, object]]) -> dict[str, tuple[tuple, object]]:
-    return {name: style for name, style in styles.items() if not name.startswith("buffer:")}
+def _streams(series: pd.DataFrame, styles: dict[str, tuple]) -> dict[str, tuple | None]:
+    """Every stream with its style (None: one of the unnamed, drawn grey)."""
+    names = [c.split(":", 1)[1] for c in series.columns if c.startswith("generated_t:")]
+    return {name: styles.get(name) for name in names}
+
+
+def _draw(ax: Axes, days: np.ndarray, values: pd.Series, style: tuple | None, label: str, lw: float) -> None:
+    """One named line in its style, or an unnamed one thin and grey behind the others."""
+    if style is None:
+        ax.plot(days, values, lw=0.6, color=OTHERS_COLOUR, zorder=1)
+    else:
+        ax.plot(days, values, lw=lw, color=style[0], ls=style[1], label=label, zorder=2)
+
+
+def _others_entry(handles: list, labels: list[str], count: int, what: str) -> None:
+    if count:
+        handles.append(Line2D([], [], lw=0.8, color=OTHERS_COLOUR))
+        labels.append(f"{count} other {what} (grey)")
 
 
 def _production_panel(ax: Axes, series: pd.DataFrame, days: np.ndarray, styles: dict[str, tuple]) -> None:
     """What each source produced, day by day (campaigns and batches show as on/off)."""
-    for name, (colour, dash) in _streams(styles).items():
-        ax.plot(days, series[f"generated_t:{name}"], lw=0.9, color=colour, ls=dash, label=_stream_text(name))
+    streams = _streams(series, styles)
+    for name, style in streams.items():
+        _draw(ax, days, series[f"generated_t:{name}"], style, _stream_text(name), 0.9)
     ax.set_ylabel("t/day")
     ax.set_ylim(bottom=0)
-    _legend_outside(ax)
+    handles, labels = ax.get_legend_handles_labels()
+    _others_entry(handles, labels, sum(s is None for s in streams.values()), "sources")
+    _legend_outside(ax, handles, labels)
     _title(ax, "Supply: production at each source")
 
 
@@ -183,16 +244,18 @@ def _source_storage_panel(
     ax: Axes, series: pd.DataFrame, days: np.ndarray, styles: dict[str, tuple], scenario: Scenario | None
 ) -> None:
     """What each source held in storage (against its capacity) and what an intermediary pooled."""
-    streams = _streams(styles)
-    for name, (colour, dash) in streams.items():
-        ax.plot(days, series[f"source_stock_t:{name}"], lw=1.3, color=colour, ls=dash, label=_stream_text(name))
-        if scenario is not None:
+    streams = _streams(series, styles)
+    for name, style in streams.items():
+        _draw(ax, days, series[f"source_stock_t:{name}"], style, _stream_text(name), 1.3)
+        if scenario is not None and style is not None:
+            colour = style[0]
             owner, material = name.split("/", 1)
             out = next(o for o in scenario.facility(owner).outputs if o.material == material)
             ax.axhline(out.storage_t, ls="--", lw=0.8, color=colour, alpha=0.8)
     for col in [c for c in series.columns if c.startswith("pool_t:")]:
         ax.plot(days, series[col], lw=1.3, color="black", label=f"{col.split(':', 1)[1]}: intermediary pool")
     handles, labels = ax.get_legend_handles_labels()
+    _others_entry(handles, labels, sum(s is None for s in streams.values()), "sources")
     if scenario is not None and streams:
         handles.append(Line2D([], [], ls="--", lw=0.9, color="grey"))
         labels.append("storage capacity (dashed)")
@@ -215,10 +278,12 @@ def _buffers_panel(
         ax.axvspan(start, end, color="#d62728", alpha=0.08, lw=0)
     buffers = [c.split(":", 1)[1] for c in series.columns if c.startswith("buffer_t:")]
     for name in buffers:
-        colour, dash = styles[f"buffer:{name}"]
+        style = styles.get(f"buffer:{name}")
         facility, material = name.split("/", 1)
-        label = buffer_label(scenario, facility, material)
-        ax.plot(days, series[f"buffer_t:{name}"], lw=1.4, color=colour, ls=dash, label=label)
+        _draw(ax, days, series[f"buffer_t:{name}"], style, buffer_label(scenario, facility, material), 1.4)
+        if style is None:
+            continue
+        colour = style[0]
         ax.plot(days, series[f"buffer_cap_t:{name}"], ls="--", lw=0.8, color=colour, alpha=0.8)
         if f"virgin_stock_t:{name}" in series.columns:
             ax.plot(
@@ -231,6 +296,7 @@ def _buffers_panel(
                 label=f"{facility}: {material} virgin stockpile",
             )
     handles, labels = ax.get_legend_handles_labels()
+    _others_entry(handles, labels, sum(f"buffer:{n}" not in styles for n in buffers), "buffers")
     if buffers:
         handles.append(Line2D([], [], ls="--", lw=0.9, color="grey"))
         labels.append("buffer capacity (dashed)")

@@ -47,3 +47,10 @@ def lines_under_legends(fig: plt.Figure) -> list[str]:
                 if inside.any():
                     covered.append(f"{ax.get_title(loc='left') or ax.get_title()}: {line.get_label()}")
     return covered
+
+
+def overlapping_legends(fig: plt.Figure) -> list[tuple[int, int]]:
+    """Pairs of legends (by their order in :func:`legends`) whose boxes overlap once drawn."""
+    fig.canvas.draw()
+    boxes = [legend.get_window_extent() for legend in legends(fig)]
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]

@@ -4,6 +4,7 @@ currency, and no legend over the data."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import analysis.series_plot as series_plot
 from sim.run import run_once
 from sim.scenario import load_scenario
-from tests.analysis.legend_checks import lines_under_legends
+from tests.analysis.legend_checks import lines_under_legends, overlapping_legends
 
 SUGAR_LIME = Path(__file__).parent / "data" / "sugar_lime.toml"
 WARMUP = 365
@@ -109,3 +110,25 @@ def test_buffer_label_names_every_substitute_when_no_contract_names_one(sugar_ru
     loose = scenario.model_copy(update={"contracts": []})
     assert series_plot.buffer_label(loose, "kiln", "limestone") == "kiln: sugar_lime (for limestone)"
     assert series_plot.buffer_label(None, "kiln", "limestone") == "kiln: secondary for limestone"
+
+
+def test_a_forty_plant_region_names_few_lines_and_its_legends_stay_apart(tmp_path, monkeypatch):
+    """Beyond MAX_NAMED streams or buffers the rest are grey and counted in one entry, so the
+    legends fit beside their panels: none covers data or another legend."""
+    scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "synthetic" / "region_40.toml")
+    result = run_once(scenario, 2, series=True)
+    kept: list = []
+    close = series_plot.plt.close
+    monkeypatch.setattr(series_plot.plt, "close", kept.append)
+    series_plot.plot_run_series(result.series, result.outages, "region", tmp_path / "s.png", scenario=scenario)
+    monkeypatch.undo()
+    fig = kept[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied": panels squeezed by their legends
+        fig.canvas.draw()
+    texts = _legend_texts(fig)
+    assert any(text.endswith("other buffers (grey)") for text in texts)
+    assert sum("(for " in text for text in texts) == series_plot.MAX_NAMED
+    assert lines_under_legends(fig) == []
+    assert overlapping_legends(fig) == []
+    close(fig)

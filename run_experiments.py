@@ -136,7 +136,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             result.contracts.to_csv(stage / "contracts.csv", index=False)
             (stage / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
             plot_run_series(
-                result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", stage / "series.png"
+                result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", stage / "series.png",
+                scenario=scenario,
             )
     if args.json:
         print(json.dumps({k: _json_number(v) for k, v in result.metrics.items()}))

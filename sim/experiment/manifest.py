@@ -67,7 +67,8 @@ def write_manifest(store: ResultStore, study: Study, design: DesignTable, counts
             continue
     code_root = Path(__file__).resolve().parents[2]
     manifest = {
-        "study": {"path": str(study.path.resolve()), "name": study.name, "text": study.text},
+        "study": {"path": str(study.path.resolve()), "name": study.name, "text": study.text,
+                  "outcomes": list(study.spec.study.outcomes)},
         "scenario": {
             "path": str(study.scenario_path),
             "resolved": study.scenario.model_dump(mode="json"),
@@ -78,6 +79,8 @@ def write_manifest(store: ResultStore, study: Study, design: DesignTable, counts
             "points": len(design.points),
             "sampled_points": design.sampled,
             "reference_point": design.reference,
+            "uncertainties": study.uncertainties,
+            "levers": study.levers,
             "replications": study.replications,
             "horizon_days": study.spec.study.horizon_days,
         },

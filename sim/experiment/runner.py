@@ -25,9 +25,10 @@ from sim.experiment.design import DesignTable, build_design
 from sim.experiment.executors import map_bounded, open_executor
 from sim.experiment.lock import hold_results_folder
 from sim.experiment.manifest import now_iso, write_manifest
+from sim.experiment.outcomes import item_outcomes
 from sim.experiment.progress import Progress, RunStats, budget_line, stats_line
 from sim.experiment.seeds import replication_seed, seed_text
-from sim.experiment.store import ResultStore, design_frame
+from sim.experiment.store import STALE, ResultStore, design_frame
 from sim.experiment.study import Study
 from sim.experiment.tasks import Outcome, RunTask, execute
 
@@ -104,7 +105,8 @@ def _run_study(study: Study, out: str | Path, *, workers: int, scheduler: str | 
     key = study_key(study, design)
     if not fresh:
         store.check_same_study(key, design_frame(design.factors, design.points))
-    status = {} if fresh else store.stored_status()
+    outcome_columns = item_outcomes(study.outcomes)
+    status = {} if fresh else store.stored_status(outcome_columns)
     keys = [(dp, r) for dp in range(len(design.points)) for r in range(study.replications)]
     mine = [i for i in range(len(keys)) if shard is None or shard.owns(i)]
     todo = [i for i in mine if status.get(keys[i]) != "ok"]
@@ -113,6 +115,10 @@ def _run_study(study: Study, out: str | Path, *, workers: int, scheduler: str | 
     say = (lambda *_, **__: None) if quiet else print
     say(budget_line(study.name, len(design.points), study.replications, stored_ok, len(todo),
                     failed_before, str(shard) if shard else None), flush=True)
+    stale = sum(1 for i in todo if status.get(keys[i]) == STALE)
+    if stale:
+        say(f"{stale} stored runs lack the outcome columns {', '.join(outcome_columns)}: running them again "
+            "(same seeds, so the same metrics plus the new columns)", flush=True)
 
     # Then the executor: a scheduler that cannot be reached stops the study here, before it
     # has written anything into the folder.
@@ -158,7 +164,9 @@ def _run_study(study: Study, out: str | Path, *, workers: int, scheduler: str | 
 def study_key(study: Study, design: DesignTable) -> dict[str, Any]:
     """What a study's runs are made from, so that a resume can tell a different study: the
     scenario as the runs get it and the design points (each hashed), the seed, the horizon
-    and the series option. Not the replications: a study resumed with more runs only its new
+    and the series option. Not the outcomes (a resume re-runs only the runs stored without a
+    newly named per-facility column) nor the uncertainties (they shape the report, not the
+    runs). Not the replications: a study resumed with more runs only its new
     replications (each replication's seed does not depend on how many there are). Not
     `policy.engine`: every engine gives the same results to the bit (tests/test_arrayday.py)."""
 
@@ -184,6 +192,7 @@ def _tasks(study: Study, design: DesignTable, keys: Iterator[tuple[int, int]]) -
     scenario_json = json.dumps(study.scenario_raw, sort_keys=True)
     source = str(study.scenario_path)
     factor_items = [tuple(point.items()) for point in design.points]
+    outcomes = item_outcomes(study.outcomes)
     for dp, rep in keys:
         yield RunTask(
             design_point=dp,
@@ -194,6 +203,7 @@ def _tasks(study: Study, design: DesignTable, keys: Iterator[tuple[int, int]]) -
             scenario_source=source,
             horizon_days=study.spec.study.horizon_days,
             series=study.spec.study.series,
+            outcomes=outcomes,
         )
 
 

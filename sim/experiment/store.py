@@ -49,6 +49,9 @@ STUDY_KEY = "study-key.json"
 SERIES_KEYS = ("design_point", "replication")
 
 
+#: The stored status of an ok run that lacks a column the study now asks for (see stored_status).
+STALE = "ok-without-outcomes"
+
 # Bytes written (and removed) to prove the results folder can take more results.
 PROBE_BYTES = 1 << 20
 
@@ -201,15 +204,23 @@ class ResultStore:
         """Part files in the order they were written."""
         return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
 
-    def stored_status(self) -> dict[tuple[int, int], str]:
-        """Key -> best stored status ('ok' beats 'failed'), reading only the key columns."""
+    def stored_status(self, required: Iterable[str] = ()) -> dict[tuple[int, int], str]:
+        """Key -> best stored status ('ok' beats the others), reading only the key columns.
+
+        An ok row of a part file without every `required` column (an outcome the study named
+        after the run was stored) counts as :data:`STALE`: the run is made again, and
+        :meth:`consolidate` keeps the newer ok row."""
+        required = list(required)
         out: dict[tuple[int, int], str] = {}
         for part in self.part_files():
+            has_all = set(required) <= set(pq.read_schema(part).names)
             table = pq.read_table(part, columns=["design_point", "replication", "status"])
             for dp, rep, status in zip(*(table.column(c).to_pylist() for c in table.column_names),
                                        strict=True):
                 key = (int(dp), int(rep))
-                if out.get(key) != "ok":
+                if status == "ok" and not has_all:
+                    status = STALE
+                if out.get(key) != "ok" and not (out.get(key) == STALE and status != "ok"):
                     out[key] = status
         return out
 

@@ -10,21 +10,39 @@ A study (DESIGN.md section 6) is a TOML file::
     horizon_days = 730                  # optional: overrides the scenario's horizon
     series = false                      # optional: also store each run's daily series
     overrides = { "policy.allocation" = "priority" }   # optional: fixed for every run
+    outcomes = ["net_benefit", "waste_disposed_t", "facility:farm:net_benefit"]   # optional
 
     [design]
     kind = "grid"                       # grid | rows | lhs | sobol | morris
+    uncertainties = ["facilities.brewery.outputs.spent_grain.rate_t_per_day"]   # optional
     [design.factors]
     "policy.buffer_days" = [0, 7, 14]
     "contracts.*.penalty_per_t_short" = [0.0, 50.0]
+    "facilities.brewery.outputs.spent_grain.rate_t_per_day" = [8.0, 12.0]
     [design.reference]                  # optional: paired differences are taken against it
     "policy.buffer_days" = 0
     "contracts.*.penalty_per_t_short" = 0.0
+    "facilities.brewery.outputs.spent_grain.rate_t_per_day" = 12.0
 
 Factors are scenario override paths (see :func:`sim.scenario.apply_override`). For `grid`
 each factor is a list of levels; for `rows` the design is `rows = [{...}, ...]`, one table
 per design point; for `lhs`, `sobol` and `morris` each factor is a range `{ low, high }`
 (integers when both ends are integers) or a list of levels (booleans, names...), and
 `samples` sets the size.
+
+`outcomes` names the report's headline metrics, in order: the headline table, the paired
+differences, the effect sizes and the effects figure show them, and the first one ranks the
+design points. A name is a run metric (`waste_disposed_t`), `facility:<id>:<column>` (a column
+of the run's facility table, e.g. `facility:farm:net_benefit`) or `contract:<id>:<column>`
+(e.g. `contract:grain-to-farm:short_t`); see :mod:`sim.experiment.outcomes`. Without it the
+report leads with fill rate, secondary fill rate, disruption days, penalties, net benefit and
+P(any shortage), ranked by net benefit. Changing `outcomes` keeps the stored runs: a resume
+re-runs only the runs stored without a newly named per-facility or per-contract column.
+
+`uncertainties` marks factors whose levels are not a choice (a poor beet year, a price): the
+other factors are the levers. The report then names a best *lever setting*, by its mean over
+the uncertainty levels (paired over replications), never a best design point, and shows each
+lever setting at each uncertainty level.
 
 Validation follows the scenario files: every problem found, one line each,
 ``FILE: path.to.field: message``, raised together as :class:`StudyError`.
@@ -33,6 +51,7 @@ Validation follows the scenario files: every problem found, one line each,
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import math
 import re
@@ -41,6 +60,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.experiment.outcomes import DEFAULT_OUTCOMES, outcome_problems
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -103,6 +123,7 @@ class StudySection(Strict):
     horizon_days: Annotated[int, Field(gt=0, le=100_000)] | None = None
     series: bool = False
     overrides: dict[str, Any] = {}
+    outcomes: list[str] = []
 
 
 class Design(Strict):
@@ -115,6 +136,7 @@ class Design(Strict):
     second_order: bool = False
     levels: Annotated[int, Field(ge=2)] = 4
     reference: dict[str, Scalar] | None = None
+    uncertainties: list[str] = []
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Design:
@@ -189,6 +211,21 @@ class Study(BaseModel):
             return list(self.design.rows[0])
         return list(self.design.factors)
 
+    @property
+    def outcomes(self) -> list[str]:
+        """The report's headline metrics: the study's `outcomes`, or the default list."""
+        return list(self.spec.study.outcomes) or list(DEFAULT_OUTCOMES)
+
+    @property
+    def uncertainties(self) -> list[str]:
+        """Factors that are uncertainties (not choices), in the design's factor order."""
+        return [f for f in self.factor_names if f in self.design.uncertainties]
+
+    @property
+    def levers(self) -> list[str]:
+        """Factors that are choices: every factor not marked as an uncertainty."""
+        return [f for f in self.factor_names if f not in self.design.uncertainties]
+
 
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file and its scenario; raise StudyError listing every problem."""
@@ -222,6 +259,8 @@ def load_study(path: str | Path) -> Study:
         raise StudyError(problems) from None
     problems += _factor_problems(source, spec.design, base, str(scenario_path))
     problems += _clash_problems(source, spec, scenario)
+    problems += outcome_problems(source, spec.study.outcomes, scenario)
+    problems += _uncertainty_problems(source, spec.design)
     horizon, warmup = spec.study.horizon_days, scenario.scenario.warmup_days
     if horizon is not None and horizon <= warmup:
         problems.append(f"{source}: study.horizon_days: {horizon} days leave nothing after the scenario's "
@@ -281,6 +320,23 @@ def _design_problems(source: str, design: Design) -> list[str]:
                 f"{source}: design.reference: name a value for every factor "
                 f"(given {sorted(design.reference)}, factors {sorted(names)})"
             )
+    return out
+
+
+def _uncertainty_problems(source: str, design: Design) -> list[str]:
+    """Each uncertainty must be one of the design's factors, named once."""
+    names = list(design.rows[0]) if design.kind == "rows" else list(design.factors)
+    out: list[str] = []
+    for k, name in enumerate(design.uncertainties):
+        where = f"{source}: design.uncertainties[{k}]"
+        if name in design.uncertainties[:k]:
+            out.append(f"{where}: {_quoted(name)} is listed twice; name each uncertainty once")
+        elif name not in names:
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f"did you mean {_quoted(close[0])}? " if close else ""
+            out.append(f"{where}: {_quoted(name)} is not a factor of the design ({hint}factors: "
+                       f"{', '.join(_quoted(n) for n in names)}); an uncertainty is a factor whose levels are "
+                       "not a choice")
     return out
 
 

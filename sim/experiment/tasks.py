@@ -1,7 +1,8 @@
 """One run as a picklable task, and the worker function that executes it.
 
 A :class:`RunTask` carries only plain data: the scenario as JSON text (file data with the
-study's fixed overrides), the design point's factor values, the seed's entropy and replication.
+study's fixed overrides), the design point's factor values, the seed's entropy and replication,
+and the study's per-facility and per-contract outcomes, which the row gets as columns of their own.
 :func:`execute` rebuilds the scenario, calls :func:`sim.run.run_once` and returns an
 :class:`Outcome` of plain values: a row for the results table and, when asked, the daily series.
 A run that raises comes back as a row with `status = "failed"` and the error text, never as an
@@ -20,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sim import run as sim_run
+from sim.experiment.outcomes import item_values
 from sim.experiment.seeds import replication_seed, seed_text
 from sim.scenario import Scenario, ScenarioError, parse_scenario
 
@@ -39,6 +41,8 @@ class RunTask:
     scenario_source: str
     horizon_days: int | None = None
     series: bool = False
+    #: Per-facility and per-contract outcomes (`facility:<id>:<column>`) to add to the row.
+    outcomes: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[int, int]:
@@ -81,6 +85,7 @@ def execute(task: RunTask) -> Outcome:
         scenario = _scenario(task.scenario_json, task.scenario_source, task.factors)
         result = sim_run.run_once(scenario, seed, horizon_days=task.horizon_days, series=task.series)
         row.update({name: float(value) for name, value in result.metrics.items()})
+        row.update(item_values(result, task.outcomes))
         row.update(status="ok", error="")
         series = result.series if task.series else None
     except ScenarioError as err:

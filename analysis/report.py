@@ -19,18 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.summary import main_effects, summarize, t_interval
+from analysis.figures import short_label
+from analysis.levers import combinations, lever_scores, paired_gap, point_table, rank_levers
+from analysis.summary import higher_is_better, main_effects, summarize, t_interval
+from sim.experiment.outcomes import DEFAULT_OUTCOMES
 from sim.experiment.store import ResultStore, atomic_write, read_json_object
 
-HEADLINE_METRICS = (
-    "fill_rate",
-    "secondary_fill_rate",
-    "disruption_days",
-    "penalties_paid",
-    "net_benefit",
-    "any_shortage",
-)
-#: The metric that ranks policies (higher is better), and the fill metrics a caveat checks.
+#: The headline metrics of a study that names no `outcomes` (the study's `outcomes` replace them).
+HEADLINE_METRICS = DEFAULT_OUTCOMES
+#: The metric that ranks policies when a study names no outcomes (else its first outcome
+#: does), and the fill metrics a caveat checks.
 MAIN_METRIC = "net_benefit"
 FILL_METRICS = ("fill_rate", "secondary_fill_rate")
 #: A CI half-width above this share of |mean| calls for more replications.
@@ -70,6 +68,33 @@ class ReportInput:
     def ok(self) -> pd.DataFrame:
         """The runs that completed."""
         return self.runs[self.runs["status"] == "ok"]
+
+    @property
+    def named_outcomes(self) -> list[str]:
+        """The outcomes the study named (`[study] outcomes`), or [] for the defaults."""
+        named = self.manifest.get("study", {}).get("outcomes") or []
+        return [str(m) for m in named] if isinstance(named, list) else []
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The headline metrics: the study's outcomes, or :data:`HEADLINE_METRICS`."""
+        return self.named_outcomes or list(HEADLINE_METRICS)
+
+    @property
+    def rank_metric(self) -> str:
+        """The metric that picks the best: the first named outcome, else :data:`MAIN_METRIC`."""
+        return self.named_outcomes[0] if self.named_outcomes else MAIN_METRIC
+
+    @property
+    def uncertainties(self) -> list[str]:
+        """Factors the study marked as uncertainties (`[design] uncertainties`)."""
+        marked = self.manifest.get("design", {}).get("uncertainties") or []
+        return [f for f in self.factors if f in marked]
+
+    @property
+    def levers(self) -> list[str]:
+        """Factors that are choices: all but the uncertainties."""
+        return [f for f in self.factors if f not in self.uncertainties]
 
 
 def build_report(results_dir: str | Path) -> Path:
@@ -153,39 +178,18 @@ def section_header(data: ReportInput) -> str:
 
 
 def section_reading(data: ReportInput) -> str:
-    """The best design point by the main metric, how sure we are, and caveats."""
+    """The best design point (or, with uncertainties, the best lever setting) by the ranking
+    metric, how sure we are, and caveats."""
     s = data.summary
-    if MAIN_METRIC not in set(s["metric"]):
+    metric = data.rank_metric
+    if metric not in set(s["metric"]):
         return ""
-    main = s[(s["metric"] == MAIN_METRIC) & s["mean"].notna()].sort_values("mean", ascending=False)
+    main = s[(s["metric"] == metric) & s["mean"].notna()].sort_values("mean", ascending=not higher_is_better(metric))
     if main.empty:
         return ""
-    best = main.iloc[0]
     lines = ["## Reading", ""]
-    lines.append(
-        f"- **Best design point by mean {MAIN_METRIC}: #{int(best['design_point'])}** "
-        f"({_point_text(best, data.factors)}): {_ci(best['mean'], best['ci_low'], best['ci_high'])} "
-        f"{data.currency} per run."
-    )
-    if len(main) > 1:
-        second = main.iloc[1]
-        d = _paired(data, int(best["design_point"]), int(second["design_point"]), MAIN_METRIC)
-        if d is not None and max(abs(d[1]), abs(d[2])) <= 1e-9 * abs(best["mean"]):
-            lines.append(
-                f"- Tied with #{int(second['design_point'])} ({_point_text(second, data.factors)}): the same "
-                f"{MAIN_METRIC} in every replication (what differs between them only moves money between parties)."
-            )
-        elif d is not None:
-            verdict = (
-                "the CI excludes 0: a real difference"
-                if d[1] > 0 or d[2] < 0
-                else ("the CI includes 0: the two are not distinguishable with these replications")
-            )
-            lines.append(
-                f"- Runner-up #{int(second['design_point'])} ({_point_text(second, data.factors)}); best minus "
-                f"runner-up, paired over replications: {_ci(*d)} {data.currency} ({verdict})."
-            )
-    wide = s[(s["metric"].isin(HEADLINE_METRICS)) & (s["mean"].abs() > 0) & s["ci_low"].notna()]
+    lines += _best_lever_lines(data, metric) if data.uncertainties else _best_point_lines(data, main, metric)
+    wide = s[(s["metric"].isin(data.outcomes)) & (s["mean"].abs() > 0) & s["ci_low"].notna()]
     ratio = (wide["ci_high"] - wide["ci_low"]) / 2 / wide["mean"].abs()
     too_wide = wide[ratio > CI_WIDTH_LIMIT]
     if not too_wide.empty:
@@ -204,9 +208,148 @@ def section_reading(data: ReportInput) -> str:
     return "\n".join([*lines, ""])
 
 
+def _direction(metric: str) -> str:
+    """How the ranking reads, for metrics where less is better."""
+    return "" if higher_is_better(metric) else " (lower is better)"
+
+
+def _unit(metric: str, currency: str) -> str:
+    """The unit of a metric's value per run, from its name (the column, for `facility:x:col`)."""
+    base = metric.rsplit(":", 1)[-1]
+    money = ("benefit", "cost", "profit", "paid", "penalties", "price", "fee", "fees", "margin", "take_or_pay")
+    if base.startswith("cost_") or base.endswith(money):
+        return f"{currency} per run"
+    if base.endswith("_t"):
+        return "t per run"
+    if base.endswith("_days"):
+        return "days per run"
+    return "per run"
+
+
+def _best_point_lines(data: ReportInput, main: pd.DataFrame, metric: str) -> list[str]:
+    """The best design point (`main`: the metric's summary rows, best first) and its runner-up."""
+    best = main.iloc[0]
+    unit = _unit(metric, data.currency)
+    lines = [
+        f"- **Best design point by mean {metric}{_direction(metric)}: #{int(best['design_point'])}** "
+        f"({_point_text(best, data.factors)}): {_ci(best['mean'], best['ci_low'], best['ci_high'])} {unit}."
+    ]
+    if len(main) > 1:
+        second = main.iloc[1]
+        d = _paired(data, int(best["design_point"]), int(second["design_point"]), metric)
+        if d is not None and max(abs(d[1]), abs(d[2])) <= 1e-9 * abs(best["mean"]):
+            lines.append(
+                f"- Tied with #{int(second['design_point'])} ({_point_text(second, data.factors)}): the same "
+                f"{metric} in every replication (what differs between them leaves it unchanged)."
+            )
+        elif d is not None:
+            lines.append(
+                f"- Runner-up #{int(second['design_point'])} ({_point_text(second, data.factors)}); best minus "
+                f"runner-up, paired over replications: {_ci(*d)} {unit.removesuffix(' per run')} ({_verdict(d)})."
+            )
+    return lines
+
+
+def _verdict(d: tuple[float, float, float]) -> str:
+    if d[1] > 0 or d[2] < 0:
+        return "the CI excludes 0: a real difference"
+    return "the CI includes 0: the two are not distinguishable with these replications"
+
+
+def _best_lever_lines(data: ReportInput, metric: str) -> list[str]:
+    """The best lever setting by its mean over the uncertainty levels, and its runner-up
+    (paired over replications); never a design point, which would name an uncertainty level."""
+    names = ", ".join(f"`{u}`" for u in data.uncertainties)
+    if not data.levers:
+        return [f"- Every factor is an uncertainty ({names}): there is no choice to rank. The table of "
+                "lever settings across the uncertainties shows each outcome at each level."]
+    settings = lever_scores(data.runs, data.factors, data.levers, metric)
+    if max(len(s.points) for s in settings) < 2:
+        return [f"- No best lever setting: each lever setting appears at one level of the uncertainties "
+                f"({names}) only, so the effect of a choice cannot be told from that of an uncertainty. Cross "
+                "them: a grid, or rows that repeat each lever setting at every uncertainty level."]
+    ranked = rank_levers(settings, metric)
+    if not ranked:
+        return ["- No lever setting has completed runs at every uncertainty level: none is ranked."]
+    best, unit = ranked[0], _unit(metric, data.currency)
+    lines = [
+        f"- **Best lever setting by mean {metric}{_direction(metric)} over the uncertainties ({names}): "
+        f"{_levels_text(best.levels, data.levers)}**: {_ci(best.mean, *best.ci)} {unit}, the mean over its "
+        f"{len(best.points)} uncertainty levels, weighted equally (95 % CI over {len(best.per_replication)} "
+        "replications). Uncertainty levels are not choices: none of them is ranked."
+    ]
+    if len(ranked) > 1:
+        second = ranked[1]
+        d = paired_gap(best, second)
+        if d is not None and max(abs(d[1]), abs(d[2])) <= 1e-9 * abs(best.mean):
+            lines.append(
+                f"- Tied with {_levels_text(second.levels, data.levers)}: the same {metric} in every replication "
+                "at every uncertainty level (what differs between them leaves it unchanged)."
+            )
+        elif d is not None:
+            lines.append(
+                f"- Runner-up: {_levels_text(second.levels, data.levers)}; best minus runner-up, over the "
+                f"uncertainties and paired over replications: {_ci(*d)} {unit.removesuffix(' per run')} "
+                f"({_verdict(d)})."
+            )
+    left_out = len(settings) - len(ranked)
+    if left_out:
+        lines.append(f"- {left_out} lever settings are not ranked: they lack completed runs at some uncertainty "
+                     "level.")
+    return lines
+
+
+def _levels_text(levels: tuple, levers: list[str]) -> str:
+    return ", ".join(f"`{f}` = {v}" for f, v in zip(levers, levels, strict=True))
+
+
+#: The most lever settings x uncertainty combinations the report tabulates (summary.csv has all).
+MAX_LEVER_CELLS = 400
+
+
+def section_levers(data: ReportInput) -> str:
+    """Each lever setting across the uncertainties: per outcome, a table of lever setting x
+    uncertainty combination -> mean [95 % CI], with the mean over the uncertainties beside."""
+    if not data.uncertainties:
+        return ""
+    points = point_table(data.runs, data.factors)
+    lever_of, combo_of = combinations(points, data.levers), combinations(points, data.uncertainties)
+    combos, settings = list(dict.fromkeys(combo_of)), list(dict.fromkeys(lever_of))
+    lines = [
+        "## Lever settings across the uncertainties",
+        "",
+        f"Levers: {', '.join(f'`{f}`' for f in data.levers) or 'none'}; uncertainties: "
+        f"{', '.join(f'`{u}`' for u in data.uncertainties)}. Mean [95 % CI] over replications at each "
+        "uncertainty level, and over the uncertainties (levels weighted equally, CI paired over replications).",
+        "",
+    ]
+    if len(combos) * len(settings) > MAX_LEVER_CELLS:
+        return "\n".join([*lines, f"{len(settings)} lever settings x {len(combos)} uncertainty levels: too many "
+                          "to tabulate here; `summary.csv` has every design point.", ""])
+    s = data.summary.set_index(["design_point", "metric"])
+    where = {(lever, combo): int(dp) for dp, lever, combo in zip(points.index, lever_of, combo_of, strict=True)}
+    combo_names = [", ".join(f"{short_label(u)} = {v}" for u, v in zip(data.uncertainties, c, strict=True))
+                   for c in combos]
+    for metric in [m for m in data.outcomes if m in set(data.summary["metric"])]:
+        scores = {x.levels: x for x in lever_scores(data.runs, data.factors, data.levers, metric)}
+        rows = []
+        for setting in settings:
+            cells = [_levels_text(setting, data.levers) if data.levers else "(no levers)"]
+            for combo in combos:
+                dp = where.get((setting, combo))
+                cells.append("-" if dp is None or (dp, metric) not in s.index else
+                             _ci(*(s.loc[(dp, metric), c] for c in ("mean", "ci_low", "ci_high"))))
+            over = scores.get(setting)
+            cells.append(_ci(over.mean, *over.ci) if over is not None and metric != "any_shortage" else "-")
+            rows.append(cells)
+        header = ["lever setting", *combo_names, "over the uncertainties"]
+        lines += [f"### {metric}", "", _table(header, rows), ""]
+    return "\n".join(lines)
+
+
 def section_headlines(data: ReportInput) -> str:
-    """Mean [95 % CI] of the headline metrics per design point."""
-    metrics = [m for m in HEADLINE_METRICS if m in set(data.summary["metric"])]
+    """Mean [95 % CI] of the headline metrics (the study's outcomes) per design point."""
+    metrics = [m for m in data.outcomes if m in set(data.summary["metric"])]
     if not metrics:
         return ""
     table = data.summary[data.summary["metric"].isin(metrics)]
@@ -227,7 +370,7 @@ def section_paired(data: ReportInput) -> str:
     """Paired differences against the reference point, with the unpaired CI beside them."""
     if data.reference is None or "diff_mean" not in data.summary:
         return ""
-    table = data.summary[data.summary["metric"].isin(HEADLINE_METRICS) & data.summary["diff_mean"].notna()]
+    table = data.summary[data.summary["metric"].isin(data.outcomes) & data.summary["diff_mean"].notna()]
     if table.empty:
         return ""
     lines = [
@@ -254,7 +397,9 @@ def section_effects(data: ReportInput) -> str:
     """Main effects of each factor (lowest to highest level) on the headline metrics."""
     if data.kind not in ("grid", "rows") or not data.factors or data.ok.empty:
         return ""
-    metrics = [m for m in HEADLINE_METRICS if m in data.ok.columns]
+    metrics = [m for m in data.outcomes if m in data.ok.columns]
+    if not metrics:
+        return ""
     table = pd.concat([main_effects(data.runs, data.factors, m) for m in metrics], ignore_index=True)
     if table.empty:
         return ""
@@ -289,7 +434,7 @@ def section_effects(data: ReportInput) -> str:
                 f"- {factor} has no effect on {', '.join(same)} (identical across levels in every replication)."
             )
     big = table[~table["identical"]].assign(size=lambda t: t["diff_mean"].abs()).sort_values("size")
-    for metric in (MAIN_METRIC, "secondary_fill_rate"):
+    for metric in data.named_outcomes or (MAIN_METRIC, "secondary_fill_rate"):
         rows = big[big["metric"] == metric]
         if not rows.empty:
             r = rows.iloc[-1]
@@ -318,11 +463,13 @@ def section_figures(data: ReportInput) -> str:
     )
     if not paths:
         return "## Figures\n\nNo figures: no design factors or no completed runs.\n"
+    if "effects" in paths and data.named_outcomes:
+        paths["effects"] = _outcome_effects(data, paths["effects"])
     readings = {
         "effects": lambda: (
-            "Key metrics against the first numeric factor, one line per combination of the "
-            "others; bands are 95 % CIs over replications. Lines that coincide are drawn once and their legend "
-            "entry says so."
+            ("The study's outcomes" if data.named_outcomes else "Key metrics") + " against the first numeric "
+            "factor, one line per combination of the others; bands are 95 % CIs over replications. Lines that "
+            "coincide are drawn once and their legend entry says so."
         ),
         "heatmap_net_benefit": lambda: _heatmap_reading(data, "net_benefit"),
         "heatmap_secondary_fill_rate": lambda: _heatmap_reading(data, "secondary_fill_rate"),
@@ -334,6 +481,17 @@ def section_figures(data: ReportInput) -> str:
     for name, path in paths.items():
         parts += [f"![{name}](figures/{path.name})", "", readings.get(name, lambda: "")(), ""]
     return "\n".join(parts)
+
+
+def _outcome_effects(data: ReportInput, path: Path) -> Path:
+    """The effects figure redrawn for the study's outcomes (those with per-run values)."""
+    from analysis.figures import KEY_METRICS, plot_effects
+
+    labels = {m: KEY_METRICS.get(m, f"{m} ({_unit(m, '{cur}')})") for m in data.named_outcomes
+              if m in data.ok.columns}
+    if not labels:
+        return path
+    return plot_effects(data.runs, data.factors, path, labels, currency=data.currency)
 
 
 def _heatmap_reading(data: ReportInput, metric: str) -> str:
@@ -490,7 +648,8 @@ def section_one_run(data: ReportInput) -> str:
     lines += _network_map(data, scenario, result)
     assert result.series is not None and result.outages is not None
     plot_run_series(
-        result.series, result.outages, f"{scenario.scenario.name}: {title}", data.root / "figures" / "series.png"
+        result.series, result.outages, f"{scenario.scenario.name}: {title}", data.root / "figures" / "series.png",
+        scenario=scenario,
     )
     series = result.series
     lines += [
@@ -576,6 +735,7 @@ SECTIONS: list[Callable[[ReportInput], str]] = [
     section_header,
     section_reading,
     section_headlines,
+    section_levers,
     section_effects,
     section_figures,
     section_sensitivity,

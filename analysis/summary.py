@@ -8,7 +8,7 @@
 - `var95`, `cvar95`: value at risk and conditional value at risk at alpha = 0.95 over
   replications (reference/oracles-and-metrics.md: VaR = quantile(L, a, "inverted_cdf"),
   CVaR = VaR + sum (L - VaR)^+ / ((1 - a) N)). The loss L is the metric itself, or its
-  negative for metrics where more is better (:data:`HIGHER_IS_BETTER`); the two are reported
+  negative for metrics where more is better (:func:`higher_is_better`); the two are reported
   in the metric's units, so `cvar95` of `net_benefit` is the mean of its worst 5 %;
 - against the reference design point (when named), paired differences over replications
   that both completed: `diff_mean`, `diff_sd`, `diff_ci_low`..`diff_ci_high` (paired t), and
@@ -41,8 +41,24 @@ HIGHER_IS_BETTER = frozenset(
         "supplier_benefit",
         "buyer_benefit",
         "intermediary_profit",
+        # facility and contract table columns (per-facility outcomes, `facility:<id>:<column>`)
+        "availability",
+        "operating_level",
+        "accepted_t",
+        "days_in_force",
+        "trust",
+        "co2e_avoided_t",
+        "mean_availability",
+        "mean_trust",
+        "link_share_in_force",
     }
 )
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether more of `metric` is better; a per-facility or per-contract outcome
+    (`facility:kiln:net_benefit`) goes by its column."""
+    return metric.rsplit(":", 1)[-1] in HIGHER_IS_BETTER
 
 ALPHA_RISK = 0.95
 CONFIDENCE = 0.95
@@ -101,7 +117,7 @@ def describe(values: np.ndarray, metric: str) -> dict[str, float | str]:
     n = len(values)
     low, high = t_interval(values)
     q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95]) if n else [math.nan] * 5
-    var, cvar = var_cvar(values, metric in HIGHER_IS_BETTER)
+    var, cvar = var_cvar(values, higher_is_better(metric))
     return {
         "n": n,
         "mean": float(np.mean(values)) if n else math.nan,

@@ -67,6 +67,12 @@ Results go to --out (default results/<study file name>/): runs.parquet (one row 
 summary.csv (means, confidence intervals, quantiles, paired differences), report.md and
 manifest.json (what was run, with which code and seeds).
 
+The study file may name the report's headline metrics and mark uncertainties:
+  [study]  outcomes = ["waste_disposed_t", "facility:kiln:net_benefit", "contract:c1:short_t"]
+  [design] uncertainties = ["facilities.beet.outputs.lime.rate_t_per_day"]
+The first outcome ranks; factors not marked as uncertainties are levers, and the report picks
+the best lever setting by its mean over the uncertainty levels, never an uncertainty level.
+
 A study resumes by default: runs already stored are skipped, so a killed or interrupted study
 is simply started again with the same command. Use --fresh to start over. One `run` at a
 time writes into a results folder (a second is refused, naming the first one's process);

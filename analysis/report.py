@@ -223,7 +223,13 @@ def _unit(metric: str, currency: str) -> str:
         return "t per run"
     if base.endswith("_days"):
         return "days per run"
-    return "per run"
+    return ""  # a ratio, a count or a share: the metric's name says what it is
+
+
+def _spaced(unit: str, per_run: bool = True) -> str:
+    """A unit after a number (nothing for a unitless metric); a difference drops "per run"."""
+    text = unit if per_run else unit.removesuffix(" per run").removesuffix("per run")
+    return f" {text}" if text else ""
 
 
 def _best_point_lines(data: ReportInput, main: pd.DataFrame, metric: str) -> list[str]:
@@ -232,7 +238,7 @@ def _best_point_lines(data: ReportInput, main: pd.DataFrame, metric: str) -> lis
     unit = _unit(metric, data.currency)
     lines = [
         f"- **Best design point by mean {metric}{_direction(metric)}: #{int(best['design_point'])}** "
-        f"({_point_text(best, data.factors)}): {_ci(best['mean'], best['ci_low'], best['ci_high'])} {unit}."
+        f"({_point_text(best, data.factors)}): {_ci(best["mean"], best["ci_low"], best["ci_high"])}{_spaced(unit)}."
     ]
     if len(main) > 1:
         second = main.iloc[1]
@@ -245,7 +251,7 @@ def _best_point_lines(data: ReportInput, main: pd.DataFrame, metric: str) -> lis
         elif d is not None:
             lines.append(
                 f"- Runner-up #{int(second['design_point'])} ({_point_text(second, data.factors)}); best minus "
-                f"runner-up, paired over replications: {_ci(*d)} {unit.removesuffix(' per run')} ({_verdict(d)})."
+                f"runner-up, paired over replications: {_ci(*d)}{_spaced(unit, per_run=False)} ({_verdict(d)})."
             )
     return lines
 
@@ -274,7 +280,7 @@ def _best_lever_lines(data: ReportInput, metric: str) -> list[str]:
     best, unit = ranked[0], _unit(metric, data.currency)
     lines = [
         f"- **Best lever setting by mean {metric}{_direction(metric)} over the uncertainties ({names}): "
-        f"{_levels_text(best.levels, data.levers)}**: {_ci(best.mean, *best.ci)} {unit}, the mean over its "
+        f"{_levels_text(best.levels, data.levers)}**: {_ci(best.mean, *best.ci)}{_spaced(unit)}, the mean over its "
         f"{len(best.points)} uncertainty levels, weighted equally (95 % CI over {len(best.per_replication)} "
         "replications). Uncertainty levels are not choices: none of them is ranked."
     ]
@@ -289,7 +295,7 @@ def _best_lever_lines(data: ReportInput, metric: str) -> list[str]:
         elif d is not None:
             lines.append(
                 f"- Runner-up: {_levels_text(second.levels, data.levers)}; best minus runner-up, over the "
-                f"uncertainties and paired over replications: {_ci(*d)} {unit.removesuffix(' per run')} "
+                f"uncertainties and paired over replications: {_ci(*d)}{_spaced(unit, per_run=False)} "
                 f"({_verdict(d)})."
             )
     left_out = len(settings) - len(ranked)
@@ -487,7 +493,7 @@ def _outcome_effects(data: ReportInput, path: Path) -> Path:
     """The effects figure redrawn for the study's outcomes (those with per-run values)."""
     from analysis.figures import KEY_METRICS, plot_effects
 
-    labels = {m: KEY_METRICS.get(m, f"{m} ({_unit(m, '{cur}')})") for m in data.named_outcomes
+    labels = {m: KEY_METRICS.get(m, f"{m} ({_unit(m, '{cur}')})" if _unit(m, "") else m) for m in data.named_outcomes
               if m in data.ok.columns}
     if not labels:
         return path

@@ -238,7 +238,7 @@ def _best_point_lines(data: ReportInput, main: pd.DataFrame, metric: str) -> lis
     unit = _unit(metric, data.currency)
     lines = [
         f"- **Best design point by mean {metric}{_direction(metric)}: #{int(best['design_point'])}** "
-        f"({_point_text(best, data.factors)}): {_ci(best["mean"], best["ci_low"], best["ci_high"])}{_spaced(unit)}."
+        f"({_point_text(best, data.factors)}): {_ci(best['mean'], best['ci_low'], best['ci_high'])}{_spaced(unit)}."
     ]
     if len(main) > 1:
         second = main.iloc[1]

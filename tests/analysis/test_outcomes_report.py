@@ -88,3 +88,18 @@ def test_without_uncertainties_the_best_is_a_design_point_by_the_first_outcome(t
     text = build_report(tmp_path / "out").read_text(encoding="utf-8")
     assert f"Best design point by mean {OUTCOMES[0]}: #" in text
     assert "## Lever settings across the uncertainties" not in text
+
+
+def test_levers_never_crossed_with_the_uncertainty_get_no_best(tmp_path):
+    """Rows that pair each buffer with one rate: a choice cannot be told from the luck of the
+    year, so no setting (and no design point) is called best."""
+    text = (
+        f'[study]\nname = "confounded"\nscenario = "{TINY}"\nreplications = 2\nseed = 11\nhorizon_days = 40\n'
+        f'\n[design]\nkind = "rows"\nuncertainties = ["{RATE}"]\n'
+        f'rows = [{{ "{BUFFER}" = 0, "{RATE}" = 4.0 }}, {{ "{BUFFER}" = 5, "{RATE}" = 12.0 }}]\n'
+    )
+    (tmp_path / "study.toml").write_text(text, encoding="utf-8")
+    run_study(load_study(tmp_path / "study.toml"), tmp_path / "out", workers=1, quiet=True)
+    reading = _section(build_report(tmp_path / "out").read_text(encoding="utf-8"), "Reading")
+    assert "No best lever setting: each lever setting appears at one level of the uncertainties" in reading
+    assert not re.search(r"\*\*Best", reading)

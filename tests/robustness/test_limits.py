@@ -142,3 +142,15 @@ def test_every_problem_line_is_bounded_even_when_made_of_short_words(tmp_path: P
     assert len(line) <= MAX_LINE
     assert line.startswith(f"{path}: facilities.farm.inputs.nothing.material: unknown material 'nothing' (defined: ")
     assert line.endswith("m19999)")
+
+
+def test_the_ok_line_of_a_scenario_with_a_million_character_name_is_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "named.toml"
+    name = "N" + "n" * 999_998 + "E"
+    path.write_text(MINIMAL.read_text(encoding="utf-8").replace('name = "Brewery and farm"', f'name = "{name}"'),
+                    encoding="utf-8")
+    proc = cli("validate", str(path))
+    assert proc.returncode == 0, proc.stderr[:2000]
+    assert proc.stdout.splitlines() == [
+        f"{path}: ok (scenario '{'N' + 'n' * 59}…{'n' * 19}E': 2 facilities, 1 contracts, 100 days)"
+    ]

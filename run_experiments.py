@@ -213,11 +213,20 @@ def _staged(out: Path) -> Iterator[Path]:
     import shutil
     import uuid
 
+    from sim.scenario import ScenarioError
+
     stage = out / f".staging-{uuid.uuid4().hex[:8]}"
     stage.mkdir()
     try:
         yield stage
-        for name in sorted(os.listdir(stage)):
+        names = sorted(os.listdir(stage))
+        # Every target is checked before the first move: a folder in the way of one file would
+        # otherwise stop the moves half-way and leave some results beside older ones.
+        blocked = [name for name in names if (out / name).exists() and not (out / name).is_file()]
+        if blocked:
+            raise ScenarioError([f"{out / name}: --out: in the way of a result file (not a regular file); "
+                                 "remove it or choose another folder" for name in blocked])
+        for name in names:
             os.replace(stage / name, out / name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -280,12 +289,18 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _program() -> str:
+    """The name the user typed: the console script `symbiosis-sim`, or this file."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "symbiosis-sim" if name == "symbiosis-sim" else "run_experiments.py"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     from sim.experiment import cli as experiment_cli
 
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="run_experiments.py", description=TOP_HELP, formatter_class=fmt)
+    parser = argparse.ArgumentParser(prog=_program(), description=TOP_HELP, formatter_class=fmt)
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

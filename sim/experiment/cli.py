@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import re
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -189,6 +190,20 @@ def scheduler_problem(address: str) -> str | None:
     return None
 
 
+def scheduler_unresolved(address: str) -> str | None:
+    """For a well-formed --scheduler address: why its host cannot be found, or None. A name that
+    does not resolve would otherwise cost Dask's 30 s connect timeout and then exit 1."""
+    match = SCHEDULER.match(address)
+    if address == "local" or not match:
+        return None
+    host = match.group(2).strip("[]")
+    try:
+        socket.getaddrinfo(host, int(match.group(3)), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as err:
+        return f"cannot find the host '{_short(host)}' ({getattr(err, 'strerror', None) or err})"
+    return None
+
+
 def worker_problems(workers: int) -> list[str]:
     """Why `workers` processes cannot run here: more than the cores this process may use, or
     more than the available memory holds at WORKER_MEMORY_MB each."""
@@ -219,7 +234,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.workers is not None:
         problems += worker_problems(args.workers)
     if args.scheduler is not None:
-        said = scheduler_problem(args.scheduler)
+        said = scheduler_problem(args.scheduler) or scheduler_unresolved(args.scheduler)
         if said:
             problems.append(f"--scheduler: {said}")
     if args.flush_every < 1:

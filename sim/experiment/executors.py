@@ -121,7 +121,9 @@ class RenewingPool(Executor):
     def died_with_worker(self, future: Future[Any]) -> bool | None:
         """For a call that failed because the pool broke: True if it was running in the worker
         that died, False if it was innocent (waiting, or in a worker the pool terminated
-        itself), None if that cannot be told (a worker killed by SIGTERM from outside, say)."""
+        itself with SIGTERM), None if that cannot be told (the call's record or the workers' exit
+        codes are missing). A worker that someone else killed with SIGTERM looks like one the
+        pool terminated, so its call counts as innocent; map_bounded bounds such free retries."""
         serial, generation = self._calls.get(future, (None, None))
         if serial is None or generation is None:
             return None

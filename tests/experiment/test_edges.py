@@ -205,3 +205,23 @@ def test_simulate_out_leaves_nothing_when_writing_fails_part_way(tmp_path, monke
     assert main(["simulate", str(ROOT / "scenarios" / "two_firms.toml"), "--days", "60", "--out", str(out)]) == 1
     assert list(out.iterdir()) == []  # no series.csv or metrics.json without their plot
     assert capsys.readouterr().out == ""  # no metrics printed as if the command had worked
+
+
+def test_a_scheduler_host_that_cannot_be_found_is_refused_at_once(write_study, tmp_path):
+    out = tmp_path / "r"
+    done = subprocess.run([*CLI, "run", str(write_study(DESIGN)), "--out", str(out),
+                           "--scheduler", "tcp://no-such-host.invalid:8786"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("--scheduler: cannot find the host 'no-such-host.invalid'"), done.stderr
+    assert not out.exists()
+
+
+def test_simulate_out_moves_nothing_when_a_folder_is_in_the_way_of_one_result(tmp_path, capsys):
+    out = tmp_path / "sim"
+    (out / "series.png").mkdir(parents=True)  # the last file moved, alphabetically
+    code = main(["simulate", str(ROOT / "scenarios" / "two_firms.toml"), "--days", "60", "--out", str(out)])
+    assert code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["series.png"]  # no csv or json moved in before it
+    err = capsys.readouterr().err
+    assert "series.png: --out: in the way of a result file" in err

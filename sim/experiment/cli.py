@@ -50,6 +50,12 @@ EXIT_RUNS_FAILED = 3
 #: 199 MB (VmRSS of the two workers of `run scenarios/studies/default.toml --workers 2`,
 #: sampled every 0.2 s; the parent, already running when this is checked, held 289 MB).
 WORKER_MEMORY_MB = 250
+#: A worker's memory grows with the network and the horizon (its flow tables hold a row per
+#: entity and day): measured peaks of one-year runs of synthetic regions were 184 MB at 10
+#: facilities (19 facilities + contracts), 240 MB at 300 (640) and 672 MB at 1,000 (1,900).
+#: 200 MB plus 0.7 kB per entity-day bounds all three (685 MB at 1,000).
+WORKER_BASE_MB = 200
+WORKER_KB_PER_ENTITY_DAY = 0.7
 
 # 'local', or a Dask scheduler address: [protocol://]host:port (an IPv6 host in brackets).
 SCHEDULER = re.compile(r"^(?:([a-z][a-z0-9+.-]*)://)?(\[[^\]]*\]|[^\s:/\[\]]+):(\d{1,5})$")
@@ -204,9 +210,20 @@ def scheduler_unresolved(address: str) -> str | None:
     return None
 
 
-def worker_problems(workers: int) -> list[str]:
+def worker_memory_mb(study: Any | None = None) -> int:
+    """A pool worker's expected peak memory for `study`'s runs (WORKER_MEMORY_MB without one)."""
+    if study is None:
+        return WORKER_MEMORY_MB
+    sc = study.scenario
+    entities = len(sc.facilities) + len(sc.contracts)
+    days = study.spec.study.horizon_days or sc.scenario.horizon_days
+    return max(WORKER_MEMORY_MB, int(WORKER_BASE_MB + entities * days * WORKER_KB_PER_ENTITY_DAY / 1024))
+
+
+def worker_problems(workers: int, study: Any | None = None) -> list[str]:
     """Why `workers` processes cannot run here: more than the cores this process may use, or
-    more than the available memory holds at WORKER_MEMORY_MB each."""
+    more than the available memory holds at :func:`worker_memory_mb` each."""
+    each_mb = worker_memory_mb(study)
     if workers < 1:
         return [f"--workers: needs a whole number >= 1 (given {workers})"]
     cores = usable_cpus()
@@ -214,10 +231,10 @@ def worker_problems(workers: int) -> list[str]:
         return [f"--workers: at most {cores}, the cores this machine lets the study use (given {workers}); "
                 "more workers than cores only share them and take more memory"]
     available = available_memory_bytes()
-    need = workers * WORKER_MEMORY_MB * 2**20
+    need = workers * each_mb * 2**20
     if workers > 1 and available is not None and need > available:
-        fits = available // (WORKER_MEMORY_MB * 2**20)
-        return [f"--workers: {workers} workers need about {need // 2**20} MB ({WORKER_MEMORY_MB} MB each) and "
+        fits = available // (each_mb * 2**20)
+        return [f"--workers: {workers} workers need about {need // 2**20} MB ({each_mb} MB each) and "
                 f"{available // 2**20} MB is available; use --workers {max(1, fits)} or free memory"]
     return []
 
@@ -231,14 +248,13 @@ def run_command(args: argparse.Namespace) -> int:
             shard = Shard.parse(args.shard)
         except ValueError as err:
             problems.append(f"--shard: {err}")
-    if args.workers is not None:
-        problems += worker_problems(args.workers)
     if args.scheduler is not None:
         said = scheduler_problem(args.scheduler) or scheduler_unresolved(args.scheduler)
         if said:
             problems.append(f"--scheduler: {said}")
     if args.flush_every < 1:
         problems.append(f"--flush-every: needs a whole number >= 1 (given {args.flush_every})")
+    study = None
     try:
         study = load_study(args.study)
     except StudyError as err:
@@ -246,10 +262,12 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         if checks_design_points(study):
             problems += design_point_problems(study, build_design(study.design, study.seed, str(study.path)).points)
+    if args.workers is not None:
+        problems += worker_problems(args.workers, study)
     if problems:
         raise BadInput(problems)
     out = args.out or Path("results") / args.study.stem
-    workers = args.workers if args.workers is not None else min(default_workers(), _workers_that_fit())
+    workers = args.workers if args.workers is not None else min(default_workers(), _workers_that_fit(study))
     try:
         # Held through the report too: a second `run` must not rewrite the folder meanwhile.
         with hold_results_folder(out, shard=str(shard) if shard else None, exclusive=args.fresh or shard is None):
@@ -279,9 +297,9 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workers_that_fit() -> int:
+def _workers_that_fit(study: Any) -> int:
     available = available_memory_bytes()
-    return max(1, available // (WORKER_MEMORY_MB * 2**20)) if available is not None else default_workers()
+    return max(1, available // (worker_memory_mb(study) * 2**20)) if available is not None else default_workers()
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -67,6 +67,30 @@ def test_workers_that_would_not_fit_in_memory_are_refused(write_study, tmp_path,
     assert not out.exists()
 
 
+def test_the_memory_estimate_grows_with_the_network_and_the_horizon(tmp_path):
+    from sim.experiment.study import load_study
+    from sim.synthetic import generate_region, to_toml
+
+    region = tmp_path / "region.toml"
+    region.write_text(to_toml(generate_region(1000)))
+    study = tmp_path / "big.toml"
+    study.write_text(f'[study]\nname = "big"\nscenario = "{region.name}"\nreplications = 2\nseed = 1\n'
+                     f'horizon_days = 730\n[design]\nkind = "grid"\n[design.factors]\n"policy.buffer_days" = [0, 3]\n')
+    loaded = load_study(study)
+    entities = len(loaded.scenario.facilities) + len(loaded.scenario.contracts)
+    expected = int(cli.WORKER_BASE_MB + entities * 730 * cli.WORKER_KB_PER_ENTITY_DAY / 1024)
+    assert expected > cli.WORKER_MEMORY_MB  # a 1,000-plant region for two years: well over the default
+    assert cli.worker_memory_mb(loaded) == expected
+    room = 2 * expected * 2**20 - 1  # one byte short of two such workers
+    cli.available_memory_bytes, saved = (lambda: room), cli.available_memory_bytes
+    cli.usable_cpus, saved_cpus = (lambda: 8), cli.usable_cpus
+    try:
+        said = cli.worker_problems(2, loaded)
+    finally:
+        cli.available_memory_bytes, cli.usable_cpus = saved, saved_cpus
+    assert said and f"({expected} MB each)" in said[0] and "use --workers 1" in said[0]
+
+
 # --- item 3: lost runs are run again; failed runs exit 3 -----------------------------------
 
 

@@ -111,14 +111,15 @@ def _assignment(text: str) -> tuple[str, Any]:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One run: print metrics, optionally write series, tables and a plot."""
+    from sim.arrayday import engine_problems
     from sim.run import run_once
-    from sim.scenario import load_scenario
+    from sim.scenario import ScenarioError, load_scenario
 
     scenario = load_scenario(args.scenario, dict(args.set or []))
+    if refused := engine_problems(scenario, str(args.scenario)):
+        raise ScenarioError(refused)
     warmup = scenario.scenario.warmup_days
     if args.days is not None and args.days <= warmup:
-        from sim.scenario import ScenarioError
-
         raise ScenarioError([f"--days: {args.days} days leave nothing after {args.scenario}'s warm-up of "
                              f"{warmup} days"])
     out = Path(args.out) if args.out else None
@@ -234,7 +235,8 @@ def _staged(out: Path) -> Iterator[Path]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario or a study file (read once: a 100,000-facility file takes seconds)."""
-    from sim.scenario import parse_scenario, read_toml
+    from sim.arrayday import engine_problems
+    from sim.scenario import ScenarioError, parse_scenario, read_toml
     from sim.scenario.errors import bounded
 
     raw = read_toml(args.file)
@@ -254,6 +256,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ))
         return 0
     sc = parse_scenario(raw, str(args.file))
+    problems = engine_problems(sc, str(args.file))
+    if problems:
+        raise ScenarioError(problems)
     print(bounded(
         f"{args.file}: ok (scenario '{sc.scenario.name}': {len(sc.facilities)} facilities, "
         f"{len(sc.contracts)} contracts, {sc.scenario.horizon_days} days)"

@@ -82,6 +82,17 @@ def problems(spec: Scenario) -> list[str]:
     return out
 
 
+def engine_problems(spec: Scenario, source: str) -> list[str]:
+    """`policy.engine = "arrays"` on a network the array day does not cover, one line per
+    mechanism, as the validate command, a study's checks and the model itself refuse it. Not a
+    check of parse_scenario: the scenario package knows no engine."""
+    return _refusals(problems(spec), source) if spec.policy.engine == "arrays" else []
+
+
+def _refusals(missing: list[str], source: str) -> list[str]:
+    return [f"{source}: policy.engine: 'arrays' does not cover {what}; use 'auto' or 'objects'" for what in missing]
+
+
 def pick_engine(spec: Scenario, lever: str, n_facilities: int, collect_series: bool) -> str:
     """`policy.engine` (`lever`) as a run of `spec` takes it: "objects" or "arrays". `auto`
     takes arrays for the networks they cover from AUTO_MIN_FACILITIES facilities on, when no
@@ -93,8 +104,7 @@ def pick_engine(spec: Scenario, lever: str, n_facilities: int, collect_series: b
     missing = problems(spec)
     if lever == "arrays":
         if missing:  # as the validate command and a study's checks say
-            line = "<scenario>: policy.engine: 'arrays' does not cover {}; use 'auto' or 'objects'"
-            raise ScenarioError([line.format(what) for what in missing])
+            raise ScenarioError(_refusals(missing, "<scenario>"))
         return "arrays"
     large = n_facilities >= AUTO_MIN_FACILITIES
     return "arrays" if large and not missing and not collect_series else "objects"

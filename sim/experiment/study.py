@@ -60,6 +60,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.arrayday import engine_problems
 from sim.experiment.outcomes import DEFAULT_OUTCOMES, outcome_problems
 from sim.scenario import (
     Scenario,
@@ -257,6 +258,7 @@ def load_study(path: str | Path) -> Study:
     except ScenarioError as err:
         problems += [f"{source}: study.scenario: {line}" for line in err.problems]
         raise StudyError(problems) from None
+    problems += [f"{source}: study.scenario: {line}" for line in engine_problems(scenario, str(scenario_path))]
     problems += _factor_problems(source, spec.design, base, str(scenario_path))
     problems += _clash_problems(source, spec, scenario)
     problems += outcome_problems(source, spec.study.outcomes, scenario)
@@ -481,13 +483,16 @@ def design_point_problems(study: Study, points: list[dict[str, Any]], limit: int
     out: list[str] = []
     bad = 0
     for k, point in enumerate(points):
+        source = str(study.scenario_path)
         try:
-            parse_scenario(copy.deepcopy(study.scenario_raw), str(study.scenario_path), point)
+            lines = engine_problems(parse_scenario(copy.deepcopy(study.scenario_raw), source, point), source)
         except ScenarioError as err:
+            lines = err.problems
+        if lines:
             bad += 1
             if bad <= limit:
                 where = ", ".join(f"{name} = {value!r}" for name, value in point.items())
-                out += [f"{study.path}: design point {k} ({where}): {line}" for line in err.problems]
+                out += [f"{study.path}: design point {k} ({where}): {line}" for line in lines]
     if bad > limit:
         out.append(f"{study.path}: and {bad - limit} more design points make an invalid scenario")
     return out

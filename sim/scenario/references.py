@@ -55,7 +55,6 @@ def cross_reference_problems(
         out += _contract_problems(c, materials, facilities, defined)
     out += _intermediary_problems(sc, defined)
     out += _event_problems(sc, facilities, defined, event_index)
-    out += _engine_problems(sc)
     if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
         out += _credit_problems(sc)
     return out
@@ -187,16 +186,6 @@ def _event_problems(
         if e.day >= sc.scenario.horizon_days:
             out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days})"))
     return out
-
-
-def _engine_problems(sc: Scenario) -> Problems:
-    """What `policy.engine = "arrays"` does not cover in this scenario."""
-    if sc.policy.engine != "arrays":
-        return []
-    from sim.arrayday import problems as array_problems  # here: sim.arrayday reads the scenario types
-
-    return [("policy.engine", f"'arrays' does not cover {what}; use 'auto' or 'objects'")
-            for what in array_problems(sc)]
 
 
 def _credit_problems(sc: Scenario) -> Problems:

@@ -111,7 +111,7 @@ def _assignment(text: str) -> tuple[str, Any]:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One run: print metrics, optionally write series, tables and a plot."""
-    from sim.arrayday import engine_problems
+    from sim.engine import engine_problems
     from sim.run import run_once
     from sim.scenario import ScenarioError, load_scenario
 
@@ -235,7 +235,7 @@ def _staged(out: Path) -> Iterator[Path]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario or a study file (read once: a 100,000-facility file takes seconds)."""
-    from sim.arrayday import engine_problems
+    from sim.engine import engine_problems
     from sim.scenario import ScenarioError, parse_scenario, read_toml
     from sim.scenario.errors import bounded
 

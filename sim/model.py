@@ -54,7 +54,7 @@ from sim.agents import (
     make_stream_state,
     offer_emergency,
 )
-from sim.arrayday import pick_engine, run_on_arrays
+from sim.arrayday import run_on_arrays
 from sim.behaviour import Decisions, latent_contracts
 from sim.contracts import (
     ContractState,
@@ -74,6 +74,7 @@ from sim.day.status import (
     supplier_changed,
     update_contract_status,
 )
+from sim.engine import pick_engine
 from sim.intermediary import Intermediary
 from sim.ledger import (
     CONTRACT_FLOWS,

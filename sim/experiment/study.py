@@ -60,7 +60,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.arrayday import engine_problems
+from sim.engine import engine_problems
 from sim.experiment.outcomes import DEFAULT_OUTCOMES, outcome_problems
 from sim.scenario import (
     Scenario,

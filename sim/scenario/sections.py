@@ -42,7 +42,7 @@ class Policy(Frozen):
       (sim/arrayday.py), faster from about 100 facilities on, for every network without an
       intermediary, agents' decisions or an input of more than 13 substitutes; `auto` (the
       default) takes
-      `arrays` for such networks of at least `sim.arrayday.AUTO_MIN_FACILITIES` facilities run
+      `arrays` for such networks of at least `sim.engine.AUTO_MIN_FACILITIES` facilities run
       without daily series, else `objects`.
     """
 

@@ -58,7 +58,8 @@ def test_console_script_gives_exit_2_and_one_line_per_problem_for_a_bad_file(tmp
     done = subprocess.run([str(SCRIPT), "validate", str(bad)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2
     lines = done.stderr.splitlines()
-    assert f"{bad}: scenario.horizon_dayz: unknown field (given 3; check the spelling)" in lines
+    assert (f"{bad}: scenario.horizon_dayz: unknown field (given 3); did you mean `horizon_days`? "
+            "see the fields of [scenario] in docs/reference.md#scenario") in lines
     assert all(line.startswith(f"{bad}: ") for line in lines) and "Traceback" not in done.stderr
 
 

@@ -125,7 +125,8 @@ def test_ids_with_line_breaks_are_escaped_in_problem_lines() -> None:
 def test_misspelt_key_is_an_error_not_a_default(tmp_path: Path) -> None:
     path = variant(tmp_path, ("demand_t_per_day = 4.0", "demand_t_per_day = 4.0\nbuffer_tonnes = 30.0"))
     assert problems_of(path) == [
-        f"{path}: facilities.farm.inputs.feed.buffer_tonnes: unknown field (given 30.0; check the spelling)"
+        f"{path}: facilities.farm.inputs.feed.buffer_tonnes: unknown field (given 30.0); did you mean `buffer_t`? "
+        "see the fields of [[facilities.inputs]] in docs/reference.md#facilities-inputs"
     ]
 
 
@@ -267,7 +268,8 @@ def test_overridden_value_is_validated() -> None:
 
 def test_misspelt_override_field_is_an_error() -> None:
     assert problems_of(MINIMAL, {"facilities.farm.inputs.feed.bufer_t": 30.0}) == [
-        f"{MINIMAL}: facilities.farm.inputs.feed.bufer_t: unknown field (given 30.0; check the spelling)"
+        f"{MINIMAL}: facilities.farm.inputs.feed.bufer_t: unknown field (given 30.0); did you mean `buffer_t`? "
+        "see the fields of [[facilities.inputs]] in docs/reference.md#facilities-inputs"
     ]
 
 

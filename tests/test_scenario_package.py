@@ -87,5 +87,6 @@ def test_repeated_ids_are_still_named_once_each_in_order() -> None:
     raw["materials"] = raw["materials"] + raw["materials"][:1]
     with pytest.raises(ScenarioError) as err:
         parse_scenario(raw, "<dups>")
-    assert "<dups>: materials: ids must be unique (repeated: grain)" in err.value.problems
-    assert "<dups>: facilities: ids must be unique (repeated: brewery, farm)" in err.value.problems
+    assert "<dups>: materials: ids must be unique (repeated: grain); give each item its own id" in err.value.problems
+    assert ("<dups>: facilities: ids must be unique (repeated: brewery, farm); give each item its own id"
+            in err.value.problems)

@@ -5,18 +5,22 @@ immutable value: the model reads it and never changes it. The package is the bot
 ``sim``: it imports nothing else from it.
 
 - :mod:`~sim.scenario.schema`: bounded quantities and the items (materials, facilities,
-  streams, inputs, contracts); :mod:`~sim.scenario.sections`: the network-wide sections and
+  streams, inputs); :mod:`~sim.scenario.contract`: a contract's terms;
+  :mod:`~sim.scenario.sections`: the network-wide sections and
   :class:`Scenario`;
 - :mod:`~sim.scenario.errors`: :class:`ScenarioError` and problem lines
   ``FILE: path.to.field: what is wrong (what was given, what is allowed)``, bounded in length;
 - :mod:`~sim.scenario.references`: cross-reference checks;
 - :mod:`~sim.scenario.overrides`: values and dotted paths of overrides;
 - :mod:`~sim.scenario.limits`: what a file may be (regular, size, nesting depth);
-- :mod:`~sim.scenario.load`: reading and validating, the policy levers, run views.
+- :mod:`~sim.scenario.load`: reading and validating, the policy levers, run views;
+- :mod:`~sim.scenario.reference`: the field reference (docs/reference.md) and the closest
+  valid names for a misspelt key.
 
 The names below are those every caller imports from ``sim.scenario``.
 """
 
+from sim.scenario.contract import Contract
 from sim.scenario.errors import (
     _NAMED_BY_MATERIAL as _NAMED_BY_MATERIAL,
 )
@@ -79,7 +83,6 @@ from sim.scenario.overrides import apply_override, parse_value
 from sim.scenario.references import DefinedIds, cross_reference_problems, partial_reference_problems
 from sim.scenario.schema import (
     BIG,
-    Contract,
     Distance,
     Emergency,
     Facility,

@@ -15,7 +15,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+from sim.scenario.reference import unknown_field_hint
 
 #: Words (runs of characters between spaces and punctuation) longer than this are shortened
 #: to their first KEEP_START and last KEEP_END characters.
@@ -117,10 +119,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(err: Mapping[str, Any]) -> str:
+def _message(err: Mapping[str, Any], root: type[BaseModel] | None = None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return f"unknown field (given {_short(err['input'])}; check the spelling)"
+        hint = unknown_field_hint(root, tuple(err["loc"])) if root is not None else ""
+        if hint.startswith("did you mean"):
+            return f"unknown field (given {_short(err['input'])}); {hint}"
+        return f"unknown field (given {_short(err['input'])}; check the spelling)" + (f"; {hint}" if hint else "")
     if kind == "missing":
         return "required field is missing"
     msg = str(err["msg"])
@@ -129,8 +134,29 @@ def _message(err: Mapping[str, Any]) -> str:
     return f"{msg} (given {_short(err['input'])})"
 
 
-def format_validation_error(source: str, raw: Any, exc: ValidationError) -> list[str]:
-    """One line per problem, with list items named by id."""
+def _root_model(title: str) -> type[BaseModel] | None:
+    """The model a validation error came from, by its name (``exc.title``): the scenario and
+    study schemas are subclasses of BaseModel defined in ``sim``; looked up rather than
+    imported, as this package may not import the study runner."""
+    found, seen, todo = [], set(), list(BaseModel.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        todo += cls.__subclasses__()
+        if cls.__name__ == title and cls.__module__.startswith("sim."):
+            found.append(cls)
+    return found[0] if len(found) == 1 else None
+
+
+def format_validation_error(
+    source: str, raw: Any, exc: ValidationError, root: type[BaseModel] | None = None
+) -> list[str]:
+    """One line per problem, with list items named by id. An unknown key's line names the
+    closest valid fields of its table and where they are documented; `root` is the model the
+    whole file was validated as (found from the error when not given)."""
+    root = root if root is not None else _root_model(exc.title)
     by_path: dict[str, list[Mapping[str, Any]]] = {}
     for err in exc.errors(include_url=False):
         by_path.setdefault(_path_of(raw, err["loc"]), []).append(err)
@@ -143,7 +169,7 @@ def format_validation_error(source: str, raw: Any, exc: ValidationError) -> list
     for path, errs in by_path.items():
         specific = [e for e in errs if e["type"] not in _SHAPE_ERRORS]
         if specific:
-            lines += [f"{source}: {path}: {_message(e)}" for e in specific]
+            lines += [f"{source}: {path}: {_message(e, root)}" for e in specific]
         elif path not in parents:
             wants = list(dict.fromkeys(str(e["msg"]).removeprefix("Input should be ") for e in errs))
             lines.append(f"{source}: {path}: Input should be {' or '.join(wants)} (given {_short(errs[0]['input'])})")

@@ -18,11 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim.scenario.contract import Contract
 from sim.scenario.errors import ScenarioError, _escaped, _printable, format_validation_error
 from sim.scenario.limits import MAX_FILE_BYTES, file_kind_problem, toml_loads, too_big
 from sim.scenario.overrides import apply_override
 from sim.scenario.references import cross_reference_problems, partial_reference_problems
-from sim.scenario.schema import Contract, Facility, InputSpec
+from sim.scenario.schema import Facility, InputSpec
 from sim.scenario.sections import Scenario
 
 # --- loading ---------------------------------------------------------------------------------
@@ -44,7 +45,7 @@ def parse_scenario(
     try:
         sc = Scenario.model_validate(raw)
     except ValidationError as exc:
-        fields = format_validation_error(source, raw, exc)
+        fields = format_validation_error(source, raw, exc, Scenario)
         links = [f"{source}: {path}: {msg}" for path, msg in partial_reference_problems(raw)]
         known = set(fields)
         raise ScenarioError(fields + [line for line in links if line not in known]) from None

@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.scenario.contract import Contract
 from sim.scenario.errors import _printable
-from sim.scenario.schema import Contract, Facility, Frozen, Material, ScenarioMeta, Transport
+from sim.scenario.schema import Facility, Frozen, Material, ScenarioMeta, Transport
 from sim.scenario.sections import Event, Formation, IntermediarySpec, Policy, Scenario
 
 Problems = list[tuple[str, str]]
@@ -86,7 +87,7 @@ def _facility_problems(
         if o.preprocessing is not None and o.preprocessing.target_moisture >= mat.moisture:
             out.append((f"{p}.preprocessing.target_moisture",
                         f"dewatering must lower the moisture (given {o.preprocessing.target_moisture}"
-                        f", material moisture {mat.moisture})"))
+                        f", material moisture {mat.moisture}); set target_moisture below {mat.moisture}"))
     for i in f.inputs:
         p = f"facilities.{f.id}.inputs.{i.material}"
         out += _unknown_material(f"{p}.material", i.material, defined, known)
@@ -145,7 +146,7 @@ def _buyer_input_problems(c: Contract, buy: Facility) -> Problems:
             return [(f"{p}.input", f"buyer '{buy.id}' has no input '{c.input}'")]
         if chosen[0] not in accepting:
             return [(f"{p}.material", f"buyer input '{buy.id}.{c.input}' does not accept '{c.material}' as a "
-                     "substitute")]
+                     "substitute (list it under that input's substitutes, or name another input)")]
         return []
     if not accepting:
         return [(f"{p}.material", f"buyer '{buy.id}' has no input that accepts '{c.material}' "
@@ -184,7 +185,8 @@ def _event_problems(
         if e.contract is not None and e.contract not in defined.contracts:
             out.append((f"{p}.contract", f"unknown contract '{e.contract}'"))
         if e.day >= sc.scenario.horizon_days:
-            out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days})"))
+            out.append((f"{p}.day", f"after the horizon (given {e.day}, horizon {sc.scenario.horizon_days}); "
+                        f"give a day below {sc.scenario.horizon_days}"))
     return out
 
 

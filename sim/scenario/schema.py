@@ -1,9 +1,10 @@
 """The scenario schema: bounded quantities and the items of a network (materials, facilities
-with their outages, output streams and inputs, contracts) as immutable pydantic values.
+with their outages, output streams and inputs) as immutable pydantic values.
 
-Unknown keys are errors (a typo must not silently become a default). The network-wide
-sections (policy levers, intermediary, behaviour, formation, market, events) and the
-:class:`Scenario` that holds them all are in :mod:`sim.scenario.sections`.
+Unknown keys are errors (a typo must not silently become a default). A contract is in
+:mod:`sim.scenario.contract`; the network-wide sections (policy levers, intermediary,
+behaviour, formation, market, events) and the :class:`Scenario` that holds them all are in
+:mod:`sim.scenario.sections`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ LifeLaw = Literal["exponential", "weibull", "lognormal", "fixed", "geometric"]
 class Frozen(BaseModel):
     """Base of every scenario value: immutable, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
 # --- network-wide sections -------------------------------------------------------------------
@@ -38,16 +39,22 @@ class ScenarioMeta(Frozen):
     """The `[scenario]` section: name, currency and simulated horizon."""
 
     name: str
+    """The scenario's name, shown in outputs."""
     description: str = ""
+    """Free text about the case."""
     currency: str = "EUR"
+    """Currency of every money field (labels only; no conversion)."""
     horizon_days: Annotated[int, Field(gt=0, le=100_000)] = 365
+    """Simulated days."""
     warmup_days: Annotated[int, Field(ge=0, le=100_000)] = 0
+    """Days at the start left out of the metrics (the network settles in); below horizon_days."""
 
     @model_validator(mode="after")
     def _warmup_inside_horizon(self) -> ScenarioMeta:
         if self.warmup_days >= self.horizon_days:
             raise ValueError(
-                f"warmup_days must be below horizon_days (given {self.warmup_days} >= {self.horizon_days})"
+                f"warmup_days must be below horizon_days (given {self.warmup_days} >= {self.horizon_days}); "
+                "lower warmup_days or raise horizon_days"
             )
         return self
 
@@ -57,19 +64,28 @@ class Distance(Frozen):
     (overrides coordinates; either direction)."""
 
     a: Ident
+    """One end: a facility id or the intermediary's id."""
     b: Ident
+    """The other end."""
     km: NonNeg
+    """Road distance (used instead of coordinates times circuity)."""
 
 
 class Transport(Frozen):
     """The `[transport]` section: haulage defaults for every exchange."""
 
     cost_per_tkm: NonNeg = 0.10
+    """Haulage cost per tonne and km."""
     cost_per_trip: NonNeg = 0.0
+    """Fixed cost of each truck trip."""
     truck_capacity_t: Pos = 25.0
+    """Load of one truck (trips = shipment / capacity, rounded up)."""
     speed_km_per_day: Pos = 500.0
+    """Truck speed: a shipment lands distance / speed days after it leaves (at least same day)."""
     circuity: Annotated[float, Field(ge=1.0, le=5.0)] = 1.3
+    """Road km per straight-line km, applied to distances from coordinates."""
     distances: list[Distance] = []
+    """Explicit road distances that replace the coordinate distance for a pair."""
 
     @model_validator(mode="after")
     def _one_distance_per_pair(self) -> Transport:
@@ -93,14 +109,23 @@ class Material(Frozen):
     """A material: a waste stream's substance or an input's functional material."""
 
     id: Ident
+    """Name used by streams, inputs, substitutes and contracts (letters, digits, _ and -)."""
     name: str = ""
+    """Readable name."""
     state: Literal["solid", "sludge", "liquid", "gas", "energy"] = "solid"
+    """Physical state (labels and plots)."""
     moisture: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    """Water share of the wet mass (dewatering lowers it)."""
     shelf_life_days: Pos | None = None
+    """Age after which stored material is spoilt and disposed of; unset: it keeps."""
     virgin_price_per_t: NonNeg = 0.0
+    """Price of the virgin material; what a buyer saves per t replaced."""
     disposal_cost_per_t: NonNeg = 0.0
+    """Cost of landfilling or otherwise disposing of one t; what a supplier avoids."""
     co2e_t_per_t: NonNeg = 0.0
+    """Emissions of one t of this (virgin) material, credited when a secondary replaces it."""
     quality: dict[Ident, Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)]] = {}
+    """Nominal quality properties by name (e.g. `{ cao = 0.35 }`)."""
 
 
 # --- facilities ------------------------------------------------------------------------------
@@ -110,9 +135,13 @@ class Location(Frozen):
     """Where a facility stands: planar `{x_km, y_km}` or geographic `{lat, lon}`."""
 
     x_km: Km | None = None
+    """Planar east coordinate."""
     y_km: Km | None = None
+    """Planar north coordinate."""
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
+    """Latitude (with lon; distances are great-circle times circuity)."""
     lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
+    """Longitude."""
 
     @model_validator(mode="after")
     def _one_pair(self) -> Location:
@@ -128,15 +157,18 @@ class Maintenance(Frozen):
     """A planned shutdown window, optionally repeating every `every_days`."""
 
     start_day: NonNeg
+    """Day the first shutdown begins."""
     duration_days: Pos
+    """Length of each shutdown."""
     every_days: Pos | None = None
+    """Repeat interval; unset: once."""
 
     @model_validator(mode="after")
     def _fits_cycle(self) -> Maintenance:
         if self.every_days is not None and self.duration_days >= self.every_days:
             raise ValueError(
                 f"duration_days must be shorter than every_days "
-                f"(given {self.duration_days} >= {self.every_days})"
+                f"(given {self.duration_days} >= {self.every_days}); shorten duration_days or raise every_days"
             )
         return self
 
@@ -151,22 +183,33 @@ class Outages(Frozen):
     """
 
     mtbf_days: Pos | None = None
+    """Mean time between failures (mean up-time); unset: never fails at random. Availability = mtbf / (mtbf + mttr)."""
     mttr_days: Pos = 1.0
+    """Mean time to repair."""
     failure: LifeLaw = "exponential"
+    """Law of up-times."""
     failure_shape: Pos | None = None
+    """Weibull shape of up-times (only with failure = "weibull")."""
     failure_cv: Pos | None = None
+    """Coefficient of variation of up-times (only with failure = "lognormal")."""
     repair: LifeLaw = "exponential"
+    """Law of repair times."""
     repair_shape: Pos | None = None
+    """Weibull shape of repair times (only with repair = "weibull")."""
     repair_cv: Pos | None = None
+    """Coefficient of variation of repair times (only with repair = "lognormal")."""
     maintenance: list[Maintenance] = []
+    """Planned shutdown windows."""
     closure_hazard_per_year: NonNeg = 0.0
+    """Yearly rate of closing for good (0: never)."""
 
     @model_validator(mode="after")
     def _geometric_in_whole_days(self) -> Outages:
         for which, mean in (("failure", self.mtbf_days), ("repair", self.mttr_days)):
             if getattr(self, which) == "geometric" and mean is not None and mean < 1.0:
                 raise ValueError(
-                    f"{which} = 'geometric' counts whole days and needs a mean >= 1 (given {mean})"
+                    f"{which} = 'geometric' counts whole days and needs a mean >= 1 (given {mean}); give a mean "
+                    "of at least 1 day or choose another law"
                 )
         return self
 
@@ -177,9 +220,10 @@ class Outages(Frozen):
             for param, needs in ((f"{which}_shape", "weibull"), (f"{which}_cv", "lognormal")):
                 given = getattr(self, param) is not None
                 if given and law != needs:
-                    raise ValueError(f"{param} applies only when {which} = '{needs}' (given '{law}')")
+                    raise ValueError(f"{param} applies only when {which} = '{needs}' (given '{law}'); "
+                                     f"remove {param} or set {which} = '{needs}'")
                 if law == needs and not given:
-                    raise ValueError(f"{which} = '{needs}' needs {param}")
+                    raise ValueError(f"{which} = '{needs}' needs {param} (add e.g. {param} = 1.5)")
         return self
 
 
@@ -187,12 +231,15 @@ class Variability(Frozen):
     """Day-to-day randomness of a stream's output: a law with mean 1 and the given CV."""
 
     dist: Literal["fixed", "gamma", "lognormal", "truncnormal"] = "fixed"
+    """Law of the day's output factor (mean 1)."""
     cv: NonNeg = 0.0
+    """Its coefficient of variation (0 with dist = "fixed")."""
 
     @model_validator(mode="after")
     def _cv_matches_law(self) -> Variability:
         if self.dist == "fixed" and self.cv != 0.0:
-            raise ValueError(f"cv applies only to a random dist (given dist 'fixed', cv {self.cv})")
+            raise ValueError(f"cv applies only to a random dist (given dist 'fixed', cv {self.cv}); remove cv "
+                             "or choose dist = 'gamma', 'lognormal' or 'truncnormal'")
         if self.dist != "fixed" and self.cv == 0.0:
             raise ValueError(f"dist '{self.dist}' needs cv > 0 (or use dist = 'fixed')")
         return self
@@ -210,13 +257,22 @@ class Pattern(Frozen):
     """
 
     kind: Literal["continuous", "batch", "campaign", "seasonal"] = "continuous"
+    """When the stream produces: every day, in batches, in campaigns or by season."""
     every_days: Annotated[int, Field(ge=1)] | None = None
+    """batch: days between batches (each carries that many days of output)."""
     on_days: Annotated[int, Field(ge=1)] | None = None
+    """campaign: producing days per cycle; output per producing day is rate_t_per_day x (on_days + off_days) / on_days.
+    """
     off_days: Annotated[int, Field(ge=0)] | None = None
+    """campaign: idle days per cycle."""
     phase_days: Annotated[int, Field(ge=0)] = 0
+    """Day of the cycle the run starts at (shifts batches and campaigns)."""
     monthly_factors: list[NonNeg] | None = None
+    """seasonal: 12 relative monthly levels (normalised to mean 1)."""
     amplitude: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """seasonal: relative amplitude of a sinusoid (0 to 1)."""
     peak_day: Annotated[float, Field(ge=0.0, lt=366.0)] = 0.0
+    """seasonal: day of the year of the sinusoid's peak."""
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Pattern:
@@ -234,10 +290,11 @@ class Pattern(Frozen):
         allowed = needs | ({"monthly_factors", "amplitude"} if self.kind == "seasonal" else set())
         extra = given - allowed
         if extra:
-            raise ValueError(f"{', '.join(sorted(extra))} do not apply to kind '{self.kind}'")
+            raise ValueError(f"{', '.join(sorted(extra))} do not apply to kind '{self.kind}'; remove them or "
+                             "choose the kind they belong to")
         if self.kind == "seasonal":
             if (self.monthly_factors is None) == (self.amplitude is None):
-                raise ValueError("kind 'seasonal' needs exactly one of monthly_factors or amplitude")
+                raise ValueError("kind 'seasonal' needs exactly one of monthly_factors or amplitude (keep one)")
             if self.monthly_factors is not None and (
                 len(self.monthly_factors) != 12 or sum(self.monthly_factors) <= 0
             ):
@@ -252,14 +309,18 @@ class QualityDraw(Frozen):
     """A quality property drawn per lot: normal(mean, sd) truncated at zero."""
 
     mean: NonNeg
+    """Mean of the property per lot."""
     sd: NonNeg = 0.0
+    """Standard deviation per lot (normal, truncated at zero)."""
 
 
 class Limit(Frozen):
     """An acceptance band for one quality property."""
 
     min: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
+    """Lowest accepted value."""
     max: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
+    """Highest accepted value."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Limit:
@@ -274,43 +335,67 @@ class Preprocessing(Frozen):
     """Dewatering at the source: dry matter is conserved, water is removed at a cost per wet t."""
 
     kind: Literal["dewatering"] = "dewatering"
+    """The treatment at the source."""
     target_moisture: Annotated[float, Field(ge=0.0, lt=1.0)]
+    """Moisture after treatment (below the material's moisture)."""
     cost_per_t: NonNeg = 0.0
+    """Treatment cost per wet t treated."""
 
 
 class OutputStream(Frozen):
     """A waste stream: what a facility produces, stores at source and disposes of."""
 
     material: Ident
+    """The material put out (a `[[materials]]` id)."""
     rate_t_per_day: NonNeg
+    """Long-run mean output over all days, production days or not (a campaign or batch pattern packs it into fewer days;
+    validate shows the on-day rate)."""
     variability: Variability = Variability()
+    """Day-to-day randomness of the output."""
     pattern: Pattern = Pattern()
+    """When the stream produces."""
     quality: dict[Ident, QualityDraw] = {}
+    """Quality drawn per lot, by property."""
     storage_t: NonNeg = 0.0
+    """Storage at the source; output beyond it (or unsold past shelf life) is disposed of."""
     shelf_life_days: Pos | None = None
+    """Shelf life of this stream; unset: the material's."""
     disposal_cost_per_t: NonNeg | None = None
+    """Disposal cost of this stream; unset: the material's."""
     preprocessing: Preprocessing | None = None
+    """Treatment at the source before shipping."""
 
 
 class Substitute(Frozen):
     """A secondary material that may replace part of an input's virgin material."""
 
     material: Ident
+    """The secondary material accepted (a `[[materials]]` id)."""
     ratio: Pos = 1.0
+    """Functional t replaced per t of secondary."""
     max_share: Share = 1.0
+    """Largest share of the input's demand it may fill."""
     processing_cost_per_t: NonNeg = 0.0
+    """Buyer's cost to use one t of it."""
     category: Literal["direct", "indirect", "cascaded"] = "direct"
+    """Kind of exchange (labels and reports)."""
     quality_limits: dict[Ident, Limit] = {}
+    """Acceptance band per quality property."""
 
 
 class Stockpile(Frozen):
     """A virgin stockpile reviewed daily under an (s, S) policy with a fixed lead time."""
 
     capacity_t: Pos
+    """Largest stock."""
     reorder_point_t: NonNeg
+    """Order when the stock falls to this (s)."""
     order_up_to_t: Pos
+    """Order back up to this (S)."""
     lead_time_days: NonNeg = 0.0
+    """Days from order to arrival."""
     initial_t: NonNeg | None = None
+    """Stock on day 0; unset: order_up_to_t."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Stockpile:
@@ -320,7 +405,8 @@ class Stockpile(Frozen):
                 f"{self.reorder_point_t}, {self.order_up_to_t}, {self.capacity_t})"
             )
         if self.initial_t is not None and self.initial_t > self.capacity_t:
-            raise ValueError(f"initial_t exceeds capacity_t ({self.initial_t} > {self.capacity_t})")
+            raise ValueError(f"initial_t exceeds capacity_t ({self.initial_t} > {self.capacity_t}); lower "
+                             "initial_t or raise capacity_t")
         return self
 
 
@@ -329,7 +415,9 @@ class Emergency(Frozen):
     after a shortage episode begins."""
 
     premium: NonNeg = 0.0
+    """Extra price over the virgin price, as a share (0.5: 50 % dearer)."""
     lead_time_days: NonNeg = 0.0
+    """Days after a shortage begins before emergency supply arrives."""
 
 
 class InputSpec(Frozen):
@@ -341,27 +429,44 @@ class InputSpec(Frozen):
     """
 
     material: Ident
+    """The functional material consumed (a `[[materials]]` id), bought virgin unless replaced."""
     demand_t_per_day: NonNeg
+    """Daily need of the functional material."""
     buffer_t: NonNeg = 0.0
+    """Store of secondary material at the buyer (days of use = buffer_t / secondary use per day)."""
     initial_buffer_t: NonNeg | None = None
+    """Buffer stock on day 0; unset: full."""
     substitutes: list[Substitute] = []
+    """Secondary materials that may replace part of the demand, in the order used."""
     virgin: Literal["market", "stockpile", "none"] = "market"
+    """Where the rest comes from."""
     stockpile: Stockpile | None = None
+    """The virgin stockpile (exactly when virgin = "stockpile")."""
     emergency: Emergency | None = None
+    """Emergency virgin purchase (with virgin = "stockpile" or "none")."""
     lost_margin_per_t: NonNeg = 0.0
+    """Margin lost per t of demand not met."""
     critical: bool = False
+    """A shortage stops the plant (see behaviour.cascade_closure_days)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> InputSpec:
         if (self.virgin == "stockpile") != (self.stockpile is not None):
-            raise ValueError("stockpile is given exactly when virgin = 'stockpile'")
+            raise ValueError(
+                "virgin = 'stockpile' needs a stockpile table (capacity_t, reorder_point_t, order_up_to_t)"
+                if self.virgin == "stockpile"
+                else f"stockpile applies only to virgin = 'stockpile' (given '{self.virgin}'); set virgin = "
+                "'stockpile' or remove the stockpile table"
+            )
         if self.virgin == "market" and self.emergency is not None:
-            raise ValueError("emergency purchase needs virgin = 'stockpile' or 'none'")
+            raise ValueError("emergency purchase needs virgin = 'stockpile' or 'none'; set one of them, or remove "
+                             "emergency (with virgin = 'market' the market covers every shortfall)")
         if self.initial_buffer_t is not None and self.initial_buffer_t > self.buffer_t:
-            raise ValueError(f"initial_buffer_t exceeds buffer_t ({self.initial_buffer_t} > {self.buffer_t})")
+            raise ValueError(f"initial_buffer_t exceeds buffer_t ({self.initial_buffer_t} > {self.buffer_t}); "
+                             "lower initial_buffer_t or raise buffer_t")
         seen = [s.material for s in self.substitutes]
         if len(seen) != len(set(seen)):
-            raise ValueError(f"substitutes name a material twice ({seen})")
+            raise ValueError(f"substitutes name a material twice ({seen}); list each material once")
         return self
 
 
@@ -369,82 +474,24 @@ class Facility(Frozen):
     """A plant: where it is, how it fails, what it puts out and what it takes in."""
 
     id: Ident
+    """Name used by contracts, distances and events (letters, digits, _ and -)."""
     name: str = ""
+    """Readable name."""
     sector: str = ""
+    """Industry (labels and reports)."""
     location: Location
+    """Where it stands."""
     outages: Outages = Outages()
+    """How it fails and is maintained."""
     outputs: list[OutputStream] = []
+    """Its by-product streams."""
     inputs: list[InputSpec] = []
+    """What it consumes."""
 
     @model_validator(mode="after")
     def _unique_streams(self) -> Facility:
         for what, items in (("outputs", self.outputs), ("inputs", self.inputs)):
             names = [i.material for i in items]
             if len(names) != len(set(names)):
-                raise ValueError(f"{what} name a material twice ({names})")
+                raise ValueError(f"{what} name a material twice ({names}); merge them into one")
         return self
-
-
-# --- contracts, policy, events ---------------------------------------------------------------
-
-
-class Contract(Frozen):
-    """A bilateral exchange of one supplier stream into one buyer input, with its terms.
-
-    Settlement runs every `settlement_days` (and at the horizon end): penalties
-    `penalty_per_t_short * (shortfall - tolerance * committed)^+`, capped per period at
-    `penalty_cap_per_period`, with outage-caused shortfall excused under `force_majeure`;
-    take-or-pay tops the buyer's payment up to `take_or_pay * committed * price`, where what
-    the buyer took counts what landed in spec in the period and what is on the road to it at
-    the period's close (that lands, and is paid at the price, in the next period).
-    A `backup` contract delivers only while a primary of the same input is failing,
-    `activation_lead_time_days` after the failure, and earns `standby_fee_per_day` meanwhile.
-    Terms of `min_term_days` run back to back from `start_day` (each renews at its end, which
-    is when agents renegotiate). Notice runs for `notice_days`; a party whose notice stops the
-    contract inside a term pays the other `early_termination_fee`, unless it gave the notice
-    as a term ended (declining the renewal).
-    """
-
-    id: Ident
-    supplier: Ident
-    buyer: Ident
-    material: Ident
-    input: Ident | None = None
-    role: Literal["primary", "backup"] = "primary"
-    enabled: bool = True
-    volume_t_per_day: Pos
-    delivery_interval_days: Annotated[int, Field(ge=1)] = 1
-    price_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] = 0.0  # negative: a gate fee
-    transport_paid_by: Literal["buyer", "supplier"] = "buyer"
-    distance_km: NonNeg | None = None
-    quality_spec: dict[Ident, Limit] = {}
-    penalty_per_t_short: NonNeg = 0.0
-    tolerance: Share = 0.0
-    penalty_cap_per_period: NonNeg | None = None
-    force_majeure: bool = False
-    take_or_pay: Share = 0.0
-    settlement_days: Annotated[int, Field(ge=1)] = 30
-    standby_fee_per_day: NonNeg = 0.0
-    activation_lead_time_days: NonNeg = 0.0
-    priority: int = 0
-    start_day: Annotated[int, Field(ge=0)] = 0
-    min_term_days: Annotated[int, Field(ge=0)] = 0
-    notice_days: Annotated[int, Field(ge=0)] = 0
-    early_termination_fee: NonNeg = 0.0
-    via_intermediary: bool = False
-
-    @model_validator(mode="after")
-    def _terms_fit_role(self) -> Contract:
-        if self.role == "primary":
-            for term in ("standby_fee_per_day", "activation_lead_time_days"):
-                if getattr(self, term) != 0.0:
-                    raise ValueError(f"{term} applies only to role = 'backup'")
-        if self.take_or_pay > 0 and self.price_per_t <= 0:
-            raise ValueError(
-                f"take_or_pay needs a positive price_per_t (given {self.price_per_t}); "
-                "a gate fee paid by the supplier has no take-or-pay"
-            )
-        if self.supplier == self.buyer:
-            raise ValueError(f"supplier and buyer are the same facility ('{self.supplier}')")
-        return self
-

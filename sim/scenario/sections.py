@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.scenario.contract import Contract
 from sim.scenario.schema import (
-    Contract,
     Facility,
     Frozen,
     Ident,
@@ -47,12 +47,19 @@ class Policy(Frozen):
     """
 
     buffer_days: NonNeg | None = None
+    """Sets every input's buffer to this many days of its secondary use."""
     penalty_per_t_short: NonNeg | None = None
+    """Sets every contract's penalty."""
     allocation: Literal["pro_rata", "priority"] = "pro_rata"
+    """How a short supplier splits its stock among contracts due the same day."""
     intermediary: bool | None = None
+    """true: route every contract through the intermediary; false: switch it off."""
     redundancy: Annotated[int, Field(ge=1, le=20)] | None = None
+    """Sources per input (primaries, then backups; see `[formation]`)."""
     adaptive: bool | None = None
+    """true: agents decide (see `[behaviour]`); false: the network stays as given."""
     engine: Literal["auto", "objects", "arrays"] = "auto"
+    """How a run computes its days (same results; see the section text)."""
 
 
 class IntermediarySpec(Frozen):
@@ -75,20 +82,35 @@ class IntermediarySpec(Frozen):
     """
 
     id: Ident = "intermediary"
+    """Its id (not a facility id)."""
     name: str = ""
+    """Readable name."""
     enabled: bool = True
+    """false: contracts go direct."""
     location: Location
+    """Where its storage stands."""
     storage_t: NonNeg
+    """Pooled storage."""
     holding_cost_per_t_day: NonNeg = 0.0
+    """Cost of holding one t in the pool for a day."""
     fee_per_t: NonNeg = 0.0
+    """Fee buyers pay per t on top of the contract price."""
     test_cost_per_t: NonNeg = 0.0
+    """Cost of testing one inbound t."""
     detection_probability: Share = 1.0
+    """Chance an off-spec lot is caught."""
     blending: bool = True
+    """Mix the pool before each loading."""
     backhaul_discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    """Share of haulage cost saved by return loads."""
     reallocation: Literal["pro_rata", "penalty_exposure", "criticality"] = "pro_rata"
+    """How a short pool is shared among buyers."""
     emergency_premium: NonNeg | None = None
+    """Premium share on virgin material it sources for short buyers; unset: none."""
     emergency_lead_time_days: NonNeg = 0.0
+    """Days after a shortage begins before that supply arrives."""
     disposal_cost_per_t: NonNeg = 0.0
+    """Its cost to dispose of rejected or spoilt material."""
 
 
 class Behaviour(Frozen):
@@ -147,21 +169,37 @@ class Behaviour(Frozen):
     """
 
     trust_initial: Share = 0.6
+    """Trust of a new contract."""
     trust_learning_rate: Share = 0.3
+    """How fast trust moves toward delivery performance."""
     dispute_trust_loss: Share = 0.1
+    """Trust lost when a penalty is claimed."""
     intermediary_dispute_factor: Share = 0.3
+    """Multiplies that loss for contracts through the intermediary."""
     exit_trust_threshold: Share = 0.3
+    """A buyer gives notice below this trust."""
     review_periods: Annotated[int, Field(ge=1)] = 3
+    """Settlements over which a party's benefit is reviewed."""
     formation_interval_days: Annotated[int, Field(ge=1)] = 60
+    """Days between formation rounds."""
     discovery_probability: Share = 0.3
+    """Chance a candidate exchange is discovered at a round."""
     risk_aversion: NonNeg = 1.0
+    """Weight of the expected shortage in a buyer's acceptance."""
     buffer_step_days: NonNeg = 2.0
+    """Buffer added after a disruption, in days of use."""
     buffer_budget_days: NonNeg = 10.0
+    """Most buffer added over the run, in days of use."""
     source_holding_cost_per_t_day: NonNeg = 0.5
+    """Holding cost a supplier weighs against penalties when it adds storage."""
     cascade_closure_days: Pos | None = None
+    """Consecutive days of unmet critical input after which a plant closes; unset: never."""
     renegotiate: list[Literal["volume", "price", "penalty"]] = ["volume"]  # noqa: RUF012 (pydantic copies defaults)
+    """Terms renegotiated at each term end."""
     fair_share: Share | None = None
+    """Supplier's share of the joint benefit in price renegotiation; unset: formation.supplier_share."""
     reform_after_days: NonNeg | None = None
+    """Days after which a link a party left becomes a candidate again; unset: never."""
 
     @field_validator("renegotiate")
     @classmethod
@@ -184,15 +222,25 @@ class Formation(Frozen):
     """
 
     rule: Literal["explicit", "system_optimal", "greedy"] = "explicit"
+    """explicit uses `[[contracts]]`; the others form contracts by the rule."""
     supplier_share: Share = 0.5
+    """Supplier's share of each exchange's margin, which sets the price."""
     penalty_per_t_short: NonNeg = 0.0
+    """Penalty of formed contracts."""
     tolerance: Share = 0.0
+    """Tolerance of formed contracts."""
     settlement_days: Annotated[int, Field(ge=1)] = 30
+    """Settlement interval of formed contracts."""
     min_term_days: Annotated[int, Field(ge=0)] = 0
+    """Minimum term of formed contracts."""
     notice_days: Annotated[int, Field(ge=0)] = 0
+    """Notice of formed contracts."""
     early_termination_fee: NonNeg = 0.0
+    """Early-termination fee of formed contracts."""
     backup_standby_fee_per_day: NonNeg = 0.0
+    """Standby fee of formed backup contracts."""
     backup_activation_lead_time_days: NonNeg = 0.0
+    """Activation lead time of formed backup contracts."""
 
 
 class Market(Frozen):
@@ -211,8 +259,11 @@ class Market(Frozen):
     """
 
     shift_interval_days: Pos | None = None
+    """Mean days between price shifts; unset: prices never move."""
     virgin_price_cv: NonNeg = 0.0
+    """Coefficient of variation of the virgin-price factor at each shift."""
     disposal_cost_cv: NonNeg = 0.0
+    """Coefficient of variation of the disposal-cost factor at each shift."""
 
     @model_validator(mode="after")
     def _shifts_for_factors(self) -> Market:
@@ -236,13 +287,21 @@ class Event(Frozen):
     """
 
     day: NonNeg
+    """Day the event happens (below the horizon)."""
     kind: Literal["closure", "outage", "stream_end", "stream_scale", "notice"]
+    """What happens (see the section text for the fields each kind needs)."""
     facility: Ident | None = None
+    """The facility it happens to."""
     material: Ident | None = None
+    """The output stream it changes."""
     duration_days: Pos | None = None
+    """outage: its length."""
     factor: NonNeg | None = None
+    """stream_scale: the output multiplier."""
     contract: Ident | None = None
+    """notice: the contract."""
     party: Literal["buyer", "supplier"] | None = None
+    """notice: who gives it."""
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Event:
@@ -258,7 +317,7 @@ class Event(Frozen):
         if needs - given:
             raise ValueError(f"kind '{self.kind}' needs {', '.join(sorted(needs - given))}")
         if given - needs:
-            raise ValueError(f"{', '.join(sorted(given - needs))} do not apply to kind '{self.kind}'")
+            raise ValueError(f"{', '.join(sorted(given - needs))} do not apply to kind '{self.kind}'; remove them")
         return self
 
 
@@ -266,16 +325,27 @@ class Scenario(Frozen):
     """One network: the whole content of a scenario file."""
 
     scenario: ScenarioMeta
+    """Name, currency and horizon."""
     transport: Transport = Transport()
+    """Haulage defaults."""
     materials: list[Material]
+    """Every material, primary or secondary."""
     facilities: list[Facility]
+    """Every plant."""
     contracts: list[Contract] = []  # noqa: RUF012 (pydantic copies defaults)
+    """The exchanges (with formation.rule = "explicit")."""
     intermediary: IntermediarySpec | None = None
+    """A broker with pooled storage."""
     formation: Formation = Formation()
+    """How contracts are formed."""
     behaviour: Behaviour | None = None
+    """Agents' decisions; absent: none (unless policy.adaptive)."""
     market: Market | None = None
+    """Price turbulence; absent: prices stay as given."""
     policy: Policy = Policy()
+    """Network-wide levers."""
     events: list[Event] = []  # noqa: RUF012 (pydantic copies defaults)
+    """Scripted events."""
 
     @field_validator("materials", "facilities", "contracts")
     @classmethod
@@ -286,7 +356,7 @@ class Scenario(Frozen):
             (repeated if item.id in seen else seen).add(item.id)
         dup = sorted(repeated)
         if dup:
-            raise ValueError(f"ids must be unique (repeated: {', '.join(dup)})")
+            raise ValueError(f"ids must be unique (repeated: {', '.join(dup)}); give each item its own id")
         return items
 
     # Convenience look-ups (the model builds its own indexes; these are for tools).

@@ -1,0 +1,99 @@
+"""A contract: the terms of one supplier stream's exchange into one buyer input, as an
+immutable pydantic value (the schema's quantities and base are in :mod:`sim.scenario.schema`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from sim.scenario.schema import BIG, Frozen, Ident, Limit, NonNeg, Pos, Share
+
+
+class Contract(Frozen):
+    """A bilateral exchange of one supplier stream into one buyer input, with its terms.
+
+    Settlement runs every `settlement_days` (and at the horizon end): penalties
+    `penalty_per_t_short * (shortfall - tolerance * committed)^+`, capped per period at
+    `penalty_cap_per_period`, with outage-caused shortfall excused under `force_majeure`;
+    take-or-pay tops the buyer's payment up to `take_or_pay * committed * price`, where what
+    the buyer took counts what landed in spec in the period and what is on the road to it at
+    the period's close (that lands, and is paid at the price, in the next period).
+    A `backup` contract delivers only while a primary of the same input is failing,
+    `activation_lead_time_days` after the failure, and earns `standby_fee_per_day` meanwhile.
+    Terms of `min_term_days` run back to back from `start_day` (each renews at its end, which
+    is when agents renegotiate). Notice runs for `notice_days`; a party whose notice stops the
+    contract inside a term pays the other `early_termination_fee`, unless it gave the notice
+    as a term ended (declining the renewal).
+    """
+
+    id: Ident
+    """Name of the contract (letters, digits, _ and -)."""
+    supplier: Ident
+    """Facility id of the supplier (must put out `material`)."""
+    buyer: Ident
+    """Facility id of the buyer (an input must list `material` as a substitute)."""
+    material: Ident
+    """The secondary material exchanged."""
+    input: Ident | None = None
+    """The buyer input it feeds; needed only when several inputs accept the material."""
+    role: Literal["primary", "backup"] = "primary"
+    """primary delivers every day; backup only while a primary of the same input fails."""
+    enabled: bool = True
+    """false: the contract is listed but does not run."""
+    volume_t_per_day: Pos
+    """Committed volume per day (validate compares it with the supplier's expected output)."""
+    delivery_interval_days: Annotated[int, Field(ge=1)] = 1
+    """Days between deliveries (each carries that many days of volume)."""
+    price_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] = 0.0  # negative: a gate fee
+    """Price the buyer pays per t; negative: a gate fee the supplier pays."""
+    transport_paid_by: Literal["buyer", "supplier"] = "buyer"
+    """Who pays the haulage."""
+    distance_km: NonNeg | None = None
+    """Road distance for this contract; unset: from transport.distances or coordinates."""
+    quality_spec: dict[Ident, Limit] = {}  # noqa: RUF012 (pydantic copies defaults)
+    """Acceptance band per quality property; off-spec lots are rejected."""
+    penalty_per_t_short: NonNeg = 0.0
+    """Supplier's penalty per t short of the committed volume."""
+    tolerance: Share = 0.0
+    """Share of the committed volume that may be short without penalty."""
+    penalty_cap_per_period: NonNeg | None = None
+    """Largest penalty per settlement period; unset: no cap."""
+    force_majeure: bool = False
+    """true: shortfall caused by the supplier's outages is excused."""
+    take_or_pay: Share = 0.0
+    """Share of the committed volume the buyer pays for even when it takes less."""
+    settlement_days: Annotated[int, Field(ge=1)] = 30
+    """Days between settlements (penalties, take-or-pay)."""
+    standby_fee_per_day: NonNeg = 0.0
+    """backup: fee paid to the supplier per day on standby."""
+    activation_lead_time_days: NonNeg = 0.0
+    """backup: days from a primary's failure to the first delivery."""
+    priority: int = 0
+    """Rank when policy.allocation = "priority" (highest served first)."""
+    start_day: Annotated[int, Field(ge=0)] = 0
+    """Day the contract starts."""
+    min_term_days: Annotated[int, Field(ge=0)] = 0
+    """Minimum term; terms renew back to back (0: none)."""
+    notice_days: Annotated[int, Field(ge=0)] = 0
+    """Notice a party must give to leave."""
+    early_termination_fee: NonNeg = 0.0
+    """Paid by a party that leaves inside a term."""
+    via_intermediary: bool = False
+    """Route through the `[intermediary]`."""
+
+    @model_validator(mode="after")
+    def _terms_fit_role(self) -> Contract:
+        if self.role == "primary":
+            for term in ("standby_fee_per_day", "activation_lead_time_days"):
+                if getattr(self, term) != 0.0:
+                    raise ValueError(f"{term} applies only to role = 'backup'; set role = 'backup' or remove {term}")
+        if self.take_or_pay > 0 and self.price_per_t <= 0:
+            raise ValueError(
+                f"take_or_pay needs a positive price_per_t (given {self.price_per_t}); "
+                "a gate fee paid by the supplier has no take-or-pay: remove take_or_pay or give a positive price"
+            )
+        if self.supplier == self.buyer:
+            raise ValueError(f"supplier and buyer are the same facility ('{self.supplier}'); name two facilities")
+        return self
+

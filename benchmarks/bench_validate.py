@@ -80,7 +80,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per size before it is stopped")
+    parser.add_argument("--quick", action="store_true", help="1k and 10k facilities only (the tests' smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes = [n for n in args.sizes if n <= 10_000] or [1000]
     root = os.getcwd()
     print(f"code: {root}; machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
     print(f"{'facilities':>10} {'file MB':>8} {'validate s':>11}")

@@ -18,7 +18,7 @@ SLOW = {"bench_runner.py"}
 def test_the_benchmarks_are_found():
     expected = {
         "bench_ab.py", "bench_engines.py", "bench_locality.py",
-        "bench_runner.py", "bench_scenarios.py", "bench_scaling.py",
+        "bench_runner.py", "bench_scenarios.py", "bench_scaling.py", "bench_validate.py",
     }
     assert expected <= {p.name for p in SCRIPTS}
 

@@ -263,6 +263,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{args.file}: ok (scenario '{sc.scenario.name}': {len(sc.facilities)} facilities, "
         f"{len(sc.contracts)} contracts, {sc.scenario.horizon_days} days)"
     ))
+    if not args.quiet:
+        from sim.implied import implied_lines
+
+        print("\n".join(bounded(line) for line in implied_lines(sc)))
     return 0
 
 
@@ -335,10 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check a scenario or study file",
         description="Check a scenario or study file. Prints 'ok' and exits 0, or prints "
-        "every problem as FILE: path.to.field: message and exits 2.",
+        "every problem as FILE: path.to.field: message and exits 2. Below a scenario's 'ok' it "
+        "prints what the file implies: each stream's yearly output and its rate on producing days, "
+        "each contract's volume against its supplier's expected output, each buffer and store in "
+        "days of use, and what is over-committed or never used (fields: docs/reference.md).",
         formatter_class=fmt,
     )
     p.add_argument("file", help="scenario or study file (TOML)")
+    p.add_argument("--quiet", action="store_true", help="print only the 'ok' line")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(

@@ -149,8 +149,10 @@ def test_the_ok_line_of_a_scenario_with_a_million_character_name_is_bounded(tmp_
     name = "N" + "n" * 999_998 + "E"
     path.write_text(MINIMAL.read_text(encoding="utf-8").replace('name = "Brewery and farm"', f'name = "{name}"'),
                     encoding="utf-8")
-    proc = cli("validate", str(path))
+    proc = cli("validate", "--quiet", str(path))
     assert proc.returncode == 0, proc.stderr[:2000]
     assert proc.stdout.splitlines() == [
         f"{path}: ok (scenario '{'N' + 'n' * 59}…{'n' * 19}E': 2 facilities, 1 contracts, 100 days)"
     ]
+    full = cli("validate", str(path)).stdout.splitlines()  # with the implied table below the ok line
+    assert full[0] == proc.stdout.splitlines()[0] and len(full) > 1 and max(map(len, full)) <= MAX_LINE

@@ -1,0 +1,209 @@
+"""What a scenario file implies, before any run: each stream's yearly output and its rate on
+the days it produces, each contract's volume against what its supplier can be expected to
+put out, each buffer and store in days of use, and what is over-committed or never used.
+
+``run_experiments.py validate`` prints :func:`implied_lines` below its "ok" line. The figures
+are closed-form expectations from the file alone:
+
+- a stream's output is ``rate_t_per_day`` on average over all days; its pattern
+  (:func:`sim.streams.pattern_factors`, the rule the run uses) packs it into its producing
+  days, so a campaign of `on_days` in `on_days + off_days` puts out
+  ``rate x (on + off) / on`` on each producing day;
+- expected output = mean rate x availability x the dewatering mass factor, where
+  availability = ``mtbf / (mtbf + mttr)`` (the long-run up share of an alternating renewal
+  process, whatever the laws of up and repair times) x (1 - the share of days in planned
+  maintenance), and 1 for a facility without random failures or maintenance;
+- a buffer's days of use are its tonnes over the input's secondary use at full supply; a
+  source store's, its tonnes over the stream's contracted volume per day (how long it keeps
+  contracts supplied while the plant is down).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sim.logistics import dewatered_mass_t
+from sim.scenario import Facility, OutputStream, Scenario, apply_policy, contract_input, secondary_need_t_per_day
+from sim.streams import pattern_factors
+
+DAYS_PER_YEAR = 365
+#: Rows printed per part of the table (every flag is counted; a large network is summarised).
+MAX_ROWS = 25
+
+
+def availability(fac: Facility, horizon_days: int) -> float:
+    """Expected share of days a facility is up: mtbf / (mtbf + mttr) for random failures,
+    times the share of days outside planned maintenance (a window that repeats every
+    `every_days` takes duration / every; a single window, its duration over the horizon)."""
+    out = fac.outages
+    up = 1.0 if out.mtbf_days is None else out.mtbf_days / (out.mtbf_days + out.mttr_days)
+    for window in out.maintenance:
+        share = window.duration_days / (window.every_days if window.every_days is not None else horizon_days)
+        up *= max(0.0, 1.0 - share)
+    return up
+
+
+@dataclass(frozen=True)
+class StreamFigures:
+    """One output stream's implied figures (t/day unless named otherwise)."""
+
+    facility: str
+    material: str
+    pattern: str
+    mean_t_per_day: float
+    producing_t_per_day: float
+    producing_days_per_year: float
+    availability: float
+    expected_t_per_day: float
+    contracted_t_per_day: float
+    storage_t: float
+
+
+def stream_figures(sc: Scenario, fac: Facility, o: OutputStream, contracted_t_per_day: float) -> StreamFigures:
+    """The figures of one stream, its pattern read over whole years (and whole cycles)."""
+    pat = o.pattern
+    cycle = {"batch": pat.every_days, "campaign": (pat.on_days or 0) + (pat.off_days or 0)}.get(pat.kind) or 1
+    factors = pattern_factors(pat, DAYS_PER_YEAR * cycle)
+    producing = factors > 0.0
+    mass = 1.0
+    if o.preprocessing is not None:
+        mass = dewatered_mass_t(1.0, sc.material(o.material).moisture, o.preprocessing.target_moisture)
+    mean = o.rate_t_per_day * mass
+    up = availability(fac, sc.scenario.horizon_days)
+    return StreamFigures(
+        facility=fac.id,
+        material=o.material,
+        pattern=_pattern_text(o),
+        mean_t_per_day=mean,
+        producing_t_per_day=mean * float(factors.max()),
+        producing_days_per_year=DAYS_PER_YEAR * float(producing.mean()),
+        availability=up,
+        expected_t_per_day=mean * up,
+        contracted_t_per_day=contracted_t_per_day,
+        storage_t=o.storage_t,
+    )
+
+
+def _pattern_text(o: OutputStream) -> str:
+    p = o.pattern
+    if p.kind == "campaign":
+        return f"campaign {p.on_days} on/{p.off_days} off"
+    if p.kind == "batch":
+        return f"batch every {p.every_days} d"
+    if p.kind == "seasonal":
+        return "seasonal (peak shown)"
+    return "continuous"
+
+
+def _num(x: float) -> str:
+    return f"{x:,.1f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Rows under a header, columns aligned (text left, figures right); at most MAX_ROWS."""
+    shown = rows[:MAX_ROWS]
+    widths = [max(len(r[k]) for r in [header, *shown]) for k in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        return "  " + "  ".join(c.ljust(w) if k == 0 or k == 1 else c.rjust(w) for k, (c, w) in
+                                enumerate(zip(r, widths, strict=True))).rstrip()
+
+    out = [line(header), *map(line, shown)]
+    if len(rows) > MAX_ROWS:
+        out.append(f"  ... and {len(rows) - MAX_ROWS:,} more")
+    return out
+
+
+def implied_lines(sc: Scenario) -> list[str]:
+    """The table printed below validate's "ok" line (see the module docstring)."""
+    sc = apply_policy(sc)
+    facilities = {f.id: f for f in sc.facilities}
+    explicit = sc.formation.rule == "explicit"
+    live = [c for c in sc.contracts if c.enabled and explicit]
+    primary_by_stream: dict[tuple[str, str], float] = defaultdict(float)
+    for c in live:
+        if c.role == "primary":
+            primary_by_stream[(c.supplier, c.material)] += c.volume_t_per_day
+    streams = {
+        (f.id, o.material): stream_figures(sc, f, o, primary_by_stream.get((f.id, o.material), 0.0))
+        for f in sc.facilities
+        for o in f.outputs
+    }
+    cur = sc.scenario.currency
+    out = ["", "Streams (rate_t_per_day is the long-run mean; a pattern packs it into its producing days):"]
+    out += _table(
+        ["stream", "pattern", "mean t/d", "t/d producing", "days/yr", "t/yr", "avail.", "expected t/d",
+         "contracted t/d"],
+        [[f"{s.facility}.{s.material}", s.pattern, _num(s.mean_t_per_day), _num(s.producing_t_per_day),
+          f"{s.producing_days_per_year:.0f}", _num(s.mean_t_per_day * DAYS_PER_YEAR), f"{s.availability:.3f}",
+          _num(s.expected_t_per_day), _num(s.contracted_t_per_day)] for s in streams.values()],
+    )
+    if live:
+        out += ["", "Contracts (volume against the supplier's expected output = mean x availability):"]
+        out += _table(
+            ["contract", "supplier -> buyer", "t/d", "t/yr", f"{cur}/t", "supplier expected t/d", "share"],
+            [[c.id, f"{c.supplier}.{c.material} -> {c.buyer}" + (" (backup)" if c.role == "backup" else ""),
+              _num(c.volume_t_per_day), _num(c.volume_t_per_day * DAYS_PER_YEAR), _num(c.price_per_t),
+              _num(streams[(c.supplier, c.material)].expected_t_per_day),
+              _share(c.volume_t_per_day, streams[(c.supplier, c.material)].expected_t_per_day)] for c in live],
+        )
+    out += ["", "Buffers and stores in days of use:"]
+    out += _table(["where", "what", "t", "use t/d", "days"], _store_rows(sc, streams, live, facilities))
+    flags = _flags(sc, streams, live, explicit)
+    out += ["", f"Flags: {len(flags)}" if flags else "Flags: none (nothing over-committed or unused)"]
+    out += [f"  ! {f}" for f in flags[:MAX_ROWS]]
+    if len(flags) > MAX_ROWS:
+        out.append(f"  ... and {len(flags) - MAX_ROWS:,} more")
+    return out
+
+
+def _share(volume: float, expected: float) -> str:
+    return f"{volume / expected:.0%}" if expected > 0 else "no output"
+
+
+def _store_rows(sc: Scenario, streams: dict, live: list, facilities: dict) -> list[list[str]]:
+    """Buyer buffers (days of secondary use at full supply) and source stores (days of
+    contracted volume)."""
+    rows = []
+    fed = {(c.buyer, contract_input(sc, c, facilities).material) for c in live}
+    for f in sc.facilities:
+        for i in f.inputs:
+            if i.buffer_t > 0 or (f.id, i.material) in fed:
+                use = secondary_need_t_per_day(i)
+                days = f"{i.buffer_t / use:.1f}" if use > 0 else "-"
+                rows.append([f"{f.id}.{i.material}", "buffer (secondary)", _num(i.buffer_t), _num(use), days])
+    for s in streams.values():
+        if s.storage_t > 0 or s.contracted_t_per_day > 0:
+            use = s.contracted_t_per_day
+            days = f"{s.storage_t / use:.1f}" if use > 0 else "-"
+            rows.append([f"{s.facility}.{s.material}", "source store (contracted)", _num(s.storage_t), _num(use),
+                         days])
+    return rows
+
+
+def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]:
+    """Over-committed streams, and (with explicit contracts) streams and inputs no contract uses."""
+    out = []
+    for s in streams.values():
+        if s.contracted_t_per_day > s.expected_t_per_day:
+            out.append(
+                f"over-committed: {s.facility}.{s.material}: primary contracts take {_num(s.contracted_t_per_day)} "
+                f"t/d, expected output {_num(s.expected_t_per_day)} t/d (mean {_num(s.mean_t_per_day)} x "
+                f"availability {s.availability:.3f}); lower the volumes or add a supplier"
+            )
+    if not explicit:
+        return out
+    supplied = {(c.supplier, c.material) for c in live}
+    for s in streams.values():
+        if (s.facility, s.material) not in supplied:
+            out.append(f"never used: {s.facility}.{s.material}: no contract takes it "
+                       f"({_num(s.mean_t_per_day * DAYS_PER_YEAR)} t/yr disposed of)")
+    facilities = {f.id: f for f in sc.facilities}
+    fed = {(c.buyer, contract_input(sc, c, facilities).material) for c in live}
+    for f in sc.facilities:
+        for i in f.inputs:
+            if i.substitutes and (f.id, i.material) not in fed:
+                out.append(f"never used: {f.id}.{i.material}: accepts "
+                           f"{', '.join(x.material for x in i.substitutes)} but no contract supplies it")
+    return out

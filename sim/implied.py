@@ -192,6 +192,7 @@ def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]
                 f"t/d, expected output {_num(s.expected_t_per_day)} t/d (mean {_num(s.mean_t_per_day)} x "
                 f"availability {s.availability:.3f}); lower the volumes or add a supplier"
             )
+    out += _campaign_flags(sc, streams, live)
     if not explicit:
         return out
     supplied = {(c.supplier, c.material) for c in live}
@@ -206,4 +207,34 @@ def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]
             if i.substitutes and (f.id, i.material) not in fed:
                 out.append(f"never used: {f.id}.{i.material}: accepts "
                            f"{', '.join(x.material for x in i.substitutes)} but no contract supplies it")
+    return out
+
+
+def _campaign_flags(sc: Scenario, streams: dict, live: list) -> list[str]:
+    """Contracts call for the same volume every day, in season or not: a campaign stream's
+    idle days are bridged only by its source store (what is short is the supplier's shortfall,
+    whatever the buyers hold), and what its producing days put out beyond the contracts must
+    fit in that store or be disposed of."""
+    out = []
+    facilities = {f.id: f for f in sc.facilities}
+    for f in sc.facilities:
+        for o in f.outputs:
+            s, pat = streams[(f.id, o.material)], o.pattern
+            if pat.kind != "campaign" or s.contracted_t_per_day <= 0 or not pat.off_days:
+                continue
+            assert pat.on_days is not None
+            buffers = sum(contract_input(sc, c, facilities).buffer_t for c in live
+                          if (c.supplier, c.material) == (f.id, o.material) and c.role == "primary")
+            gap = pat.off_days * s.contracted_t_per_day
+            name, per_day, store = f"{f.id}.{o.material}", _num(s.contracted_t_per_day), _num(s.storage_t)
+            if gap > s.storage_t:
+                out.append(f"campaign gap: {name}: {pat.off_days} idle days x {per_day} t/d contracted = "
+                           f"{_num(gap)} t against {store} t of source store: contracts fall about "
+                           f"{_num(gap - s.storage_t)} t short each off season (the buyers' {_num(buffers)} t of "
+                           "buffers bridge part of their use); raise storage_t or lower the volumes")
+            surplus = (s.producing_t_per_day - s.contracted_t_per_day) * pat.on_days
+            if surplus > s.storage_t:
+                out.append(f"campaign surplus: {name}: {_num(s.producing_t_per_day)} t/d produced less {per_day} "
+                           f"t/d contracted over {pat.on_days} days = {_num(surplus)} t, beyond {store} t of "
+                           f"source store: about {_num(surplus - s.storage_t)} t a year is disposed of")
     return out

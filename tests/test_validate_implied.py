@@ -58,11 +58,23 @@ def test_validate_flags_contracts_above_the_suppliers_expected_output(tmp_path: 
     assert row(lines, "lime-to-farm")[-1] == f"{38 / expected:.0%}"
 
 
-def test_validate_of_a_balanced_file_flags_nothing_and_gives_days_of_use() -> None:
+def test_validate_gives_buffers_and_stores_in_days_of_use() -> None:
     lines = validate(SUGAR)
-    assert "Flags: none (nothing over-committed or unused)" in lines
     assert row(lines, "kiln.limestone")[-1] == f"{1500 / (50 * 0.4):.1f}"
     assert row(lines, "sugar_factory.sugar_lime", "source store")[-1] == f"{3000 / 28:.1f}"
+
+
+def test_a_continuous_stream_within_its_output_flags_nothing(tmp_path: Path) -> None:
+    path = sugar_variant(tmp_path, ('pattern = { kind = "campaign", on_days = 120, off_days = 245, phase_days = 250 }',
+                                    ""))
+    assert "Flags: none (nothing over-committed or unused)" in validate(path)
+
+
+def test_a_campaign_whose_idle_days_outlast_the_store_is_flagged_with_the_shortfall() -> None:
+    # 245 idle days x (20 + 8) t/d contracted = 6,860 t against a 3,000 t store
+    flags = [line for line in validate(SUGAR) if line.startswith("  ! campaign gap: sugar_factory.sugar_lime: ")]
+    assert len(flags) == 1 and f"= {245 * 28:,} t against 3,000 t of source store" in flags[0]
+    assert f"contracts fall about {245 * 28 - 3000:,} t short each off season" in flags[0]
 
 
 def test_validate_flags_a_stream_no_contract_takes(tmp_path: Path) -> None:

@@ -94,3 +94,15 @@ def test_availability_is_mtbf_over_cycle_times_days_outside_maintenance() -> Non
         mtbf_days=60.0, mttr_days=3.0, maintenance=[Maintenance(start_day=5.0, duration_days=10.0, every_days=100.0)]))
     assert availability(fac, 365) == 60.0 / 63.0 * 0.9
     assert availability(Facility(id="g", location=Location(x_km=0.0, y_km=0.0)), 365) == 1.0
+
+
+def test_the_worked_example_shows_what_validate_prints_today() -> None:
+    doc = (REPO / "docs" / "example-seasonal-byproduct.md").read_text(encoding="utf-8")
+    command = "$ run_experiments.py validate docs/examples/sugar_lime.toml\n"
+    shown = doc.split(command, 1)[1].split("```", 1)[0].splitlines()
+    proc = subprocess.run([sys.executable, "run_experiments.py", "validate", "docs/examples/sugar_lime.toml"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.splitlines() == shown
+    study = subprocess.run([sys.executable, "run_experiments.py", "validate", "docs/examples/sugar_lime_study.toml"],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert study.returncode == 0, study.stderr

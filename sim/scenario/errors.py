@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario.reference import unknown_field_hint
+from sim.scenario.reference import table_hint, unknown_field_hint
 
 #: Words (runs of characters between spaces and punctuation) longer than this are shortened
 #: to their first KEEP_START and last KEEP_END characters.
@@ -127,7 +127,8 @@ def _message(err: Mapping[str, Any], root: type[BaseModel] | None = None) -> str
             return f"unknown field (given {_short(err['input'])}); {hint}"
         return f"unknown field (given {_short(err['input'])}; check the spelling)" + (f"; {hint}" if hint else "")
     if kind == "missing":
-        return "required field is missing"
+        hint = table_hint(root, tuple(err["loc"])) if root is not None else ""
+        return "required field is missing" + (f"; {hint}" if hint else "")
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         return msg.removeprefix("Value error, ")

@@ -334,18 +334,25 @@ def closest_fields(model: type[BaseModel], key: str, n: int = 3) -> list[str]:
     return [f for f in fields if words & set(f.split("_"))][:n]
 
 
+def table_hint(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """"see the fields of [t] in docs/reference.md#t" for the table holding the last key of
+    `loc` in a file whose whole content is `root` ("" when the table cannot be found)."""
+    model = model_at(root, loc)
+    table = next((t for t in tables(root) if t.model is model), None) if model is not None else None
+    if table is None:
+        return ""
+    what = "the top-level tables" if not table.path else f"the fields of {table.header}"
+    return f"see {what} in {REFERENCE_PAGE}#{table.anchor}"
+
+
 def unknown_field_hint(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     """"did you mean `x`? see the fields of [t] in docs/reference.md#t" for an unknown key at
     `loc` of a file whose whole content is `root` (without the guess when no field is close;
     "" when the table cannot be found)."""
+    where = table_hint(root, loc)
     model = model_at(root, loc)
     key = loc[-1] if loc else None
-    if model is None or not isinstance(key, str):
-        return ""
-    table = next((t for t in tables(root) if t.model is model), None)
-    if table is None:
-        return ""
+    if not where or model is None or not isinstance(key, str):
+        return where
     near = closest_fields(model, key)
-    what = "the top-level tables" if not table.path else f"the fields of {table.header}"
-    where = f"see {what} in {REFERENCE_PAGE}#{table.anchor}"
     return f"did you mean {' or '.join(f'`{f}`' for f in near)}? {where}" if near else where

@@ -4,6 +4,7 @@ the closest valid field and the table where it is documented (item 2)."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,17 @@ def test_a_primary_contract_with_backup_terms_is_told_to_change_role_or_remove_t
     raw["contracts"][0]["standby_fee_per_day"] = 3.0
     assert _problems(raw) == ["x.toml: contracts.grain-to-farm: standby_fee_per_day applies only to role = 'backup'; "
                               "set role = 'backup' or remove standby_fee_per_day"]
+
+
+def test_every_example_is_one_line_of_toml_for_a_real_field() -> None:
+    from sim.scenario.reference import EXAMPLES, example_line
+
+    for root in (Scenario, StudyFile):
+        for table in tables(root):
+            for name, info in table.model.model_fields.items():
+                line = example_line(name, info, table.model.__name__)
+                if line.startswith("["):  # a table header, with a note of what follows
+                    continue
+                assert list(tomllib.loads(line)) == [name], f"{table.header}.{name}: {line}"
+    models = {t.model.__name__: t.model for root in (Scenario, StudyFile) for t in tables(root)}
+    assert [k for k in EXAMPLES if k[0] not in models or k[1] not in models[k[0]].model_fields] == []

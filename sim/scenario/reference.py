@@ -33,6 +33,67 @@ SYNONYMS: dict[str, dict[str, str]] = {
     "Contract": {"quantity_t_per_day": "volume_t_per_day", "price": "price_per_t", "penalty": "penalty_per_t_short"},
 }
 
+# One-line examples where a value of the field's kind says little (tables, lists, names).
+EXAMPLES: dict[tuple[str, str], str] = {
+    ("Scenario", "scenario"): '[scenario]  (then name = "...", horizon_days = 730 on the next lines)',
+    ("Scenario", "transport"): "[transport]  (then cost_per_tkm = 0.12 ...)",
+    ("Scenario", "materials"): '[[materials]]  (one per material, then id = "whey" ...)',
+    ("Scenario", "facilities"): '[[facilities]]  (one per plant, then id = "dairy" ...)',
+    ("Scenario", "contracts"): '[[contracts]]  (one per exchange, then id = "whey-to-pigs" ...)',
+    ("Scenario", "intermediary"): "[intermediary]",
+    ("Scenario", "formation"): '[formation]  (then rule = "system_optimal")',
+    ("Scenario", "behaviour"): "[behaviour]",
+    ("Scenario", "market"): "[market]",
+    ("Scenario", "policy"): "[policy]  (then buffer_days = 10.0)",
+    ("Scenario", "events"): '[[events]]  (then day = 200, kind = "closure", facility = "dairy")',
+    ("ScenarioMeta", "name"): 'name = "dairy whey to pigs and biogas"',
+    ("Transport", "distances"): 'distances = [{ a = "dairy", b = "pig_farm", km = 14.0 }]',
+    ("Material", "id"): 'id = "whey"',
+    ("Material", "quality"): "quality = { dry_matter = 0.06 }",
+    ("Facility", "id"): 'id = "dairy"',
+    ("Facility", "location"): "location = { x_km = 12.0, y_km = 4.0 }",
+    ("Facility", "outages"): "outages = { mtbf_days = 90.0, mttr_days = 2.0 }",
+    ("Facility", "outputs"): '[[facilities.outputs]]  (then material = "whey", rate_t_per_day = 120.0)',
+    ("Facility", "inputs"): '[[facilities.inputs]]  (then material = "pig_feed", demand_t_per_day = 9.0)',
+    ("Outages", "maintenance"): "maintenance = [{ start_day = 180.0, duration_days = 14.0, every_days = 365.0 }]",
+    ("OutputStream", "material"): 'material = "whey"',
+    ("OutputStream", "rate_t_per_day"): "rate_t_per_day = 120.0",
+    ("OutputStream", "variability"): 'variability = { dist = "gamma", cv = 0.2 }',
+    ("OutputStream", "pattern"): 'pattern = { kind = "campaign", on_days = 120, off_days = 245 }',
+    ("OutputStream", "quality"): "quality = { dry_matter = { mean = 0.06, sd = 0.005 } }",
+    ("OutputStream", "preprocessing"): "preprocessing = { target_moisture = 0.7, cost_per_t = 4.0 }",
+    ("Pattern", "monthly_factors"): "monthly_factors = [0.8, 0.9, 1.0, 1.2, 1.3, 1.2, 1.1, 1.0, 0.9, 0.9, 0.8, 0.8]",
+    ("InputSpec", "material"): 'material = "pig_feed"',
+    ("InputSpec", "substitutes"): 'substitutes = [{ material = "whey", ratio = 0.07, max_share = 0.3 }]',
+    ("InputSpec", "stockpile"): "stockpile = { capacity_t = 500.0, reorder_point_t = 100.0, order_up_to_t = 400.0 }",
+    ("InputSpec", "emergency"): "emergency = { premium = 0.5, lead_time_days = 2.0 }",
+    ("Substitute", "material"): 'material = "whey"',
+    ("Substitute", "quality_limits"): "quality_limits = { dry_matter = { min = 0.05 } }",
+    ("Contract", "id"): 'id = "whey-to-pigs"',
+    ("Contract", "supplier"): 'supplier = "dairy"',
+    ("Contract", "buyer"): 'buyer = "pig_farm"',
+    ("Contract", "material"): 'material = "whey"',
+    ("Contract", "input"): 'input = "pig_feed"',
+    ("Contract", "quality_spec"): "quality_spec = { dry_matter = { min = 0.05, max = 0.08 } }",
+    ("IntermediarySpec", "location"): "location = { x_km = 5.0, y_km = 5.0 }",
+    ("Behaviour", "renegotiate"): 'renegotiate = ["volume", "price"]',
+    ("Event", "facility"): 'facility = "dairy"',
+    ("Event", "material"): 'material = "whey"',
+    ("Event", "contract"): 'contract = "whey-to-pigs"',
+    ("StudySection", "name"): 'name = "whey_buffers"',
+    ("StudySection", "scenario"): 'scenario = "../whey.toml"',
+    ("StudySection", "overrides"): 'overrides = { "scenario.horizon_days" = 730 }',
+    ("StudySection", "outcomes"): 'outcomes = ["waste_disposed_t", "facility:pig_farm:net_benefit"]',
+    ("StudyFile", "study"): "[study]",
+    ("StudyFile", "design"): '[design]  (then kind = "grid")',
+    ("Design", "factors"): '[design.factors]  (then "policy.buffer_days" = [5.0, 10.0] or { low = 5.0, high = 9.0 })',
+    ("Design", "rows"): 'rows = [{ "policy.buffer_days" = 5.0 }, { "policy.buffer_days" = 10.0 }]',
+    ("Design", "reference"): 'reference = { "policy.buffer_days" = 5.0 }',
+    ("Design", "uncertainties"): 'uncertainties = ["facilities.dairy.outputs.whey.rate_t_per_day"]',
+    ("Range", "low"): "low = 5.0",
+    ("Range", "high"): "high = 20.0",
+}
+
 # Units read off a field's name, longest suffix first (DESIGN: units are in names).
 _UNIT_SUFFIXES = (
     ("_t_per_day", "t/day"),
@@ -225,9 +286,11 @@ def default_text(info: FieldInfo) -> str:
     return _toml(info.default)
 
 
-def example_line(name: str, info: FieldInfo) -> str:
-    """A one-line TOML example: the field's `examples`, else its default, else a value of its
-    kind within its bounds."""
+def example_line(name: str, info: FieldInfo, model: str = "") -> str:
+    """A one-line TOML example: the field's `examples` or its entry in EXAMPLES, else its
+    default, else a value of its kind within its bounds."""
+    if (model, name) in EXAMPLES:
+        return EXAMPLES[(model, name)]
     if info.examples:
         return f"{name} = {_toml(info.examples[0])}"
     if not info.is_required() and info.default not in (None, [], {}) and not isinstance(info.default, BaseModel):
@@ -275,7 +338,7 @@ def table_markdown(t: Table, where: dict[type[BaseModel], Table]) -> list[str]:
         links = [where[m] for m, _ in _nested(info.annotation) if m in where]
         meaning += "".join(f" See [`{x.header}`](#{x.anchor})." for x in links)
         cells = [f"`{name}`", meaning.strip(), unit_of(name), f"`{default_text(info)}`",
-                 allowed, f"`{example_line(name, info)}`"]
+                 allowed, f"`{example_line(name, info, t.model.__name__)}`"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return [*lines, ""]
 

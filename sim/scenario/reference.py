@@ -10,6 +10,7 @@ study file's tables to the scenario file's (this package may not import the stud
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import types
 import typing
@@ -172,9 +173,11 @@ def _nested(tp: Any) -> Iterator[tuple[type[BaseModel], str]]:
                     yield inner, "map"
 
 
-def tables(root: type[BaseModel]) -> list[Table]:
+@functools.cache
+def tables(root: type[BaseModel]) -> tuple[Table, ...]:
     """Every table of a file whose whole content is `root`, in the order a reader meets them
-    (depth first), each model once (later uses listed in `also_at`)."""
+    (depth first), each model once (later uses listed in `also_at`); computed once per root,
+    as a file of many unknown keys asks for each of them."""
     first: dict[type[BaseModel], Table] = {}
     order: list[type[BaseModel]] = []
 
@@ -192,7 +195,7 @@ def tables(root: type[BaseModel]) -> list[Table]:
                 visit(child, sub, head)
 
     visit(root, "", "(top level)")
-    return [first[m] for m in order]
+    return tuple(first[m] for m in order)
 
 
 # --- what a field allows --------------------------------------------------------------------
@@ -372,6 +375,11 @@ def _descend(tp: Any, key: Any) -> Any:
 def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model whose table holds the last key of a pydantic error location (union tags in
     the location, such as ``function-after[...]``, are passed over)."""
+    return _model_at(root, tuple(0 if isinstance(k, int) else k for k in loc))  # any item of a list
+
+
+@functools.lru_cache(maxsize=4096)
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     tp: Any = root
     for key in loc[:-1]:
         below = _descend(tp, key)
@@ -381,20 +389,30 @@ def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
     return models[0] if len(models) == 1 else None
 
 
-def closest_fields(model: type[BaseModel], key: str, n: int = 3) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def closest_fields(model: type[BaseModel], key: str, n: int = 3) -> tuple[str, ...]:
     """The valid fields of `model` closest to a misspelt `key`: its known synonym, else the
     nearest names by difflib (those within 0.1 of the best score), else fields sharing a word
     of the key."""
     fields = list(model.model_fields)
     synonym = SYNONYMS.get(model.__name__, {}).get(key.lower())
     if synonym in fields:
-        return [synonym]
-    scored = sorted(((difflib.SequenceMatcher(None, key.lower(), f).ratio(), f) for f in fields), reverse=True)
-    near = [f for score, f in scored if score >= 0.6 and score >= scored[0][0] - 0.1] if scored else []
+        return (synonym,)
+    if len(key) > 2 * max(map(len, fields), default=0):  # nothing is close to a very long key
+        return ()
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(key.lower())  # difflib caches what it learns of seq2 (as get_close_matches does)
+    scored = []
+    for f in fields:
+        matcher.set_seq1(f)
+        if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6:
+            scored.append((matcher.ratio(), f))
+    scored.sort(reverse=True)
+    near = [f for score, f in scored if score >= 0.6 and score >= scored[0][0] - 0.1]
     if near:
-        return near[:n]
+        return tuple(near[:n])
     words = {w for w in key.lower().split("_") if len(w) > 2 and w not in {"per", "day", "days"}}
-    return [f for f in fields if words & set(f.split("_"))][:n]
+    return tuple(f for f in fields if words & set(f.split("_")))[:n]
 
 
 def table_hint(root: type[BaseModel], loc: tuple[Any, ...]) -> str:

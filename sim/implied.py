@@ -20,7 +20,9 @@ are closed-form expectations from the file alone:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sim.logistics import dewatered_mass_t
@@ -100,9 +102,10 @@ def _num(x: float) -> str:
     return f"{x:,.1f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Rows under a header, columns aligned (text left, figures right); at most MAX_ROWS."""
-    shown = rows[:MAX_ROWS]
+def _table(header: list[str], rows: Iterable[list[str]], total: int) -> list[str]:
+    """The first MAX_ROWS of `total` rows under a header, columns aligned (text left, figures
+    right); only the rows shown are formatted, so a large network costs little."""
+    shown = list(itertools.islice(rows, MAX_ROWS))
     widths = [max(len(r[k]) for r in [header, *shown]) for k in range(len(header))]
 
     def line(r: list[str]) -> str:
@@ -110,8 +113,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
                                 enumerate(zip(r, widths, strict=True))).rstrip()
 
     out = [line(header), *map(line, shown)]
-    if len(rows) > MAX_ROWS:
-        out.append(f"  ... and {len(rows) - MAX_ROWS:,} more")
+    if total > MAX_ROWS:
+        out.append(f"  ... and {total - MAX_ROWS:,} more")
     return out
 
 
@@ -135,21 +138,24 @@ def implied_lines(sc: Scenario) -> list[str]:
     out += _table(
         ["stream", "pattern", "mean t/d", "t/d producing", "days/yr", "t/yr", "avail.", "expected t/d",
          "contracted t/d"],
-        [[f"{s.facility}.{s.material}", s.pattern, _num(s.mean_t_per_day), _num(s.producing_t_per_day),
+        ([f"{s.facility}.{s.material}", s.pattern, _num(s.mean_t_per_day), _num(s.producing_t_per_day),
           f"{s.producing_days_per_year:.0f}", _num(s.mean_t_per_day * DAYS_PER_YEAR), f"{s.availability:.3f}",
-          _num(s.expected_t_per_day), _num(s.contracted_t_per_day)] for s in streams.values()],
+          _num(s.expected_t_per_day), _num(s.contracted_t_per_day)] for s in streams.values()),
+        len(streams),
     )
     if live:
         out += ["", "Contracts (volume against the supplier's expected output = mean x availability):"]
         out += _table(
             ["contract", "supplier -> buyer", "t/d", "t/yr", f"{cur}/t", "supplier expected t/d", "share"],
-            [[c.id, f"{c.supplier}.{c.material} -> {c.buyer}" + (" (backup)" if c.role == "backup" else ""),
+            ([c.id, f"{c.supplier}.{c.material} -> {c.buyer}" + (" (backup)" if c.role == "backup" else ""),
               _num(c.volume_t_per_day), _num(c.volume_t_per_day * DAYS_PER_YEAR), _num(c.price_per_t),
               _num(streams[(c.supplier, c.material)].expected_t_per_day),
-              _share(c.volume_t_per_day, streams[(c.supplier, c.material)].expected_t_per_day)] for c in live],
+              _share(c.volume_t_per_day, streams[(c.supplier, c.material)].expected_t_per_day)] for c in live),
+            len(live),
         )
     out += ["", "Buffers and stores in days of use:"]
-    out += _table(["where", "what", "t", "use t/d", "days"], _store_rows(sc, streams, live, facilities))
+    stores = _stores(sc, streams, live, facilities)
+    out += _table(["where", "what", "t", "use t/d", "days"], (_store_row(*x) for x in stores), len(stores))
     flags = _flags(sc, streams, live, explicit)
     out += ["", f"Flags: {len(flags)}" if flags else "Flags: none (nothing over-committed or unused)"]
     out += [f"  ! {f}" for f in flags[:MAX_ROWS]]
@@ -162,24 +168,24 @@ def _share(volume: float, expected: float) -> str:
     return f"{volume / expected:.0%}" if expected > 0 else "no output"
 
 
-def _store_rows(sc: Scenario, streams: dict, live: list, facilities: dict) -> list[list[str]]:
-    """Buyer buffers (days of secondary use at full supply) and source stores (days of
-    contracted volume)."""
-    rows = []
+def _stores(sc: Scenario, streams: dict, live: list, facilities: dict) -> list[tuple[str, str, float, float]]:
+    """Buyer buffers (tonnes, secondary use per day at full supply) and source stores (tonnes,
+    contracted volume per day): (where, what, t, use t/d)."""
+    out = []
     fed = {(c.buyer, contract_input(sc, c, facilities).material) for c in live}
     for f in sc.facilities:
         for i in f.inputs:
             if i.buffer_t > 0 or (f.id, i.material) in fed:
-                use = secondary_need_t_per_day(i)
-                days = f"{i.buffer_t / use:.1f}" if use > 0 else "-"
-                rows.append([f"{f.id}.{i.material}", "buffer (secondary)", _num(i.buffer_t), _num(use), days])
+                out.append((f"{f.id}.{i.material}", "buffer (secondary)", i.buffer_t, secondary_need_t_per_day(i)))
     for s in streams.values():
         if s.storage_t > 0 or s.contracted_t_per_day > 0:
-            use = s.contracted_t_per_day
-            days = f"{s.storage_t / use:.1f}" if use > 0 else "-"
-            rows.append([f"{s.facility}.{s.material}", "source store (contracted)", _num(s.storage_t), _num(use),
-                         days])
-    return rows
+            out.append((f"{s.facility}.{s.material}", "source store (contracted)", s.storage_t,
+                        s.contracted_t_per_day))
+    return out
+
+
+def _store_row(where: str, what: str, tonnes: float, use: float) -> list[str]:
+    return [where, what, _num(tonnes), _num(use), f"{tonnes / use:.1f}" if use > 0 else "-"]
 
 
 def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]:

@@ -266,11 +266,11 @@ def load_study(path: str | Path) -> Study:
     horizon, warmup = spec.study.horizon_days, scenario.scenario.warmup_days
     if horizon is not None and horizon <= warmup:
         problems.append(f"{source}: study.horizon_days: {horizon} days leave nothing after the scenario's "
-                        f"warm-up of {warmup} days")
+                        f"warm-up of {warmup} days; give more than {warmup} days")
     warmups = _values_to_try(spec.design).get("scenario.warmup_days", [])
     if horizon is not None and any(isinstance(w, int | float) and w >= horizon for w in warmups):
         problems.append(f"{source}: design.factors.\"scenario.warmup_days\": warm-ups of {max(warmups)} days leave "
-                        f"nothing of the study's horizon of {horizon} days")
+                        f"nothing of the study's horizon of {horizon} days; keep every warm-up below it")
     if problems:
         raise StudyError(problems)
     return Study(
@@ -298,23 +298,25 @@ def _design_problems(source: str, design: Design) -> list[str]:
     for name, spec in design.factors.items():
         where = f"{source}: design.factors.{_quoted(name)}"
         if isinstance(spec, Range) and design.kind in ("grid", "rows"):
-            out.append(f"{where}: kind '{design.kind}' needs a list of levels, not a range")
+            out.append(f"{where}: kind '{design.kind}' needs a list of levels, not a range; list them (for example "
+                       "[0, 3, 7]) or sample the range with kind = 'lhs', 'sobol' or 'morris'")
         if isinstance(spec, list) and not _one_type(spec):
             out.append(f"{where}: levels must all be numbers, all booleans or all text (given {spec})")
         if isinstance(spec, list) and len({_level_key(v) for v in spec}) != len(spec):
-            out.append(f"{where}: levels repeat (given {spec})")
+            out.append(f"{where}: levels repeat (given {spec}); list each level once")
     if design.kind == "rows":
         keys = list(design.rows[0])
         for k, row in enumerate(design.rows):
             if set(row) != set(keys):
                 out.append(
                     f"{source}: design.rows.[{k}]: every row needs the same factors "
-                    f"(given {sorted(row)}, first row {sorted(keys)})"
+                    f"(given {sorted(row)}, first row {sorted(keys)}); give every row a value for each factor"
                 )
         for name in keys:
             column = [row.get(name) for row in design.rows if name in row]
             if not _one_type(column):
-                out.append(f"{source}: design.rows.{_quoted(name)}: values must all be of one type (given {column})")
+                out.append(f"{source}: design.rows.{_quoted(name)}: values must all be of one type (given {column}); "
+                           "write all numbers, all booleans or all text")
     if design.reference is not None:
         names = list(design.rows[0]) if design.kind == "rows" else list(design.factors)
         if set(design.reference) != set(names):

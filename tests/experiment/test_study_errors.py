@@ -43,7 +43,8 @@ CASES = {
     "range in a grid": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = { low = 0, high = 5 }\n',
         {},
-        "needs a list of levels, not a range",
+        "needs a list of levels, not a range; list them (for example [0, 3, 7]) or sample the range with kind = "
+        "'lhs', 'sobol' or 'morris'",
     ),
     "sobol size not a power of two": (
         'kind = "sobol"\nsamples = 6\n[design.factors]\n"policy.buffer_days" = { low = 0, high = 5 }\n',
@@ -74,12 +75,12 @@ CASES = {
     "study horizon within the scenario's warm-up": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0]\n',
         {"extra": 'overrides = { "scenario.warmup_days" = 40 }'},
-        "study.horizon_days: 30 days leave nothing after the scenario's warm-up of 40 days",
+        "study.horizon_days: 30 days leave nothing after the scenario's warm-up of 40 days; give more than 40 days",
     ),
     "the same level twice, as 0 and 0.0": (
         'kind = "grid"\n[design.factors]\n"policy.buffer_days" = [0, 0.0]\n',
         {},
-        'design.factors."policy.buffer_days": levels repeat (given [0, 0.0])',
+        'design.factors."policy.buffer_days": levels repeat (given [0, 0.0]); list each level once',
     ),
     "integer range with fractional ends": (
         'kind = "lhs"\nsamples = 4\n[design.factors]\n'

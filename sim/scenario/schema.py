@@ -348,8 +348,9 @@ class OutputStream(Frozen):
     material: Ident
     """The material put out (a `[[materials]]` id)."""
     rate_t_per_day: NonNeg
-    """Long-run mean output over all days, production days or not (a campaign or batch pattern packs it into fewer days;
-    validate shows the on-day rate)."""
+    """Mean output per calendar day while the plant is up, production days or not (a campaign or batch pattern packs
+    it into fewer days; validate shows the on-day rate). Outages and maintenance stop output on top of this, so a
+    year makes about rate x 365 x availability (validate's 'expected' column)."""
     variability: Variability = Variability()
     """Day-to-day randomness of the output."""
     pattern: Pattern = Pattern()

@@ -45,10 +45,11 @@ def test_every_field_of_every_table_has_a_row_with_a_meaning(root: type[BaseMode
             assert row.group(1).strip(), f"{table.header}.{name} has no meaning"
 
 
-def test_campaign_rate_row_says_the_rate_is_a_long_run_mean() -> None:
+def test_campaign_rate_row_says_the_rate_is_a_calendar_mean_before_outages() -> None:
     section = PAGE.read_text(encoding="utf-8").split('<a id="facilities-outputs"></a>', 1)[1]
     row = next(line for line in section.splitlines() if line.startswith("| `rate_t_per_day`"))
-    assert "Long-run mean" in row and "| t/day |" in row and "`required`" in row
+    assert "per calendar day while the plant is up" in row and "packs" in row and "availability" in row
+    assert "| t/day |" in row and "`required`" in row
 
 
 def _problems(raw: dict) -> list[str]:

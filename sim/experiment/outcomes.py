@@ -67,6 +67,25 @@ def item_outcomes(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(n for n in names if item_outcome(n) is not None)
 
 
+#: Networks of at most this many facilities store every facility's net benefit with each run
+#: (`facility:<id>:net_benefit`), named as an outcome or not, so that the summary and the
+#: per-party figure show who gains and who pays per facility, with CIs. Larger networks store
+#: only the facilities their study names.
+PER_FACILITY_UP_TO = 12
+
+
+def stored_item_columns(study: Any) -> tuple[str, ...]:
+    """The per-item columns each run's row carries: the study's named per-facility and
+    per-contract outcomes, then (for networks of at most PER_FACILITY_UP_TO facilities) every
+    facility's net benefit."""
+    named = item_outcomes(study.outcomes)
+    facilities = study.scenario.facilities
+    if len(facilities) > PER_FACILITY_UP_TO:
+        return named
+    every = (f"facility:{f.id}:net_benefit" for f in facilities)
+    return named + tuple(c for c in every if c not in named)
+
+
 def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
     """The value of each per-item outcome in one run's result (a :class:`sim.run.RunResult`).
 

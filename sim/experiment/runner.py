@@ -25,7 +25,7 @@ from sim.experiment.design import DesignTable, build_design
 from sim.experiment.executors import map_bounded, open_executor
 from sim.experiment.lock import hold_results_folder
 from sim.experiment.manifest import now_iso, write_manifest
-from sim.experiment.outcomes import item_outcomes
+from sim.experiment.outcomes import stored_item_columns
 from sim.experiment.progress import Progress, RunStats, budget_line, stats_line
 from sim.experiment.seeds import replication_seed, seed_text
 from sim.experiment.store import STALE, ResultStore, design_frame
@@ -105,7 +105,7 @@ def _run_study(study: Study, out: str | Path, *, workers: int, scheduler: str | 
     key = study_key(study, design)
     if not fresh:
         store.check_same_study(key, design_frame(design.factors, design.points))
-    outcome_columns = item_outcomes(study.outcomes)
+    outcome_columns = stored_item_columns(study)
     status = {} if fresh else store.stored_status(outcome_columns)
     keys = [(dp, r) for dp in range(len(design.points)) for r in range(study.replications)]
     mine = [i for i in range(len(keys)) if shard is None or shard.owns(i)]
@@ -192,7 +192,7 @@ def _tasks(study: Study, design: DesignTable, keys: Iterator[tuple[int, int]]) -
     scenario_json = json.dumps(study.scenario_raw, sort_keys=True)
     source = str(study.scenario_path)
     factor_items = [tuple(point.items()) for point in design.points]
-    outcomes = item_outcomes(study.outcomes)
+    outcomes = stored_item_columns(study)
     for dp, rep in keys:
         yield RunTask(
             design_point=dp,

@@ -103,13 +103,15 @@ def test_naming_a_new_item_outcome_reruns_only_runs_without_its_column(write_stu
     # a plain metric is in every stored row: nothing to run again
     metric_only = write_study(_design(), replications=2, extra='outcomes = ["waste_disposed_t"]')
     assert run_study(load_study(metric_only), out, workers=1, quiet=True).stats.ok == 0
+    # every facility's net benefit is stored anyway on a network this small (outcomes.PER_FACILITY_UP_TO)
+    assert first.runs[["facility:brewery:net_benefit", "facility:farm:net_benefit"]].notna().all().all()
     # a per-facility column the stored rows lack: every run again, said so, same metrics
-    item = write_study(_design(), replications=2, extra='outcomes = ["facility:farm:net_benefit"]')
+    item = write_study(_design(), replications=2, extra='outcomes = ["facility:farm:input_unmet_t"]')
     again = run_study(load_study(item), out, workers=1)
     said = capsys.readouterr().out
     assert again.stats.ok == 8
-    assert "8 stored runs lack the outcome columns facility:farm:net_benefit: running them again" in said
-    assert len(again.runs) == 8 and again.runs["facility:farm:net_benefit"].notna().all()
+    assert "8 stored runs lack the outcome columns facility:farm:input_unmet_t" in said
+    assert len(again.runs) == 8 and again.runs["facility:farm:input_unmet_t"].notna().all()
     metrics = [c for c in first.runs.columns if c not in ("wall_s",)]
     pd.testing.assert_frame_equal(again.runs[metrics], first.runs[metrics])
     # and now they have it: a resume runs nothing

@@ -551,10 +551,12 @@ def study_figures(
     currency: str = "currency",
     durations: pd.DataFrame | None = None,
     durations_source: str = "",
+    heatmaps: Sequence[str] = ("net_benefit", "secondary_fill_rate"),
 ) -> dict[str, Path]:
     """The default figures of a study into `out_dir` (created), by name.
 
-    Level designs (grid, rows) get effects and, with two or more factors, heatmaps; every
+    Level designs (grid, rows) get effects and, with two or more factors, a heatmap of each
+    metric in `heatmaps` (named `heatmap_<metric>`, ':' written '-' in the file name); every
     design gets the trade-off (when benefit and disruption metrics exist), the survival of
     disruption durations (when `durations` is given) and the per-party benefits. Sampled
     designs' factor plots are the sensitivity figures (:mod:`analysis.sensitivity`)."""
@@ -568,10 +570,10 @@ def study_figures(
     if levels:
         made["effects"] = plot_effects(runs, factors, out / "effects.png", currency=currency)
     if levels and len(factors) >= 2 and all(ok[f].nunique() <= 12 for f in factors):
-        for metric in ("net_benefit", "secondary_fill_rate"):
+        for metric in heatmaps:
             if metric in ok.columns:
                 made[f"heatmap_{metric}"] = plot_heatmap(
-                    runs, factors, out / f"heatmap_{metric}.png", metric, currency=currency
+                    runs, factors, out / f"heatmap_{metric.replace(':', '-')}.png", metric, currency=currency
                 )
     if {"net_benefit", "disruption_days"} <= set(ok.columns):
         made["tradeoff"] = plot_tradeoff(runs, factors, out / "tradeoff.png", currency=currency)

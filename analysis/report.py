@@ -457,6 +457,8 @@ def section_figures(data: ReportInput) -> str:
     from analysis.figures import study_figures, tradeoff_table
 
     durations, source = disruption_durations(data.runs, data.factors, data.root / "series")
+    # A study's outcomes choose the heatmaps too (its first two with per-run values).
+    heatmaps = [m for m in data.named_outcomes if m in data.ok.columns][:2] or ["net_benefit", "secondary_fill_rate"]
     paths = study_figures(
         data.runs,
         data.factors,
@@ -466,6 +468,7 @@ def section_figures(data: ReportInput) -> str:
         currency=data.currency,
         durations=durations,
         durations_source=source,
+        heatmaps=heatmaps,
     )
     if not paths:
         return "## Figures\n\nNo figures: no design factors or no completed runs.\n"
@@ -477,8 +480,7 @@ def section_figures(data: ReportInput) -> str:
             "factor, one line per combination of the others; bands are 95 % CIs over replications. Lines that "
             "coincide are drawn once and their legend entry says so."
         ),
-        "heatmap_net_benefit": lambda: _heatmap_reading(data, "net_benefit"),
-        "heatmap_secondary_fill_rate": lambda: _heatmap_reading(data, "secondary_fill_rate"),
+        **{f"heatmap_{m}": (lambda m=m: _heatmap_reading(data, m)) for m in heatmaps},
         "tradeoff": lambda: _tradeoff_reading(tradeoff_table(data.runs, data.factors), data),
         "survival": lambda: _survival_reading(durations, source),
         "party_benefits": lambda: _party_reading(data),

@@ -103,3 +103,12 @@ def test_levers_never_crossed_with_the_uncertainty_get_no_best(tmp_path):
     reading = _section(build_report(tmp_path / "out").read_text(encoding="utf-8"), "Reading")
     assert "No best lever setting: each lever setting appears at one level of the uncertainties" in reading
     assert not re.search(r"\*\*Best", reading)
+
+
+def test_the_heatmaps_are_of_the_first_two_named_outcomes(report, tmp_path_factory):
+    text, _ = report
+    figures = _section(text, "Figures")
+    shown = re.findall(r"!\[(heatmap_[^\]]+)\]\(figures/([^)]+)\)", figures)
+    assert shown == [(f"heatmap_{OUTCOMES[0]}", "heatmap_facility-farm-net_benefit.png"),
+                     (f"heatmap_{OUTCOMES[1]}", f"heatmap_{OUTCOMES[1]}.png")]
+    assert f"Mean {OUTCOMES[0]} per cell" in figures

@@ -187,21 +187,11 @@ OUT_PROBE_BYTES = 1 << 20
 
 def _ensure_writable(out: Path) -> None:
     """Create `out` and prove it takes OUT_PROBE_BYTES; ScenarioError (exit 2) otherwise."""
-    import os
-    import uuid
-
+    from sim.experiment.store import prove_writable
     from sim.scenario import ScenarioError
 
-    probe = out / f".write-test-{uuid.uuid4().hex[:8]}"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        try:
-            with probe.open("wb") as fh:
-                fh.write(bytes(OUT_PROBE_BYTES))
-                fh.flush()
-                os.fsync(fh.fileno())
-        finally:
-            probe.unlink(missing_ok=True)
+        prove_writable(out, OUT_PROBE_BYTES)
     except OSError as err:
         raise ScenarioError([f"{out}: --out: cannot write there ({err.strerror or err})"]) from None
 

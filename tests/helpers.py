@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -391,3 +392,16 @@ def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
         "policy": {"allocation": str(rng.choice(["pro_rata", "priority"]))},
     }
     return parse_scenario(raw, f"<random direct {seed}>")
+
+
+def child_processes(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc): a study's pool, a pool's workers."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out

@@ -56,6 +56,20 @@ STALE = "ok-without-outcomes"
 PROBE_BYTES = 1 << 20
 
 
+def prove_writable(folder: Path, nbytes: int = PROBE_BYTES) -> None:
+    """Create `folder` if needed and write, sync and remove `nbytes` there; OSError when it cannot.
+    Real bytes, not an empty file: a full disk still has inodes for empty files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".write-test-{uuid.uuid4().hex}"
+    try:
+        with probe.open("wb") as fh:
+            fh.write(bytes(nbytes))
+            fh.flush()
+            os.fsync(fh.fileno())
+    finally:
+        probe.unlink(missing_ok=True)
+
+
 class StoreError(Exception):
     """The results folder cannot be used (not writable, not a folder...)."""
 
@@ -76,16 +90,7 @@ class ResultStore:
         try:
             if self.root.exists() and not self.root.is_dir():
                 raise StoreError(f"{self.root}: exists and is not a folder")
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".write-test-{uuid.uuid4().hex}"
-            try:
-                # A megabyte, not an empty file: a full disk still has inodes for empty files.
-                with probe.open("wb") as fh:
-                    fh.write(bytes(PROBE_BYTES))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            finally:
-                probe.unlink(missing_ok=True)
+            prove_writable(self.root)
         except OSError as err:
             raise StoreError(f"{self.root}: cannot write results here ({err.strerror or err})") from None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import child_processes
 
 from run_experiments import main
 from sim import run as sim_run
@@ -30,17 +31,6 @@ DESIGN = """kind = "grid"
 def _parts(out: Path) -> int:
     return len(list((out / "parts").glob("part-*.parquet")))
 
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 # --- item 2: workers bounded ---------------------------------------------------------------
@@ -105,7 +95,7 @@ def test_three_pool_workers_killed_in_a_row_fail_no_run(write_study, tmp_path):
     killed: list[int] = []
     end = time.monotonic() + 180
     while len(killed) < 3 and proc.poll() is None and time.monotonic() < end:
-        workers = [w for child in _children(proc.pid) for w in _children(child) if w not in killed]
+        workers = [w for child in child_processes(proc.pid) for w in child_processes(child) if w not in killed]
         if len(workers) == 2 and _parts(out) >= 2 * len(killed) + 1:  # a fresh pool that has run something
             os.kill(workers[0], signal.SIGKILL)
             killed.append(workers[0])

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import child_processes
 
 from sim.experiment.runner import run_study
 from sim.experiment.store import ResultStore
@@ -179,25 +180,13 @@ def test_a_dask_worker_killed_mid_study_loses_no_run(write_study, tmp_path):
     _assert_same_final_table(out, _clean_table(study_path, tmp_path))
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
 
 def _pool_workers(cli: subprocess.Popen, out: Path, parts: int) -> list[int]:
     """The CLI's pool workers (its grandchildren, under the forkserver), once `parts` part
     files are stored."""
     end = time.monotonic() + 120
     while cli.poll() is None and time.monotonic() < end:
-        workers = [w for child in _children(cli.pid) for w in _children(child)]
+        workers = [w for child in child_processes(cli.pid) for w in child_processes(child)]
         if len(workers) == 2 and _parts(out) >= parts:
             return workers
         time.sleep(0.02)

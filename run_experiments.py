@@ -282,9 +282,10 @@ def cmd_match(args: argparse.Namespace) -> int:
         from analysis.network_map import plot_network_map
         from sim.matching_tables import candidates_frame
 
-        candidates_frame(cands).to_csv(out / "candidates.csv", index=False)
-        png = plot_network_map(formed, out / "network_map.png")
-        print(f"wrote {out}/candidates.csv and {png}")
+        with _staged(out) as stage:  # both files or neither: a failure part-way leaves nothing
+            candidates_frame(cands).to_csv(stage / "candidates.csv", index=False)
+            plot_network_map(formed, stage / "network_map.png")
+        print(f"wrote {out}/candidates.csv and {out / 'network_map.png'}")
     return 0
 
 

@@ -239,3 +239,22 @@ def test_simulate_out_moves_nothing_when_a_folder_is_in_the_way_of_one_result(tm
     assert sorted(p.name for p in out.iterdir()) == ["series.png"]  # no csv or json moved in before it
     err = capsys.readouterr().err
     assert "series.png: --out: in the way of a result file" in err
+
+
+def test_match_out_leaves_nothing_when_writing_fails_part_way(tmp_path, monkeypatch, capsys):
+    import analysis.network_map
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(analysis.network_map, "plot_network_map", full_disk)
+    out = tmp_path / "match"
+    assert main(["match", str(ROOT / "scenarios" / "two_firms.toml"), "--out", str(out)]) == 1
+    assert list(out.iterdir()) == []  # no candidates.csv without its map
+
+
+def test_match_out_writes_both_files(tmp_path, capsys):
+    out = tmp_path / "match"
+    assert main(["match", str(ROOT / "scenarios" / "two_firms.toml"), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["candidates.csv", "network_map.png"]
+    assert f"wrote {out}/candidates.csv and {out / 'network_map.png'}" in capsys.readouterr().out

@@ -62,13 +62,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.engine import engine_problems
 from sim.experiment.outcomes import DEFAULT_OUTCOMES, outcome_problems
-from sim.scenario import (
-    Scenario,
-    ScenarioError,
-    format_validation_error,
-    parse_scenario,
-    read_toml,
-)
+from sim.scenario import Scenario, ScenarioError, format_validation_error, parse_scenario, read_toml, read_toml_and_text
 
 Scalar = bool | int | float | str
 DesignKind = Literal["grid", "rows", "lhs", "sobol", "morris"]
@@ -232,7 +226,7 @@ def load_study(path: str | Path) -> Study:
     """Read and validate a study file and its scenario; raise StudyError listing every problem."""
     p = Path(path)
     try:
-        raw = read_toml(p)
+        raw, text = read_toml_and_text(p)
     except ScenarioError as err:
         raise StudyError(err.problems) from None
     source = str(p)
@@ -275,7 +269,7 @@ def load_study(path: str | Path) -> Study:
         raise StudyError(problems)
     return Study(
         path=p,
-        text=p.read_text(encoding="utf-8"),
+        text=text,
         spec=spec,
         scenario_path=scenario_path,
         scenario_raw=base,

@@ -58,6 +58,11 @@ def parse_scenario(
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning I/O and syntax errors into a ScenarioError; only a regular
     file within the limits of sim.scenario.limits is opened (a FIFO or a device is not)."""
+    return read_toml_and_text(path)[0]
+
+
+def read_toml_and_text(path: str | Path) -> tuple[dict[str, Any], str]:
+    """:func:`read_toml`, with the text it parsed (read once, so the two cannot differ)."""
     p = Path(path)
     name = _printable(str(p))
     try:
@@ -77,7 +82,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError([f"{name}: {problem}"])
     assert data is not None
     try:
-        return toml_loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        return toml_loads(text), text
     except UnicodeDecodeError:
         raise ScenarioError([f"{name}: is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as err:

@@ -215,11 +215,14 @@ def _break_even_circles(
     for cand in candidate_exchanges(sc):
         if cand.stream not in value or cand.net_value_per_t > value[cand.stream]:
             value[cand.stream] = cand.net_value_per_t
-            best[cand.stream] = cand.break_even_km
+            best[cand.stream] = cand.break_even_km if cand.mode == "road" else math.nan  # a pipe: no radius
     span = max(max(p[0] for p in pts) - min(p[0] for p in pts), max(p[1] for p in pts) - min(p[1] for p in pts), 1.0)
     corners: list[tuple[float, float]] = []
     off_map: list[str] = []
     for (sup, material), be_km in best.items():
+        if math.isnan(be_km):
+            off_map.append(f"{sup} {material}: by pipe (no break-even distance)")
+            continue
         if not math.isfinite(be_km) or be_km <= 0:
             off_map.append(f"{sup} {material}: {be_km:.0f} km")
             continue

@@ -154,6 +154,12 @@ class ArrayDay:
         self.settle_days = np.array([c.terms.settlement_days for c in contracts], dtype=np.int64)
         self.km = np.array([c.km for c in contracts], dtype=float)
         self.lag = np.array([c.lag_days for c in contracts], dtype=np.int64)
+        # transport mode: pipe rows pay pipe_cost_per_t per unit (no trips) and carry at most ship_cap
+        self.pipe = np.array([c.terms.mode == "pipe" for c in contracts], dtype=bool)
+        self.any_pipe = bool(self.pipe.any())
+        self.pipe_cost = np.array([c.terms.pipe_cost_per_t for c in contracts], dtype=float)
+        self.ship_cap = np.array([c.ship_cap_t for c in contracts], dtype=float)
+        self.any_cap = bool(np.isfinite(self.ship_cap).any())
         self.price = np.array([c.terms.price_per_t for c in contracts], dtype=float)
         self.pay_price = np.array([c.pay_price for c in contracts], dtype=np.int64)
         self.pay_transport = np.array([c.pay_transport for c in contracts], dtype=np.int64)

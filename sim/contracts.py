@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.logistics import Roads, delivery_lag_days
+from sim.logistics import Roads, delivery_lag_days, move_lag_days, shipment_cap_t
 from sim.scenario import Contract, Facility, Limit, Material, Scenario, contract_input, run_view
 
 
@@ -130,6 +130,7 @@ class ContractState:
     in_transit_t: float = 0.0
     lag_days: int
     km: float
+    ship_cap_t: float = float("inf")  # most one delivery carries (a pipe's capacity x interval)
     # money accounts the day pays on (MoneyLedger.account; opened by the model)
     pay_transport: int = -1
     pay_price: int = -1
@@ -215,7 +216,8 @@ def make_contract_state(
         buyer_input=(inp, sub),
         landing=buyer.landed,
         km=km,
-        lag_days=delivery_lag_days(km, sc.transport),
+        lag_days=move_lag_days(km, sc.transport, terms),
+        ship_cap_t=shipment_cap_t(terms),
         quality_bands=limit_bands(props, terms.quality_spec, sub_spec.quality_limits),
         period_start=terms.start_day,
         routed=routed,

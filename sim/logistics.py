@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.scenario import Location, Scenario, Transport
+from sim.scenario import Contract, Location, Scenario, Transport
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -69,6 +69,24 @@ def haul_cost(qty_t: float, km: float, tr: Transport) -> float:
     return qty_t * km * tr.cost_per_tkm + trips(qty_t, tr.truck_capacity_t) * tr.cost_per_trip
 
 
+def move_cost(qty_t: float, km: float, tr: Transport, terms: Contract) -> float:
+    """Money for moving `qty_t` on a contract by its mode: road, :func:`haul_cost` (per t-km
+    plus per trip, a trip charged even at 0 km); pipe, `pipe_cost_per_t` per unit moved (no
+    trips, no t-km)."""
+    if terms.mode == "pipe":
+        return qty_t * terms.pipe_cost_per_t
+    return haul_cost(qty_t, km, tr)
+
+
+def shipment_cap_t(terms: Contract) -> float:
+    """Most one delivery of the contract can carry: a pipe's `pipe_capacity_t_per_day` times
+    `delivery_interval_days`; unlimited (inf) for road or an unset capacity."""
+    cap = terms.pipe_capacity_t_per_day
+    if terms.mode != "pipe" or cap is None:
+        return math.inf
+    return cap * terms.delivery_interval_days
+
+
 def transit_days(km: float, tr: Transport) -> float:
     """Time on the road."""
     return km / tr.speed_km_per_day
@@ -78,6 +96,12 @@ def delivery_lag_days(km: float, tr: Transport) -> int:
     """Whole days from dispatch (end of day d) to use: material shipped at the end of day d
     is in the buyer's buffer for day d + lag, lag = max(1, ceil(transit days))."""
     return max(1, math.ceil(transit_days(km, tr) - 1e-12))
+
+
+def move_lag_days(km: float, tr: Transport, terms: Contract) -> int:
+    """A contract's delivery lag by its mode: road, :func:`delivery_lag_days`; pipe, 1 (no
+    transit time: shipped at the end of day d, in the buyer's buffer for day d + 1)."""
+    return 1 if terms.mode == "pipe" else delivery_lag_days(km, tr)
 
 
 def dewatered_mass_t(wet_t: float, moisture: float, target_moisture: float) -> float:
@@ -126,5 +150,20 @@ def break_even_km(margin: Margin, cost_per_tkm: float, trip_cost_per_t: float = 
 
 
 def haul_per_t(volume_t: float, km: float, transport: Transport) -> float:
-    """Haulage per t of a shipment of `volume_t` over `km` (0 for no volume)."""
+    """Road haulage per t of a shipment of `volume_t` over `km` (0 for no volume)."""
     return haul_cost(volume_t, km, transport) / volume_t if volume_t > 0 else 0.0
+
+
+def move_per_t(volume_t: float, km: float, transport: Transport, terms: Contract) -> float:
+    """Transport cost per unit of a contract's shipment of `volume_t`, by its mode: road,
+    :func:`haul_per_t`; pipe, `pipe_cost_per_t`."""
+    if terms.mode == "pipe":
+        return terms.pipe_cost_per_t
+    return haul_per_t(volume_t, km, transport)
+
+
+def pipe_break_even_km(margin: Margin, pipe_cost_per_t: float) -> float:
+    """A pipe's cost does not grow with distance, so its "break-even distance" is all or
+    nothing: infinite when the margin covers `pipe_cost_per_t`, else 0 (the table prints
+    "pipe" and the margin after the pipe cost instead)."""
+    return math.inf if margin.per_t - pipe_cost_per_t >= 0 else 0.0

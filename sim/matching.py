@@ -18,6 +18,13 @@ t of secondary material *delivered* (after any preprocessing at the source):
     break-even         d*  = (M - cost_per_trip / truck_capacity_t) / cost_per_tkm, 0 if not positive
                              (so T(d*) = M exactly; infinite when cost_per_tkm = 0)
 
+Transport is by road (trucks) unless an enabled listed contract of the same exchange has
+`mode = "pipe"`: the pipe exists, so the exchange uses it, with T = pipe_cost_per_t (no trips,
+no t-km), d* infinite when M >= T else 0 (a pipe's cost does not grow with distance; tables
+print "pipe" there), never through the intermediary, and at most pipe_capacity_t_per_day (a
+bound of its own in the LP and in greedy). Any other exchange is road: there is no pipe
+between plants that have no pipe contract.
+
 km is the road distance supplier -> buyer (sim.logistics.road_km). An exchange is routed through
 the intermediary when the `[intermediary]` section is present and enabled and either
 `policy.intermediary = true`, or `policy.intermediary` is unset and a listed contract of the
@@ -28,16 +35,17 @@ Formation (`form_network`) replaces the listed contracts by the network a rule f
 - `system_optimal`: the linear program (scipy.optimize.linprog, HiGHS)
   max sum_c V_c x_c over candidates with V_c > 0, subject to
   sum_{c of stream s} x_c <= supply_s, x_c summed per (input, substitute) <= max take, and
-  sum_{c into input i} ratio_c x_c <= demand_i, x >= 0;
+  sum_{c into input i} ratio_c x_c <= demand_i, x_c <= a pipe's capacity, x >= 0;
 - `greedy`: streams in file order (facilities, then their outputs) each take their single best
   remaining buyer by V per t (ties: candidate order) at volume min(remaining supply, remaining
-  take), the remaining take also limited by the input's remaining functional demand / ratio.
-  Greedy is a feasible point of the LP, so its value never exceeds the LP optimum.
+  take), the remaining take also limited by the input's remaining functional demand / ratio
+  (and by a pipe's capacity). Greedy is a feasible point of the LP, so its value never exceeds the LP optimum.
 
 Formed contracts: id "{supplier}-{buyer}-{material}", transport paid by the buyer, price so
 that the supplier gets `formation.supplier_share` of V: the supplier gains price + AD - its
 preprocessing cost per delivered t, hence price = share x V - AD + preprocessing / f;
-penalty, tolerance, settlement, minimum term, notice and early-termination fee from `[formation]`.
+penalty, tolerance, settlement, minimum term, notice and early-termination fee from `[formation]`;
+an exchange with a pipe forms a pipe contract with the listed pipe's cost and capacity.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from sim.logistics import Margin, Roads, break_even_km, dewatered_mass_t, transport_per_t
+from sim.logistics import Margin, Roads, break_even_km, dewatered_mass_t, pipe_break_even_km, transport_per_t
 from sim.scenario import Contract, Facility, Scenario, contract_input, secondary_need_t_per_day
 
 FLOW_EPS = 1e-6  # t/day; smaller LP flows are solver noise, not contracts
@@ -76,7 +84,9 @@ class Candidate:
     quality_assurance_per_t: float
     transport_per_t: float
     via_intermediary: bool
-    break_even_km: float  # (margin - cost_per_trip / truck_capacity_t) / cost_per_tkm, >= 0
+    break_even_km: float  # (margin - cost_per_trip / truck_capacity_t) / cost_per_tkm, >= 0 (pipe: inf or 0)
+    mode: str = "road"  # "pipe" when a listed pipe contract links the exchange (transport_per_t: its cost)
+    pipe_capacity_t_per_day: float | None = None  # the pipe's, when mode = "pipe" (None: unlimited)
 
     @property
     def net_value_per_t(self) -> float:
@@ -125,6 +135,16 @@ def _routed_keys(sc: Scenario) -> set[tuple[str, str, str, str]] | bool:
     }
 
 
+def _pipes(sc: Scenario) -> dict[tuple[str, str, str, str], Contract]:
+    """The first enabled listed pipe contract of each exchange, by key."""
+    facilities = {f.id: f for f in sc.facilities}
+    out: dict[tuple[str, str, str, str], Contract] = {}
+    for c in sc.contracts:
+        if c.enabled and c.mode == "pipe":
+            out.setdefault((c.supplier, c.material, c.buyer, contract_input(sc, c, facilities).material), c)
+    return out
+
+
 def candidate_exchanges(sc: Scenario) -> list[Candidate]:
     """Every (supplier output stream, buyer input) pair the input accepts as a substitute,
     in file order (suppliers, their outputs, buyers, their inputs). See the module docstring
@@ -135,6 +155,7 @@ def candidate_exchanges(sc: Scenario) -> list[Candidate]:
     hub = sc.intermediary
     roads = Roads(sc)
     routed_keys = _routed_keys(sc)
+    pipes = _pipes(sc)
     accepting: dict[str, list] = {}  # material -> (buyer, input, substitute), in file order
     for buy in sc.facilities:
         for inp in buy.inputs:
@@ -152,7 +173,8 @@ def candidate_exchanges(sc: Scenario) -> list[Candidate]:
                 if buy.id == sup.id:
                     continue
                 km = roads.km(sup.id, buy.id)
-                routed = (
+                pipe = pipes.get((sup.id, o.material, buy.id, inp.material))
+                routed = pipe is None and (
                     routed_keys
                     if isinstance(routed_keys, bool)
                     else (sup.id, o.material, buy.id, inp.material) in routed_keys
@@ -179,9 +201,15 @@ def candidate_exchanges(sc: Scenario) -> list[Candidate]:
                     processing_per_t=margin.processing_per_t,
                     preprocessing_per_t=pre_per_t,
                     quality_assurance_per_t=qa,
-                    transport_per_t=transport_per_t(km, tr),
+                    transport_per_t=transport_per_t(km, tr) if pipe is None else pipe.pipe_cost_per_t,
                     via_intermediary=routed,
-                    break_even_km=break_even_km(margin, tr.cost_per_tkm, trip_per_t),
+                    break_even_km=(
+                        break_even_km(margin, tr.cost_per_tkm, trip_per_t)
+                        if pipe is None
+                        else pipe_break_even_km(margin, pipe.pipe_cost_per_t)
+                    ),
+                    mode="road" if pipe is None else "pipe",
+                    pipe_capacity_t_per_day=None if pipe is None else pipe.pipe_capacity_t_per_day,
                 )
                 out.append(c)
     return out
@@ -205,6 +233,8 @@ def _constraints(cands: list[Candidate], demand: dict[tuple[str, str], float]):
         groups.setdefault(("supply", *c.stream), []).append(j)
         groups.setdefault(("take", c.buyer, c.input, c.material), []).append(j)
         groups.setdefault(("demand", c.buyer, c.input), []).append(j)
+        if c.pipe_capacity_t_per_day is not None:
+            groups[("pipe", j)] = [j]
     for key, idx in groups.items():
         row = np.zeros(n)
         first = cands[idx[0]]
@@ -214,6 +244,9 @@ def _constraints(cands: list[Candidate], demand: dict[tuple[str, str], float]):
         elif key[0] == "take":
             row[idx] = 1.0
             rhs.append(first.max_take_t_per_day)
+        elif key[0] == "pipe":
+            row[idx] = 1.0
+            rhs.append(first.pipe_capacity_t_per_day)
         else:
             row[idx] = [cands[j].ratio for j in idx]
             rhs.append(demand[(first.buyer, first.input)])
@@ -254,6 +287,8 @@ def solve_greedy(sc: Scenario, cands: list[Candidate] | None = None) -> dict[Can
             if c.stream != stream or c.net_value_per_t <= 0:
                 continue
             room = min(take_left[(c.buyer, c.input, c.material)], func_left[(c.buyer, c.input)] / c.ratio)
+            if c.pipe_capacity_t_per_day is not None:
+                room = min(room, c.pipe_capacity_t_per_day)
             if room > FLOW_EPS:
                 options.append((c, room))
         if not options:
@@ -295,6 +330,12 @@ def formed_contract(sc: Scenario, c: Candidate, volume: float, cid: str, backup:
         early_termination_fee=fm.early_termination_fee,
         via_intermediary=c.via_intermediary,
     )
+    if c.mode == "pipe":  # the exchange's pipe carries it
+        terms.update(
+            mode="pipe",
+            pipe_cost_per_t=c.transport_per_t,
+            pipe_capacity_t_per_day=c.pipe_capacity_t_per_day,
+        )
     if backup:
         terms.update(
             role="backup",

@@ -28,6 +28,7 @@ CANDIDATE_COLUMNS = (
     "net_value_per_t",
     "break_even_km",
     "via_intermediary",
+    "mode",
 )
 
 
@@ -58,7 +59,8 @@ def _fixed_width(header: list[str], rows: list[list[str]], right: set[int]) -> s
 def candidates_table(cands: Iterable[Candidate], currency: str = "EUR") -> str:
     """A fixed-width table of candidates (in the order given): where, how much, and each
     margin component per delivered t; margin = disposal + procure - process - QA,
-    net = margin - transport, break-even where transport = margin."""
+    net = margin - transport, break-even where transport = margin ("pipe" for a pipe, whose
+    cost does not grow with distance: its net is the margin after the pipe cost)."""
     header = [
         "supplier",
         "buyer",
@@ -77,8 +79,14 @@ def candidates_table(cands: Iterable[Candidate], currency: str = "EUR") -> str:
         "break-even km",
     ]
     rows = []
+    any_pipe = False
     for c in cands:
-        be = "inf" if math.isinf(c.break_even_km) else f"{c.break_even_km:,.1f}"
+        any_pipe = any_pipe or c.mode == "pipe"
+        if c.mode == "pipe":
+            be = "pipe" + (" *" if c.net_value_per_t < 0 else "")
+        else:
+            be = "inf" if math.isinf(c.break_even_km) else f"{c.break_even_km:,.1f}"
+            be += " *" if c.distance_km > c.break_even_km else ""
         rows.append(
             [
                 c.supplier,
@@ -95,13 +103,15 @@ def candidates_table(cands: Iterable[Candidate], currency: str = "EUR") -> str:
                 f"{c.margin.per_t:,.2f}",
                 f"{c.transport_per_t:,.2f}",
                 f"{c.net_value_per_t:,.2f}",
-                be + (" *" if c.distance_km > c.break_even_km else ""),
+                be,
             ]
         )
     note = (
         f"money in {currency} per t delivered; margin = disposal + procure - process - QA; "
         "net = margin - transport; * = beyond break-even (unviable)"
     )
+    if any_pipe:
+        note += "; pipe = carried by a listed pipe (transport = its cost per t, no break-even distance)"
     return _fixed_width(header, rows, set(range(4, len(header)))) + "\n" + note
 
 

@@ -200,6 +200,7 @@ def _contract_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
                 "buyer": c.terms.buyer,
                 "material": c.terms.material,
                 "role": c.terms.role,
+                "mode": c.terms.mode,
                 "distance_km": c.km,
                 "delivery_lag_days": c.lag_days,
                 "due_t": _sum(cf["due_t"][:, k], w),
@@ -338,13 +339,14 @@ def _material_metrics(model: World, w: int) -> dict[str, float]:
 
 
 def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame) -> dict[str, float]:
-    """Money by category, haulage in t-km, and each side's benefit."""
+    """Money by category, road haulage in t-km (pipes move no truck t-km), and each side's benefit."""
     w = model.warmup
     cf = model.contracts_flow
     ext = sums.category
     shipped_km = sum(
         _sum(cf["shipped_t"][:, c.index], w) * c.km + _sum(cf["out_shipped_t"][:, c.index], w) * c.km_out
         for c in model.contracts
+        if c.terms.mode == "road"
     )
     supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
     buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0

@@ -85,7 +85,7 @@ from sim.ledger import (
     MoneyLedger,
     open_accounts,
 )
-from sim.logistics import Roads, haul_per_t
+from sim.logistics import Roads, move_per_t
 from sim.market import NominalPrices, PricePaths, Shift, draw_shifts, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, close_at, scripted_outage, start_outages
@@ -351,8 +351,9 @@ class SymbiosisModel(mesa.Model):
     close_now = close_now
 
     def haul_per_t(self, c: ContractState) -> float:
-        """Haulage per t of one day's contract volume on its route."""
-        return haul_per_t(c.terms.volume_t_per_day, c.km, self.spec.transport)
+        """Transport cost per t of one day's contract volume on its route, by the contract's
+        mode (road haulage, or a pipe's cost per unit)."""
+        return move_per_t(c.terms.volume_t_per_day, c.km, self.spec.transport, c.terms)
 
     # --- the day -----------------------------------------------------------------------------
 

@@ -24,7 +24,9 @@ def intermediary_usable(sc: Scenario) -> bool:
 
 def route_contracts(sc: Scenario) -> Scenario:
     """Set each contract's `via_intermediary`: all when `policy.intermediary = true`, none when
-    false, as listed when unset; none at all when the intermediary is absent or disabled."""
+    false, as listed when unset; none at all when the intermediary is absent or disabled. A
+    pipe contract stays direct (the intermediary consolidates trucks; a pipe is a fixed line
+    between the two plants, so routing it through a depot would be a different exchange)."""
     if not intermediary_usable(sc):
         routed: bool | None = False
     else:
@@ -32,7 +34,9 @@ def route_contracts(sc: Scenario) -> Scenario:
     if routed is None:
         return sc
     contracts = [
-        c if c.via_intermediary == routed else c.model_copy(update={"via_intermediary": routed}) for c in sc.contracts
+        c if c.via_intermediary == (routed and c.mode == "road") else
+        c.model_copy(update={"via_intermediary": routed and c.mode == "road"})
+        for c in sc.contracts
     ]
     return sc.model_copy(update={"contracts": contracts})
 

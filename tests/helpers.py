@@ -211,6 +211,7 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
             intermediary["emergency_lead_time_days"] = float(rng.uniform(0, 3))
         for c in contracts:
             c["via_intermediary"] = bool(rng.random() < 0.7)
+    _some_pipes(seed, contracts)
     raw = {
         "scenario": {"name": f"random-{seed}", "horizon_days": horizon_days},
         "transport": {
@@ -246,6 +247,21 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
             if rng.random() < 0.3:
                 c["min_term_days"] = int(rng.integers(10, 120))
     return parse_scenario(copy.deepcopy(raw), f"random-{seed}")
+
+
+def _some_pipes(seed: int, contracts: list[dict[str, Any]]) -> None:
+    """Make about a quarter of the contracts pipes (a cost per unit, half of them with a
+    capacity that may bind), direct ones only. Drawn from a generator of their own, so that
+    the rest of a seed's network is what it was before contracts had modes."""
+    rng = np.random.default_rng([seed, 19])
+    for c in contracts:
+        if rng.random() >= 0.25:
+            continue
+        c["mode"] = "pipe"
+        c["pipe_cost_per_t"] = float(rng.uniform(0, 5))
+        if rng.random() < 0.5:
+            c["pipe_capacity_t_per_day"] = float(c["volume_t_per_day"] * rng.uniform(0.5, 1.5))
+        c.pop("via_intermediary", None)
 
 
 def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:

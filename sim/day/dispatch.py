@@ -2,7 +2,9 @@
 
 **Dispatch.** Each stream ships to the contracts due today (a short supplier allocates by the
 policy's rule, :func:`sim.contracts.allocate`); haulage is paid by the party the contract names
-(:func:`sim.logistics.haul_cost`); shipments arrive after the delivery lag. A shortfall is
+by the contract's mode (:func:`sim.logistics.move_cost`: road haulage, or a pipe's cost per
+unit); a pipe carries at most its capacity (`ContractState.ship_cap_t`), the rest stays in
+source storage and counts short; shipments arrive after the delivery lag. A shortfall is
 excused by the supplier's down-share over the delivery window (:func:`excused_t`). With an
 intermediary, it pays the haulage of the routed shipments (consolidated per supplier) and
 ships the buyers' call-offs (step 6). The array day's column version is
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sim.contracts import ContractState, allocate
-from sim.logistics import haul_cost
+from sim.logistics import move_cost
 
 if TYPE_CHECKING:
     from sim.day.world import World
@@ -54,17 +56,19 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
             continue
         if len(contracts) == 1:
             due = [contracts[0].due_today(day)]
-            total_due = due[0]
+            carry = [min(due[0], contracts[0].ship_cap_t)]
+            total_carry = carry[0]
         else:
             due = [c.due_today(day) for c in contracts]
-            total_due = sum(due)
-        if not total_due:
+            carry = [min(d, c.ship_cap_t) for c, d in zip(contracts, due, strict=True)]  # a pipe's capacity
+            total_carry = sum(carry)
+        if not total_carry:
             continue
         stock = st.storage.total
-        if total_due <= stock:
-            ship = due
+        if total_carry <= stock:
+            ship = carry
         else:
-            ship = allocate(stock, due, [c.terms.priority for c in contracts], m.spec.policy.allocation)
+            ship = allocate(stock, carry, [c.terms.priority for c in contracts], m.spec.policy.allocation)
         for c, d, q in zip(contracts, due, ship, strict=True):
             if d <= 0.0:
                 continue
@@ -92,5 +96,5 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
             if c.routed:  # the intermediary arranges (and consolidates) the haulage
                 hub_routes.setdefault(st.owner, []).append((c, q))
             else:
-                pay(day, c.pay_transport, haul_cost(q, c.km, m.spec.transport))
+                pay(day, c.pay_transport, move_cost(q, c.km, m.spec.transport, c.terms))
             arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does

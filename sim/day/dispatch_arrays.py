@@ -23,23 +23,24 @@ def dispatch(a: Any, day: int) -> None:
     on_interval = (k == 1) | ((day - a.start) % k == k - 1)
     on = a.in_force & (day >= a.start) & on_interval & (a.called | ~a.is_backup)
     due = np.where(on, a.vol * k, 0.0)
+    carry = np.minimum(due, a.ship_cap) if a.any_cap else due  # a pipe carries at most its capacity
     sums = Sums(len(a.scale))
     for r, cs in enumerate(a.rank_contracts):
-        (sums.add if r else sums.first)(a.c_stream[cs], due[cs])
+        (sums.add if r else sums.first)(a.c_stream[cs], carry[cs])
     total = sums.result()
     stock = a.src.total
-    ship = due.copy()
+    ship = carry.copy()
     considered = total[a.c_stream] != 0.0
     short_streams = (total != 0.0) & (total > stock)
     if short_streams.any():
         if a.pro_rata:  # allocate(): each due times available / total
             cut = short_streams[a.c_stream]
             ss = a.c_stream[cut]
-            ship[cut] = due[cut] * np.where(total[ss] > 0, stock[ss] / np.where(total[ss] > 0, total[ss], 1.0), 0.0)
+            ship[cut] = carry[cut] * np.where(total[ss] > 0, stock[ss] / np.where(total[ss] > 0, total[ss], 1.0), 0.0)
         else:
             for s in np.flatnonzero(short_streams).tolist():
                 cs = a.stream_contracts[s]
-                ship[cs] = allocate(float(stock[s]), due[cs].tolist(), a.priorities[s], "priority")
+                ship[cs] = allocate(float(stock[s]), carry[cs].tolist(), a.priorities[s], "priority")
     d_idx = np.flatnonzero(considered & (due > 0.0))
     if not len(d_idx):
         return
@@ -91,8 +92,11 @@ def send(a: Any, day: int, d_idx: np.ndarray, q: np.ndarray) -> None:
     cs, ps, pq, pb, pr, pd = join(parts)
     qc = qty[cs]
     a.in_transit[cs] = a.in_transit[cs] + qc
-    # logistics.haul_cost, elementwise: t-km plus trips (a part load is a whole trip)
+    # logistics.move_cost, elementwise: road rows t-km plus trips (a part load is a whole
+    # trip), pipe rows the pipe's cost per unit moved
     haul = qc * a.km[cs] * a.cost_per_tkm + np.ceil(qc / a.truck_t - 1e-12) * a.cost_per_trip
+    if a.any_pipe:
+        haul = np.where(a.pipe[cs], qc * a.pipe_cost[cs], haul)
     order_key = a.c_stream[cs] * a.n_c_ranks + a.c_rank[cs]  # the object core's dispatch order
     a.queue_payments(a.c_fac[cs], DISPATCH, order_key, a.pay_transport[cs], haul)
     # the shipments in dispatch order, each one's pieces oldest first

@@ -25,6 +25,11 @@ class Contract(Frozen):
     is when agents renegotiate). Notice runs for `notice_days`; a party whose notice stops the
     contract inside a term pays the other `early_termination_fee`, unless it gave the notice
     as a term ended (declining the renewal).
+    Transport is by `mode`: "road" pays haulage per t-km and per truck trip and takes the
+    road's transit time; "pipe" pays only `pipe_cost_per_t` per unit moved, carries at most
+    `pipe_capacity_t_per_day` per day (the rest stays at the supplier and counts short), and
+    delivers at the next day boundary. A pipe is always direct: it cannot be
+    `via_intermediary`, and `policy.intermediary = true` leaves it direct.
     """
 
     id: Ident
@@ -80,7 +85,18 @@ class Contract(Frozen):
     early_termination_fee: NonNeg = 0.0
     """Paid by a party that leaves inside a term."""
     via_intermediary: bool = False
-    """Route through the `[intermediary]`."""
+    """Route through the `[intermediary]` (road only: a pipe is always direct)."""
+    mode: Literal["road", "pipe"] = "road"
+    """How the material moves: "road" (trucks: cost per t-km and per trip, transit time from
+    the distance) or "pipe" (a fixed line: only `pipe_cost_per_t`, delivered at the next day
+    boundary, never through the intermediary, which consolidates trucks)."""
+    pipe_cost_per_t: NonNeg = 0.0
+    """pipe: cost per unit moved, in the material's unit (no trips, no t-km); paid by
+    `transport_paid_by`."""
+    pipe_capacity_t_per_day: Pos | None = None
+    """pipe: most it carries per day, in the material's unit; a delivery carries at most this
+    times `delivery_interval_days`, the rest stays in the supplier's storage and counts as its
+    shortfall. Unset: unlimited."""
 
     @model_validator(mode="after")
     def _terms_fit_role(self) -> Contract:
@@ -92,6 +108,15 @@ class Contract(Frozen):
             raise ValueError(
                 f"take_or_pay needs a positive price_per_t (given {self.price_per_t}); "
                 "a gate fee paid by the supplier has no take-or-pay: remove take_or_pay or give a positive price"
+            )
+        if self.mode != "pipe":
+            for term in ("pipe_cost_per_t", "pipe_capacity_t_per_day"):
+                if getattr(self, term) not in (None, 0.0):
+                    raise ValueError(f"{term} applies only to mode = 'pipe'; set mode = 'pipe' or remove {term}")
+        elif self.via_intermediary:
+            raise ValueError(
+                "via_intermediary cannot be true for mode = 'pipe' (the intermediary consolidates trucks); "
+                "remove via_intermediary or set mode = 'road'"
             )
         if self.supplier == self.buyer:
             raise ValueError(f"supplier and buyer are the same facility ('{self.supplier}'); name two facilities")

@@ -30,8 +30,8 @@ class Policy(Frozen):
     - `penalty_per_t_short`: every contract's penalty.
     - `allocation`: how a short supplier splits its stock among contracts due the same day:
       `pro_rata` to the quantities due, or by contract `priority` (highest first).
-    - `intermediary`: switch the `[intermediary]` on and route every contract through it
-      (true), or switch it off (false); unset, its own `enabled` and each contract's
+    - `intermediary`: switch the `[intermediary]` on and route every road contract through it
+      (true; pipe contracts stay direct), or switch it off (false); unset, its own `enabled` and each contract's
       `via_intermediary` decide.
     - `redundancy`: give each input up to this many sources (see `[formation]`).
     - `adaptive`: agents decide (trust, formation, exit, adaptation; see `[behaviour]`, whose
@@ -65,7 +65,7 @@ class Policy(Frozen):
 class IntermediarySpec(Frozen):
     """A neutral broker between suppliers and buyers (the `[intermediary]` section).
 
-    Contracts with `via_intermediary = true` (all of them when `policy.intermediary = true`)
+    Contracts with `via_intermediary = true` (all road contracts when `policy.intermediary = true`)
     deliver into its pooled storage; it tests every inbound lot (an off-spec lot is caught
     with `detection_probability` and sent back for disposal at the supplier's cost), holds
     the pool at `holding_cost_per_t_day`, blends when `blending` is on (the pile is mixed

@@ -1,6 +1,7 @@
 """What a scenario file implies, before any run: each stream's yearly output and its rate on
 the days it produces, each contract's volume against what its supplier can be expected to
-put out, each buffer and store in days of use, and what is over-committed or never used.
+put out, each buffer and store in days of use, and what is over-committed (a stream, or a
+pipe's capacity) or never used.
 
 ``run_experiments.py validate`` prints :func:`implied_lines` below its "ok" line. The figures
 are closed-form expectations from the file alone:
@@ -189,7 +190,8 @@ def _store_row(where: str, what: str, tonnes: float, use: float) -> list[str]:
 
 
 def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]:
-    """Over-committed streams, and (with explicit contracts) streams and inputs no contract uses."""
+    """Over-committed streams, pipes smaller than their contract, and (with explicit contracts)
+    streams and inputs no contract uses."""
     out = []
     for s in streams.values():
         if s.contracted_t_per_day > s.expected_t_per_day:
@@ -199,6 +201,12 @@ def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]
                 f"availability {s.availability:.3f}); lower the volumes or add a supplier"
             )
     out += _campaign_flags(sc, streams, live)
+    for c in live:
+        cap = c.pipe_capacity_t_per_day if c.mode == "pipe" else None
+        if cap is not None and c.volume_t_per_day > cap:
+            out.append(f"pipe too small: {c.id}: {_num(c.volume_t_per_day)} t/d contracted, pipe carries "
+                       f"{_num(cap)} t/d: {_num(c.volume_t_per_day - cap)} t/d fall short at the supplier "
+                       "every delivery; raise pipe_capacity_t_per_day or lower volume_t_per_day")
     if not explicit:
         return out
     supplied = {(c.supplier, c.material) for c in live}

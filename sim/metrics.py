@@ -347,7 +347,7 @@ def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame) -> d
         _sum(cf["shipped_t"][:, c.index], w) * c.km + _sum(cf["out_shipped_t"][:, c.index], w) * c.km_out
         for c in model.contracts
         if c.terms.mode == "road"
-    )
+    ) + 0.0  # a float also when no contract is by road
     supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
     buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
     hub = model.hub

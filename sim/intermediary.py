@@ -163,7 +163,8 @@ class Intermediary(mesa.Agent):
 
     def pay_haulage(self, day: int, legs: list[tuple[ContractState, float]], km_of) -> None:
         """One route, one day: the loads share trucks and the backhaul discount; the cost is
-        split over the contracts in proportion to their tonnes."""
+        split over the contracts in proportion to their tonnes. Road only: a pipe contract is
+        never routed through the intermediary (sim.scenario.Contract, sim.network.route_contracts)."""
         m = self.model
         total = sum(q for _, q in legs)
         km = km_of(legs[0][0])

@@ -243,7 +243,8 @@ def test_validate_flags_a_pipe_smaller_than_its_contract(tmp_path: Path) -> None
 
 def test_policy_intermediary_leaves_pipes_direct() -> None:
     """policy.intermediary = true routes every road contract through the hub, not a pipe."""
-    truck = '\n[[contracts]]\nid = "truck"\nsupplier = "plant"\nbuyer = "user"\nmaterial = "steam"\nvolume_t_per_day = 1.0\n'
+    truck = '\n[[contracts]]\nid = "truck"\nsupplier = "plant"\nbuyer = "user"\nmaterial = "steam"\n'
+    truck += "volume_t_per_day = 1.0\n"
     sc = scenario(PIPE, truck + HUB + "\n[policy]\nintermediary = true\n")
     routed = {c.id: c.via_intermediary for c in resolve_network(sc).contracts}
     assert routed == {"line": False, "truck": True}

@@ -53,9 +53,10 @@ class Contract(Frozen):
     price_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] = 0.0  # negative: a gate fee
     """Price the buyer pays per t; negative: a gate fee the supplier pays."""
     transport_paid_by: Literal["buyer", "supplier"] = "buyer"
-    """Who pays the haulage."""
+    """Who pays the transport: road haulage, or a pipe's `pipe_cost_per_t` (ledger category "transport")."""
     distance_km: NonNeg | None = None
-    """Road distance for this contract; unset: from transport.distances or coordinates."""
+    """Road distance for this contract; unset: from transport.distances or coordinates (a pipe's
+    cost and delivery lag do not depend on it; it is reported)."""
     quality_spec: dict[Ident, Limit] = {}  # noqa: RUF012 (pydantic copies defaults)
     """Acceptance band per quality property; off-spec lots are rejected."""
     penalty_per_t_short: NonNeg = 0.0

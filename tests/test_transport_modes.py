@@ -298,3 +298,12 @@ def test_formation_keeps_the_pipe_and_its_capacity() -> None:
         (c,) = form_network(sc, rule).contracts
         assert (c.mode, c.pipe_cost_per_t, c.pipe_capacity_t_per_day) == ("pipe", 2.0, 6.0)
         assert c.volume_t_per_day == pytest.approx(6.0, rel=1e-9)
+
+
+def test_agents_weigh_the_cost_they_pay() -> None:
+    """The agents' accept/exit decisions read model.haul_per_t: by road one day's 10 t over
+    65 km, (10 x 65 x 0.1 + 1 trip x 50) / 10 = 11.5 per t; by the pipe 2.0 per t."""
+    road = SymbiosisModel(scenario(), rng=1, horizon_days=5)
+    pipe = SymbiosisModel(scenario(PIPE), rng=1, horizon_days=5)
+    assert road.haul_per_t(road.contracts[0]) == pytest.approx((10 * 65 * 0.1 + 50.0) / 10, rel=1e-12)
+    assert pipe.haul_per_t(pipe.contracts[0]) == 2.0

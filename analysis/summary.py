@@ -36,6 +36,11 @@ HIGHER_IS_BETTER = frozenset(
         "secondary_fill_rate",
         "input_from_secondary_t",
         "waste_exchanged_t",
+        # the same in the other units (sim/units.py)
+        "input_from_secondary_m3",
+        "input_from_secondary_mwh",
+        "waste_exchanged_m3",
+        "waste_exchanged_mwh",
         "diversion_rate",
         "net_benefit",
         "supplier_benefit",

@@ -50,6 +50,8 @@ HIGHER_IS_BETTER = frozenset(
         "availability",
         "operating_level",
         "accepted_t",
+        "exchanged",  # per-material table (`material:<id>:<column>`)
+        "from_secondary",
         "days_in_force",
         "trust",
         "co2e_avoided_t",

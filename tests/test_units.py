@@ -296,4 +296,18 @@ def test_metric_directions_know_the_new_exchange_metrics() -> None:
     spec.loader.exec_module(summary)
     higher_is_better = summary.higher_is_better
     assert all(higher_is_better(f"waste_exchanged_{s}") for s in SUFFIX.values())
+    assert higher_is_better("material:steam:exchanged")
     assert not higher_is_better("waste_disposed_mwh")
+
+
+def test_a_study_can_name_a_material_flow_as_an_outcome() -> None:
+    from sim.experiment.outcomes import item_values, outcome_problems
+
+    sc = parse_scenario(mixed_network(), "<mixed>")
+    result = run(mixed_network()).result()
+    got = item_values(result, ["material:steam:exchanged", "material:heat:required"])
+    assert got == {"material:steam:exchanged": pytest.approx(50.0 * (H - 1), rel=1e-12),
+                   "material:heat:required": pytest.approx(60.0 * H, rel=1e-12)}
+    assert outcome_problems("s.toml", ["material:steam:exchanged"], sc) == []
+    (line,) = outcome_problems("s.toml", ["material:stean:exchanged"], sc)
+    assert line.startswith("s.toml: study.outcomes[0]: unknown material 'stean' (did you mean 'steam'?")

@@ -16,7 +16,7 @@ import pandas as pd
 from sim.contracts import Status
 from sim.ledger import CATEGORY_SIDE, EXTERNAL
 from sim.market import priced_total
-from sim.units import Keys, as_metrics, column_keys, flows, material_table, unit_columns, unit_metrics
+from sim.units import SUFFIX, Keys, as_metrics, column_keys, flows, material_table, unit_columns, unit_metrics
 
 if TYPE_CHECKING:
     from sim.day.world import World
@@ -371,7 +371,9 @@ def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame, keys
 
 
 def daily_series(model: World) -> pd.DataFrame:
-    """The daily time series of a run, one row per day, wide columns named `what:item`."""
+    """The daily time series of a run, one row per day, wide columns named `what:item` (each in
+    its material's unit), and network totals per unit (`disposed_t`, `unmet_t`,
+    `secondary_shortfall_t` over materials in t; the same ending `_m3` and `_mwh`)."""
     sf, inf = model.streams_flow, model.inputs_flow
     cols: dict[str, np.ndarray] = {"day": np.arange(model.horizon)}
     for k, f in enumerate(model.facilities):
@@ -392,18 +394,23 @@ def daily_series(model: World) -> pd.DataFrame:
             )
             if i.spec.stockpile is not None:
                 cols[f"virgin_stock_t:{name}"] = inf["virgin_stock_t"][:, i.index]
-    disposed = sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"]
     hub = model.hub_flow
-    disposed = np.concatenate([disposed, hub["rejected_t"] + hub["spoiled_t"] + hub["overflow_t"]], axis=1)
     if model.hub is not None:
         cols[f"pool_t:{model.hub.hid}"] = hub["stock_t"][:, 0]
-    cols["disposed_t"] = disposed.sum(axis=1) + (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"]).sum(
-        axis=1
-    )
-    cols["unmet_t"] = inf["unmet_t"].sum(axis=1)
-    cols["secondary_shortfall_t"] = np.maximum(0.0, inf["secondary_full_t"] - inf["from_secondary_t"]).sum(
-        axis=1
-    )
+    # Network totals per unit: `_t` columns add up materials in t only (sim/units.py).
+    keys = column_keys(model)
+    for unit, suffix in (("t", "t"), *SUFFIX.items()):
+        c = unit_columns(keys, unit)
+        pool = hub["rejected_t"] + hub["spoiled_t"] + hub["overflow_t"]
+        disposed = np.concatenate(
+            [(sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"])[:, c.streams], pool if c.hub else 0.0 * pool],
+            axis=1,
+        )
+        buffers = (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"])[:, c.buffers]
+        cols[f"disposed_{suffix}"] = disposed.sum(axis=1) + buffers.sum(axis=1)
+        cols[f"unmet_{suffix}"] = inf["unmet_t"][:, c.inputs].sum(axis=1)
+        short = np.maximum(0.0, inf["secondary_full_t"] - inf["from_secondary_t"])[:, c.inputs]
+        cols[f"secondary_shortfall_{suffix}"] = short.sum(axis=1)
     money = model.money.frame()
     pen = money[money["category"] == "penalty"].groupby("day")["amount"].sum()
     cols["cumulative_penalties"] = np.cumsum(pen.reindex(range(model.horizon), fill_value=0.0).to_numpy())

@@ -285,16 +285,20 @@ def test_implied_table_marks_units_other_than_t() -> None:
     assert any(x.strip().startswith("plant.ash ") for x in lines)
 
 
-def test_metric_directions_know_the_new_exchange_metrics() -> None:
+def analysis_module(name: str):
+    """This tree's analysis/<name>.py, loaded by file: under pytest `analysis` is tests/analysis,
+    and the editable install maps its submodules to the main checkout, not to this tree."""
     import importlib.util
 
-    # By file: under pytest `analysis` is tests/analysis, and the editable install maps its
-    # submodules to the main checkout, not to this tree.
-    spec = importlib.util.spec_from_file_location("summary_here", REPO / "analysis" / "summary.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_here", REPO / "analysis" / f"{name}.py")
     assert spec is not None and spec.loader is not None
-    summary = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(summary)
-    higher_is_better = summary.higher_is_better
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_metric_directions_know_the_new_exchange_metrics() -> None:
+    higher_is_better = analysis_module("summary").higher_is_better
     assert all(higher_is_better(f"waste_exchanged_{s}") for s in SUFFIX.values())
     assert higher_is_better("material:steam:exchanged")
     assert not higher_is_better("waste_disposed_mwh")
@@ -311,3 +315,57 @@ def test_a_study_can_name_a_material_flow_as_an_outcome() -> None:
     assert outcome_problems("s.toml", ["material:steam:exchanged"], sc) == []
     (line,) = outcome_problems("s.toml", ["material:stean:exchanged"], sc)
     assert line.startswith("s.toml: study.outcomes[0]: unknown material 'stean' (did you mean 'steam'?")
+
+
+KALUNDBORG_UNITS = {"materials.steam.unit": "MWh", "materials.district_heat.unit": "MWh",
+                    "materials.cooling_water.unit": "m3", "materials.water.unit": "m3"}
+
+
+def test_kalundborg_with_its_units_declared_counts_no_m3_or_mwh_as_tonnes() -> None:
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(REPO / "scenarios" / "kalundborg.toml", KALUNDBORG_UNITS)
+    m = SymbiosisModel(sc, rng=1, horizon_days=200, collect_series=False)
+    m.run()
+    check_units(m)
+    x, w, sf = m.result().metrics, m.warmup, m.streams_flow
+    unit = {mat.id: mat.unit for mat in sc.materials}
+    by_unit = {u: sum(sf["generated_t"][w:, s.index].sum() for s in m.stream_states if unit[s.spec.material] == u)
+               for u in ("t", "m3", "MWh")}
+    assert by_unit["m3"] > 0 and by_unit["MWh"] > 0
+    assert x["waste_generated_t"] == pytest.approx(by_unit["t"], rel=1e-12)
+    assert x["waste_generated_m3"] == pytest.approx(by_unit["m3"], rel=1e-12)
+    assert x["waste_generated_mwh"] == pytest.approx(by_unit["MWh"], rel=1e-12)
+
+
+def test_a_shortage_or_disruption_in_mwh_counts_in_the_study_summary(tmp_path: Path) -> None:
+    import pandas as pd
+
+    series_dir = tmp_path / "series"
+    series_dir.mkdir()
+    days = range(10)
+    t_short = [0.0, 0.0, 1.0, 1.0] + [0.0] * 6  # two days short of a material in t
+    mwh_short = [0.0] * 5 + [5.0] * 3 + [0.0] * 2  # three days short of steam
+    for rep, (t, mwh) in enumerate([(t_short, [0.0] * 10), ([0.0] * 10, mwh_short)]):
+        pd.DataFrame({"design_point": 0, "replication": rep, "day": days, "secondary_shortfall_t": t,
+                      "secondary_shortfall_m3": 0.0, "secondary_shortfall_mwh": mwh}).to_parquet(
+            series_dir / f"dp00000-r{rep:05d}.parquet")
+    runs = pd.DataFrame({"design_point": [0, 0], "replication": [0, 1], "seed": [1, 2], "status": ["ok", "ok"],
+                         "error": ["", ""], "wall_s": [0.1, 0.1], "input_unmet_t": [0.0, 0.0],
+                         "input_unmet_m3": [0.0, 0.0], "input_unmet_mwh": [0.0, 3.0], "x": [1, 1]})
+    table, _ = analysis_module("durations").disruption_durations(runs, ["x"], series_dir)
+    assert table["duration_days"].tolist() == [2.0, 3.0]
+    summary = analysis_module("summary").summarize(runs, ["x"])
+    assert summary.loc[summary["metric"] == "any_shortage", "mean"].tolist() == [0.5]
+
+
+def test_the_daily_series_totals_are_per_unit() -> None:
+    from sim.metrics import daily_series
+
+    m = run(mixed_network())
+    series, x = daily_series(m), m.result().metrics
+    for suffix in ("t", "m3", "mwh"):
+        assert series[f"disposed_{suffix}"].sum() == pytest.approx(x[f"waste_disposed_{suffix}"], rel=1e-12)
+        assert series[f"unmet_{suffix}"].sum() == x[f"input_unmet_{suffix}"] == 0.0
+    assert series["disposed_t"].iloc[-1] == pytest.approx(10.0 - 6.0, rel=1e-12)  # ash only
+    assert series["disposed_mwh"].iloc[-1] == pytest.approx(100.0 - 50.0, rel=1e-12)

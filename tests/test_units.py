@@ -131,13 +131,13 @@ def check_units(m: SymbiosisModel) -> None:
     for row in table.itertuples():
         met = row.from_secondary + row.from_virgin + row.from_emergency + row.unmet
         assert met == pytest.approx(row.required, rel=1e-9, abs=1e-9), row.material
-    sf = m.streams_flow
+    sf, w = m.streams_flow, m.warmup
     for mat in m.spec.materials:
-        cols = [s.index for s in m.stream_states if s.spec.material == mat.id]
-        out = sum(
-            sf[k][w:, cols].sum() for k in ("shipped_t", "spoiled_t", "overflow_t") for w in [m.warmup]
-        ) + sum(s.storage.total for s in m.stream_states if s.spec.material == mat.id)
-        stock_before = sf["stock_t"][m.warmup - 1, cols].sum() if m.warmup else 0.0
+        streams = [s for s in m.stream_states if s.spec.material == mat.id]
+        cols = [s.index for s in streams]
+        out = sum(sf[k][w:, cols].sum() for k in ("shipped_t", "spoiled_t", "overflow_t"))
+        out += sum(s.storage.total for s in streams)
+        stock_before = sf["stock_t"][w - 1, cols].sum() if w else 0.0
         generated = float(table.set_index("material").loc[mat.id, "generated"])
         assert generated + stock_before == pytest.approx(out, rel=1e-9, abs=1e-9), mat.id
 

@@ -285,6 +285,8 @@ def compute(model: World) -> RunTables:
     facilities = _facility_table(model, w, sums, keys)
     contracts = _contract_table(model, w, sums)
     inf = model.inputs_flow
+    # t CO2e over every material, whatever its unit: co2e_t_per_t is per unit of the virgin
+    # material replaced (a MWh of boiler heat avoids its own tonnes of CO2e).
     co2 = {m.id: m.co2e_t_per_t for m in model.spec.materials}
     co2e = sum(
         _sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states

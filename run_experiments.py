@@ -64,8 +64,8 @@ series, and the rest on the object core; --set 'policy.engine="objects"' or '"ar
 forces one.
 
 --out DIR writes series.csv (one row per day), outages.csv, facilities.csv, contracts.csv,
-metrics.json and series.png (outages by cause, buffers against capacity, shortfalls and
-cumulative penalties).
+materials.csv (every flow of each material in its unit), metrics.json and series.png (outages
+by cause, buffers against capacity, shortfalls and cumulative penalties).
 """
 
 
@@ -135,6 +135,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             result.outages.to_csv(stage / "outages.csv", index=False)
             result.facilities.to_csv(stage / "facilities.csv", index=False)
             result.contracts.to_csv(stage / "contracts.csv", index=False)
+            if result.materials is not None:
+                result.materials.to_csv(stage / "materials.csv", index=False)
             (stage / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
             plot_run_series(
                 result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", stage / "series.png",
@@ -146,7 +148,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _print_metrics(scenario.scenario.name, args.seed, result.metrics, scenario.scenario.currency)
     if out is not None:
         print(
-            f"wrote {out}/series.csv, facilities.csv, contracts.csv, metrics.json and {out / 'series.png'}",
+            f"wrote {out}/series.csv, facilities.csv, contracts.csv, materials.csv, metrics.json and "
+            f"{out / 'series.png'}",
             file=sys.stderr if args.json else sys.stdout,
         )
     return 0

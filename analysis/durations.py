@@ -25,6 +25,8 @@ from sim.experiment.store import SERIES_KEYS
 from sim.metrics import SHORTFALL_TOL
 
 SHORTFALL_COLUMN = "secondary_shortfall_t"
+#: The shortfall in each unit (sim.units): t, m3 and MWh.
+SHORTFALL_COLUMNS = (SHORTFALL_COLUMN, "secondary_shortfall_m3", "secondary_shortfall_mwh")
 _SERIES_NAME = re.compile(r"dp(\d+)-r(\d+)\.parquet$")
 
 
@@ -69,6 +71,13 @@ def read_series(series_dir: str | Path | None, columns: Sequence[str] | None = N
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*keys, *(columns or [])])
 
 
+def _columns(series_dir: str | Path | None) -> set[str]:
+    """The columns of any stored series file."""
+    folder = Path(series_dir) if series_dir else None
+    files = sorted(folder.glob("dp*-r*.parquet")) if folder is not None and folder.is_dir() else []
+    return {name for f in files for name in pq.read_schema(f).names}
+
+
 def disruption_durations(
     runs: pd.DataFrame, factors: Sequence[str], series_dir: str | Path | None = None
 ) -> tuple[pd.DataFrame, str]:
@@ -76,7 +85,12 @@ def disruption_durations(
     and a sentence naming the source (every episode from series, or the per-run maximum)."""
     ok = runs[runs["status"] == "ok"]
     keys = ["design_point", "replication", *factors]
-    series = read_series(series_dir, [SHORTFALL_COLUMN])
+    # A shortfall in any unit is a disruption (sim.metrics.disruption_flags); folders written
+    # before units had the one column.
+    present = _columns(series_dir)
+    units = [c for c in SHORTFALL_COLUMNS if c in present] or [SHORTFALL_COLUMN]
+    series = read_series(series_dir, units)
+    series[SHORTFALL_COLUMN] = series[units].fillna(0.0).sum(axis=1)
     wanted = set(zip(ok["design_point"], ok["replication"], strict=True))
     series = series[[key in wanted for key in zip(series["design_point"], series["replication"], strict=True)]]
     if not series.empty:

@@ -15,7 +15,8 @@
   for comparison the unpaired Welch CI `diff_ci_low_unpaired`..`diff_ci_high_unpaired` on the
   same runs. Common random numbers make the paired CI the narrower one.
 
-A derived metric `any_shortage` (1 when a run had any unmet input, `input_unmet_t > 0`) is
+A derived metric `any_shortage` (1 when a run had any unmet input in any unit, `input_unmet_t`,
+`input_unmet_m3` or `input_unmet_mwh` > 0) is
 added with an exact Clopper-Pearson CI: its mean is P(any shortage in the horizon).
 """
 
@@ -36,6 +37,11 @@ HIGHER_IS_BETTER = frozenset(
         "secondary_fill_rate",
         "input_from_secondary_t",
         "waste_exchanged_t",
+        # the same in the other units (sim/units.py)
+        "input_from_secondary_m3",
+        "input_from_secondary_mwh",
+        "waste_exchanged_m3",
+        "waste_exchanged_mwh",
         "diversion_rate",
         "net_benefit",
         "supplier_benefit",
@@ -45,6 +51,8 @@ HIGHER_IS_BETTER = frozenset(
         "availability",
         "operating_level",
         "accepted_t",
+        "exchanged",  # per-material table (`material:<id>:<column>`)
+        "from_secondary",
         "days_in_force",
         "trust",
         "co2e_avoided_t",
@@ -177,7 +185,8 @@ def summarize(runs: pd.DataFrame, factors: Sequence[str], reference: int | None 
     metrics = metric_names(runs, factors)
     ok = runs[runs["status"] == "ok"].copy()
     if "input_unmet_t" in ok.columns:
-        ok["any_shortage"] = (ok["input_unmet_t"] > 0).astype(float)
+        unmet = [c for c in ("input_unmet_t", "input_unmet_m3", "input_unmet_mwh") if c in ok.columns]
+        ok["any_shortage"] = (ok[unmet].fillna(0.0).max(axis=1) > 0).astype(float)
         metrics.append("any_shortage")
     failed = runs[runs["status"] != "ok"].groupby("design_point").size()
     points = runs.drop_duplicates("design_point").set_index("design_point")[factors].sort_index()

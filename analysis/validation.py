@@ -174,7 +174,7 @@ def hub_removal(reps: int) -> list[Check]:
         for fid in ids:
             ev = base.events[0].model_copy(update={"facility": fid})
             res = run_once(base.model_copy(update={"events": [ev]}), seed)
-            loss[fid] = -res.metrics["waste_exchanged_t"]  # t (MWh-as-t for steam and heat) not exchanged
+            loss[fid] = -res.metrics["waste_exchanged_t"]  # tonnes not exchanged (mass materials only)
         diffs.append(loss["asnaes"] - np.mean([v for k, v in loss.items() if k != "asnaes"]))
     d = np.asarray(diffs)
     m, se = mean_se(d)

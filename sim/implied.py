@@ -139,8 +139,9 @@ def implied_lines(sc: Scenario) -> list[str]:
     out += _table(
         ["stream", "pattern", "mean t/d", "t/d producing", "days/yr", "t/yr", "avail.", "expected t/d",
          "contracted t/d"],
-        ([f"{s.facility}.{s.material}", s.pattern, _num(s.mean_t_per_day), _num(s.producing_t_per_day),
-          f"{s.producing_days_per_year:.0f}", _num(s.mean_t_per_day * DAYS_PER_YEAR), f"{s.availability:.3f}",
+        ([s.facility + "." + s.material + _unit(sc, s.material), s.pattern, _num(s.mean_t_per_day),
+          _num(s.producing_t_per_day), f"{s.producing_days_per_year:.0f}", _num(s.mean_t_per_day * DAYS_PER_YEAR),
+          f"{s.availability:.3f}",
           _num(s.expected_t_per_day), _num(s.contracted_t_per_day)] for s in streams.values()),
         len(streams),
     )
@@ -148,7 +149,8 @@ def implied_lines(sc: Scenario) -> list[str]:
         out += ["", "Contracts (volume against the supplier's expected output = mean x availability):"]
         out += _table(
             ["contract", "supplier -> buyer", "t/d", "t/yr", f"{cur}/t", "supplier expected t/d", "share"],
-            ([c.id, f"{c.supplier}.{c.material} -> {c.buyer}" + (" (backup)" if c.role == "backup" else ""),
+            ([c.id + _unit(sc, c.material),
+              f"{c.supplier}.{c.material} -> {c.buyer}" + (" (backup)" if c.role == "backup" else ""),
               _num(c.volume_t_per_day), _num(c.volume_t_per_day * DAYS_PER_YEAR), _num(c.price_per_t),
               _num(streams[(c.supplier, c.material)].expected_t_per_day),
               _share(c.volume_t_per_day, streams[(c.supplier, c.material)].expected_t_per_day)] for c in live),
@@ -165,6 +167,13 @@ def implied_lines(sc: Scenario) -> list[str]:
     return out
 
 
+def _unit(sc: Scenario, material: str) -> str:
+    """A label's unit mark: nothing for t (the heading's unit), else ` [m3]` or ` [MWh]` (the
+    row's quantities are in that unit; a buffer's in its substitutes')."""
+    unit = sc.material(material).unit
+    return "" if unit == "t" else f" [{unit}]"
+
+
 def _share(volume: float, expected: float) -> str:
     return f"{volume / expected:.0%}" if expected > 0 else "no output"
 
@@ -177,10 +186,12 @@ def _stores(sc: Scenario, streams: dict, live: list, facilities: dict) -> list[t
     for f in sc.facilities:
         for i in f.inputs:
             if i.buffer_t > 0 or (f.id, i.material) in fed:
-                out.append((f"{f.id}.{i.material}", "buffer (secondary)", i.buffer_t, secondary_need_t_per_day(i)))
+                unit = _unit(sc, i.substitutes[0].material) if i.substitutes else ""
+                need = secondary_need_t_per_day(i)
+                out.append((f"{f.id}.{i.material}{unit}", "buffer (secondary)", i.buffer_t, need))
     for s in streams.values():
         if s.storage_t > 0 or s.contracted_t_per_day > 0:
-            out.append((f"{s.facility}.{s.material}", "source store (contracted)", s.storage_t,
+            out.append((f"{s.facility}.{s.material}{_unit(sc, s.material)}", "source store (contracted)", s.storage_t,
                         s.contracted_t_per_day))
     return out
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ import pandas as pd
 from sim.contracts import Status
 from sim.ledger import CATEGORY_SIDE, EXTERNAL
 from sim.market import priced_total
+from sim.units import SUFFIX, Keys, as_metrics, column_keys, flows, material_table, unit_columns, unit_metrics
 
 if TYPE_CHECKING:
     from sim.day.world import World
@@ -32,6 +33,7 @@ class RunTables:
     metrics: dict[str, float]
     facilities: pd.DataFrame
     contracts: pd.DataFrame
+    materials: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class RunResult:
     - ``facilities``: one row per facility (costs, benefit, flows);
     - ``contracts``: one row per contract (delivered, shortfall, penalties...);
     - ``series``: the daily time series (only when asked for);
-    - ``outages``: every outage (facility, start, end, cause; only with the series).
+    - ``outages``: every outage (facility, start, end, cause; only with the series);
+    - ``materials``: one row per material, its unit and every flow in that unit
+      (:func:`sim.units.material_table`).
     """
 
     metrics: dict[str, float]
@@ -50,6 +54,7 @@ class RunResult:
     contracts: pd.DataFrame
     series: pd.DataFrame | None = None
     outages: pd.DataFrame | None = None
+    materials: pd.DataFrame | None = None
 
 
 def runs_of_true(flags: np.ndarray) -> np.ndarray:
@@ -136,10 +141,15 @@ def sum_money(model: World, w: int) -> MoneySums:
     return MoneySums(dict(party), dict(contract), dict(category))
 
 
-def _facility_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
+def _facility_table(model: World, w: int, sums: MoneySums, keys: Keys) -> pd.DataFrame:
+    """One row per facility; its flow columns (`_t`) cover materials in t only."""
     sf, inf = model.streams_flow, model.inputs_flow
     virgin, disposal = model.prices.virgin, model.prices.disposal
     rows = []
+
+    def mass(item: Any) -> bool:
+        return keys.unit[item.spec.material] == "t"
+
     for k, fac in enumerate(model.facilities):
         # The counterfactual pays each day's price (they move under a [market]).
         cf_disposal = sum(
@@ -167,9 +177,9 @@ def _facility_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
             "availability": float(model.up_history[w:, k].mean()),
             "operating_level": float(model.operating_history[w:, k].mean()),
             "closed": bool(fac.up.closed),
-            "waste_generated_t": sum(_sum(sf["generated_t"][:, s.index], w) for s in fac.streams),
-            "input_required_t": sum(_sum(inf["required_t"][:, i.index], w) for i in fac.inputs),
-            "input_unmet_t": sum(_sum(inf["unmet_t"][:, i.index], w) for i in fac.inputs),
+            "waste_generated_t": sum(_sum(sf["generated_t"][:, s.index], w) for s in fac.streams if mass(s)),
+            "input_required_t": sum(_sum(inf["required_t"][:, i.index], w) for i in fac.inputs if mass(i)),
+            "input_unmet_t": sum(_sum(inf["unmet_t"][:, i.index], w) for i in fac.inputs if mass(i)),
             "counterfactual_cost": cf_disposal + cf_virgin,
             "supply_cost": supply_cost,
             "buy_cost": buy_cost,
@@ -272,81 +282,72 @@ def compute(model: World) -> RunTables:
     """All run metrics and breakdowns of a finished run."""
     w = model.warmup
     sums = sum_money(model, w)
-    facilities = _facility_table(model, w, sums)
+    keys = column_keys(model)
+    facilities = _facility_table(model, w, sums, keys)
     contracts = _contract_table(model, w, sums)
     inf = model.inputs_flow
+    # t CO2e over every material, whatever its unit: co2e_t_per_t is per unit of the virgin
+    # material replaced (a MWh of boiler heat avoids its own tonnes of CO2e).
     co2 = {m.id: m.co2e_t_per_t for m in model.spec.materials}
     co2e = sum(
         _sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states
     )
     metrics = {
-        **_material_metrics(model, w),
-        **_money_metrics(model, sums, facilities),
+        **_material_metrics(model, w, keys),
+        **_money_metrics(model, sums, facilities, keys),
         "contracts_ended": float(sum(c.status is Status.ENDED and c.ended_day is not None for c in model.contracts)),
         **decision_metrics(model),
         **link_metrics(model, w),
         "co2e_avoided_t": float(co2e),
         "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
     }
-    return RunTables(metrics=metrics, facilities=facilities, contracts=contracts)
+    return RunTables(metrics, facilities, contracts, material_table(model, w, keys))
 
 
-def _material_metrics(model: World, w: int) -> dict[str, float]:
-    """Inputs, disruptions, waste and shortfalls, in tonnes and days."""
-    sf, inf, cf = model.streams_flow, model.inputs_flow, model.contracts_flow
-    required = _sum(inf["required_t"], w)
-    unmet = _sum(inf["unmet_t"], w)
-    secondary = _sum(inf["from_secondary_t"], w)
-    full = _sum(inf["secondary_full_t"], w)
+def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
+    """Inputs, disruptions, waste and shortfalls, in days and in t: the `_t` metrics and the
+    rates `fill_rate`, `secondary_fill_rate` and `diversion_rate` cover materials in t only
+    (an m3 or a MWh is never added to a tonne; those have their `_m3` and `_mwh` metrics, see
+    sim/units.py). Disruptions count every input, whatever its unit."""
+    inf = model.inputs_flow
+    mass = unit_columns(keys, "t")
+    f = flows(model, w, mass)
+    required, unmet, generated = f["required"], f["unmet"], f["generated"]
+    full = _sum(inf["secondary_full_t"][:, mass.inputs], w)
     # Secondary use from stock no contract would have supplied (an uncontracted input's
     # opening buffer) is not credited above full supply: the rate stays a share in [0, 1].
-    secondary_vs_full = _sum(np.minimum(inf["from_secondary_t"], inf["secondary_full_t"]), w)
+    secondary_vs_full = _sum(np.minimum(inf["from_secondary_t"], inf["secondary_full_t"])[:, mass.inputs], w)
     flags = disruption_flags(model)[w:]
     runs = runs_of_true(flags)
-    generated = _sum(sf["generated_t"], w)
-    hf = model.hub_flow
-    exchanged = _sum(inf["accepted_t"], w)  # what buyers took in, directly or from the intermediary
-    disposed = (
-        sum(_sum(sf[k], w) for k in ("spoiled_t", "overflow_t", "rejected_t"))
-        + sum(_sum(inf[k], w) for k in ("buffer_overflow_t", "buffer_spoiled_t"))
-        + sum(_sum(hf[k], w) for k in ("rejected_t", "spoiled_t", "overflow_t"))
+    exchanged = _sum(inf["accepted_t"][:, mass.buffers], w)  # what buyers took in, directly or from the pool
+    demand_per_fac = np.array(
+        [sum(i.spec.demand_t_per_day for i in f.inputs if keys.unit[i.spec.material] == "t") for f in model.facilities]
     )
-    routed = np.array([c.routed for c in model.contracts], dtype=bool)
-    buyer_short = _sum(cf["short_t"][:, ~routed], w) + _sum(cf["out_short_t"][:, routed], w)
-    demand_per_fac = np.array([sum(i.spec.demand_t_per_day for i in f.inputs) for f in model.facilities])
     loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
     return {
-        "input_required_t": required,
-        "input_from_secondary_t": secondary,
-        "input_from_virgin_t": _sum(inf["from_virgin_t"], w) + _sum(inf["from_emergency_t"], w),
-        "input_from_emergency_t": _sum(inf["from_emergency_t"], w),
-        "input_unmet_t": unmet,
+        **as_metrics(f, "t"),
         "fill_rate": 1.0 - unmet / required if required > 0 else 1.0,
         "secondary_fill_rate": secondary_vs_full / full if full > 0 else 1.0,
         "disruption_events": float(len(runs)),
         "disruption_days": float(flags.sum()),
         "max_disruption_days": float(runs.max()) if len(runs) else 0.0,
         "production_loss_t": float(loss),
-        "waste_generated_t": generated,
         "waste_exchanged_t": exchanged,
-        "waste_disposed_t": disposed,
-        "waste_spoiled_t": _sum(sf["spoiled_t"], w) + _sum(inf["buffer_spoiled_t"], w),
-        "waste_rejected_t": _sum(sf["rejected_t"], w) + _sum(hf["rejected_t"], w),
         "diversion_rate": exchanged / generated if generated > 0 else 0.0,
-        "contract_shortfall_t": buyer_short,
-        "supplier_shortfall_t": _sum(cf["short_t"], w),
+        **unit_metrics(model, w, keys),
     }
 
 
-def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame) -> dict[str, float]:
-    """Money by category, road haulage in t-km (pipes move no truck t-km), and each side's benefit."""
+def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame, keys: Keys) -> dict[str, float]:
+    """Money by category, road haulage in t-km (materials in t only; pipes move no truck t-km),
+    and each side's benefit."""
     w = model.warmup
     cf = model.contracts_flow
     ext = sums.category
     shipped_km = sum(
         _sum(cf["shipped_t"][:, c.index], w) * c.km + _sum(cf["out_shipped_t"][:, c.index], w) * c.km_out
         for c in model.contracts
-        if c.terms.mode == "road"
+        if c.terms.mode == "road" and keys.unit[c.terms.material] == "t"
     ) + 0.0  # a float also when no contract is by road
     supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
     buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
@@ -374,7 +375,9 @@ def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame) -> d
 
 
 def daily_series(model: World) -> pd.DataFrame:
-    """The daily time series of a run, one row per day, wide columns named `what:item`."""
+    """The daily time series of a run, one row per day, wide columns named `what:item` (each in
+    its material's unit), and network totals per unit (`disposed_t`, `unmet_t`,
+    `secondary_shortfall_t` over materials in t; the same ending `_m3` and `_mwh`)."""
     sf, inf = model.streams_flow, model.inputs_flow
     cols: dict[str, np.ndarray] = {"day": np.arange(model.horizon)}
     for k, f in enumerate(model.facilities):
@@ -395,18 +398,23 @@ def daily_series(model: World) -> pd.DataFrame:
             )
             if i.spec.stockpile is not None:
                 cols[f"virgin_stock_t:{name}"] = inf["virgin_stock_t"][:, i.index]
-    disposed = sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"]
     hub = model.hub_flow
-    disposed = np.concatenate([disposed, hub["rejected_t"] + hub["spoiled_t"] + hub["overflow_t"]], axis=1)
     if model.hub is not None:
         cols[f"pool_t:{model.hub.hid}"] = hub["stock_t"][:, 0]
-    cols["disposed_t"] = disposed.sum(axis=1) + (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"]).sum(
-        axis=1
-    )
-    cols["unmet_t"] = inf["unmet_t"].sum(axis=1)
-    cols["secondary_shortfall_t"] = np.maximum(0.0, inf["secondary_full_t"] - inf["from_secondary_t"]).sum(
-        axis=1
-    )
+    # Network totals per unit: `_t` columns add up materials in t only (sim/units.py).
+    keys = column_keys(model)
+    for unit, suffix in (("t", "t"), *SUFFIX.items()):
+        c = unit_columns(keys, unit)
+        pool = hub["rejected_t"] + hub["spoiled_t"] + hub["overflow_t"]
+        disposed = np.concatenate(
+            [(sf["spoiled_t"] + sf["overflow_t"] + sf["rejected_t"])[:, c.streams], pool if c.hub else 0.0 * pool],
+            axis=1,
+        )
+        buffers = (inf["buffer_overflow_t"] + inf["buffer_spoiled_t"])[:, c.buffers]
+        cols[f"disposed_{suffix}"] = disposed.sum(axis=1) + buffers.sum(axis=1)
+        cols[f"unmet_{suffix}"] = inf["unmet_t"][:, c.inputs].sum(axis=1)
+        short = np.maximum(0.0, inf["secondary_full_t"] - inf["from_secondary_t"])[:, c.inputs]
+        cols[f"secondary_shortfall_{suffix}"] = short.sum(axis=1)
     money = model.money.frame()
     pen = money[money["category"] == "penalty"].groupby("day")["amount"].sum()
     cols["cumulative_penalties"] = np.cumsum(pen.reindex(range(model.horizon), fill_value=0.0).to_numpy())

@@ -461,6 +461,7 @@ class SymbiosisModel(mesa.Model):
             contracts=tables.contracts,
             series=run_metrics.daily_series(self) if series else None,
             outages=self.outage_log() if series else None,
+            materials=tables.materials,
         )
 
     def outage_log(self) -> pd.DataFrame:

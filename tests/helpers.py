@@ -11,8 +11,22 @@ import numpy as np
 from sim.scenario import Scenario, parse_scenario
 
 
+def mix_units(seed: int, materials: list[dict[str, Any]], secondary: list[str]) -> None:
+    """Half the seeds give the materials units other than t, where that is valid: the
+    `secondary` materials (any input may accept several) share one unit, every other material
+    draws its own, and every substitute's ratio is written. Drawn from a generator of its own,
+    so the rest of the network is the same as without units."""
+    rng = np.random.default_rng([seed, 19])
+    if rng.random() < 0.5:
+        return
+    common = str(rng.choice(["t", "m3", "MWh"]))
+    for m in materials:
+        m["unit"] = common if m["id"] in secondary else str(rng.choice(["t", "m3", "MWh"]))
+
+
 def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
-    """A random valid network: 1-3 suppliers, 1-3 buyers, random terms and mechanisms.
+    """A random valid network: 1-3 suppliers, 1-3 buyers, random terms and mechanisms; half
+    the seeds mix units (:func:`mix_units`).
 
     Built from a numpy Generator so that a failing seed reproduces exactly.
     """
@@ -227,6 +241,7 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
     }
     if intermediary is not None:
         raw["intermediary"] = intermediary
+    mix_units(seed, mats, ["ash", "sludge"])
     if rng.random() < 0.5:
         raw["behaviour"] = {
             "trust_initial": float(rng.uniform(0.2, 1)),
@@ -271,7 +286,8 @@ def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
     than SCALAR_MAX stores at once) and its one-by-one steps run. Every other term varies:
     shelf lives, storage, dewatering, patterns, outages and maintenance, gate fees, intervals,
     start days, settlement periods, penalties with tolerance, caps and force majeure,
-    take-or-pay, priorities and the allocation rule, virgin market or none, warm-up."""
+    take-or-pay, priorities and the allocation rule, virgin market or none, warm-up, and on half
+    the seeds units other than t (:func:`mix_units`)."""
     rng = np.random.default_rng(seed)
     u = lambda a, b: float(rng.uniform(a, b))  # noqa: E731
     wastes = ["ash", "slag", "grain", "sludge"]
@@ -407,6 +423,7 @@ def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
         "contracts": contracts,
         "policy": {"allocation": str(rng.choice(["pro_rata", "priority"]))},
     }
+    mix_units(seed, materials, wastes)
     return parse_scenario(raw, f"<random direct {seed}>")
 
 

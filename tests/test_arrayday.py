@@ -73,6 +73,7 @@ def assert_same_run(a: SymbiosisModel, b: SymbiosisModel) -> None:
         assert v == rb.metrics[k] or (math.isnan(v) and math.isnan(rb.metrics[k])), k
     assert ra.facilities.equals(rb.facilities)
     assert ra.contracts.equals(rb.contracts)
+    assert ra.materials is not None and ra.materials.equals(rb.materials)
     for c, d in zip(a.contracts, b.contracts, strict=True):
         fields = ("status", "period", "in_transit_t", "period_start", "called", "ended_day", "end_day")
         assert [getattr(c, f) for f in fields] == [getattr(d, f) for f in fields], c.terms.id
@@ -383,7 +384,7 @@ def test_cli_refuses_arrays_where_not_covered_and_agrees_where_covered(tmp_path:
         for engine in ("objects", "arrays")
     }
     assert out["objects"] == out["arrays"]
-    for name in ("series.csv", "facilities.csv", "contracts.csv"):
+    for name in ("series.csv", "facilities.csv", "contracts.csv", "materials.csv"):
         assert (tmp_path / "objects" / name).read_bytes() == (tmp_path / "arrays" / name).read_bytes(), name
 
 

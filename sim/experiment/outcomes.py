@@ -7,7 +7,9 @@ An outcome is named in `[study] outcomes = [...]` as one of
 - ``facility:<id>:<column>``: a column of the run's facility table (``net_benefit``,
   ``supplier_benefit``, ``buyer_benefit``, ``input_unmet_t``, ``cost_<category>``...);
 - ``contract:<id>:<column>``: a column of the run's contract table (``accepted_t``,
-  ``short_t``, ``penalties``...).
+  ``short_t``, ``penalties``...);
+- ``material:<id>:<column>``: a flow of the run's per-material table, in the material's unit
+  (``exchanged``, ``disposed``, ``unmet``...; see sim/units.py).
 
 The worker (:func:`sim.experiment.tasks.execute`) adds each per-facility or per-contract outcome
 to the run's row as a column named exactly like the outcome, so the summary and the report treat
@@ -38,7 +40,7 @@ DEFAULT_OUTCOMES = (
 #: Metrics the summary derives from the run metrics (analysis.summary).
 DERIVED_METRICS = ("any_shortage",)
 #: The per-item tables an outcome can name, and the column holding each row's id.
-TABLES = {"facility": "facility", "contract": "contract"}
+TABLES = {"facility": "facility", "contract": "contract", "material": "material"}
 #: A facility pays these categories only when they occur; a missing one is 0 in that run.
 COST_COLUMNS = tuple(f"cost_{c}" for c in (*CATEGORY_SIDE, *CONTRACT_CATEGORIES))
 
@@ -96,7 +98,8 @@ def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
         spec = item_outcome(name)
         if spec is None:
             continue
-        table: pd.DataFrame = result.facilities if spec.table == "facility" else result.contracts
+        table: pd.DataFrame = {"facility": result.facilities, "contract": result.contracts,
+                               "material": result.materials}[spec.table]
         rows = table[table[TABLES[spec.table]].astype(str) == spec.item]
         if rows.empty:
             raise KeyError(f"outcome {name}: no {spec.table} '{spec.item}' in this run")
@@ -133,8 +136,10 @@ def known_outcomes(scenario: Any) -> Known:
     facility_columns += [c for c in COST_COLUMNS if c not in facility_columns]
     return Known(
         metrics=[*result.metrics, *DERIVED_METRICS],
-        ids={"facility": [f.id for f in scenario.facilities], "contract": [c.id for c in scenario.contracts]},
-        columns={"facility": facility_columns, "contract": numeric(result.contracts, "contract")},
+        ids={"facility": [f.id for f in scenario.facilities], "contract": [c.id for c in scenario.contracts],
+             "material": [m.id for m in scenario.materials]},
+        columns={"facility": facility_columns, "contract": numeric(result.contracts, "contract"),
+                 "material": numeric(result.materials, "material")},
     )
 
 

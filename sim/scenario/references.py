@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from sim.scenario.contract import Contract
 from sim.scenario.errors import _printable
-from sim.scenario.schema import Facility, Frozen, Material, ScenarioMeta, Transport
+from sim.scenario.schema import Facility, Frozen, InputSpec, Material, ScenarioMeta, Transport
 from sim.scenario.sections import Event, Formation, IntermediarySpec, Policy, Scenario
 
 Problems = list[tuple[str, str]]
@@ -51,10 +51,12 @@ def cross_reference_problems(
     known = frozenset(defined.materials)
     for f in sc.facilities:
         out += _facility_problems(f, materials, defined, known)
+        out += [p for i in f.inputs for p in _input_unit_problems(f.id, i, materials)]
     out += _distance_problems(sc, defined)
     for c in sc.contracts:
         out += _contract_problems(c, materials, facilities, defined)
     out += _intermediary_problems(sc, defined)
+    out += _pool_unit_problems(sc, materials)
     out += _event_problems(sc, facilities, defined, event_index)
     if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
         out += _credit_problems(sc)
@@ -98,6 +100,47 @@ def _facility_problems(
                 if q not in sub_mat.quality:
                     out.append((f"{p}.substitutes.{s.material}.quality_limits.{q}", _no_property(sub_mat, q)))
     return out
+
+
+def _input_unit_problems(fid: str, i: InputSpec, materials: Mapping[str, Material]) -> Problems:
+    """Units an input can be read in: a substitute in another unit than the input's says its
+    ratio (the default 1.0 would equate, say, one MWh with one t), and all substitutes share
+    one unit (the buffer, the deliveries and the overflow of an input are each one number)."""
+    p = f"facilities.{fid}.inputs.{i.material}"
+    mat = materials.get(i.material)
+    subs = [(s, materials[s.material]) for s in i.substitutes if s.material in materials]
+    out: Problems = []
+    for s, sub in subs:
+        if mat is not None and sub.unit != mat.unit and "ratio" not in s.model_fields_set:
+            out.append((f"{p}.substitutes.{s.material}.ratio",
+                        f"'{s.material}' is in {sub.unit} and '{i.material}' in {mat.unit}: ratio is {mat.unit} of "
+                        f"{i.material} replaced per {sub.unit} of {s.material}; write it explicitly"))
+    units = sorted({sub.unit for _, sub in subs})
+    if len(units) > 1:
+        listed = ", ".join(f"{s.material} ({sub.unit})" for s, sub in subs)
+        store = (f"its buffer (buffer_t = {i.buffer_t}) sums them" if i.buffer_t > 0 or i.initial_buffer_t
+                 else "its deliveries and overflow are summed in one number")
+        out.append((f"{p}.substitutes", f"substitutes in different units ({listed}) and {store}; split the input "
+                    "into one input per unit, or keep its substitutes in one unit"))
+    return out
+
+
+def _pool_unit_problems(sc: Scenario, materials: Mapping[str, Material]) -> Problems:
+    """The intermediary's pool is one store (storage_t): what is routed through it shares one unit."""
+    hub, lever = sc.intermediary, sc.policy.intermediary
+    if hub is None or not (hub.enabled if lever is None else lever):
+        return []
+    if sc.policy.intermediary:  # every exchange may be routed, formed ones too
+        put_out = {o.material for f in sc.facilities for o in f.outputs}
+        routed = {s.material for f in sc.facilities for i in f.inputs for s in i.substitutes} & put_out
+    else:
+        routed = {c.material for c in sc.contracts if c.via_intermediary and c.enabled}
+    units = {materials[m].unit: m for m in sorted(routed) if m in materials}
+    if len(units) < 2:
+        return []
+    listed = ", ".join(f"{m} ({materials[m].unit})" for m in sorted(routed) if m in materials)
+    return [("intermediary.storage_t", f"the pool sums every material routed through it, and they are in different "
+             f"units ({listed}); route only materials of one unit through the intermediary")]
 
 
 def _distance_problems(sc: Scenario, defined: DefinedIds) -> Problems:

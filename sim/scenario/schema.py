@@ -114,16 +114,18 @@ class Material(Frozen):
     """Readable name."""
     state: Literal["solid", "sludge", "liquid", "gas", "energy"] = "solid"
     """Physical state (labels and plots)."""
+    unit: Literal["t", "m3", "MWh"] = "t"
+    """Unit of every flow, store and price of it (fields written `_t`, `_per_t`); t is the one mass unit."""
     moisture: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     """Water share of the wet mass (dewatering lowers it)."""
     shelf_life_days: Pos | None = None
     """Age after which stored material is spoilt and disposed of; unset: it keeps."""
     virgin_price_per_t: NonNeg = 0.0
-    """Price of the virgin material; what a buyer saves per t replaced."""
+    """Price of one unit (its `unit`) of the virgin material; what a buyer saves per unit replaced."""
     disposal_cost_per_t: NonNeg = 0.0
-    """Cost of landfilling or otherwise disposing of one t; what a supplier avoids."""
+    """Cost of disposing of one unit (its `unit`); what a supplier avoids."""
     co2e_t_per_t: NonNeg = 0.0
-    """Emissions of one t of this (virgin) material, credited when a secondary replaces it."""
+    """t CO2e emitted per unit (its `unit`) of this virgin material, credited when a secondary replaces it."""
     quality: dict[Ident, Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)]] = {}
     """Nominal quality properties by name (e.g. `{ cao = 0.35 }`)."""
 
@@ -348,9 +350,9 @@ class OutputStream(Frozen):
     material: Ident
     """The material put out (a `[[materials]]` id)."""
     rate_t_per_day: NonNeg
-    """Mean output per calendar day while the plant is up, production days or not (a campaign or batch pattern packs
-    it into fewer days; validate shows the on-day rate). Outages and maintenance stop output on top of this, so a
-    year makes about rate x 365 x availability (validate's 'expected' column)."""
+    """Mean output (in the material's unit) per calendar day while the plant is up, production days or not (a
+    campaign or batch pattern packs it into fewer days; validate shows the on-day rate). Outages and maintenance
+    stop output on top of this, so a year makes about rate x 365 x availability (validate's 'expected' column)."""
     variability: Variability = Variability()
     """Day-to-day randomness of the output."""
     pattern: Pattern = Pattern()
@@ -358,7 +360,7 @@ class OutputStream(Frozen):
     quality: dict[Ident, QualityDraw] = {}
     """Quality drawn per lot, by property."""
     storage_t: NonNeg = 0.0
-    """Storage at the source; output beyond it (or unsold past shelf life) is disposed of."""
+    """Storage at the source (the material's unit); output beyond it (or unsold past shelf life) is disposed of."""
     shelf_life_days: Pos | None = None
     """Shelf life of this stream; unset: the material's."""
     disposal_cost_per_t: NonNeg | None = None
@@ -373,11 +375,11 @@ class Substitute(Frozen):
     material: Ident
     """The secondary material accepted (a `[[materials]]` id)."""
     ratio: Pos = 1.0
-    """Functional t replaced per t of secondary."""
+    """Input-material units replaced per unit of this secondary (each in its own unit); set it if units differ."""
     max_share: Share = 1.0
     """Largest share of the input's demand it may fill."""
     processing_cost_per_t: NonNeg = 0.0
-    """Buyer's cost to use one t of it."""
+    """Buyer's cost to use one unit (this secondary's unit) of it."""
     category: Literal["direct", "indirect", "cascaded"] = "direct"
     """Kind of exchange (labels and reports)."""
     quality_limits: dict[Ident, Limit] = {}
@@ -388,7 +390,7 @@ class Stockpile(Frozen):
     """A virgin stockpile reviewed daily under an (s, S) policy with a fixed lead time."""
 
     capacity_t: Pos
-    """Largest stock."""
+    """Largest stock (the input material's unit, as every field of the stockpile)."""
     reorder_point_t: NonNeg
     """Order when the stock falls to this (s)."""
     order_up_to_t: Pos
@@ -406,8 +408,7 @@ class Stockpile(Frozen):
                 f"{self.reorder_point_t}, {self.order_up_to_t}, {self.capacity_t})"
             )
         if self.initial_t is not None and self.initial_t > self.capacity_t:
-            raise ValueError(f"initial_t exceeds capacity_t ({self.initial_t} > {self.capacity_t}); lower "
-                             "initial_t or raise capacity_t")
+            raise ValueError(f"initial_t exceeds capacity_t ({self.initial_t} > {self.capacity_t}); lower it")
         return self
 
 
@@ -432,11 +433,12 @@ class InputSpec(Frozen):
     material: Ident
     """The functional material consumed (a `[[materials]]` id), bought virgin unless replaced."""
     demand_t_per_day: NonNeg
-    """Daily need of the functional material."""
+    """Daily need of the functional material, in its unit."""
     buffer_t: NonNeg = 0.0
-    """Store of secondary material at the buyer (days of use = buffer_t / secondary use per day)."""
+    """Store of SECONDARY material at the buyer, in the substitutes' unit (not the input's: all substitutes of a
+    buffered input share one unit); days of use = buffer_t / secondary use per day."""
     initial_buffer_t: NonNeg | None = None
-    """Buffer stock on day 0; unset: full."""
+    """Buffer stock on day 0, in the substitutes' unit like buffer_t; unset: full."""
     substitutes: list[Substitute] = []
     """Secondary materials that may replace part of the demand, in the order used."""
     virgin: Literal["market", "stockpile", "none"] = "market"
@@ -446,7 +448,7 @@ class InputSpec(Frozen):
     emergency: Emergency | None = None
     """Emergency virgin purchase (with virgin = "stockpile" or "none")."""
     lost_margin_per_t: NonNeg = 0.0
-    """Margin lost per t of demand not met."""
+    """Margin lost per unit (the input material's) of demand not met."""
     critical: bool = False
     """A shortage stops the plant (see behaviour.cascade_closure_days)."""
 

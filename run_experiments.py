@@ -176,6 +176,7 @@ _MONEY = {
     "emergency_cost",
     "lost_margin",
     "disposal_cost",
+    "holding_cost",
     "net_benefit",
     "supplier_benefit",
     "buyer_benefit",

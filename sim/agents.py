@@ -37,12 +37,17 @@ class State(enum.Enum):
 
 class StreamState:
     """One output stream during a run: its draws for the whole horizon (`quality`: days x
-    properties, None when its material has none) and its source storage."""
+    properties, None when its material has none) and its source storage.
+
+    Source storage opens with the stream's `initial_t` (`stock_start`) as one lot made on day
+    0, at the stream's mean quality: made on day 0 at the earliest, it keeps for the stream's
+    whole shelf life from day 0 (usable on days 0 .. shelf life - 1) and leaves first."""
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "base", "contracts", "disposal_cost", "index", "live", "mass_factor", "material", "owner", "pay_disposal",
-        "pay_preprocessing", "preprocessing_cost", "quality", "scale", "shelf_life", "spec", "storage", "storage_cap",
+        "base", "contracts", "disposal_cost", "holding_cost", "index", "live", "mass_factor", "material", "owner",
+        "pay_disposal", "pay_holding", "pay_preprocessing", "preprocessing_cost", "quality", "scale", "shelf_life",
+        "spec", "stock_start", "storage", "storage_cap",
     )
 
     def __init__(
@@ -77,7 +82,12 @@ class StreamState:
             dewatered_mass_t(1.0, material.moisture, pre.target_moisture) if pre is not None else 1.0
         )
         self.preprocessing_cost = pre.cost_per_t if pre is not None else 0.0
-        self.pay_preprocessing = self.pay_disposal = -1  # money accounts, opened by the model
+        rate = spec.holding_cost_per_t_day
+        self.holding_cost = rate if rate is not None else material.holding_cost_per_t_day
+        self.stock_start = spec.initial_t
+        mean = [spec.quality[p].mean if p in spec.quality else v for p, v in material.quality.items()]
+        self.storage.put(spec.initial_t, 0, np.array(mean, dtype=float) if mean else None)
+        self.pay_preprocessing = self.pay_disposal = self.pay_holding = -1  # money accounts, opened by the model
 
 
 class SubstituteStore:
@@ -85,8 +95,8 @@ class SubstituteStore:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "contracted", "disposal_cost", "full_supply", "lots", "material", "max_share", "pay_disposal",
-        "pay_processing", "primaries", "processing_cost", "ratio", "shelf_life",
+        "contracted", "disposal_cost", "full_supply", "holding_cost", "lots", "material", "max_share", "pay_disposal",
+        "pay_holding", "pay_processing", "primaries", "processing_cost", "ratio", "shelf_life",
     )
 
     def __init__(
@@ -97,6 +107,7 @@ class SubstituteStore:
         processing_cost: float,
         disposal_cost: float,
         shelf_life: float | None,
+        holding_cost: float = 0.0,
     ):
         self.material = material
         self.ratio = ratio
@@ -104,6 +115,7 @@ class SubstituteStore:
         self.processing_cost = processing_cost
         self.disposal_cost = disposal_cost
         self.shelf_life = shelf_life
+        self.holding_cost = holding_cost  # per t and day held in this buffer
         self.lots = LotQueue()
         self.contracted = False  # some enabled contract feeds it
         self.primaries: list = []  # primary ContractStates feeding this store
@@ -111,7 +123,7 @@ class SubstituteStore:
         # the list changes (SymbiosisModel.contract_changed). Consumption reads it daily; working
         # it out again would visit every primary contract, out of the day's order.
         self.full_supply: float | None = None
-        self.pay_processing = self.pay_disposal = -1  # money accounts, opened by the model
+        self.pay_processing = self.pay_disposal = self.pay_holding = -1  # money accounts, opened by the model
 
     def full_supply_t_per_day(self) -> float:
         """Tonnes per day the primary contracts in force would deliver at full supply."""
@@ -123,8 +135,9 @@ class InputState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "buffer_cap", "buffer_start", "emergency", "inbound_t", "index", "on_order", "pay_lost", "pay_virgin",
-        "shortage_since", "spec", "substitutes", "virgin_price", "virgin_stock", "virgin_stock_start",
+        "buffer_cap", "buffer_start", "emergency", "inbound_t", "index", "on_order", "pay_lost",
+        "pay_stockpile_holding", "pay_virgin", "shortage_since", "spec", "stockpile_holding_cost", "substitutes",
+        "virgin_price", "virgin_stock", "virgin_stock_start",
     )
 
     def __init__(self, spec: InputSpec, material: Material, index: int, substitutes: list[SubstituteStore]):
@@ -135,15 +148,18 @@ class InputState:
         self.buffer_cap = spec.buffer_t
         self.virgin_stock = 0.0
         self.on_order = 0.0
+        self.stockpile_holding_cost = 0.0  # per t and day of virgin stock
         if spec.stockpile is not None:
             sp = spec.stockpile
             self.virgin_stock = sp.initial_t if sp.initial_t is not None else sp.order_up_to_t
+            rate = sp.holding_cost_per_t_day
+            self.stockpile_holding_cost = rate if rate is not None else material.holding_cost_per_t_day
         self.virgin_stock_start = self.virgin_stock
         self.buffer_start = 0.0
         self.shortage_since: int | None = None  # first day of the current emergency episode
         self.inbound_t = 0.0  # shipped to it by the intermediary, not yet arrived
         self.emergency: tuple[float, float, str | None] | None = None  # premium, lead time, seller
-        self.pay_virgin = self.pay_lost = -1  # money accounts, opened by the model
+        self.pay_virgin = self.pay_lost = self.pay_stockpile_holding = -1  # money accounts, opened by the model
 
     @property
     def buffer_level(self) -> float:
@@ -179,10 +195,15 @@ def make_input_state(inp: InputSpec, materials: dict[str, Material], index: int)
             s.processing_cost_per_t,
             materials[s.material].disposal_cost_per_t,
             materials[s.material].shelf_life_days,
+            _or(inp.buffer_holding_cost_per_t_day, materials[s.material].holding_cost_per_t_day),
         )
         for s in inp.substitutes
     ]
     return InputState(inp, materials[inp.material], index, subs)
+
+
+def _or(override: float | None, default: float) -> float:
+    return override if override is not None else default
 
 
 def fill_initial_buffers(inputs: list[InputState], materials: dict[str, Material]) -> None:

@@ -71,6 +71,7 @@ class ArrayDay:
         self.m = m
         self._load_streams(m)
         self._load_inputs(m)
+        tidy_up_arrays.load_holding(self, m)
         self._load_contracts(m)
         self._load_status(m)
         self._load_supply(m)
@@ -382,6 +383,7 @@ class ArrayDay:
         production_arrays.produce(self, day, up, operating)
         dispatch_arrays.dispatch(self, day)
         tidy_up_arrays.tidy_up(self, day)
+        tidy_up_arrays.book_holding(self)
         self._book_turns(day)
         settle_columns(self, day)
         if m.collect_series:

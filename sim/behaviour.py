@@ -232,7 +232,9 @@ class Decisions:
             self.adaptations.append((day, owner, f"buffer_t:{inp.spec.material}", inp.buffer_cap))
 
     def source_buffer(self, c: ContractState, day: int, penalty_owed: float, period_days: int) -> None:
-        """A supplier that paid penalties keeps a source buffer when that costs less."""
+        """A supplier that paid penalties keeps a source buffer when that costs less: the
+        penalty against the holding cost the stream's storage books (sim/day/tidy_up.py) on
+        the extra stock, held full over the period."""
         s = self.spec
         st = c.supplier_stream
         added = self.extra_source_days.get(st.index, 0.0)
@@ -240,7 +242,7 @@ class Decisions:
         if penalty_owed <= 0.0 or step <= 0.0:
             return
         extra_t = step * c.terms.volume_t_per_day
-        holding = extra_t * s.source_holding_cost_per_t_day * period_days
+        holding = extra_t * st.holding_cost * period_days  # what its storage would book on the extra stock
         if penalty_owed > holding:
             self.extra_source_days[st.index] = added + step
             st.storage_cap += extra_t

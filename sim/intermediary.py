@@ -50,6 +50,7 @@ class Intermediary(mesa.Agent):
         self.shelf_life: dict[str, float | None] = {}
         self.contracts: list[ContractState] = []
         self.live: list[ContractState] = []  # those not latent, in the same order (SymbiosisModel.set_latent)
+        self.stock_start = 0.0  # the opening pool, all materials (open_stock)
 
     @property
     def stock_t(self) -> float:
@@ -63,6 +64,17 @@ class Intermediary(mesa.Agent):
             self.live.append(c)
         self.pool.setdefault(c.terms.material, LotQueue())
         self.shelf_life[c.terms.material] = shelf_life
+
+    def open_stock(self, materials: dict) -> None:
+        """Put the opening stock (`initial_t`) in the pool: per material one lot made on day 0
+        at the material's nominal quality, which keeps for the pool's shelf life of the
+        material from day 0 (that of its routed contracts' streams, else the material's)."""
+        for mid, qty in self.spec.initial_t.items():
+            mat = materials[mid]
+            self.shelf_life.setdefault(mid, mat.shelf_life_days)
+            nominal = np.array(list(mat.quality.values()), dtype=float) if mat.quality else None
+            self.pool.setdefault(mid, LotQueue()).put(qty, 0, nominal)
+        self.stock_start = self.stock_t
 
     # --- inbound -----------------------------------------------------------------------------
 

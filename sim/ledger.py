@@ -31,9 +31,11 @@ CATEGORY_SIDE = {
     "emergency": "buy",
     "secondary_processing": "buy",
     "buffer_disposal": "buy",
+    "buffer_holding": "buy",  # the buyer's secondary buffer
+    "stockpile_holding": "buy",  # the buyer's virgin stockpile
     "lost_margin": "buy",
+    "holding": "supply",  # source storage; also the intermediary's pool
     # the intermediary's own costs (it is not a facility; the side is never used for it)
-    "holding": "supply",
     "hub_disposal": "supply",
     "emergency_purchase": "buy",
 }
@@ -260,12 +262,18 @@ def open_accounts(money: MoneyLedger, facilities: list[Any], contracts: list[Any
         for st in fac.streams:
             st.pay_preprocessing = account(fid, PROCESSING, "preprocessing")
             st.pay_disposal = account(fid, DISPOSAL, "disposal")
+            if st.holding_cost > 0.0:  # holding is booked only at a positive rate
+                st.pay_holding = account(fid, PROCESSING, "holding")
         for inp in fac.inputs:
             inp.pay_virgin = account(fid, MARKET, "virgin")
             inp.pay_lost = account(fid, LOST, "lost_margin")
+            if inp.stockpile_holding_cost > 0.0:
+                inp.pay_stockpile_holding = account(fid, PROCESSING, "stockpile_holding")
             for s in inp.substitutes:
                 s.pay_processing = account(fid, PROCESSING, "secondary_processing")
                 s.pay_disposal = account(fid, DISPOSAL, "buffer_disposal")
+                if s.holding_cost > 0.0:
+                    s.pay_holding = account(fid, PROCESSING, "buffer_holding")
     for c in contracts:
         t, k = c.terms, c.index
         c.pay_price = account(t.buyer, t.supplier, "price", k)

@@ -367,6 +367,8 @@ def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame, keys
         "emergency_cost": cat("emergency"),
         "lost_margin": cat("lost_margin"),
         "disposal_cost": cat("disposal") + cat("buffer_disposal") + cat("rejection_disposal"),
+        # source storage and the intermediary's pool ("holding"), buffers, virgin stockpiles
+        "holding_cost": cat("holding") + cat("buffer_holding") + cat("stockpile_holding"),
         "net_benefit": supplier_benefit + buyer_benefit + intermediary_profit,
         "supplier_benefit": supplier_benefit,
         "buyer_benefit": buyer_benefit,

@@ -250,6 +250,8 @@ class SymbiosisModel(mesa.Model):
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
         self.contracts_by_input, self.primaries_by_supplier = index_contracts(self.contracts, self.input_states)
         fill_initial_buffers(self.input_states, self.materials)
+        if self.hub is not None:
+            self.hub.open_stock(self.materials)
         self.contract_roles = {
             c.index: {c.terms.supplier: "supply", c.terms.buyer: "buy"} for c in self.contracts
         }

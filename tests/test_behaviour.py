@@ -212,10 +212,11 @@ def test_price_stays_when_both_gain_or_the_exchange_loses_jointly(case: str) -> 
 
 def outage_term(penalty: float, renegotiate: list[str]):
     """c1 with a penalty, one 5-day term; the supplier is down on days 2-4."""
-    return decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": renegotiate,
-                   "source_holding_cost_per_t_day": 1e6},  # no source buffer: the term is the story
+    return decide({"review_periods": 1, "exit_trust_threshold": 0.0, "renegotiate": renegotiate},
                   overrides={"contracts.c1.penalty_per_t_short": penalty, "contracts.c1.min_term_days": 5,
-                             "contracts.c1.settlement_days": 5},
+                             "contracts.c1.settlement_days": 5,
+                             # no source buffer: the term is the story
+                             "facilities.sup.outputs.ash.holding_cost_per_t_day": 1e6},
                   events=[{**OUTAGE, "duration_days": 3.0}])
 
 
@@ -365,10 +366,9 @@ def test_a_buyer_that_was_never_short_keeps_its_buffer() -> None:
 def test_a_supplier_keeps_a_source_buffer_when_penalties_exceed_its_holding_cost() -> None:
     base = {"contracts.c1.penalty_per_t_short": 50.0, "contracts.c1.settlement_days": 5}
     events = [{**OUTAGE, "duration_days": 1.0}]
-    cheap = run(decide({"source_holding_cost_per_t_day": 0.1, "exit_trust_threshold": 0.0}, overrides=base,
-                       events=events))
-    dear = run(decide({"source_holding_cost_per_t_day": 50.0, "exit_trust_threshold": 0.0}, overrides=base,
-                      events=events))
+    rate = "facilities.sup.outputs.ash.holding_cost_per_t_day"
+    cheap = run(decide({"exit_trust_threshold": 0.0}, overrides={**base, rate: 0.1}, events=events))
+    dear = run(decide({"exit_trust_threshold": 0.0}, overrides={**base, rate: 50.0}, events=events))
     assert cheap.stream_states[0].storage_cap == approx(20.0)  # 2 days x 10 t/day
     assert dear.stream_states[0].storage_cap == 0.0
 

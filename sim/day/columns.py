@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CONSUME, PRODUCE, DISPATCH, TIDY = 1, 2, 3, 4
+CONSUME, PRODUCE, DISPATCH, TIDY, HOLD = 1, 2, 3, 4, 5
 FAC_SHIFT, STEP_SHIFT = 40, 36
 
 

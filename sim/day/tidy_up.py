@@ -2,6 +2,9 @@
 
 **Tidy-up.** Spoilage past shelf life and overflow beyond storage go to disposal, at the
 source (supplier's cost) and in buffers (buyer's cost); virgin stockpiles reorder (s, S).
+Then the day's holding cost of each store's end-of-day stock is booked to its owner (rate x
+stock, only when both are positive): "holding" on source storage (supplier), "buffer_holding"
+on each substitute's buffer at its own rate and "stockpile_holding" on virgin stock (buyer).
 With an intermediary, the facilities tidy up after it ships its call-offs in step 6 (which
 read the buyers' buffers as they stand after consumption).
 
@@ -66,6 +69,22 @@ def tidy_up(fac: Any, day: int) -> None:
         if inp.spec.stockpile is not None:
             reorder_virgin(fac, inp, day)
         iflows["virgin_stock_t"][day, k] = inp.virgin_stock
+    book_holding(fac, day)
+
+
+def book_holding(fac: Any, day: int) -> None:
+    """The holding cost of the facility's stores at the end of the day: source storage, then
+    each input's buffers (one substitute at a time) and virgin stockpile."""
+    pay = fac.model.money.pay
+    for st in fac.streams:
+        if st.holding_cost > 0.0 and st.storage.total > 0.0:
+            pay(day, st.pay_holding, st.storage.total * st.holding_cost)
+    for inp in fac.inputs:
+        for s in inp.substitutes:
+            if s.holding_cost > 0.0 and s.lots.total > 0.0:
+                pay(day, s.pay_holding, s.lots.total * s.holding_cost)
+        if inp.stockpile_holding_cost > 0.0 and inp.virgin_stock > 0.0:
+            pay(day, inp.pay_stockpile_holding, inp.virgin_stock * inp.stockpile_holding_cost)
 
 
 def reorder_virgin(fac: Any, inp: Any, day: int) -> None:

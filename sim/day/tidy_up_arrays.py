@@ -1,5 +1,5 @@
-"""Step 5d on the array day's columns: tidy-up (sim/day/tidy_up.py is the object core's,
-and the reference)."""
+"""Step 5d on the array day's columns: tidy-up and the holding cost of the day's closing
+stocks (sim/day/tidy_up.py is the object core's, and the reference)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.day.columns import TIDY
+from sim.day.columns import HOLD, TIDY
 from sim.rings import Sums
+
+#: Where inputs' items start in a payment key's item field (streams' items are their index).
+INPUTS_ITEM = 1 << 30
 
 
 def tidy_up(a: Any, day: int) -> None:
@@ -38,7 +41,7 @@ def tidy_up(a: Any, day: int) -> None:
     if not n_in:
         return
     buf = a.buf
-    inputs_item = (1 << 30)
+    inputs_item = INPUTS_ITEM
     spoiled_in = np.zeros(n_in)
     for r, subs in enumerate(a.rank_shelf):
         if not len(subs):
@@ -76,6 +79,43 @@ def tidy_up(a: Any, day: int) -> None:
     for fac, inp in a.reorders:  # (s, S) review, in input order (it schedules the deliveries)
         fac.reorder_virgin(inp, day)
     iflows["virgin_stock_t"][day] = a.virgin_stock
+
+
+def load_holding(a: Any, m: Any) -> None:
+    """Holding rates and accounts (sim.agents' stores) of the stores that book holding: those
+    at a positive rate, by stream, substitute store and input."""
+    a.st_hold = np.array([st.holding_cost for st in m.stream_states], dtype=float)
+    a.pay_st_hold = np.array([st.pay_holding for st in m.stream_states], dtype=np.int64)
+    a.st_hold_idx = np.flatnonzero(a.st_hold > 0.0)
+    a.sub_hold = np.array([s.holding_cost for s in a.subs], dtype=float)
+    a.pay_sub_hold = np.array([s.pay_holding for s in a.subs], dtype=np.int64)
+    a.sub_hold_idx = np.flatnonzero(a.sub_hold > 0.0)
+    a.in_hold = np.array([i.stockpile_holding_cost for i in m.input_states], dtype=float)
+    a.pay_in_hold = np.array([i.pay_stockpile_holding for i in m.input_states], dtype=np.int64)
+    a.in_hold_idx = np.flatnonzero(a.in_hold > 0.0)
+
+
+def book_holding(a: Any) -> None:
+    """tidy_up.book_holding for every facility: each store's closing stock x its rate, where
+    both are positive, queued after the facility's tidy-up (the object core's order: streams,
+    then per input its substitutes in order and its stockpile)."""
+    k = a.st_hold_idx
+    if len(k):
+        stock = a.src.total[k]
+        k, stock = k[stock > 0.0], stock[stock > 0.0]
+        a.queue_payments(a.st_fac[k], HOLD, k, a.pay_st_hold[k], stock * a.st_hold[k])
+    j = a.sub_hold_idx
+    if len(j):
+        stock = a.buf.total[j]
+        j, stock = j[stock > 0.0], stock[stock > 0.0]
+        ins = a.sub_in[j]
+        a.queue_payments(a.in_fac[ins], HOLD, INPUTS_ITEM + ins * 32 + a.sub_rank[j], a.pay_sub_hold[j],
+                         stock * a.sub_hold[j])
+    i = a.in_hold_idx
+    if len(i):
+        stock = a.virgin_stock[i]
+        i, stock = i[stock > 0.0], stock[stock > 0.0]
+        a.queue_payments(a.in_fac[i], HOLD, INPUTS_ITEM + i * 32 + 31, a.pay_in_hold[i], stock * a.in_hold[i])
 
 
 def levels(a: Any, n_in: int) -> np.ndarray:

@@ -84,7 +84,6 @@ from sim.scenario.overrides import apply_override, parse_value
 from sim.scenario.references import DefinedIds, cross_reference_problems, partial_reference_problems
 from sim.scenario.schema import (
     BIG,
-    Distance,
     Emergency,
     Facility,
     Frozen,
@@ -103,14 +102,13 @@ from sim.scenario.schema import (
     Pos,
     Preprocessing,
     QualityDraw,
-    ScenarioMeta,
     Share,
     Stockpile,
     Substitute,
-    Transport,
     Variability,
 )
 from sim.scenario.sections import Behaviour, Event, Formation, IntermediarySpec, Market, Policy, Scenario
+from sim.scenario.setting import Distance, ScenarioMeta, Transport
 
 __all__ = [
     "BIG",

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from sim.scenario.contract import Contract
 from sim.scenario.errors import _printable
-from sim.scenario.schema import Facility, Frozen, InputSpec, Material, ScenarioMeta, Transport
+from sim.scenario.schema import Facility, Frozen, InputSpec, Material
 from sim.scenario.sections import Event, Formation, IntermediarySpec, Policy, Scenario
+from sim.scenario.setting import ScenarioMeta, Transport
 
 Problems = list[tuple[str, str]]
 
@@ -55,7 +56,7 @@ def cross_reference_problems(
     out += _distance_problems(sc, defined)
     for c in sc.contracts:
         out += _contract_problems(c, materials, facilities, defined)
-    out += _intermediary_problems(sc, defined)
+    out += _intermediary_problems(sc, defined, known)
     out += _pool_unit_problems(sc, materials)
     out += _event_problems(sc, facilities, defined, event_index)
     if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
@@ -200,10 +201,13 @@ def _buyer_input_problems(c: Contract, buy: Facility) -> Problems:
     return []
 
 
-def _intermediary_problems(sc: Scenario, defined: DefinedIds) -> Problems:
-    """The intermediary has its own id, and exists when contracts or the policy route through it."""
+def _intermediary_problems(sc: Scenario, defined: DefinedIds, known: frozenset[str]) -> Problems:
+    """The intermediary has its own id, exists when contracts or the policy route through it,
+    and holds opening stock of defined materials."""
     out: Problems = []
     hub = sc.intermediary
+    for mid in hub.initial_t if hub is not None else ():
+        out += _unknown_material(f"intermediary.initial_t.{mid}", mid, defined, known)
     if hub is not None and hub.id in defined.facilities:
         out.append(("intermediary.id", f"'{hub.id}' is also a facility id; give the intermediary its own id"))
     routed = [c.id for c in sc.contracts if c.via_intermediary]

@@ -1,5 +1,6 @@
 """The scenario schema: bounded quantities and the items of a network (materials, facilities
-with their outages, output streams and inputs) as immutable pydantic values.
+with their outages, output streams and inputs) as immutable pydantic values. The `[scenario]`
+and `[transport]` sections are in :mod:`sim.scenario.setting`.
 
 Unknown keys are errors (a typo must not silently become a default). A contract is in
 :mod:`sim.scenario.contract`; the network-wide sections (policy levers, intermediary,
@@ -32,79 +33,6 @@ class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
-# --- network-wide sections -------------------------------------------------------------------
-
-
-class ScenarioMeta(Frozen):
-    """The `[scenario]` section: name, currency and simulated horizon."""
-
-    name: str
-    """The scenario's name, shown in outputs."""
-    description: str = ""
-    """Free text about the case."""
-    currency: str = "EUR"
-    """Currency of every money field (labels only; no conversion)."""
-    horizon_days: Annotated[int, Field(gt=0, le=100_000)] = 365
-    """Simulated days."""
-    warmup_days: Annotated[int, Field(ge=0, le=100_000)] = 0
-    """Days at the start left out of the metrics (the network settles in); below horizon_days."""
-
-    @model_validator(mode="after")
-    def _warmup_inside_horizon(self) -> ScenarioMeta:
-        if self.warmup_days >= self.horizon_days:
-            raise ValueError(
-                f"warmup_days must be below horizon_days (given {self.warmup_days} >= {self.horizon_days}); "
-                "lower warmup_days or raise horizon_days"
-            )
-        return self
-
-
-class Distance(Frozen):
-    """An explicit road distance between two facilities, or a facility and the intermediary
-    (overrides coordinates; either direction)."""
-
-    a: Ident
-    """One end: a facility id or the intermediary's id."""
-    b: Ident
-    """The other end."""
-    km: NonNeg
-    """Road distance (used instead of coordinates times circuity)."""
-
-
-class Transport(Frozen):
-    """The `[transport]` section: haulage defaults for every exchange."""
-
-    cost_per_tkm: NonNeg = 0.10
-    """Haulage cost per tonne and km."""
-    cost_per_trip: NonNeg = 0.0
-    """Fixed cost of each truck trip."""
-    truck_capacity_t: Pos = 25.0
-    """Load of one truck (trips = shipment / capacity, rounded up)."""
-    speed_km_per_day: Pos = 500.0
-    """Truck speed: a shipment lands distance / speed days after it leaves (at least same day)."""
-    circuity: Annotated[float, Field(ge=1.0, le=5.0)] = 1.3
-    """Road km per straight-line km, applied to distances from coordinates."""
-    distances: list[Distance] = []
-    """Explicit road distances that replace the coordinate distance for a pair."""
-
-    @model_validator(mode="after")
-    def _one_distance_per_pair(self) -> Transport:
-        seen: dict[frozenset[str], float] = {}
-        problems = []
-        for d in self.distances:
-            if d.a == d.b:
-                problems.append(f"{d.a} to itself (a distance joins two facilities)")
-                continue
-            pair = frozenset((d.a, d.b))
-            if pair in seen and seen[pair] != d.km:
-                problems.append(f"{d.a}-{d.b} given twice, {seen[pair]} and {d.km} km (one road per pair, "
-                                "either direction)")
-            seen.setdefault(pair, d.km)
-        if problems:
-            raise ValueError("distances: " + "; ".join(problems))
-        return self
-
-
 class Material(Frozen):
     """A material: a waste stream's substance or an input's functional material."""
 
@@ -126,6 +54,9 @@ class Material(Frozen):
     """Cost of disposing of one unit (its `unit`); what a supplier avoids."""
     co2e_t_per_t: NonNeg = 0.0
     """t CO2e emitted per unit (its `unit`) of this virgin material, credited when a secondary replaces it."""
+    holding_cost_per_t_day: NonNeg = 0.0
+    """Cost of holding one unit (its `unit`) of it for a day in any store (source storage, a buyer's buffer, a virgin
+    stockpile), booked daily on the end-of-day stock to the store's owner; each store may override it."""
     quality: dict[Ident, Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)]] = {}
     """Nominal quality properties by name (e.g. `{ cao = 0.35 }`)."""
 
@@ -361,12 +292,24 @@ class OutputStream(Frozen):
     """Quality drawn per lot, by property."""
     storage_t: NonNeg = 0.0
     """Storage at the source (the material's unit); output beyond it (or unsold past shelf life) is disposed of."""
+    initial_t: NonNeg = 0.0
+    """Opening stock of source storage on day 0 (at most storage_t), made on day 0 for its shelf life; default:
+    empty."""
+    holding_cost_per_t_day: NonNeg | None = None
+    """Cost of holding one unit in source storage for a day, paid by the supplier; unset: the material's."""
     shelf_life_days: Pos | None = None
     """Shelf life of this stream; unset: the material's."""
     disposal_cost_per_t: NonNeg | None = None
     """Disposal cost of this stream; unset: the material's."""
     preprocessing: Preprocessing | None = None
     """Treatment at the source before shipping."""
+
+    @model_validator(mode="after")
+    def _opening_stock_fits(self) -> OutputStream:
+        if self.initial_t > self.storage_t:
+            raise ValueError(f"initial_t exceeds storage_t ({self.initial_t} > {self.storage_t}); lower initial_t "
+                             "or raise storage_t")
+        return self
 
 
 class Substitute(Frozen):
@@ -398,7 +341,10 @@ class Stockpile(Frozen):
     lead_time_days: NonNeg = 0.0
     """Days from order to arrival."""
     initial_t: NonNeg | None = None
-    """Stock on day 0; unset: order_up_to_t."""
+    """Opening stock on day 0 (at most capacity_t); default: full, i.e. order_up_to_t."""
+    holding_cost_per_t_day: NonNeg | None = None
+    """Cost of holding one unit of virgin material in the stockpile for a day, paid by the buyer; unset: the input
+    material's."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Stockpile:
@@ -438,7 +384,11 @@ class InputSpec(Frozen):
     """Store of SECONDARY material at the buyer, in the substitutes' unit (not the input's: all substitutes of a
     buffered input share one unit); days of use = buffer_t / secondary use per day."""
     initial_buffer_t: NonNeg | None = None
-    """Buffer stock on day 0, in the substitutes' unit like buffer_t; unset: full."""
+    """Opening buffer stock on day 0 (at most buffer_t), in the substitutes' unit like buffer_t, in the first
+    contracted substitute; default: full, i.e. buffer_t."""
+    buffer_holding_cost_per_t_day: NonNeg | None = None
+    """Cost of holding one unit of secondary material in the buffer for a day, paid by the buyer; unset: each
+    substitute material's own."""
     substitutes: list[Substitute] = []
     """Secondary materials that may replace part of the demand, in the order used."""
     virgin: Literal["market", "stockpile", "none"] = "market"

@@ -16,10 +16,9 @@ from sim.scenario.schema import (
     Material,
     NonNeg,
     Pos,
-    ScenarioMeta,
     Share,
-    Transport,
 )
+from sim.scenario.setting import ScenarioMeta, Transport
 
 
 class Policy(Frozen):
@@ -93,6 +92,9 @@ class IntermediarySpec(Frozen):
     """Pooled storage."""
     holding_cost_per_t_day: NonNeg = 0.0
     """Cost of holding one t in the pool for a day."""
+    initial_t: dict[Ident, NonNeg] = {}  # noqa: RUF012 (pydantic copies defaults)
+    """Opening stock of the pool on day 0 by material (e.g. `{ ash = 40.0 }`, at most storage_t in all), made on
+    day 0 for its shelf life; default: empty."""
     fee_per_t: NonNeg = 0.0
     """Fee buyers pay per t on top of the contract price."""
     test_cost_per_t: NonNeg = 0.0
@@ -111,6 +113,14 @@ class IntermediarySpec(Frozen):
     """Days after a shortage begins before that supply arrives."""
     disposal_cost_per_t: NonNeg = 0.0
     """Its cost to dispose of rejected or spoilt material."""
+
+    @model_validator(mode="after")
+    def _opening_stock_fits(self) -> IntermediarySpec:
+        total = sum(self.initial_t.values())
+        if total > self.storage_t:
+            raise ValueError(f"initial_t exceeds storage_t ({total} > {self.storage_t} in all); lower initial_t or "
+                             "raise storage_t")
+        return self
 
 
 class Behaviour(Frozen):
@@ -162,8 +172,9 @@ class Behaviour(Frozen):
     Adaptation: after a disruption episode with unmet demand, a buyer raises its buffer by
     `buffer_step_days` of secondary use, up to `buffer_budget_days` extra; a supplier that paid
     penalties in a period raises its source storage by `buffer_step_days` of its contracted
-    volume, up to `buffer_budget_days`, when the penalties exceed the storage's holding cost
-    at `source_holding_cost_per_t_day`.
+    volume, up to `buffer_budget_days`, when the penalties exceed the holding cost the stream's
+    storage books (`outputs[].holding_cost_per_t_day`, else the material's) on that extra
+    stock over the period.
     Cascades: a facility whose critical input has been unmet on `cascade_closure_days`
     consecutive days closes for good.
     """
@@ -190,8 +201,6 @@ class Behaviour(Frozen):
     """Buffer added after a disruption, in days of use."""
     buffer_budget_days: NonNeg = 10.0
     """Most buffer added over the run, in days of use."""
-    source_holding_cost_per_t_day: NonNeg = 0.5
-    """Holding cost a supplier weighs against penalties when it adds storage."""
     cascade_closure_days: Pos | None = None
     """Consecutive days of unmet critical input after which a plant closes; unset: never."""
     renegotiate: list[Literal["volume", "price", "penalty"]] = ["volume"]  # noqa: RUF012 (pydantic copies defaults)
@@ -200,6 +209,17 @@ class Behaviour(Frozen):
     """Supplier's share of the joint benefit in price renegotiation; unset: formation.supplier_share."""
     reform_after_days: NonNeg | None = None
     """Days after which a link a party left becomes a candidate again; unset: never."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _holding_rate_moved(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "source_holding_cost_per_t_day" in raw:
+            raise ValueError(
+                "source_holding_cost_per_t_day is no longer a [behaviour] field: a supplier now weighs the holding "
+                "cost its storage books; write the rate as outputs[].holding_cost_per_t_day on the stream or "
+                "holding_cost_per_t_day on its [[materials]], and remove it here"
+            )
+        return raw
 
     @field_validator("renegotiate")
     @classmethod

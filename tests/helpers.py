@@ -261,6 +261,7 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
         for c in contracts:
             if rng.random() < 0.3:
                 c["min_term_days"] = int(rng.integers(10, 120))
+    add_stock_terms(raw, seed)
     return parse_scenario(copy.deepcopy(raw), f"random-{seed}")
 
 
@@ -277,6 +278,31 @@ def _some_pipes(seed: int, contracts: list[dict[str, Any]]) -> None:
         if rng.random() < 0.5:
             c["pipe_capacity_t_per_day"] = float(c["volume_t_per_day"] * rng.uniform(0.5, 1.5))
         c.pop("via_intermediary", None)
+
+
+def add_stock_terms(raw: dict[str, Any], seed: int) -> None:
+    """Holding costs (per material, overridden per store) and opening stocks of source storage
+    and the intermediary's pool, drawn from a generator of their own so that the rest of a
+    seed's network stays as it was before these terms existed."""
+    rng = np.random.default_rng([seed, 19, 5])
+    for m in raw["materials"]:
+        if rng.random() < 0.5:
+            m["holding_cost_per_t_day"] = float(rng.uniform(0, 2))
+    for fac in raw["facilities"]:
+        for out in fac.get("outputs", []):
+            if rng.random() < 0.3:
+                out["holding_cost_per_t_day"] = float(rng.uniform(0, 2)) * (rng.random() < 0.8)
+            if rng.random() < 0.4:
+                out["initial_t"] = float(rng.uniform(0, out.get("storage_t", 0.0)))
+        for inp in fac.get("inputs", []):
+            if rng.random() < 0.3:
+                inp["buffer_holding_cost_per_t_day"] = float(rng.uniform(0, 2))
+            if "stockpile" in inp and rng.random() < 0.5:
+                inp["stockpile"]["holding_cost_per_t_day"] = float(rng.uniform(0, 1))
+    hub = raw.get("intermediary")
+    if hub is not None and raw["contracts"] and rng.random() < 0.5:
+        material = raw["contracts"][int(rng.integers(0, len(raw["contracts"])))]["material"]
+        hub["initial_t"] = {material: float(rng.uniform(0, hub["storage_t"]))}
 
 
 def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
@@ -424,6 +450,7 @@ def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
         "policy": {"allocation": str(rng.choice(["pro_rata", "priority"]))},
     }
     mix_units(seed, materials, wastes)
+    add_stock_terms(raw, seed)
     return parse_scenario(raw, f"<random direct {seed}>")
 
 

@@ -421,3 +421,60 @@ def test_a_stream_with_more_than_a_thousand_contracts() -> None:
         + [{**contract, "id": "g0", "material": "slag"}],
     }
     assert_same_run(*_pair(parse_scenario(raw, "<many contracts>"), seed=1))
+
+
+def holding_network(horizon: int = 200) -> dict:
+    """Two suppliers and two buyers with a holding cost on every kind of store: source storage
+    (one stream at its material's rate, one at its own, one opening full, one part-full, one
+    spoiling), buffers of two substitutes at each material's rate and one buyer's override,
+    and a virgin stockpile at the material's rate and at its own."""
+    out = {"variability": {"dist": "gamma", "cv": 0.4}}
+    return {
+        "scenario": {"name": "holding", "horizon_days": horizon, "warmup_days": 10},
+        "materials": [
+            {"id": "ash", "disposal_cost_per_t": 12.0, "holding_cost_per_t_day": 0.3, "quality": {"cl": 0.05}},
+            {"id": "slag", "disposal_cost_per_t": 8.0, "holding_cost_per_t_day": 0.7, "shelf_life_days": 6.0},
+            {"id": "stone", "virgin_price_per_t": 40.0, "holding_cost_per_t_day": 0.05},
+        ],
+        "facilities": [
+            {"id": "s0", "location": {"x_km": 0, "y_km": 0}, "outages": {"mtbf_days": 30.0, "mttr_days": 4.0},
+             "outputs": [{**out, "material": "ash", "rate_t_per_day": 20.0, "storage_t": 80.0, "initial_t": 80.0},
+                         {**out, "material": "slag", "rate_t_per_day": 9.0, "storage_t": 30.0, "initial_t": 12.5,
+                          "holding_cost_per_t_day": 1.1}]},
+            {"id": "s1", "location": {"x_km": 30, "y_km": 0},
+             "outputs": [{**out, "material": "ash", "rate_t_per_day": 6.0, "storage_t": 40.0, "initial_t": 7.0,
+                          "holding_cost_per_t_day": 0.0}]},
+            {"id": "b0", "location": {"x_km": 10, "y_km": 5}, "outages": {"mtbf_days": 50.0, "mttr_days": 3.0},
+             "inputs": [{"material": "stone", "demand_t_per_day": 25.0, "buffer_t": 60.0, "initial_buffer_t": 20.0,
+                         "substitutes": [{"material": "ash"}, {"material": "slag", "ratio": 0.5}],
+                         "virgin": "stockpile",
+                         "stockpile": {"capacity_t": 200.0, "reorder_point_t": 50.0, "order_up_to_t": 150.0,
+                                       "lead_time_days": 3.0}}]},
+            {"id": "b1", "location": {"x_km": 20, "y_km": 5},
+             "inputs": [{"material": "stone", "demand_t_per_day": 10.0, "buffer_t": 30.0,
+                         "buffer_holding_cost_per_t_day": 0.2, "substitutes": [{"material": "ash"}],
+                         "virgin": "stockpile",
+                         "stockpile": {"capacity_t": 90.0, "reorder_point_t": 20.0, "order_up_to_t": 60.0,
+                                       "initial_t": 35.0, "holding_cost_per_t_day": 0.4}}]},
+        ],
+        "contracts": [
+            {"id": "a0", "supplier": "s0", "buyer": "b0", "material": "ash", "volume_t_per_day": 12.0,
+             "price_per_t": 3.0, "penalty_per_t_short": 20.0, "settlement_days": 30},
+            {"id": "g0", "supplier": "s0", "buyer": "b0", "material": "slag", "volume_t_per_day": 6.0},
+            {"id": "a1", "supplier": "s0", "buyer": "b1", "material": "ash", "volume_t_per_day": 6.0,
+             "delivery_interval_days": 3},
+            {"id": "a2", "supplier": "s1", "buyer": "b1", "material": "ash", "volume_t_per_day": 5.0},
+        ],
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_holding_costs_on_every_store_and_opening_source_stock(seed: int) -> None:
+    """Holding on source storage, buffers (each substitute at its own rate, or the buyer's
+    override) and stockpiles, with opening source stock: the same entries, in the same order,
+    on both engines."""
+    a, b = _pair(parse_scenario(holding_network(), "<holding>"), seed=seed)
+    assert_same_run(a, b)
+    booked = {row[4] for row in a.money.rows}
+    assert {"holding", "buffer_holding", "stockpile_holding"} <= booked
+    assert a.streams_flow["shipped_t"][0, 0] > 0.0  # the opening stock ships on day 0

@@ -39,13 +39,14 @@ def check_mass(m: SymbiosisModel) -> None:
     for s in m.stream_states:
         k = s.index
         gen = sf["generated_t"][:, k].sum()
+        into = gen + s.stock_start
         out = (
             sf["shipped_t"][:, k].sum()
             + s.storage.total
             + sf["spoiled_t"][:, k].sum()
             + sf["overflow_t"][:, k].sum()
         )
-        assert close(gen, out, gen), f"stream {s.owner}/{s.spec.material}: generated {gen} != {out}"
+        assert close(into, out, into), f"stream {s.owner}/{s.spec.material}: opening + generated {into} != {out}"
         assert close(sf["generated_raw_t"][:, k].sum() * s.mass_factor, gen, gen)
     for c in m.contracts:
         k = c.index
@@ -58,7 +59,7 @@ def check_mass(m: SymbiosisModel) -> None:
         assert close(out, out_landed, out), f"contract {c.terms.id}: outbound {out} != {out_landed}"
     if m.hub is not None:
         hf = m.hub_flow
-        received = hf["received_t"].sum()
+        received = m.hub.stock_start + hf["received_t"].sum()
         gone = hf["shipped_t"].sum() + hf["spoiled_t"].sum() + hf["overflow_t"].sum() + m.hub.stock_t
         assert close(received, gone, received), f"intermediary pool: in {received} != out {gone}"
         assert (hf["stock_t"] <= m.hub.spec.storage_t + 1e-9).all()

@@ -51,6 +51,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("Transport", "distances"): 'distances = [{ a = "dairy", b = "pig_farm", km = 14.0 }]',
     ("Material", "id"): 'id = "whey"',
     ("Material", "quality"): "quality = { dry_matter = 0.06 }",
+    ("IntermediarySpec", "initial_t"): "initial_t = { ash = 40.0 }",
     ("Facility", "id"): 'id = "dairy"',
     ("Facility", "location"): "location = { x_km = 12.0, y_km = 4.0 }",
     ("Facility", "outages"): "outages = { mtbf_days = 90.0, mttr_days = 2.0 }",

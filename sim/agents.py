@@ -251,6 +251,7 @@ class Facility(mesa.Agent):
         # lots accepted at its gate this morning, entering its buffers at its turn (sim/model.py)
         self.landed: list = []
         self.operating = 1.0  # today, after line stops
+        self.pays_holding = False  # some store of it books holding (set by sim.ledger.open_accounts)
 
     @property
     def state(self) -> State:

@@ -264,16 +264,19 @@ def open_accounts(money: MoneyLedger, facilities: list[Any], contracts: list[Any
             st.pay_disposal = account(fid, DISPOSAL, "disposal")
             if st.holding_cost > 0.0:  # holding is booked only at a positive rate
                 st.pay_holding = account(fid, PROCESSING, "holding")
+                fac.pays_holding = True
         for inp in fac.inputs:
             inp.pay_virgin = account(fid, MARKET, "virgin")
             inp.pay_lost = account(fid, LOST, "lost_margin")
             if inp.stockpile_holding_cost > 0.0:
                 inp.pay_stockpile_holding = account(fid, PROCESSING, "stockpile_holding")
+                fac.pays_holding = True
             for s in inp.substitutes:
                 s.pay_processing = account(fid, PROCESSING, "secondary_processing")
                 s.pay_disposal = account(fid, DISPOSAL, "buffer_disposal")
                 if s.holding_cost > 0.0:
                     s.pay_holding = account(fid, PROCESSING, "buffer_holding")
+                    fac.pays_holding = True
     for c in contracts:
         t, k = c.terms, c.index
         c.pay_price = account(t.buyer, t.supplier, "price", k)

@@ -69,7 +69,8 @@ def tidy_up(fac: Any, day: int) -> None:
         if inp.spec.stockpile is not None:
             reorder_virgin(fac, inp, day)
         iflows["virgin_stock_t"][day, k] = inp.virgin_stock
-    book_holding(fac, day)
+    if fac.pays_holding:
+        book_holding(fac, day)
 
 
 def book_holding(fac: Any, day: int) -> None:

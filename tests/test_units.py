@@ -137,7 +137,7 @@ def check_units(m: SymbiosisModel) -> None:
         cols = [s.index for s in streams]
         out = sum(sf[k][w:, cols].sum() for k in ("shipped_t", "spoiled_t", "overflow_t"))
         out += sum(s.storage.total for s in streams)
-        stock_before = sf["stock_t"][w - 1, cols].sum() if w else 0.0
+        stock_before = sf["stock_t"][w - 1, cols].sum() if w else sum(s.stock_start for s in streams)  # opening stock
         generated = float(table.set_index("material").loc[mat.id, "generated"])
         assert generated + stock_before == pytest.approx(out, rel=1e-9, abs=1e-9), mat.id
 

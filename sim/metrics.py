@@ -16,7 +16,17 @@ import pandas as pd
 from sim.contracts import Status
 from sim.ledger import CATEGORY_SIDE, EXTERNAL
 from sim.market import priced_total
-from sim.units import SUFFIX, Keys, as_metrics, column_keys, flows, material_table, unit_columns, unit_metrics
+from sim.units import (
+    SUFFIX,
+    Keys,
+    as_metrics,
+    column_keys,
+    flows,
+    material_table,
+    opening_waste,
+    unit_columns,
+    unit_metrics,
+)
 
 if TYPE_CHECKING:
     from sim.day.world import World
@@ -324,6 +334,7 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
         [sum(i.spec.demand_t_per_day for i in f.inputs if keys.unit[i.spec.material] == "t") for f in model.facilities]
     )
     loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
+    available = generated + opening_waste(model, w, mass)  # all the waste the window can exchange
     return {
         **as_metrics(f, "t"),
         "fill_rate": 1.0 - unmet / required if required > 0 else 1.0,
@@ -333,7 +344,7 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
         "max_disruption_days": float(runs.max()) if len(runs) else 0.0,
         "production_loss_t": float(loss),
         "waste_exchanged_t": exchanged,
-        "diversion_rate": exchanged / generated if generated > 0 else 0.0,
+        "diversion_rate": exchanged / available if available > 0 else 0.0,
         **unit_metrics(model, w, keys),
     }
 

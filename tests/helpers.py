@@ -24,6 +24,16 @@ def mix_units(seed: int, materials: list[dict[str, Any]], secondary: list[str]) 
         m["unit"] = common if m["id"] in secondary else str(rng.choice(["t", "m3", "MWh"]))
 
 
+def energy_by_pipe(materials: list[dict[str, Any]], contracts: list[dict[str, Any]]) -> None:
+    """A contract of a material in MWh becomes a direct pipe (energy does not go by truck;
+    validation refuses it), with the pipe cost it already had or none."""
+    energy = {m["id"] for m in materials if m.get("unit") == "MWh"}
+    for c in contracts:
+        if c["material"] in energy and c.get("mode") != "pipe":
+            c["mode"] = "pipe"
+            c.pop("via_intermediary", None)
+
+
 def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
     """A random valid network: 1-3 suppliers, 1-3 buyers, random terms and mechanisms; half
     the seeds mix units (:func:`mix_units`).
@@ -242,6 +252,7 @@ def random_scenario(seed: int, horizon_days: int = 365) -> Scenario:
     if intermediary is not None:
         raw["intermediary"] = intermediary
     mix_units(seed, mats, ["ash", "sludge"])
+    energy_by_pipe(mats, contracts)
     if rng.random() < 0.5:
         raw["behaviour"] = {
             "trust_initial": float(rng.uniform(0.2, 1)),
@@ -450,6 +461,7 @@ def random_direct_scenario(seed: int, horizon_days: int = 240) -> Scenario:
         "policy": {"allocation": str(rng.choice(["pro_rata", "priority"]))},
     }
     mix_units(seed, materials, wastes)
+    energy_by_pipe(materials, contracts)
     add_stock_terms(raw, seed)
     return parse_scenario(raw, f"<random direct {seed}>")
 

@@ -54,7 +54,7 @@ def mixed_network(**input_override: object) -> dict:
         "contracts": [
             {"id": "ash", "supplier": "plant", "buyer": "mill", "material": "ash", "volume_t_per_day": 6.0},
             {"id": "steam", "supplier": "plant", "buyer": "mill", "material": "steam", "volume_t_per_day": 50.0,
-             "input": "heat"},
+             "input": "heat", "mode": "pipe"},
             {"id": "water", "supplier": "plant", "buyer": "mill", "material": "water", "volume_t_per_day": 20.0},
         ],
     }
@@ -226,11 +226,11 @@ def test_a_buffer_of_substitutes_in_different_units_is_refused() -> None:
 def test_a_pool_of_materials_in_different_units_is_refused() -> None:
     raw = mixed_network()
     raw["intermediary"] = {"location": {"x_km": 1.0, "y_km": 0.0}, "storage_t": 100.0}
-    for c in raw["contracts"][:2]:
-        c["via_intermediary"] = True
+    for c in raw["contracts"]:
+        c["via_intermediary"] = c["id"] != "steam"  # a pipe is never routed
     (line,) = problems(raw)
     assert line.startswith("f.toml: intermediary.storage_t: the pool sums every material routed through it")
-    assert "ash (t), steam (MWh)" in line
+    assert "ash (t), water (m3)" in line
 
 
 def write_toml(tmp_path: Path, body: str) -> Path:

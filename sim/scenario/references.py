@@ -177,6 +177,9 @@ def _contract_problems(
     if mat is not None:
         out += [(f"{p}.quality_spec.{q}", f"material '{mat.id}' has no quality property '{q}'")
                 for q in c.quality_spec if q not in mat.quality]
+        if mat.unit == "MWh" and c.mode == "road":
+            out.append((f"{p}.mode", f"'{mat.id}' is in MWh and energy does not travel by truck "
+                        "(given mode = 'road', the default); set mode = 'pipe'"))
     return out
 
 

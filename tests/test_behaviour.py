@@ -146,8 +146,9 @@ def test_supplier_leaves_when_penalties_outweigh_what_the_exchange_saves_it() ->
 
 
 def test_volume_is_cut_to_what_was_shipped_at_the_end_of_the_minimum_term() -> None:
-    # The supplier makes 6 t/day against 10 contracted; the 5-day term ends on day 4.
-    sc = decide({"exit_trust_threshold": 0.0},
+    # The supplier makes 6 t/day against 10 contracted; the 5-day term ends on day 4: cut to
+    # what it made, 6 (also what it shipped).
+    sc = decide({"exit_trust_threshold": 0.0, "renegotiate": ["volume"]},
                 overrides={"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.min_term_days": 5,
                            "contracts.c1.settlement_days": 5})
     m = run(sc)
@@ -156,7 +157,8 @@ def test_volume_is_cut_to_what_was_shipped_at_the_end_of_the_minimum_term() -> N
 
 
 def test_volume_stays_when_the_supplier_delivered_in_full() -> None:
-    m = run(decide(overrides={"contracts.c1.min_term_days": 5, "contracts.c1.settlement_days": 5}))
+    m = run(decide({"renegotiate": ["volume"]},
+                   overrides={"contracts.c1.min_term_days": 5, "contracts.c1.settlement_days": 5}))
     assert m.contracts[0].terms.volume_t_per_day == 10.0
 
 
@@ -594,7 +596,7 @@ def test_what_a_store_remembers_of_full_supply_follows_every_status_and_terms_ch
     if case == "starts later":  # a listed contract in force from day 5: no decisions at all
         sc = build({"contracts.c1.start_day": 5})
     elif case == "volume cut":  # the terms change: 10 -> 6 t/day at the end of the minimum term
-        sc = decide({"exit_trust_threshold": 0.0},
+        sc = decide({"exit_trust_threshold": 0.0, "renegotiate": ["volume"]},
                     overrides={"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.min_term_days": 5,
                                "contracts.c1.settlement_days": 5})
     elif case == "left and formed again":  # pending, active, notice, ended, pending, active

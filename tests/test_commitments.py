@@ -26,6 +26,7 @@ from sim.expectations import (
 )
 from sim.implied import commitment_capacity_t_per_day, implied_lines
 from sim.matching import form_network
+from sim.metrics import planned_secondary_share
 from sim.model import SymbiosisModel
 from sim.scenario import Behaviour, Scenario, load_scenario
 
@@ -209,25 +210,31 @@ def test_a_buyer_keeps_a_backup_worth_its_fee_through_periods_it_was_not_called(
     assert (not left) is kept
 
 
-@pytest.mark.slow
 def test_redundancy_does_not_raise_expected_unmet_demand_on_the_market() -> None:
-    """redundancy_market at k = 1, 2, 3 (agents on, 10 paired seeds, 2 years): expected unmet
-    demand does not rise with k beyond 4 standard errors of the paired difference."""
+    """redundancy_market at k = 1, 2, 3 (agents on, 10 paired seeds, 2 years). The farms buy
+    virgin feed from the market, so their input is never unmet; what redundancy can leave
+    unmet is the planned secondary use, on one yardstick for every k
+    (sim.metrics.planned_secondary_share). It does not rise with k beyond 4 standard errors
+    of the paired difference."""
     base = load_scenario(ROOT / "scenarios" / "redundancy_market.toml")
     unmet: dict[int, list[float]] = {}
     for k in (1, 2, 3):
         sc = base.model_copy(update={"policy": base.policy.model_copy(update={"redundancy": k})})
-        unmet[k] = [_unmet(sc, r) for r in range(10)]
+        unmet[k] = [unmet_secondary_t(sc, r) for r in range(10)]
     for lo, hi in ((1, 2), (2, 3)):
         d = np.asarray(unmet[hi]) - np.asarray(unmet[lo])
         se = d.std(ddof=1) / np.sqrt(len(d))
         assert d.mean() <= 4 * se + 1e-9, f"k={lo}->{hi}: +{d.mean():.1f} t (SE {se:.1f})"
 
 
-def _unmet(sc: Scenario, r: int) -> float:
+def unmet_secondary_t(sc: Scenario, r: int) -> float:
+    """Planned secondary use not met after the warm-up, functional t (the yardstick of
+    secondary_fill_rate)."""
     m = SymbiosisModel(sc, rng=np.random.SeedSequence(20261127, spawn_key=(r,)), collect_series=False)
     m.run()
-    return float(m.result().metrics["input_unmet_t"])
+    inf, w = m.inputs_flow, m.spec.scenario.warmup_days
+    planned = inf["required_t"] * planned_secondary_share(m)
+    return float(np.maximum(0.0, planned - inf["from_secondary_t"])[w:].sum())
 
 
 # --- item 4: renegotiation both ways ---------------------------------------------------------
@@ -255,7 +262,6 @@ def test_volume_is_not_renegotiated_by_default() -> None:
     assert m.contracts[0].terms.volume_t_per_day == 10.0
 
 
-@pytest.mark.slow
 def test_ten_years_at_95_percent_availability_do_not_drift() -> None:
     """The issue's case: a 10 t/day contract on a 10 t/day stream up 95 % (mtbf 95, mttr 5),
     force majeure, yearly terms, volume renegotiated for 10 years. The old rule cut it to what

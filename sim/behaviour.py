@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.commitments import Expectations, promised
 from sim.contracts import (
     ContractState,
     Status,
@@ -27,14 +28,7 @@ from sim.contracts import (
     term_end_day,
 )
 from sim.day.settlement import chargeable_short_t, penalty
-from sim.expectations import (
-    backup_cover_t_per_day,
-    backup_insurance_value,
-    dependence_cost_per_t,
-    dependence_risk_per_t,
-    fallback_per_t,
-)
-from sim.implied import commitment_capacity_t_per_day
+from sim.expectations import dependence_cost_per_t, dependence_risk_per_t
 from sim.market import priced_total
 from sim.scenario import Behaviour, Contract, replaced
 
@@ -60,8 +54,8 @@ class TermTally:
     paid_t: float = 0.0
 
 
-class Decisions:
-    """The decision layer of one run."""
+class Decisions(Expectations):
+    """The decision layer of one run (what the parties expect: sim.commitments.Expectations)."""
 
     def __init__(self, model: World, spec: Behaviour, rng: np.random.Generator):
         self.model = model
@@ -194,7 +188,7 @@ class Decisions:
         others = self.committed(st, but=c)
         allowance = self.model.spec.formation.commitment_allowance
         need = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
-        need -= sum(p.terms.volume_t_per_day for p in sub.primaries if _promised(p) and p is not c)
+        need -= sum(p.terms.volume_t_per_day for p in sub.primaries if promised(p) and p is not c)
         target = min(made * (1.0 + allowance) - others, self.capacity(st) - others, need)
         if target > 0.0 and abs(target - c.terms.volume_t_per_day) > 1e-9 * c.terms.volume_t_per_day:
             return self._set(c, day, "volume_t_per_day", target)
@@ -217,7 +211,7 @@ class Decisions:
             return
         buyer = sum(b for _, b in review)
         if c.is_backup:  # insurance: what it is expected to cover, not the cash of the periods seen
-            buyer = self.backup_value(c, day, days)
+            buyer = self.backup_value(c, days)
         for party, benefit in (("buyer", buyer), ("supplier", sum(b for b, _ in review))):
             if benefit < 0.0 and self._worth_leaving(c, day, -benefit, days):
                 self._leave(c, party, "negative benefit over the review periods", day)
@@ -374,7 +368,7 @@ class Decisions:
         availability, scaled down if its stream is already committed beyond its output."""
         st = c.supplier_stream
         avail, _ = self.availability(c.terms.supplier, day)
-        committed = sum(o.terms.volume_t_per_day for o in st.live if _promised(o) and not o.is_backup)
+        committed = sum(o.terms.volume_t_per_day for o in st.live if promised(o) and not o.is_backup)
         output = st.spec.rate_t_per_day * st.mass_factor
         total = committed + c.terms.volume_t_per_day
         return avail * min(1.0, output / total) if total > 0 else avail
@@ -395,7 +389,7 @@ class Decisions:
         t = c.terms
         inp, sub = c.buyer_input
         use = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
-        contracted = sum(p.terms.volume_t_per_day for p in sub.primaries if _promised(p))
+        contracted = sum(p.terms.volume_t_per_day for p in sub.primaries if promised(p))
         if contracted + t.volume_t_per_day > use * (1.0 + 1e-9):
             return False
         _, mttr = self.availability(t.supplier, day)
@@ -406,55 +400,6 @@ class Decisions:
         dependence = dependence_cost_per_t(sub.ratio, self.fallback(inp), cost, t.penalty_per_t_short)
         return saving > dependence_risk_per_t(self.spec.risk_aversion, avail, cover, mttr, dependence)
 
-    def buyer_cost_per_t(self, c: ContractState) -> float:
-        """What a delivered t of the contract costs its buyer: price, processing, its haulage."""
-        haul = self.model.haul_per_t(c) if c.terms.transport_paid_by == "buyer" else 0.0
-        return c.terms.price_per_t + c.buyer_input[1].processing_cost + haul
-
-    def fallback(self, inp: object) -> float:
-        """What the buyer pays per functional t short, falling back (sim.expectations.fallback_per_t)."""
-        premium = inp.emergency[0] if inp.emergency is not None else None
-        return fallback_per_t(inp.spec.virgin, inp.virgin_price, premium, inp.spec.lost_margin_per_t)
-
-    # --- commitments within capacity (issue 21) ----------------------------------------------
-
-    def capacity(self, stream: object) -> float:
-        """The most the supplier commits from `stream` across its primaries
-        (sim.implied.commitment_capacity_t_per_day), worked out once per stream."""
-        k = stream.index
-        if k not in self._capacity:
-            fac = next(f for f in self.model.spec.facilities if f.id == stream.owner)
-            out = next(o for o in fac.outputs if o.material == stream.spec.material)
-            self._capacity[k] = commitment_capacity_t_per_day(self.model.spec, fac, out)
-        return self._capacity[k]
-
-    def committed(self, stream: object, but: ContractState | None = None) -> float:
-        """Volume the supplier has promised from `stream` on primaries (in force or formed and
-        waiting to start), `but` one."""
-        return sum(o.terms.volume_t_per_day for o in stream.live if _promised(o) and not o.is_backup and o is not but)
-
-    # --- backups as insurance (issue 21) -----------------------------------------------------
-
-    def backup_value(self, c: ContractState, day: int, days: float) -> float:
-        """A backup's value to its buyer over `days`, judged as insurance
-        (sim.expectations.backup_insurance_value): the shortfall of the input's primaries it
-        is expected to cover, from what its supplier will have left after its own primaries,
-        times what that shortfall would cost, less the standby fees."""
-        inp, sub = c.buyer_input
-        st = c.supplier_stream
-        b_avail, _ = self.availability(c.terms.supplier, day)
-        surplus = max(0.0, self.capacity(st) / (1.0 + self.model.spec.formation.commitment_allowance)
-                      - self.committed(st))
-        supply = b_avail * min(c.terms.volume_t_per_day, surplus)
-        primaries = []
-        for s in inp.substitutes:
-            for p in s.primaries:
-                if p.in_force:
-                    a, mttr = self.availability(p.terms.supplier, day)
-                    primaries.append((p.terms.volume_t_per_day * s.ratio / sub.ratio, a, mttr))
-        cover = backup_cover_t_per_day(primaries, supply, c.terms.activation_lead_time_days)
-        worth = dependence_cost_per_t(sub.ratio, self.fallback(inp), self.buyer_cost_per_t(c), 0.0)
-        return backup_insurance_value(cover, worth, c.terms.standby_fee_per_day, days)
 
 
 def _term_ends(c: ContractState, day: int) -> bool:
@@ -465,11 +410,6 @@ def _term_ends(c: ContractState, day: int) -> bool:
 
 def _constant(prices: np.ndarray) -> bool:
     return prices.size == 0 or bool((prices == prices[0]).all())
-
-
-def _promised(c: ContractState) -> bool:
-    """In force, or formed and waiting for its start day."""
-    return c.in_force or (c.status is Status.PENDING and not c.latent)
 
 
 def latent_contracts(model: World) -> list[Contract]:

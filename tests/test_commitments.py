@@ -193,21 +193,23 @@ BACKUP_NET = {
                           "outputs": [{"material": "ash", "rate_t_per_day": 10.0}]}],
     "extra_contracts": [{"id": "b1", "supplier": "sup2", "buyer": "buy", "material": "ash", "role": "backup",
                          "volume_t_per_day": 10.0, "distance_km": 0.0}],
-    "events": [{"day": 1.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}],
 }
 
 
-@pytest.mark.parametrize(("fee", "kept"), [(5.0, True), (400.0, False)])
-def test_a_buyer_keeps_a_backup_worth_its_fee_through_periods_it_was_not_called(fee: float, kept: bool) -> None:
-    # sup is down days 1-3 of 30 (up 0.9, outages of 3 days); b1 delivers 10 t/day then, 0
-    # since. Each 5-day period after the first shows the buyer only the fee (a loss), which
-    # the old cash rule left on. As insurance: 0.1 x 10 t/day x 50/t = 50/day covered.
+@pytest.mark.parametrize(("fee", "kept"), [(5.0, True), (60.0, False)])
+def test_a_buyer_keeps_a_backup_worth_its_fee_as_insurance(fee: float, kept: bool) -> None:
+    # sup's outage law: up 27 / (27 + 3) = 0.9, 3-day repairs; b1 (activation at once) covers
+    # 0.1 x 10 t/day from sup2, which has all its 10 t/day to spare: 1 t/day x 50/t (the market
+    # price it saves, price 0) = 50 a day of insurance, against the fee. Periods in which sup
+    # did not fail show the buyer only the fee (the old cash rule left on the first of them).
     sc = build({"behaviour": {"formation_interval_days": 1000, "review_periods": 1, "exit_trust_threshold": 0.0},
+                "facilities.sup.outages": {"mtbf_days": 27.0, "mttr_days": 3.0},
                 "contracts.c1.settlement_days": 5, "contracts.b1.settlement_days": 5,
-                "contracts.b1.standby_fee_per_day": fee}, horizon=30, **BACKUP_NET)
-    m = run(sc)
-    left = [e for e in m.decisions.exits if e[1] == "b1" and e[2] == "buyer"]
-    assert (not left) is kept
+                "contracts.b1.standby_fee_per_day": fee}, horizon=60, **BACKUP_NET)
+    for seed in range(3):
+        m = run(sc, seed=seed)
+        left = [e for e in m.decisions.exits if e[1] == "b1" and e[2] == "buyer"]
+        assert (not left) is kept, seed
 
 
 def test_redundancy_does_not_raise_expected_unmet_demand_on_the_market() -> None:

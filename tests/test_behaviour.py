@@ -1,6 +1,7 @@
 """Agent decisions (issue 6): each rule fires on a situation built to trigger it and stays
 silent on one built not to; frozen decisions reproduce the static model exactly; and two
-sweep-level effects (penalties and participation; the intermediary and exits)."""
+sweep-level effects (what remains of penalties and participation once suppliers commit within
+capacity, issue 21; the intermediary and exits)."""
 
 from __future__ import annotations
 
@@ -461,15 +462,23 @@ def formed_fill_rate(m: SymbiosisModel) -> float:
 
 
 @pytest.mark.slow
-def test_higher_penalties_form_fewer_contracts_that_deliver_better() -> None:
+def test_within_capacity_the_penalty_barely_changes_participation_or_fill() -> None:
+    """What remains of "higher penalties form fewer contracts that deliver better" (issue 21).
+    Before suppliers were held to their expected output, a 10 t/day stream held up to four
+    10 t/day contracts at penalty 5: penalty 5 vs 150 formed 7.75 +- 0.52 more contracts (12
+    seeds) whose fill was 0.32 lower (0.62 vs 0.94). Within capacity, formed contracts deliver
+    at both penalties and the penalty's effects are small: about 1.2 contracts and 0.01 of
+    fill (16 seeds). This asserts what holds: each effect, 4 SE up, stays under a bound the
+    old finding exceeded by far (3 contracts; 0.05 of fill), and fill is high at penalty 5."""
     low, high = sweep(market(5.0)), sweep(market(150.0))
     formed = paired_mean_and_se([m.result().metrics["contracts_formed"] for m in low],
                                 [m.result().metrics["contracts_formed"] for m in high])
-    assert formed[0] > 4 * formed[1], f"low - high penalty: {formed[0]:.2f} contracts (SE {formed[1]:.2f})"
+    assert formed[0] + 4 * formed[1] < 3.0, f"low - high penalty: {formed[0]:.2f} contracts (SE {formed[1]:.2f})"
     pairs = [(formed_fill_rate(a), formed_fill_rate(b)) for a, b in zip(low, high, strict=True)]
     pairs = [(a, b) for a, b in pairs if not (math.isnan(a) or math.isnan(b))]
     fill = paired_mean_and_se([b for _, b in pairs], [a for a, _ in pairs])
-    assert fill[0] > 4 * fill[1], f"high - low penalty fill rate: {fill[0]:.4f} (SE {fill[1]:.4f})"
+    assert fill[0] + 4 * fill[1] < 0.05, f"high - low penalty fill rate: {fill[0]:.4f} (SE {fill[1]:.4f})"
+    assert np.mean([a for a, _ in pairs]) > 0.9  # formed contracts deliver even at penalty 5
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ from scipy import stats
 
 #: Metrics drawn by default, with a reader's label ("{cur}" becomes the scenario's currency).
 KEY_METRICS = {
-    "secondary_fill_rate": "secondary fill rate (share of full-supply use)",
+    "secondary_fill_rate": "secondary fill rate (share of planned secondary use)",
     "disruption_days": "days with a secondary shortfall (days per run)",
     "penalties_paid": "penalties paid ({cur} per run)",
     "net_benefit": "net benefit vs no symbiosis ({cur} per run)",

@@ -18,8 +18,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.contracts import ContractState, Status, ends_inside_a_term, term_end_day
+from sim.commitments import Expectations, promised
+from sim.contracts import (
+    ContractState,
+    Status,
+    cut_penalty_per_t,
+    ends_inside_a_term,
+    fair_price_per_t,
+    term_end_day,
+)
 from sim.day.settlement import chargeable_short_t, penalty
+from sim.expectations import dependence_cost_per_t, dependence_risk_per_t
 from sim.market import priced_total
 from sim.scenario import Behaviour, Contract, replaced
 
@@ -28,6 +37,8 @@ if TYPE_CHECKING:
 
 #: A performance or trust below this is a "hurt"; contracts born from formation carry this id prefix.
 FORMED_PREFIX = "formed-"
+#: t/day; a supplier with less room than this left under its capacity offers nothing.
+ROOM_EPS_T = 1e-6
 
 
 @dataclass
@@ -43,8 +54,8 @@ class TermTally:
     paid_t: float = 0.0
 
 
-class Decisions:
-    """The decision layer of one run."""
+class Decisions(Expectations):
+    """The decision layer of one run (what the parties expect: sim.commitments.Expectations)."""
 
     def __init__(self, model: World, spec: Behaviour, rng: np.random.Generator):
         self.model = model
@@ -62,6 +73,7 @@ class Decisions:
         self.hurt: dict[int, bool] = {}  # input index -> unmet seen in the current episode
         self.tallies: dict[int, TermTally] = {}  # contract index -> its running minimum term
         self.proposals: dict[int, Contract] = {}  # formed candidate -> the terms it was first proposed on
+        self._capacity: dict[int, float] = {}  # stream index -> commitment capacity (see capacity)
 
     # --- trust, exit, renegotiation (at settlement) ------------------------------------------
 
@@ -160,11 +172,26 @@ class Decisions:
         return changed
 
     def _renegotiate_volume(self, c: ContractState, day: int) -> bool:
-        """The volume is cut to what was shipped per day over the term."""
+        """The volume moves, up or down, to what the supplier showed it can make over the term,
+        within its capacity and the buyer's need: the stream's output per day over the term
+        x (1 + allowance), less its other primaries' volumes, at most its commitment room
+        (`capacity`) and the buyer's remaining planned use (max share x demand / ratio, less
+        its other primaries). Set from the term's evidence, not from the old volume, so a run
+        of terms does not ratchet (at 95 % availability a 10 t/day contract settles near
+        9.5). Backups are left alone (they ship only while called)."""
+        if c.is_backup:
+            return False
         term = c.terms.min_term_days
-        shipped = float(self.model.contracts_flow["shipped_t"][day + 1 - term : day + 1, c.index].sum()) / term
-        if shipped < c.terms.volume_t_per_day * (1.0 - 1e-9) and shipped > 0.0:
-            return self._set(c, day, "volume_t_per_day", shipped)
+        st = c.supplier_stream
+        inp, sub = c.buyer_input
+        made = float(self.model.streams_flow["generated_t"][day + 1 - term : day + 1, st.index].sum()) / term
+        others = self.committed(st, but=c)
+        allowance = self.model.spec.formation.commitment_allowance
+        need = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
+        need -= sum(p.terms.volume_t_per_day for p in sub.primaries if promised(p) and p is not c)
+        target = min(made * (1.0 + allowance) - others, self.capacity(st) - others, need)
+        if target > 0.0 and abs(target - c.terms.volume_t_per_day) > 1e-9 * c.terms.volume_t_per_day:
+            return self._set(c, day, "volume_t_per_day", target)
         return False
 
     def _set(self, c: ContractState, day: int, term: str, value: float) -> bool:
@@ -182,7 +209,10 @@ class Decisions:
             return
         if not review:
             return
-        for party, benefit in (("buyer", sum(b for _, b in review)), ("supplier", sum(b for b, _ in review))):
+        buyer = sum(b for _, b in review)
+        if c.is_backup:  # insurance: what it is expected to cover, not the cash of the periods seen
+            buyer = self.backup_value(c, days)
+        for party, benefit in (("buyer", buyer), ("supplier", sum(b for b, _ in review))):
             if benefit < 0.0 and self._worth_leaving(c, day, -benefit, days):
                 self._leave(c, party, "negative benefit over the review periods", day)
                 return
@@ -279,14 +309,32 @@ class Decisions:
             buy = self.model.facility_by_id[c.terms.buyer]
             if sup.up.closed or buy.up.closed:
                 continue
-            if not self.supplier_accepts(c, day):
-                self.refused.append((day, c.terms.id, "supplier"))
-            elif not self.buyer_accepts(c, day):
-                self.refused.append((day, c.terms.id, "buyer"))
-            else:
-                self.formed.append((day, c.terms.id))
-                self.proposals.setdefault(c.index, c.terms)
-                self.model.start_contract(c, day + 1)
+            self._propose(c, day)
+
+    def _propose(self, c: ContractState, day: int) -> None:
+        """Propose a known candidate: the supplier offers at most what it has not yet promised
+        of what it expects to make (`capacity`), then each party accepts or refuses; a refused
+        proposal keeps its first terms."""
+        first = c.terms
+        room = self.capacity(c.supplier_stream) - self.committed(c.supplier_stream, but=c)
+        if room <= ROOM_EPS_T:
+            self.refused.append((day, first.id, "supplier"))
+            return
+        if room < first.volume_t_per_day:
+            c.terms = replaced(first, volume_t_per_day=room)
+            self.model.contract_changed(c)
+        if not self.supplier_accepts(c, day):
+            self.refused.append((day, first.id, "supplier"))
+        elif not self.buyer_accepts(c, day):
+            self.refused.append((day, first.id, "buyer"))
+        else:
+            self.formed.append((day, first.id))
+            self.proposals.setdefault(c.index, first)
+            self.model.start_contract(c, day + 1)
+            return
+        if c.terms is not first:
+            c.terms = first
+            self.model.contract_changed(c)
 
     def _may_form_again(self, c: ContractState, day: int) -> bool:
         """A link the agents formed, that a party left `reform_after_days` ago or more, between
@@ -322,7 +370,7 @@ class Decisions:
         availability, scaled down if its stream is already committed beyond its output."""
         st = c.supplier_stream
         avail, _ = self.availability(c.terms.supplier, day)
-        committed = sum(o.terms.volume_t_per_day for o in st.live if _promised(o) and not o.is_backup)
+        committed = sum(o.terms.volume_t_per_day for o in st.live if promised(o) and not o.is_backup)
         output = st.spec.rate_t_per_day * st.mass_factor
         total = committed + c.terms.volume_t_per_day
         return avail * min(1.0, output / total) if total > 0 else avail
@@ -336,45 +384,24 @@ class Decisions:
         return profit >= t.penalty_per_t_short * (1.0 - self.delivery_share(c, day))
 
     def buyer_accepts(self, c: ContractState, day: int) -> bool:
-        """The buyer still needs the material, and its savings per t exceed the shortage risk
-        beyond its buffer's cover, net of the penalties it would receive."""
+        """The buyer still needs the material, and its savings per t exceed its dependence risk
+        (sim.expectations.dependence_risk_per_t): the shortage it expects beyond its buffer's
+        cover, valued at what falling back costs it (market price, emergency premium or lost
+        margin) net of what the t would have cost and of the penalty it would receive."""
         t = c.terms
         inp, sub = c.buyer_input
         use = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
-        contracted = sum(p.terms.volume_t_per_day for p in sub.primaries if _promised(p))
+        contracted = sum(p.terms.volume_t_per_day for p in sub.primaries if promised(p))
         if contracted + t.volume_t_per_day > use * (1.0 + 1e-9):
             return False
         _, mttr = self.availability(t.supplier, day)
         avail = self.delivery_share(c, day)
-        haul = self.model.haul_per_t(c) if t.transport_paid_by == "buyer" else 0.0
-        saving = sub.ratio * inp.virgin_price - t.price_per_t - sub.processing_cost - haul
+        cost = self.buyer_cost_per_t(c)
+        saving = sub.ratio * inp.virgin_price - cost
         cover = inp.buffer_cap / use if use > 0 else math.inf
-        exceed = math.exp(-cover / mttr) if mttr > 0 else 0.0
-        loss_per_t = inp.spec.lost_margin_per_t * sub.ratio if inp.spec.virgin != "market" else 0.0
-        risk = self.spec.risk_aversion * (1.0 - avail) * exceed * max(0.0, loss_per_t - t.penalty_per_t_short)
-        return saving > risk
+        dependence = dependence_cost_per_t(sub.ratio, self.fallback(inp), cost, t.penalty_per_t_short)
+        return saving > dependence_risk_per_t(self.spec.risk_aversion, avail, cover, mttr, dependence)
 
-
-def cut_penalty_per_t(penalty_per_t: float, supplier: float, penalties: float, chargeable_t: float) -> float | None:
-    """The penalty rule: when the penalties turned the supplier's gain over the term into a
-    loss (supplier benefit < 0 < supplier benefit + penalties), the highest penalty per t that
-    it could have paid on the same chargeable tonnes without a loss, (benefit + penalties) /
-    chargeable t, never above the old one; None when the rule does not apply."""
-    before = supplier + penalties
-    if penalty_per_t <= 0.0 or chargeable_t <= 0.0 or not supplier < 0.0 < before:
-        return None
-    return min(penalty_per_t, before / chargeable_t)
-
-
-def fair_price_per_t(price_per_t: float, supplier: float, buyer: float, paid_t: float, share: float) -> float | None:
-    """The price rule: when the joint benefit over the term was positive but one party's was
-    negative, the price at which the supplier would have got `share` of the joint benefit on
-    the tonnes it was paid for, price + (share x joint - supplier) / paid t; None when the
-    rule does not apply."""
-    joint = supplier + buyer
-    if paid_t <= 0.0 or joint <= 0.0 or min(supplier, buyer) >= 0.0:
-        return None
-    return price_per_t + (share * joint - supplier) / paid_t
 
 
 def _term_ends(c: ContractState, day: int) -> bool:
@@ -385,11 +412,6 @@ def _term_ends(c: ContractState, day: int) -> bool:
 
 def _constant(prices: np.ndarray) -> bool:
     return prices.size == 0 or bool((prices == prices[0]).all())
-
-
-def _promised(c: ContractState) -> bool:
-    """In force, or formed and waiting for its start day."""
-    return c.in_force or (c.status is Status.PENDING and not c.latent)
 
 
 def latent_contracts(model: World) -> list[Contract]:
@@ -408,7 +430,7 @@ def latent_contracts(model: World) -> list[Contract]:
         if cid in taken:
             continue
         taken.add(cid)
-        volume = min(cand.supply_t_per_day, cand.max_take_t_per_day)
+        volume = min(cand.capacity_t_per_day, cand.max_take_t_per_day)
         if volume <= 0.0:
             continue
         terms = formed_contract(sc, cand, volume, cid)

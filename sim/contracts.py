@@ -52,11 +52,46 @@ def ends_inside_a_term(terms: Contract, first_day_out: int) -> bool:
     return first_day_out < term_end_day(terms, first_day_out - 1)
 
 
-def allocate(available_t: float, due_t: list[float], priority: list[int], rule: str) -> list[float]:
+def cut_penalty_per_t(penalty_per_t: float, supplier: float, penalties: float, chargeable_t: float) -> float | None:
+    """The penalty rule: when the penalties turned the supplier's gain over the term into a
+    loss (supplier benefit < 0 < supplier benefit + penalties), the highest penalty per t that
+    it could have paid on the same chargeable tonnes without a loss, (benefit + penalties) /
+    chargeable t, never above the old one; None when the rule does not apply."""
+    before = supplier + penalties
+    if penalty_per_t <= 0.0 or chargeable_t <= 0.0 or not supplier < 0.0 < before:
+        return None
+    return min(penalty_per_t, before / chargeable_t)
+
+
+def fair_price_per_t(price_per_t: float, supplier: float, buyer: float, paid_t: float, share: float) -> float | None:
+    """The price rule: when the joint benefit over the term was positive but one party's was
+    negative, the price at which the supplier would have got `share` of the joint benefit on
+    the tonnes it was paid for, price + (share x joint - supplier) / paid t; None when the
+    rule does not apply."""
+    joint = supplier + buyer
+    if paid_t <= 0.0 or joint <= 0.0 or min(supplier, buyer) >= 0.0:
+        return None
+    return price_per_t + (share * joint - supplier) / paid_t
+
+
+def allocate(
+    available_t: float, due_t: list[float], priority: list[int], rule: str,
+    backup: list[bool] | None = None, reserve_t: float = 0.0,
+) -> list[float]:
     """Split a supplier's stock among the contracts due today.
 
     `pro_rata`: in proportion to the quantities due. `priority`: highest priority first, ties
-    in contract order."""
+    in contract order. With `backup` flags, the primaries share the stock first; the backups
+    share only the surplus, what is left after the primaries less `reserve_t` (the stock the
+    supplier holds for its primaries: the dispatch passes its source storage while it has a
+    primary in force, so a backup takes only what would otherwise overflow, and never what a
+    primary could draw on a later day)."""
+    if backup is not None and any(backup):
+        prim = [d if not b else 0.0 for d, b in zip(due_t, backup, strict=True)]
+        out = allocate(available_t, prim, priority, rule)
+        left = max(0.0, available_t - sum(out) - reserve_t)
+        extra = allocate(left, [d if b else 0.0 for d, b in zip(due_t, backup, strict=True)], priority, rule)
+        return [o + e for o, e in zip(out, extra, strict=True)]
     total = sum(due_t)
     if total <= available_t:
         return list(due_t)

@@ -47,6 +47,25 @@ def availability(fac: Facility, horizon_days: int) -> float:
     return up
 
 
+def expected_output_t_per_day(sc: Scenario, fac: Facility, o: OutputStream) -> float:
+    """What a stream can be expected to put out per day over the long run: mean rate x the
+    dewatering mass factor x :func:`availability` (mtbf / (mtbf + mttr) x the share of days
+    outside planned maintenance). Closure hazards and common causes are not counted."""
+    mass = 1.0
+    if o.preprocessing is not None:
+        mass = dewatered_mass_t(1.0, sc.material(o.material).moisture, o.preprocessing.target_moisture)
+    return o.rate_t_per_day * mass * availability(fac, sc.scenario.horizon_days)
+
+
+def commitment_capacity_t_per_day(sc: Scenario, fac: Facility, o: OutputStream) -> float:
+    """The most a supplier commits across its primary contracts on one stream (issue 21): what
+    it expects to make, (1 + `formation.commitment_allowance`) x :func:`expected_output_t_per_day`.
+    Formation (sim.matching's rules and the agents' rounds) and volume renegotiation keep to it;
+    validate flags listed contracts beyond it. Backups are not counted: they are served only
+    from what the supplier has left after its primaries (sim.contracts.allocate)."""
+    return (1.0 + sc.formation.commitment_allowance) * expected_output_t_per_day(sc, fac, o)
+
+
 @dataclass(frozen=True)
 class StreamFigures:
     """One output stream's implied figures (t/day unless named otherwise)."""
@@ -61,6 +80,7 @@ class StreamFigures:
     expected_t_per_day: float
     contracted_t_per_day: float
     storage_t: float
+    capacity_t_per_day: float = 0.0  # commitment_capacity_t_per_day: expected x (1 + allowance)
 
 
 def stream_figures(sc: Scenario, fac: Facility, o: OutputStream, contracted_t_per_day: float) -> StreamFigures:
@@ -82,9 +102,10 @@ def stream_figures(sc: Scenario, fac: Facility, o: OutputStream, contracted_t_pe
         producing_t_per_day=mean * float(factors.max()),
         producing_days_per_year=DAYS_PER_YEAR * float(producing.mean()),
         availability=up,
-        expected_t_per_day=mean * up,
+        expected_t_per_day=expected_output_t_per_day(sc, fac, o),
         contracted_t_per_day=contracted_t_per_day,
         storage_t=o.storage_t,
+        capacity_t_per_day=commitment_capacity_t_per_day(sc, fac, o),
     )
 
 
@@ -205,11 +226,13 @@ def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]
     streams and inputs no contract uses."""
     out = []
     for s in streams.values():
-        if s.contracted_t_per_day > s.expected_t_per_day:
+        if s.contracted_t_per_day > s.capacity_t_per_day * (1.0 + 1e-9):
+            allowance = sc.formation.commitment_allowance
+            extra = f" x (1 + allowance {allowance:g})" if allowance else ""
             out.append(
                 f"over-committed: {s.facility}.{s.material}: primary contracts take {_num(s.contracted_t_per_day)} "
                 f"t/d, expected output {_num(s.expected_t_per_day)} t/d (mean {_num(s.mean_t_per_day)} x "
-                f"availability {s.availability:.3f}); lower the volumes or add a supplier"
+                f"availability {s.availability:.3f}{extra}); lower the volumes or add a supplier"
             )
     out += _campaign_flags(sc, streams, live)
     for c in live:

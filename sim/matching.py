@@ -7,6 +7,9 @@ t of secondary material *delivered* (after any preprocessing at the source):
     mass factor f          = (1 - moisture) / (1 - target_moisture) with dewatering, else 1
                              (dry matter conserved: sim.logistics.dewatered_mass_t(1, ...))
     supply                 = stream rate_t_per_day x f
+    capacity               = (1 + commitment_allowance) x supply x availability
+                             (sim.implied.commitment_capacity_t_per_day: what the supplier
+                             expects to make, so what the rules let it commit)
     max take               = demand_t_per_day x max_share / ratio
     avoided disposal   AD  = disposal cost per wet t / f          (wet t not disposed per t delivered)
     avoided procurement AP = virgin_price_per_t of the input material x ratio
@@ -34,10 +37,10 @@ Formation (`form_network`) replaces the listed contracts by the network a rule f
 
 - `system_optimal`: the linear program (scipy.optimize.linprog, HiGHS)
   max sum_c V_c x_c over candidates with V_c > 0, subject to
-  sum_{c of stream s} x_c <= supply_s, x_c summed per (input, substitute) <= max take, and
+  sum_{c of stream s} x_c <= capacity_s, x_c summed per (input, substitute) <= max take, and
   sum_{c into input i} ratio_c x_c <= demand_i, x_c <= a pipe's capacity, x >= 0;
 - `greedy`: streams in file order (facilities, then their outputs) each take their single best
-  remaining buyer by V per t (ties: candidate order) at volume min(remaining supply, remaining
+  remaining buyer by V per t (ties: candidate order) at volume min(capacity, remaining
   take), the remaining take also limited by the input's remaining functional demand / ratio
   (and by a pipe's capacity). Greedy is a feasible point of the LP, so its value never exceeds the LP optimum.
 
@@ -57,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
+from sim.implied import commitment_capacity_t_per_day
 from sim.logistics import Margin, Roads, break_even_km, dewatered_mass_t, pipe_break_even_km, transport_per_t
 from sim.scenario import Contract, Facility, Scenario, contract_input, secondary_need_t_per_day
 
@@ -87,6 +91,8 @@ class Candidate:
     break_even_km: float  # (margin - cost_per_trip / truck_capacity_t) / cost_per_tkm, >= 0 (pipe: inf or 0)
     mode: str = "road"  # "pipe" when a listed pipe contract links the exchange (transport_per_t: its cost)
     pipe_capacity_t_per_day: float | None = None  # the pipe's, when mode = "pipe" (None: unlimited)
+    # most the supplier commits from the stream across its primaries (sim.implied.commitment_capacity_t_per_day)
+    capacity_t_per_day: float = math.inf
 
     @property
     def net_value_per_t(self) -> float:
@@ -169,6 +175,7 @@ def candidate_exchanges(sc: Scenario) -> list[Candidate]:
             f = dewatered_mass_t(1.0, mat.moisture, pre.target_moisture) if pre is not None else 1.0
             disposal = o.disposal_cost_per_t if o.disposal_cost_per_t is not None else mat.disposal_cost_per_t
             pre_per_t = (pre.cost_per_t / f) if pre is not None else 0.0
+            capacity = commitment_capacity_t_per_day(sc, sup, o)
             for buy, inp, s in accepting.get(o.material, ()):
                 if buy.id == sup.id:
                     continue
@@ -210,6 +217,7 @@ def candidate_exchanges(sc: Scenario) -> list[Candidate]:
                     ),
                     mode="road" if pipe is None else "pipe",
                     pipe_capacity_t_per_day=None if pipe is None else pipe.pipe_capacity_t_per_day,
+                    capacity_t_per_day=capacity,
                 )
                 out.append(c)
     return out
@@ -238,9 +246,9 @@ def _constraints(cands: list[Candidate], demand: dict[tuple[str, str], float]):
     for key, idx in groups.items():
         row = np.zeros(n)
         first = cands[idx[0]]
-        if key[0] == "supply":
+        if key[0] == "supply":  # what the supplier expects to make, not its mean rate
             row[idx] = 1.0
-            rhs.append(first.supply_t_per_day)
+            rhs.append(first.capacity_t_per_day)
         elif key[0] == "take":
             row[idx] = 1.0
             rhs.append(first.max_take_t_per_day)
@@ -294,7 +302,7 @@ def solve_greedy(sc: Scenario, cands: list[Candidate] | None = None) -> dict[Can
         if not options:
             continue
         best, room = max(options, key=lambda cr: cr[0].net_value_per_t)  # first of equals wins
-        qty = min(best.supply_t_per_day, room)
+        qty = min(best.capacity_t_per_day, room)
         if qty <= FLOW_EPS:
             continue
         flows[best] = qty

@@ -314,6 +314,27 @@ def compute(model: World) -> RunTables:
     return RunTables(metrics, facilities, contracts, material_table(model, w, keys))
 
 
+def planned_secondary_share(model: World) -> np.ndarray:
+    """Per input, the share of its requirement its secondary materials are planned to cover:
+    `secondary_fill_rate`'s yardstick (issue 21), the same for every design point that keeps
+    the facilities, whatever contracts are in force, formed, added as backups or left. It is
+    min(1, sum of max_share over the substitutes some facility of the network puts out,
+    sum over those of ratio x their mean output (t/day, after preprocessing) / demand):
+    planned use is the max shares, capped by what the region makes at all. Before issue 21
+    the yardstick was `secondary_full_t` (what the primaries in force would supply at full
+    volume), which moves with redundancy, exits and formation."""
+    made: dict[str, float] = defaultdict(float)
+    for st in model.stream_states:
+        made[st.spec.material] += st.spec.rate_t_per_day * st.mass_factor
+    share = np.zeros(len(model.input_states))
+    for inp in model.input_states:
+        subs = [s for s in inp.substitutes if made.get(s.material, 0.0) > 0.0]
+        demand = inp.spec.demand_t_per_day
+        by_supply = sum(s.ratio * made[s.material] for s in subs) / demand if demand > 0 else 0.0
+        share[inp.index] = min(1.0, sum(s.max_share for s in subs), by_supply)
+    return share
+
+
 def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
     """Inputs, disruptions, waste and shortfalls, in days and in t: the `_t` metrics and the
     rates `fill_rate`, `secondary_fill_rate` and `diversion_rate` cover materials in t only
@@ -323,10 +344,11 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
     mass = unit_columns(keys, "t")
     f = flows(model, w, mass)
     required, unmet, generated = f["required"], f["unmet"], f["generated"]
-    full = _sum(inf["secondary_full_t"][:, mass.inputs], w)
-    # Secondary use from stock no contract would have supplied (an uncontracted input's
-    # opening buffer) is not credited above full supply: the rate stays a share in [0, 1].
-    secondary_vs_full = _sum(np.minimum(inf["from_secondary_t"], inf["secondary_full_t"])[:, mass.inputs], w)
+    planned = inf["required_t"] * planned_secondary_share(model)  # secondary_fill_rate's yardstick
+    full = _sum(planned[:, mass.inputs], w)
+    # Secondary use beyond the plan (an opening buffer) is not credited: the rate stays a
+    # share in [0, 1].
+    secondary_vs_full = _sum(np.minimum(inf["from_secondary_t"], planned)[:, mass.inputs], w)
     flags = disruption_flags(model)[w:]
     runs = runs_of_true(flags)
     exchanged = _sum(inf["accepted_t"][:, mass.buffers], w)  # what buyers took in, directly or from the pool
@@ -338,7 +360,7 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
     return {
         **as_metrics(f, "t"),
         "fill_rate": 1.0 - unmet / required if required > 0 else 1.0,
-        "secondary_fill_rate": secondary_vs_full / full if full > 0 else 1.0,
+        "secondary_fill_rate": secondary_vs_full / full if full > 0 else 1.0,  # planned_secondary_share
         "disruption_events": float(len(runs)),
         "disruption_days": float(flags.sum()),
         "max_disruption_days": float(runs.max()) if len(runs) else 0.0,

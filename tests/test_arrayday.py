@@ -478,3 +478,30 @@ def test_holding_costs_on_every_store_and_opening_source_stock(seed: int) -> Non
     booked = {row[4] for row in a.money.rows}
     assert {"holding", "buffer_holding", "stockpile_holding"} <= booked
     assert a.streams_flow["shipped_t"][0, 0] > 0.0  # the opening stock ships on day 0
+
+
+@pytest.mark.parametrize("allocation", ["pro_rata", "priority"])
+def test_backups_served_from_surplus(allocation: str) -> None:
+    """Issue 21: a called backup gets only what its supplier has left after its primaries and
+    the source storage held for them (sim.contracts.allocate). The redundancy market with a
+    backup per farm (decisions frozen, the network listed): the rule binds (backups short on
+    days their supplier kept stock), and the array day follows it to the bit."""
+    from sim.matching import apply_redundancy, form_network
+
+    sc = load_scenario(ROOT / "scenarios" / "redundancy_market.toml")
+    sc = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"horizon_days": 365}),
+                               "policy": sc.policy.model_copy(update={"adaptive": False, "allocation": allocation})})
+    sc = apply_redundancy(form_network(sc), 2)
+    sc = sc.model_copy(update={"formation": sc.formation.model_copy(update={"rule": "explicit"})})
+    a, b = _pair(sc, seed=2)
+    cf, stock = a.contracts_flow, a.streams_flow["stock_t"]
+    backups = [c for c in a.contracts if c.is_backup]
+    held = [
+        d for c in backups
+        for d in np.flatnonzero(cf["called"][:, c.index] * c.terms.volume_t_per_day
+                                > cf["shipped_t"][:, c.index] + 1e-9)
+        if stock[d, c.supplier_stream.index] > 1e-9
+    ]
+    assert held  # a called backup got less than its volume while its supplier kept stock for its primaries
+    assert (cf["short_t"][:, [c.index for c in backups]] == 0.0).all()  # owed only what the surplus covers
+    assert_same_run(a, b)

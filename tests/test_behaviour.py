@@ -1,6 +1,7 @@
 """Agent decisions (issue 6): each rule fires on a situation built to trigger it and stays
 silent on one built not to; frozen decisions reproduce the static model exactly; and two
-sweep-level effects (penalties and participation; the intermediary and exits)."""
+sweep-level effects (what remains of penalties and participation once suppliers commit within
+capacity, issue 21; the intermediary and exits)."""
 
 from __future__ import annotations
 
@@ -146,8 +147,9 @@ def test_supplier_leaves_when_penalties_outweigh_what_the_exchange_saves_it() ->
 
 
 def test_volume_is_cut_to_what_was_shipped_at_the_end_of_the_minimum_term() -> None:
-    # The supplier makes 6 t/day against 10 contracted; the 5-day term ends on day 4.
-    sc = decide({"exit_trust_threshold": 0.0},
+    # The supplier makes 6 t/day against 10 contracted; the 5-day term ends on day 4: cut to
+    # what it made, 6 (also what it shipped).
+    sc = decide({"exit_trust_threshold": 0.0, "renegotiate": ["volume"]},
                 overrides={"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.min_term_days": 5,
                            "contracts.c1.settlement_days": 5})
     m = run(sc)
@@ -156,7 +158,8 @@ def test_volume_is_cut_to_what_was_shipped_at_the_end_of_the_minimum_term() -> N
 
 
 def test_volume_stays_when_the_supplier_delivered_in_full() -> None:
-    m = run(decide(overrides={"contracts.c1.min_term_days": 5, "contracts.c1.settlement_days": 5}))
+    m = run(decide({"renegotiate": ["volume"]},
+                   overrides={"contracts.c1.min_term_days": 5, "contracts.c1.settlement_days": 5}))
     assert m.contracts[0].terms.volume_t_per_day == 10.0
 
 
@@ -459,15 +462,23 @@ def formed_fill_rate(m: SymbiosisModel) -> float:
 
 
 @pytest.mark.slow
-def test_higher_penalties_form_fewer_contracts_that_deliver_better() -> None:
+def test_within_capacity_the_penalty_barely_changes_participation_or_fill() -> None:
+    """What remains of "higher penalties form fewer contracts that deliver better" (issue 21).
+    Before suppliers were held to their expected output, a 10 t/day stream held up to four
+    10 t/day contracts at penalty 5: penalty 5 vs 150 formed 7.75 +- 0.52 more contracts (12
+    seeds) whose fill was 0.32 lower (0.62 vs 0.94). Within capacity, formed contracts deliver
+    at both penalties and the penalty's effects are small: about 1.2 contracts and 0.01 of
+    fill (16 seeds). This asserts what holds: each effect, 4 SE up, stays under a bound the
+    old finding exceeded by far (3 contracts; 0.05 of fill), and fill is high at penalty 5."""
     low, high = sweep(market(5.0)), sweep(market(150.0))
     formed = paired_mean_and_se([m.result().metrics["contracts_formed"] for m in low],
                                 [m.result().metrics["contracts_formed"] for m in high])
-    assert formed[0] > 4 * formed[1], f"low - high penalty: {formed[0]:.2f} contracts (SE {formed[1]:.2f})"
+    assert formed[0] + 4 * formed[1] < 3.0, f"low - high penalty: {formed[0]:.2f} contracts (SE {formed[1]:.2f})"
     pairs = [(formed_fill_rate(a), formed_fill_rate(b)) for a, b in zip(low, high, strict=True)]
     pairs = [(a, b) for a, b in pairs if not (math.isnan(a) or math.isnan(b))]
     fill = paired_mean_and_se([b for _, b in pairs], [a for a, _ in pairs])
-    assert fill[0] > 4 * fill[1], f"high - low penalty fill rate: {fill[0]:.4f} (SE {fill[1]:.4f})"
+    assert fill[0] + 4 * fill[1] < 0.05, f"high - low penalty fill rate: {fill[0]:.4f} (SE {fill[1]:.4f})"
+    assert np.mean([a for a, _ in pairs]) > 0.9  # formed contracts deliver even at penalty 5
 
 
 @pytest.mark.slow
@@ -594,7 +605,7 @@ def test_what_a_store_remembers_of_full_supply_follows_every_status_and_terms_ch
     if case == "starts later":  # a listed contract in force from day 5: no decisions at all
         sc = build({"contracts.c1.start_day": 5})
     elif case == "volume cut":  # the terms change: 10 -> 6 t/day at the end of the minimum term
-        sc = decide({"exit_trust_threshold": 0.0},
+        sc = decide({"exit_trust_threshold": 0.0, "renegotiate": ["volume"]},
                     overrides={"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.min_term_days": 5,
                                "contracts.c1.settlement_days": 5})
     elif case == "left and formed again":  # pending, active, notice, ended, pending, active

@@ -1,8 +1,10 @@
 """Step 5c of the day: dispatch.
 
 **Dispatch.** Each stream ships to the contracts due today (a short supplier allocates by the
-policy's rule, :func:`sim.contracts.allocate`); haulage is paid by the party the contract names
-by the contract's mode (:func:`sim.logistics.move_cost`: road haulage, or a pipe's cost per
+policy's rule, :func:`sim.contracts.allocate`; a called backup gets only the surplus, what
+is left after the primaries beyond the source storage held for them, and is due only that:
+never short, or penalised, for what its supplier kept for its primaries); haulage is paid by
+the party the contract names by the contract's mode (:func:`sim.logistics.move_cost`: road haulage, or a pipe's cost per
 unit); a pipe carries at most its capacity (`ContractState.ship_cap_t`), the rest stays in
 source storage and counts short; shipments arrive after the delivery lag. A shortfall is
 excused by the supplier's down-share over the delivery window (:func:`excused_t`). With an
@@ -65,7 +67,14 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
         if not total_carry:
             continue
         stock = st.storage.total
-        if total_carry <= stock:
+        if any(c.called for c in contracts):  # a backup only from the surplus (allocate)
+            called = [c.called and d > 0.0 for c, d in zip(contracts, due, strict=True)]
+            reserve = st.storage_cap if any(c.in_force and not c.is_backup for c in contracts) else 0.0
+            rule = m.spec.policy.allocation
+            ship = allocate(stock, carry, [c.terms.priority for c in contracts], rule, called, reserve)
+            # a backup is owed only what the surplus covers (beyond a pipe's capacity it is short)
+            due = [q + d - cy if b else d for d, cy, q, b in zip(due, carry, ship, called, strict=True)]
+        elif total_carry <= stock:
             ship = carry
         else:
             ship = allocate(stock, carry, [c.terms.priority for c in contracts], m.spec.policy.allocation)

@@ -32,6 +32,12 @@ def dispatch(a: Any, day: int) -> None:
     ship = carry.copy()
     considered = total[a.c_stream] != 0.0
     short_streams = (total != 0.0) & (total > stock)
+    if a.backup_idx.size:
+        called = np.zeros(len(total), dtype=bool)
+        called[a.c_stream[a.backup_idx[carry[a.backup_idx] > 0.0]]] = True
+        if called.any():  # a backup only from the surplus: stream by stream, as the object core
+            surplus(a, due, ship, carry, stock, np.flatnonzero(called).tolist())
+            short_streams &= ~called
     if short_streams.any():
         if a.pro_rata:  # allocate(): each due times available / total
             cut = short_streams[a.c_stream]
@@ -54,6 +60,23 @@ def dispatch(a: Any, day: int) -> None:
     if sh.any():
         short(a, day, d_idx[sh], d[sh], q[sh])
     send(a, day, d_idx, q)
+
+
+def surplus(
+    a: Any, due: np.ndarray, ship: np.ndarray, carry: np.ndarray, stock: np.ndarray, streams: list[int]
+) -> None:
+    """The streams with a called backup due: sim.contracts.allocate with the backups flagged,
+    the stream's source storage held for its primaries while one is in force; a backup is
+    then due only what the surplus covers (as sim.day.dispatch)."""
+    rule = a.m.spec.policy.allocation
+    for s in streams:
+        cs = np.asarray(a.stream_contracts[s], dtype=np.int64)
+        backup = a.is_backup[cs] & (carry[cs] > 0.0)
+        primary = bool((a.in_force[cs] & ~a.is_backup[cs]).any())
+        reserve = float(a.st_cap[s]) if primary else 0.0
+        ship[cs] = allocate(float(stock[s]), carry[cs].tolist(), a.priorities[s], rule, backup.tolist(), reserve)
+        b = cs[backup]
+        due[b] = ship[b] + due[b] - carry[b]
 
 
 def send(a: Any, day: int, d_idx: np.ndarray, q: np.ndarray) -> None:

@@ -144,7 +144,10 @@ class Behaviour(Frozen):
     a party whose benefit over the whole term was negative leaves.
     Renegotiation, at the end of each minimum term, of the terms listed in `renegotiate`, from
     the contract's own ledger over the term:
-    - `volume`: cut to what the supplier actually shipped per day over the term (never raised);
+    - `volume`: moved, up or down, to what the supplier showed it makes: the stream's output
+      per day over the term x (1 + `formation.commitment_allowance`) less its other primaries,
+      at most its commitment capacity left and the buyer's remaining planned use (set from
+      the term's evidence, not from the old volume, so terms do not ratchet down);
     - `penalty`: when the penalties the supplier paid exceeded what the exchange earned it
       before penalties (a gain turned into a loss by the penalty), the penalty per t short is
       cut to that earning per chargeable t short: the highest penalty it could have paid over
@@ -159,13 +162,21 @@ class Behaviour(Frozen):
     After a renegotiation the benefit history that the exit rule reviews starts afresh.
     Formation: every `formation_interval_days` each candidate exchange without a contract is
     discovered with `discovery_probability` (once known, it stays known) and proposed on the
-    `[formation]` terms; the supplier accepts if price plus avoided disposal less its haulage
-    covers the penalty it expects from its delivery share (its availability so far, scaled
-    down when its output is already promised); the buyer accepts if it still needs the
-    material and its saving per t exceeds `risk_aversion` x the shortage it expects beyond its
-    buffer cover
-    (P(outage > cover) = exp(-cover / MTTR) for the supplier's observed MTTR), valued at its
-    lost margin, net of the penalty it would receive.
+    `[formation]` terms, at a volume no larger than what the supplier has not yet promised of
+    its commitment capacity ((1 + `formation.commitment_allowance`) x mean rate x expected
+    availability; no room: it refuses); the supplier accepts if price plus avoided disposal
+    less its haulage covers the penalty it expects from its delivery share (its availability
+    so far, scaled down when its output is already promised); the buyer accepts if it still
+    needs the material and its saving per t exceeds its dependence risk: `risk_aversion` x the
+    shortage it expects beyond its buffer cover (P(outage > cover) = exp(-cover / MTTR) for the
+    supplier's observed MTTR) x what a t short costs it, falling back (the virgin price of the
+    day from the market, emergency purchase at its premium, or its lost margin, for the
+    functional t replaced) less what the t would have cost and the penalty it would receive.
+    A backup contract is judged by its buyer as insurance, not by its periods' cash: the
+    primaries' shortfall it is expected to cover (their suppliers' observed availability and
+    MTTR, after its activation lead time, from what its supplier has left after its own
+    primaries), times what that shortfall would cost, against its standby fees over the
+    review (or the term).
     Re-formation: with `reform_after_days` set, a link the agents formed that a party left
     becomes a candidate again that many days after it ended, known to both and proposed on
     its first terms at the next formation round (unset: an ended link never comes back).
@@ -203,8 +214,9 @@ class Behaviour(Frozen):
     """Most buffer added over the run, in days of use."""
     cascade_closure_days: Pos | None = None
     """Consecutive days of unmet critical input after which a plant closes; unset: never."""
-    renegotiate: list[Literal["volume", "price", "penalty"]] = ["volume"]  # noqa: RUF012 (pydantic copies defaults)
-    """Terms renegotiated at each term end."""
+    renegotiate: list[Literal["volume", "price", "penalty"]] = []  # noqa: RUF012 (pydantic copies defaults)
+    """Terms renegotiated at each term end; none by default (until issue 21: ["volume"]): a listed term moves only
+    when the file asks."""
     fair_share: Share | None = None
     """Supplier's share of the joint benefit in price renegotiation; unset: formation.supplier_share."""
     reform_after_days: NonNeg | None = None
@@ -235,7 +247,8 @@ class Formation(Frozen):
     `explicit` uses the listed contracts. `system_optimal` (a linear program over the candidate
     exchanges maximising total net value) and `greedy` (each supplier takes its best buyer)
     replace them with contracts formed by the rule, on the terms below; the price splits each
-    exchange's margin per t so that the supplier gets `supplier_share` of it. With
+    exchange's margin per t so that the supplier gets `supplier_share` of it. A supplier is
+    never given primaries beyond (1 + `commitment_allowance`) x its expected output. With
     `policy.redundancy = k` each input gets up to k sources: its primaries, then backup
     contracts from the best remaining candidates on the backup terms below. Contracts formed
     during a run by the agents (`[behaviour]`) get the same terms.
@@ -261,6 +274,10 @@ class Formation(Frozen):
     """Standby fee of formed backup contracts."""
     backup_activation_lead_time_days: NonNeg = 0.0
     """Activation lead time of formed backup contracts."""
+    commitment_allowance: NonNeg = 0.0
+    """A supplier commits across its primary contracts at most (1 + this) x its expected output (mean rate x
+    expected availability, sim.implied.commitment_capacity_t_per_day); formation and renegotiation keep to it,
+    validate flags listed contracts beyond it. 0: no over-commitment."""
 
 
 class Market(Frozen):

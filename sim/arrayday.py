@@ -152,6 +152,8 @@ class ArrayDay:
         self.interval = np.array([c.terms.delivery_interval_days for c in contracts], dtype=np.int64)
         self.start = np.array([c.terms.start_day for c in contracts], dtype=np.int64)
         self.settle_days = np.array([c.terms.settlement_days for c in contracts], dtype=np.int64)
+        # a shortfall is excused only under force majeure (the other excuses are refused: problems())
+        self.excusable = np.array([c.excusable for c in contracts], dtype=bool)
         self.km = np.array([c.km for c in contracts], dtype=float)
         self.lag = np.array([c.lag_days for c in contracts], dtype=np.int64)
         # transport mode: pipe rows pay pipe_cost_per_t per unit (no trips) and carry at most ship_cap

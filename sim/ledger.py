@@ -42,6 +42,7 @@ CONTRACT_CATEGORIES = (
     "transport",
     "penalty",
     "take_or_pay",
+    "min_offtake",
     "standby_fee",
     "termination_fee",
     "rejection_disposal",

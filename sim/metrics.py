@@ -225,6 +225,7 @@ def _contract_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
                 "days_called": _sum(cf["called"][:, k], w),
                 "status": c.status.value,
                 "ended_day": -1 if c.ended_day is None else c.ended_day,
+                "end_reason": c.end_reason if c.status is Status.ENDED and c.ended_day is not None else "",
             }
         )
     return pd.DataFrame(rows)
@@ -282,7 +283,7 @@ def compute(model: World) -> RunTables:
     metrics = {
         **_material_metrics(model, w),
         **_money_metrics(model, sums, facilities),
-        "contracts_ended": float(sum(c.status is Status.ENDED and c.ended_day is not None for c in model.contracts)),
+        "contracts_ended": float(sum(c.ends for c in model.contracts)),  # end events: a re-formed link counts again
         **decision_metrics(model),
         **link_metrics(model, w),
         "co2e_avoided_t": float(co2e),

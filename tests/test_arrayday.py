@@ -420,3 +420,44 @@ def test_a_stream_with_more_than_a_thousand_contracts() -> None:
         + [{**contract, "id": "g0", "material": "slag"}],
     }
     assert_same_run(*_pair(parse_scenario(raw, "<many contracts>"), seed=1))
+
+
+# --- issue 21: settlement rules the array day follows, and the ones it refuses -----------------
+
+
+@pytest.mark.parametrize(
+    ("over", "events"),
+    [
+        # take-or-pay on tonnes offered: a supplier down a whole period, short of rate, rejecting
+        ({"contracts.c1.price_per_t": 5.0, "contracts.c1.take_or_pay": 1.0, "contracts.c1.penalty_per_t_short": 3.0,
+          "contracts.c1.settlement_days": 5}, [{"day": 0, "kind": "outage", "facility": "sup", "duration_days": 5}]),
+        ({"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.price_per_t": 5.0,
+          "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5}, []),
+        ({"facilities.sup.outputs.ash.quality": {"cl": {"mean": 0.2, "sd": 0.0}},
+          "contracts.c1.quality_spec": {"cl": {"max": 0.1}}, "contracts.c1.price_per_t": 5.0,
+          "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5}, []),
+        # force majeure excuses (the only excuse the columns compute), on and off
+        ({"contracts.c1.penalty_per_t_short": 5.0, "contracts.c1.force_majeure": True},
+         [{"day": 2.5, "kind": "outage", "facility": "sup", "duration_days": 3}]),
+        ({"contracts.c1.penalty_per_t_short": 5.0}, [{"day": 2.5, "kind": "outage", "facility": "sup",
+                                                      "duration_days": 3}]),
+        # a gate fee with a minimum offtake (nothing refused on the array-covered terms)
+        ({"contracts.c1.price_per_t": -4.0, "contracts.c1.min_offtake": 1.0, "contracts.c1.settlement_days": 5}, []),
+    ],
+    ids=["down-all-period", "short-rate", "rejected", "force-majeure", "no-force-majeure", "min-offtake"],
+)
+def test_settlement_on_tonnes_offered_is_the_same_on_arrays(over: dict, events: list) -> None:
+    from tiny_net import build
+
+    sc = build({**over, "scenario.horizon_days": 20}, horizon=20, events=events)
+    assert_same_run(*_pair(sc, seed=0))
+
+
+def test_the_array_day_refuses_the_daily_terms_it_does_not_compute() -> None:
+    from tiny_net import build
+
+    for over in ({"contracts.c1.planned_outage_excused": True}, {"contracts.c1.suspend_for_buyer_maintenance": True},
+                 {"contracts.c1.volume_basis": "share_of_output", "contracts.c1.output_share": 0.5},
+                 {"contracts.c1.force_majeure_causes": ["harvest"]}):
+        assert len(problems(build(over))) == 1, over
+    assert problems(build({"contracts.c1.min_offtake": 0.5, "contracts.c1.price_per_t": -1.0})) == []

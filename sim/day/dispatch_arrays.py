@@ -120,7 +120,8 @@ def send(a: Any, day: int, d_idx: np.ndarray, q: np.ndarray) -> None:
 
 
 def short(a: Any, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray) -> None:
-    """Shortfalls, excused by the supplier's down-share over the delivery window."""
+    """Shortfalls, excused by the supplier's down-share over the delivery window under force
+    majeure (sim/day/dispatch.py excused_by_terms; the other excuses run on objects only)."""
     m = a.m
     short = d - q
     lo = np.maximum(0, day - a.interval[cs] + 1)
@@ -131,7 +132,7 @@ def short(a: Any, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray) -> Non
     for j in range(int(n.max())):
         w = np.flatnonzero(j < n)
         (sums.add if j else sums.first)(w, hist[lo[w] + j, f[w]])
-    excused = np.minimum(short, d * (1.0 - sums.result() / n))
+    excused = np.where(a.excusable[cs], np.minimum(short, d * (1.0 - sums.result() / n)), 0.0)
     cf = m.contracts_flow
     cf["short_t"][day, cs] = cf["short_t"][day, cs] + short
     cf["excused_t"][day, cs] = excused

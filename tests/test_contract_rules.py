@@ -299,3 +299,16 @@ def test_a_buyers_period_benefit_counts_tonnes_used_not_dumped():
                    events=[{"day": 2, "kind": "outage", "facility": "buy", "duration_days": 2}]))
     assert m.inputs_flow["buffer_overflow_t"][:, 0] == approx(days_array(H, {2: 10.0, 3: 10.0}))
     assert [b for _, b in m.contracts[0].benefit_history] == approx([1000.0, 2500.0])
+
+
+def test_validate_counts_no_campaign_gap_for_a_volume_that_follows_the_output():
+    # docs/examples: the fixed-volume contracts leave a campaign gap; on a share of output none.
+    from pathlib import Path
+
+    from sim.implied import implied_lines
+    from sim.scenario import load_scenario
+
+    examples = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    gap = lambda name: [x for x in implied_lines(load_scenario(examples / name)) if "campaign gap" in x]  # noqa: E731
+    assert len(gap("sugar_lime.toml")) == 1
+    assert gap("sugar_lime_terms.toml") == []

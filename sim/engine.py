@@ -30,24 +30,10 @@ def problems(spec: Scenario) -> list[str]:
         out.append("an intermediary")
     if spec.policy.adaptive or (spec.policy.adaptive is None and spec.behaviour is not None):
         out.append("agents' decisions (policy.adaptive or [behaviour])")
-    if any(_own_terms(c) for c in spec.contracts):
-        out.append(
-            "contract terms with a daily rule of their own (planned_outage_excused, suspend_for_buyer_maintenance, "
-            "volume_basis = 'share_of_output', force_majeure_causes)"
-        )
     inputs = [i for f in spec.facilities for i in f.inputs]
     if any(len(i.substitutes) > _MAX_SUBSTITUTES for i in inputs):
         out.append(f"inputs with more than {_MAX_SUBSTITUTES} substitutes")
     return out
-
-
-def _own_terms(c) -> bool:
-    """A contract term of issue 21 whose daily rule (sim/day/dispatch.py due_by_terms,
-    excused_by_terms) has no column version yet."""
-    return bool(
-        c.enabled and (c.planned_outage_excused or c.suspend_for_buyer_maintenance
-                       or c.volume_basis != "fixed" or c.force_majeure_causes)
-    )
 
 
 def engine_problems(spec: Scenario, source: str) -> list[str]:

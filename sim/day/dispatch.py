@@ -65,7 +65,7 @@ def excused_by_terms(m: World, c: ContractState, st: Any, short_t: float, due_t:
     cut = 0.0
     if st.scale_cause is not None and st.scale_cause in t.force_majeure_causes:
         cut = max(0.0, 1.0 - st.scale)
-    share = 1.0 - (1.0 - down) * (1.0 - cut)
+    share = down if cut == 0.0 else 1.0 - (1.0 - down) * (1.0 - cut)  # the array day's columns: down
     return min(short_t, due_t * share)
 
 

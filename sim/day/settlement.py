@@ -233,6 +233,6 @@ def settle_columns(engine: Any, day: int) -> None:
         c.period_start = int(engine.period_start[k])
         settle_period(m, c, day)
         engine.committed[k] = engine.shipped[k] = engine.taken[k] = engine.short[k] = engine.excused[k] = 0.0
-        engine.standby[k] = 0.0
+        engine.standby[k] = engine.suspended[k] = 0.0
         engine.carried_in[k] = c.period.carried_in_t
         engine.period_start[k] = c.period_start

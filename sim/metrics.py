@@ -184,6 +184,13 @@ def _facility_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
 
 
 def _contract_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
+    """One row per contract (contracts.csv). `excused_t`: the tonnes of its shortfall its terms
+    excuse (force majeure, announced maintenance, named causes; since issue 21 nothing without
+    such a term). `end_reason`: why it ended, "" while not ended; "notice" (a scripted notice),
+    "exit_for_cause" (a party left for the other's breach: no fee), "exit_without_cause" (a
+    decision inside a term or with none: the fee when inside a term), "term_end" (a decision
+    declining a renewal as a term ended), "closure" (a facility closed). `ended_day` and
+    `end_reason` are of its last end; `contracts_ended` (run metric) counts every end."""
     cf = model.contracts_flow
     by_cat = sums.contract
     rows = []

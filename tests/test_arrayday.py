@@ -422,7 +422,7 @@ def test_a_stream_with_more_than_a_thousand_contracts() -> None:
     assert_same_run(*_pair(parse_scenario(raw, "<many contracts>"), seed=1))
 
 
-# --- issue 21: settlement rules the array day follows, and the ones it refuses -----------------
+# --- issue 21: settlement and campaign terms, equal on the array day --------------------------
 
 
 @pytest.mark.parametrize(
@@ -436,12 +436,12 @@ def test_a_stream_with_more_than_a_thousand_contracts() -> None:
         ({"facilities.sup.outputs.ash.quality": {"cl": {"mean": 0.2, "sd": 0.0}},
           "contracts.c1.quality_spec": {"cl": {"max": 0.1}}, "contracts.c1.price_per_t": 5.0,
           "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5}, []),
-        # force majeure excuses (the only excuse the columns compute), on and off
+        # force majeure excuses (in columns), on and off
         ({"contracts.c1.penalty_per_t_short": 5.0, "contracts.c1.force_majeure": True},
          [{"day": 2.5, "kind": "outage", "facility": "sup", "duration_days": 3}]),
         ({"contracts.c1.penalty_per_t_short": 5.0}, [{"day": 2.5, "kind": "outage", "facility": "sup",
                                                       "duration_days": 3}]),
-        # a gate fee with a minimum offtake (nothing refused on the array-covered terms)
+        # a gate fee with a minimum offtake, everything offered taken
         ({"contracts.c1.price_per_t": -4.0, "contracts.c1.min_offtake": 1.0, "contracts.c1.settlement_days": 5}, []),
     ],
     ids=["down-all-period", "short-rate", "rejected", "force-majeure", "no-force-majeure", "min-offtake"],

@@ -45,9 +45,9 @@ class StreamState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "base", "contracts", "disposal_cost", "holding_cost", "index", "live", "mass_factor", "material", "owner",
-        "pay_disposal", "pay_holding", "pay_preprocessing", "preprocessing_cost", "quality", "scale", "shelf_life",
-        "spec", "stock_start", "storage", "storage_cap",
+        "base", "contracts", "disposal_cost", "holding_cost", "index", "live", "mass_factor", "material", "own_terms",
+        "owner", "pay_disposal", "pay_holding", "pay_preprocessing", "preprocessing_cost", "quality", "scale",
+        "scale_cause", "shelf_life", "spec", "stock_start", "storage", "storage_cap",
     )
 
     def __init__(
@@ -69,6 +69,8 @@ class StreamState:
         # than an empty numpy view made, carried and freed for every lot
         self.quality = quality if quality.shape[1] else None
         self.scale = 1.0  # scripted stream_scale / stream_end
+        self.scale_cause: str | None = None  # the named outside cause of the scale now, if any
+        self.own_terms = False  # a contract's due follows its own terms (sim/day/dispatch.py due_by_terms)
         self.storage = LotQueue()
         self.storage_cap = spec.storage_t  # suppliers may raise it (sim/behaviour.py)
         self.contracts: list = []  # ContractState, filled by the model
@@ -95,8 +97,9 @@ class SubstituteStore:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "contracted", "disposal_cost", "full_supply", "holding_cost", "lots", "material", "max_share", "pay_disposal",
-        "pay_holding", "pay_processing", "primaries", "processing_cost", "ratio", "shelf_life",
+        "contracted", "disposal_cost", "dumped_t", "full_supply", "holding_cost", "lots", "material", "max_share",
+        "pay_disposal", "pay_holding", "pay_processing", "primaries", "processing_cost", "ratio", "received_t",
+        "shelf_life",
     )
 
     def __init__(
@@ -124,6 +127,9 @@ class SubstituteStore:
         # it out again would visit every primary contract, out of the day's order.
         self.full_supply: float | None = None
         self.pay_processing = self.pay_disposal = self.pay_holding = -1  # money accounts, opened by the model
+        # running totals, for the buyer's period benefit (tonnes used, not dumped): tonnes
+        # received from contracts, and tonnes of this store lost to overflow (object core)
+        self.received_t = self.dumped_t = 0.0
 
     def full_supply_t_per_day(self) -> float:
         """Tonnes per day the primary contracts in force would deliver at full supply."""

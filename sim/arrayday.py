@@ -153,6 +153,15 @@ class ArrayDay:
         self.interval = np.array([c.terms.delivery_interval_days for c in contracts], dtype=np.int64)
         self.start = np.array([c.terms.start_day for c in contracts], dtype=np.int64)
         self.settle_days = np.array([c.terms.settlement_days for c in contracts], dtype=np.int64)
+        # a shortfall is excused only under the contract's terms: force majeure in columns, the
+        # other excuses (announced maintenance, named causes) and a due of the contract's own
+        # (share of output, suspension) by the object core's functions, contract by contract
+        self.excusable = np.array([c.excusable for c in contracts], dtype=bool)
+        t = [c.terms for c in contracts]
+        self.own_due_idx = np.array([k for k in range(C) if contracts[k].own_due], dtype=np.int64)
+        self.own_excuse_idx = np.array(
+            [k for k in range(C) if t[k].planned_outage_excused or t[k].force_majeure_causes], dtype=np.int64
+        )
         self.km = np.array([c.km for c in contracts], dtype=float)
         self.lag = np.array([c.lag_days for c in contracts], dtype=np.int64)
         # transport mode: pipe rows pay pipe_cost_per_t per unit (no trips) and carry at most ship_cap
@@ -212,6 +221,7 @@ class ArrayDay:
         self.taken = np.array([c.period.taken_t for c in contracts], dtype=float)
         self.short = np.array([c.period.short_t for c in contracts], dtype=float)
         self.excused = np.array([c.period.excused_t for c in contracts], dtype=float)
+        self.suspended = np.array([c.period.suspended_t for c in contracts], dtype=float)
         self.carried_in = np.array([c.period.carried_in_t for c in contracts], dtype=float)
         self.in_transit = np.array([c.in_transit_t for c in contracts], dtype=float)
         self.period_start = np.array([c.period_start for c in contracts], dtype=np.int64)
@@ -397,7 +407,7 @@ class ArrayDay:
         return Period(
             committed_t=float(self.committed[k]), shipped_t=float(self.shipped[k]), taken_t=float(self.taken[k]),
             short_t=float(self.short[k]), excused_t=float(self.excused[k]), standby_days=float(self.standby[k]),
-            carried_in_t=float(self.carried_in[k]),
+            carried_in_t=float(self.carried_in[k]), suspended_t=float(self.suspended[k]),
         )
 
     def _read_status(self) -> None:

@@ -74,6 +74,8 @@ class Decisions(Expectations):
         self.tallies: dict[int, TermTally] = {}  # contract index -> its running minimum term
         self.proposals: dict[int, Contract] = {}  # formed candidate -> the terms it was first proposed on
         self._capacity: dict[int, float] = {}  # stream index -> commitment capacity (see capacity)
+        # contract -> its buyer's store's (received, dumped) running totals at its last settlement
+        self.marks: dict[int, tuple[float, float]] = {}
 
     # --- trust, exit, renegotiation (at settlement) ------------------------------------------
 
@@ -83,8 +85,9 @@ class Decisions(Expectations):
         renegotiate at term end or leave."""
         s = self.spec
         if committed_t > 0.0:
-            # An outage short-fall counts against trust unless the contract excuses it.
-            unexcused = short_t - (excused_t if c.terms.force_majeure else 0.0)
+            # A short-fall counts against trust unless the contract excuses it (excused_t is
+            # what its terms excuse: sim/day/dispatch.py excused_by_terms).
+            unexcused = short_t - excused_t
             performance = 1.0 - max(0.0, unexcused) / committed_t
             c.trust += s.trust_learning_rate * (min(1.0, max(0.0, performance)) - c.trust)
         if penalty_owed > 0.0:
@@ -96,8 +99,18 @@ class Decisions(Expectations):
         if c.terms.min_term_days > 0:
             self._tally(c, benefits)
         tally = self.tallies.pop(c.index, TermTally()) if _term_ends(c, day) else None
-        if c.status is not Status.ACTIVE:
-            return
+        if c.status is Status.ACTIVE:
+            self._decide(c, day, tally)
+        # A fee booked by these decisions (an exit's termination fee) belongs to this period.
+        if c.period_cash and c.benefit_history:
+            s_cash, b_cash = c.period_cash.get(c.terms.supplier, 0.0), c.period_cash.get(c.terms.buyer, 0.0)
+            supplier, buyer = c.benefit_history[-1]
+            c.benefit_history[-1] = (supplier + s_cash, buyer + b_cash)
+            c.period_cash.clear()
+
+    def _decide(self, c: ContractState, day: int, tally: TermTally | None) -> None:
+        """Renegotiate at a term's end, or review the contract and perhaps leave."""
+        s = self.spec
         if tally is None:  # within a term, or no term: the last review periods
             recent = c.benefit_history[-s.review_periods :]
             full = len(recent) == s.review_periods
@@ -111,13 +124,15 @@ class Decisions(Expectations):
         """(supplier, buyer) benefit from the contract over the period ending on `day`: the
         cash it moved (price, fees, penalties, take-or-pay, standby, haulage) plus what it saved
         them (disposal avoided on tonnes taken; procurement avoided less processing on tonnes
-        used), at each day's prices."""
+        used: taken less the contract's share of what the buyer's store of the material lost to
+        overflow or spoilage in the period, :meth:`dumped_t`), at each day's prices."""
         cf = self.model.contracts_flow
         prices = self.model.prices
         start, k = c.period_start, c.index
         inp, sub = c.buyer_input
         stream = c.supplier_stream
         taken = c.out_period.taken_t if c.routed else c.period.taken_t
+        dumped = self.dumped_t(c, taken)
         disposal = prices.disposal[start : day + 1, stream.index]
         virgin = prices.virgin[start : day + 1, inp.index]
         if _constant(disposal):  # one price all period (always, without a [market])
@@ -126,13 +141,26 @@ class Decisions(Expectations):
             avoided_disposal = priced_total(cf["accepted_t"][start : day + 1, k], disposal)
         if _constant(virgin):
             price = float(virgin[0]) if virgin.size else inp.virgin_price
-            avoided_virgin = taken * (sub.ratio * price - sub.processing_cost)
+            avoided_virgin = (taken - dumped) * (sub.ratio * price - sub.processing_cost)
         else:
             used = cf["out_accepted_t" if c.routed else "accepted_t"][start : day + 1, k]
-            avoided_virgin = sub.ratio * priced_total(used, virgin) - taken * sub.processing_cost
+            avoided_virgin = sub.ratio * (priced_total(used, virgin) - dumped * float(virgin[-1]))
+            avoided_virgin -= (taken - dumped) * sub.processing_cost
         supplier = c.period_cash.get(c.terms.supplier, 0.0) + avoided_disposal
         buyer = c.period_cash.get(c.terms.buyer, 0.0) + avoided_virgin
         return supplier, buyer
+
+    def dumped_t(self, c: ContractState, taken_t: float) -> float:
+        """The contract's share of the tonnes its buyer's store of the material lost to overflow
+        or spoilage since the contract last settled: those lost x its share of what the store
+        received meanwhile (the store's running totals, sim/agents.py SubstituteStore)."""
+        sub = c.buyer_input[1]
+        received0, dumped0 = self.marks.get(c.index, (0.0, 0.0))
+        self.marks[c.index] = (sub.received_t, sub.dumped_t)
+        received, dumped = sub.received_t - received0, sub.dumped_t - dumped0
+        if received <= 0.0 or dumped <= 0.0:
+            return 0.0
+        return min(taken_t, dumped * min(1.0, taken_t / received))
 
     def _tally(self, c: ContractState, benefits: tuple[float, float]) -> None:
         """Add a settled period to the running term's tally (the supplier's leg: for a routed
@@ -213,7 +241,8 @@ class Decisions(Expectations):
         if c.is_backup:  # insurance: what it is expected to cover, not the cash of the periods seen
             buyer = self.backup_value(c, days)
         for party, benefit in (("buyer", buyer), ("supplier", sum(b for b, _ in review))):
-            if benefit < 0.0 and self._worth_leaving(c, day, -benefit, days):
+            free = c.breach_by is not None and c.breach_by != party  # for cause: no fee
+            if benefit < 0.0 and (free or self._worth_leaving(c, day, -benefit, days)):
                 self._leave(c, party, "negative benefit over the review periods", day)
                 return
 
@@ -228,8 +257,14 @@ class Decisions(Expectations):
         return loss / days * (term_end_day(t, day) - day - 1) > t.early_termination_fee
 
     def _leave(self, c: ContractState, party: str, reason: str, day: int) -> None:
+        """`party` gives notice: for cause when the other party was in breach in the period
+        just settled (the test on the Contract docstring; free), else without (a fee inside a
+        term)."""
+        for_cause = c.breach_by is not None and c.breach_by != party
+        if for_cause:
+            reason += f" (for cause: the {c.breach_by}'s breach)"
         self.exits.append((day, c.terms.id, party, reason))
-        self.model.give_notice(c, party)
+        self.model.give_notice(c, party, for_cause)
 
     # --- every day ---------------------------------------------------------------------------
 
@@ -330,6 +365,8 @@ class Decisions(Expectations):
         else:
             self.formed.append((day, first.id))
             self.proposals.setdefault(c.index, first)
+            sub = c.buyer_input[1]
+            self.marks[c.index] = (sub.received_t, sub.dumped_t)
             self.model.start_contract(c, day + 1)
             return
         if c.terms is not first:
@@ -352,7 +389,10 @@ class Decisions(Expectations):
         self.model.set_latent(c, True)
         c.terms = self.proposals[c.index]
         self.model.contract_changed(c)
-        c.end_day = c.ended_day = c.notice_by = None
+        c.end_day = c.ended_day = c.notice_by = c.breach_by = None
+        c.end_reason, c.for_cause = "", False
+        sub = c.buyer_input[1]
+        self.marks[c.index] = (sub.received_t, sub.dumped_t)
         c.trust = self.spec.trust_initial
         c.benefit_history.clear()
         self.tallies.pop(c.index, None)

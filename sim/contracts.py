@@ -146,6 +146,7 @@ class Period:
     excused_t: float = 0.0
     standby_days: float = 0.0
     carried_in_t: float = 0.0
+    suspended_t: float = 0.0  # due, held back for the buyer's announced maintenance: offered, not taken
 
 
 @dataclass(slots=True, kw_only=True)
@@ -190,6 +191,14 @@ class ContractState:
     activation_pending: bool = False  # backups: an activation is scheduled
     generation: int = 0  # backups: bumped on release, so stale activations are ignored
     notice_by: str | None = None
+    # terms that change the day's dispatch (sim/day/dispatch.py): a due of its own (share of
+    # output, suspension for the buyer's maintenance), and any clause that excuses a shortfall
+    own_due: bool = False
+    excusable: bool = False
+    breach_by: str | None = None  # the party in breach in the period last settled, if any
+    for_cause: bool = False  # the notice running was given for the other party's breach
+    end_reason: str = ""  # "" | notice | exit_for_cause | exit_without_cause | term_end | closure
+    ends: int = 0  # times it ended (a link that re-formed ends again)
 
     @property
     def is_backup(self) -> bool:
@@ -258,6 +267,8 @@ def make_contract_state(
         routed=routed,
         inbound_bands=limit_bands(props, terms.quality_spec),
         latent=is_latent,
+        own_due=terms.volume_basis != "fixed" or terms.suspend_for_buyer_maintenance,
+        excusable=terms.force_majeure or terms.planned_outage_excused or bool(terms.force_majeure_causes),
     )
     if routed:
         c.km_out = roads.km(buyer.fid, hub_id)

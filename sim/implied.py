@@ -259,10 +259,11 @@ def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]
 
 
 def _campaign_flags(sc: Scenario, streams: dict, live: list) -> list[str]:
-    """Contracts call for the same volume every day, in season or not: a campaign stream's
-    idle days are bridged only by its source store (what is short is the supplier's shortfall,
-    whatever the buyers hold), and what its producing days put out beyond the contracts must
-    fit in that store or be disposed of."""
+    """Fixed-volume contracts call for the same volume every day, in season or not (those with
+    `volume_basis = "share_of_output"` follow the output, so nothing is due off season): a
+    campaign stream's idle days are bridged only by its source store (what is short is the
+    supplier's shortfall, whatever the buyers hold), and what its producing days put out beyond
+    the contracts must fit in that store or be disposed of."""
     out = []
     facilities = {f.id: f for f in sc.facilities}
     for f in sc.facilities:
@@ -271,18 +272,22 @@ def _campaign_flags(sc: Scenario, streams: dict, live: list) -> list[str]:
             if pat.kind != "campaign" or s.contracted_t_per_day <= 0 or not pat.off_days:
                 continue
             assert pat.on_days is not None
-            buffers = sum(contract_input(sc, c, facilities).buffer_t for c in live
-                          if (c.supplier, c.material) == (f.id, o.material) and c.role == "primary")
-            gap = pat.off_days * s.contracted_t_per_day
-            name, per_day, store = f"{f.id}.{o.material}", _num(s.contracted_t_per_day), _num(s.storage_t)
+            mine = [c for c in live if (c.supplier, c.material) == (f.id, o.material) and c.role == "primary"]
+            buffers = sum(contract_input(sc, c, facilities).buffer_t for c in mine)
+            # a volume that follows the output (volume_basis = "share_of_output") is not due off season
+            fixed = sum(c.volume_t_per_day for c in mine if c.volume_basis == "fixed")
+            shared = sum(c.output_share or 0.0 for c in mine if c.volume_basis != "fixed")
+            gap = pat.off_days * fixed
+            name, per_day, store = f"{f.id}.{o.material}", _num(fixed), _num(s.storage_t)
             if gap > s.storage_t:
                 out.append(f"campaign gap: {name}: {pat.off_days} idle days x {per_day} t/d contracted = "
                            f"{_num(gap)} t against {store} t of source store: contracts fall about "
                            f"{_num(gap - s.storage_t)} t short each off season (the buyers' {_num(buffers)} t of "
                            "buffers bridge part of their use); raise storage_t or lower the volumes")
-            surplus = (s.producing_t_per_day - s.contracted_t_per_day) * pat.on_days
+            taken = fixed + shared * s.producing_t_per_day
+            surplus = (s.producing_t_per_day - taken) * pat.on_days
             if surplus > s.storage_t:
-                out.append(f"campaign surplus: {name}: {_num(s.producing_t_per_day)} t/d produced less {per_day} "
+                out.append(f"campaign surplus: {name}: {_num(s.producing_t_per_day)} t/d produced less {_num(taken)} "
                            f"t/d contracted over {pat.on_days} days = {_num(surplus)} t, beyond {store} t of "
                            f"source store: about {_num(surplus - s.storage_t)} t a year is disposed of")
     return out

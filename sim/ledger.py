@@ -44,6 +44,7 @@ CONTRACT_CATEGORIES = (
     "transport",
     "penalty",
     "take_or_pay",
+    "min_offtake",
     "standby_fee",
     "termination_fee",
     "rejection_disposal",
@@ -81,7 +82,7 @@ CONTRACT_FLOWS = (
     "accepted_t",
     "rejected_t",
     "short_t",  # due - shipped + rejected (for a routed contract: the supplier's inbound leg)
-    "excused_t",
+    "excused_t",  # of the short tonnes, those the contract's terms excuse (sim/day/dispatch.py excused_by_terms)
     "in_force",  # 1 on days the contract is in force
     "called",  # backups: 1 on days delivering
     # outbound leg of a contract routed through the intermediary (zero otherwise)

@@ -204,6 +204,13 @@ def _facility_table(model: World, w: int, sums: MoneySums, keys: Keys) -> pd.Dat
 
 
 def _contract_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
+    """One row per contract (contracts.csv). `excused_t`: the tonnes of its shortfall its terms
+    excuse (force majeure, announced maintenance, named causes; since issue 21 nothing without
+    such a term). `end_reason`: why it ended, "" while not ended; "notice" (a scripted notice),
+    "exit_for_cause" (a party left for the other's breach: no fee), "exit_without_cause" (a
+    decision inside a term or with none: the fee when inside a term), "term_end" (a decision
+    declining a renewal as a term ended), "closure" (a facility closed). `ended_day` and
+    `end_reason` are of its last end; `contracts_ended` (run metric) counts every end."""
     cf = model.contracts_flow
     by_cat = sums.contract
     rows = []
@@ -245,6 +252,7 @@ def _contract_table(model: World, w: int, sums: MoneySums) -> pd.DataFrame:
                 "days_called": _sum(cf["called"][:, k], w),
                 "status": c.status.value,
                 "ended_day": -1 if c.ended_day is None else c.ended_day,
+                "end_reason": c.end_reason if c.status is Status.ENDED and c.ended_day is not None else "",
             }
         )
     return pd.DataFrame(rows)
@@ -305,7 +313,7 @@ def compute(model: World) -> RunTables:
     metrics = {
         **_material_metrics(model, w, keys),
         **_money_metrics(model, sums, facilities, keys),
-        "contracts_ended": float(sum(c.status is Status.ENDED and c.ended_day is not None for c in model.contracts)),
+        "contracts_ended": float(sum(c.ends for c in model.contracts)),  # end events: a re-formed link counts again
         **decision_metrics(model),
         **link_metrics(model, w),
         "co2e_avoided_t": float(co2e),

@@ -239,6 +239,7 @@ class SymbiosisModel(mesa.Model):
                 assert self.hub is not None
                 self.hub.join(c, stream.shelf_life)
             stream.contracts.append(c)
+            stream.own_terms = stream.own_terms or c.own_due
             if not is_latent:
                 stream.live.append(c)
             self.contracts.append(c)
@@ -275,7 +276,7 @@ class SymbiosisModel(mesa.Model):
             elif e.kind in ("stream_end", "stream_scale"):
                 st = next(s for s in self.facility_by_id[e.facility].streams if s.spec.material == e.material)
                 factor = 0.0 if e.kind == "stream_end" else float(e.factor)
-                self.schedule(e.day, set_scale, self, st, factor)
+                self.schedule(e.day, set_scale, self, st, factor, e.cause)
             elif e.kind == "notice":
                 for c in self.contracts:
                     if c.terms.id == e.contract:
@@ -336,9 +337,10 @@ class SymbiosisModel(mesa.Model):
     def _make_close_hook(self, fid: str) -> Callable[[], None]:
         return lambda: facility_closed(self, fid)
 
-    def give_notice(self, c: ContractState, party: str) -> None:
-        """A party gives notice on a contract today (an agent's decision during the day)."""
-        give_notice(self, c, party, day=self.today)
+    def give_notice(self, c: ContractState, party: str, for_cause: bool = False) -> None:
+        """A party gives notice on a contract today (an agent's decision during the day),
+        for the other party's breach or without cause."""
+        give_notice(self, c, party, day=self.today, for_cause=for_cause)
 
     def contract_changed(self, c: ContractState) -> None:
         """A contract's status or terms changed: its buyer's store works out again what its

@@ -147,6 +147,25 @@ def maintain(env: simpy.Environment, state: UpState, window: Maintenance) -> Gen
         yield env.timeout(window.every_days - window.duration_days)
 
 
+def announced_down_share(windows: list[Maintenance], notice_days: float, lo: float, hi: float) -> float:
+    """Share of [lo, hi) inside maintenance windows announced at least `notice_days` ahead
+    (their `notice_days`): the planned down-time a contract's notice clause recognises. The
+    windows are a schedule known in advance, so this is a pure function of the file."""
+    down = 0.0
+    for w in windows:
+        if w.notice_days < notice_days:
+            continue
+        if w.every_days is None:
+            starts = [w.start_day]
+        else:
+            first = max(0, math.floor((lo - w.start_day - w.duration_days) / w.every_days))
+            last = math.floor((hi - w.start_day) / w.every_days)
+            starts = [w.start_day + j * w.every_days for j in range(first, last + 1)]
+        for s in starts:
+            down += max(0.0, min(s + w.duration_days, hi) - max(s, lo))
+    return min(1.0, down / (hi - lo)) if hi > lo else 0.0
+
+
 def scripted_outage(
     env: simpy.Environment, state: UpState, day: float, duration_days: float
 ) -> Generator[Any, Any, None]:

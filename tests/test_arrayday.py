@@ -505,3 +505,78 @@ def test_backups_served_from_surplus(allocation: str) -> None:
     assert held  # a called backup got less than its volume while its supplier kept stock for its primaries
     assert (cf["short_t"][:, [c.index for c in backups]] == 0.0).all()  # owed only what the surplus covers
     assert_same_run(a, b)
+
+
+# --- issue 21: settlement and campaign terms, equal on the array day --------------------------
+
+
+@pytest.mark.parametrize(
+    ("over", "events"),
+    [
+        # take-or-pay on tonnes offered: a supplier down a whole period, short of rate, rejecting
+        ({"contracts.c1.price_per_t": 5.0, "contracts.c1.take_or_pay": 1.0, "contracts.c1.penalty_per_t_short": 3.0,
+          "contracts.c1.settlement_days": 5}, [{"day": 0, "kind": "outage", "facility": "sup", "duration_days": 5}]),
+        ({"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.price_per_t": 5.0,
+          "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5}, []),
+        ({"facilities.sup.outputs.ash.quality": {"cl": {"mean": 0.2, "sd": 0.0}},
+          "contracts.c1.quality_spec": {"cl": {"max": 0.1}}, "contracts.c1.price_per_t": 5.0,
+          "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5}, []),
+        # force majeure excuses (in columns), on and off
+        ({"contracts.c1.penalty_per_t_short": 5.0, "contracts.c1.force_majeure": True},
+         [{"day": 2.5, "kind": "outage", "facility": "sup", "duration_days": 3}]),
+        ({"contracts.c1.penalty_per_t_short": 5.0}, [{"day": 2.5, "kind": "outage", "facility": "sup",
+                                                      "duration_days": 3}]),
+        # a gate fee with a minimum offtake, everything offered taken
+        ({"contracts.c1.price_per_t": -4.0, "contracts.c1.min_offtake": 1.0, "contracts.c1.settlement_days": 5}, []),
+    ],
+    ids=["down-all-period", "short-rate", "rejected", "force-majeure", "no-force-majeure", "min-offtake"],
+)
+def test_settlement_on_tonnes_offered_is_the_same_on_arrays(over: dict, events: list) -> None:
+    from tiny_net import build
+
+    sc = build({**over, "scenario.horizon_days": 20}, horizon=20, events=events)
+    assert_same_run(*_pair(sc, seed=0))
+
+
+BUYER_OVERHAUL = {"maintenance": [{"start_day": 2, "duration_days": 2.5, "every_days": 9, "notice_days": 14}]}
+SUPPLIER_OVERHAUL = {"maintenance": [{"start_day": 3.5, "duration_days": 3, "every_days": 8, "notice_days": 10}]}
+
+
+@pytest.mark.parametrize(
+    ("over", "events"),
+    [
+        # deliveries suspended for the buyer's announced maintenance, with take-or-pay
+        ({"facilities.buy.outages": BUYER_OVERHAUL, "contracts.c1.suspend_for_buyer_maintenance": True,
+          "contracts.c1.planned_outage_notice_days": 7, "contracts.c1.price_per_t": 5.0,
+          "contracts.c1.take_or_pay": 1.0, "contracts.c1.settlement_days": 5}, []),
+        # ... every other day, with a minimum offtake on a gate fee, and supplier storage
+        ({"facilities.buy.outages": BUYER_OVERHAUL, "contracts.c1.suspend_for_buyer_maintenance": True,
+          "contracts.c1.delivery_interval_days": 2, "contracts.c1.price_per_t": -3.0, "contracts.c1.min_offtake": 0.9,
+          "facilities.sup.outputs.ash.storage_t": 15.0, "contracts.c1.settlement_days": 4}, []),
+        # announced supplier maintenance excused (with a partial day), a breakdown beside it not
+        ({"facilities.sup.outputs.ash.rate_t_per_day": 9.0, "facilities.sup.outputs.ash.storage_t": 5.0,
+          "facilities.sup.outages": SUPPLIER_OVERHAUL, "contracts.c1.planned_outage_excused": True,
+          "contracts.c1.planned_outage_notice_days": 7, "contracts.c1.penalty_per_t_short": 4.0},
+         [{"day": 12.5, "kind": "outage", "facility": "sup", "duration_days": 2}]),
+        # a volume that follows the output, cut by a named cause the contract excuses
+        ({"contracts.c1.volume_basis": "share_of_output", "contracts.c1.output_share": 0.7,
+          "contracts.c1.volume_t_per_day": 7.0, "contracts.c1.delivery_interval_days": 3,
+          "contracts.c1.penalty_per_t_short": 2.0, "contracts.c1.force_majeure_causes": ["harvest"]},
+         [{"day": 6, "kind": "stream_scale", "facility": "sup", "material": "ash", "factor": 0.5, "cause": "harvest"},
+          {"day": 4.5, "kind": "outage", "facility": "sup", "duration_days": 2}]),
+        # a fixed volume under a named cause, with force majeure too
+        ({"contracts.c1.penalty_per_t_short": 2.0, "contracts.c1.force_majeure_causes": ["harvest"],
+          "contracts.c1.force_majeure": True},
+         [{"day": 6, "kind": "stream_scale", "facility": "sup", "material": "ash", "factor": 0.5, "cause": "harvest"},
+          {"day": 4.5, "kind": "outage", "facility": "sup", "duration_days": 2}]),
+    ],
+    ids=["suspended", "suspended-interval-min-offtake", "planned-excused", "share-of-output-cause", "fixed-cause"],
+)
+def test_campaign_terms_are_the_same_on_arrays(over: dict, events: list) -> None:
+    from tiny_net import build
+
+    sc = build(over, horizon=20, events=events)
+    assert not problems(sc)
+    a, b = _pair(sc, seed=0)
+    assert_same_run(a, b)
+    assert any(s["suspended_t"] > 0.0 or s["excused_t"] > 0.0 for s in a.settlements)  # the rule fired

@@ -178,15 +178,16 @@ def test_penalty_cap_limits_each_period():
 def test_force_majeure_excuses_shortfall_during_supplier_outage(force_majeure, owed):
     # Supplier down on days 2, 3, 4 (scripted outage from day 2 for 3 days), no storage: nothing
     # shipped those days, 30 t short, all of it in the outage. Penalty 5/t: 0 under force
-    # majeure, 150 without.
+    # majeure (30 t excused), 150 without (nothing excused: excused_t is what the terms excuse).
     sc = build({"contracts.c1.penalty_per_t_short": 5.0, "contracts.c1.force_majeure": force_majeure},
                events=[{"day": 2, "kind": "outage", "facility": "sup", "duration_days": 3}])
     m = run(sc)
     down = days_array(H, {2: 10.0, 3: 10.0, 4: 10.0})
+    excused = down if force_majeure else 0.0 * down
     assert m.contracts_flow["short_t"][:, 0] == approx(down)
-    assert m.contracts_flow["excused_t"][:, 0] == approx(down)
+    assert m.contracts_flow["excused_t"][:, 0] == approx(excused)
     (s,) = settlements(m)
-    assert (s["short_t"], s["excused_t"], s["penalty"]) == approx((30.0, 30.0, owed))
+    assert (s["short_t"], s["excused_t"], s["penalty"]) == approx((30.0, excused.sum(), owed))
     assert daily(m, "penalty", "sup", "buy").sum() == approx(owed)
 
 
@@ -207,29 +208,31 @@ def test_force_majeure_excuses_only_the_down_share_of_a_partial_outage_day():
 # --- take-or-pay ------------------------------------------------------------------------------
 
 
-def test_take_or_pay_tops_up_when_supplier_short():
+def test_take_or_pay_never_charges_tonnes_the_supplier_did_not_make():
     # Supplier makes 6 t/day of the 10 due; price 5, take-or-pay 0.8, 5-day periods.
-    # Period 0..4: committed 50, taken = days 1..4 arrivals = 24, plus the 6 t shipped on day 4
-    # and still on the road -> 5 x (40 - 30) = 50.
-    # Period 5..9: committed 50, taken = days 5..9 arrivals = 30, less the 6 t counted before,
-    # plus the 6 t on the road -> 5 x (40 - 30) = 50.
+    # Period 0..4: committed 50, short 20, offered 30; taken = days 1..4 arrivals = 24, plus
+    # the 6 t shipped on day 4 and still on the road = 30 >= 0.8 x 30: no top-up (the old
+    # rule charged 5 x (0.8 x 50 - 30) = 50 for tonnes never made). Period 5..9 likewise.
     sc = build({"facilities.sup.outputs.ash.rate_t_per_day": 6.0, "contracts.c1.price_per_t": 5.0,
                 "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5})
     m = run(sc)
     assert [s["taken_t"] for s in settlements(m)] == approx([24.0, 30.0])
-    assert daily(m, "take_or_pay", "buy", "sup") == approx(days_array(H, {4: 50.0, 9: 50.0}))
+    assert [s["short_t"] for s in settlements(m)] == approx([20.0, 20.0])
+    assert entries(m, "take_or_pay").empty
     assert daily(m, "price", "buy", "sup") == approx(days_array(H, {d: 30.0 for d in range(1, H)}))
 
 
-def test_take_or_pay_charges_rejected_deliveries():
-    # All lots rejected at the gate. Period 0..4: nothing accepted, but day 4's 10 t are on the
-    # road (not inspected yet) -> 5 x (40 - 10) = 150. Period 5..9: nothing accepted, those 10 t
-    # counted before, 10 t on the road again -> 5 x (40 - 0) = 200.
+def test_take_or_pay_charges_nothing_for_rejected_deliveries():
+    # All lots rejected at the gate: rejected tonnes are the supplier's shortfall (offered =
+    # committed - short). Period 0..4: committed 50, short 40 (days 1..4 rejections), offered
+    # 10, taken 0 + 10 on the road: no top-up (the old rule charged 150). Period 5..9: short 50,
+    # offered 0: no top-up (the old rule charged 200).
     sc = build({"facilities.sup.outputs.ash.quality": {"cl": {"mean": 0.2, "sd": 0.0}},
                 "contracts.c1.quality_spec": {"cl": {"max": 0.1}}, "contracts.c1.price_per_t": 5.0,
                 "contracts.c1.take_or_pay": 0.8, "contracts.c1.settlement_days": 5})
     m = run(sc)
-    assert daily(m, "take_or_pay", "buy", "sup") == approx(days_array(H, {4: 150.0, 9: 200.0}))
+    assert [s["short_t"] for s in settlements(m)] == approx([40.0, 50.0])
+    assert entries(m, "take_or_pay").empty
 
 
 @pytest.mark.parametrize("km", [0.0, 1200.0])

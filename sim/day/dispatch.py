@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.contracts import ContractState, allocate
 from sim.logistics import move_cost
+from sim.outages import announced_down_share
 
 if TYPE_CHECKING:
     from sim.day.world import World
@@ -28,6 +29,46 @@ def excused_t(short_t: float, due_t: float, up_window: list[float]) -> float:
     """Tonnes of a shortfall excused by the supplier's down-time: at most the due tonnes times
     its down-share over the delivery window (the up-fractions of its days)."""
     return min(short_t, due_t * (1.0 - sum(up_window) / len(up_window)))
+
+
+def due_by_terms(m: World, c: ContractState, st: Any, due: float, day: int) -> tuple[float, float]:
+    """The tonnes due today under the contract's own terms, and the part of them suspended:
+    `share_of_output` makes them `output_share` x the stream's output over the delivery
+    interval; `suspend_for_buyer_maintenance` holds back (direct contracts) the share of a
+    delivery that would land while the buyer is down for maintenance announced with the
+    contract's notice."""
+    t = c.terms
+    if t.volume_basis == "share_of_output":
+        lo = max(0, day - t.delivery_interval_days + 1)
+        due = t.output_share * float(m.streams_flow["generated_t"][lo : day + 1, st.index].sum())
+    suspended = 0.0
+    if t.suspend_for_buyer_maintenance and not c.routed and due > 0.0:
+        land = day + c.lag_days
+        windows = m.facility_by_id[t.buyer].spec.outages.maintenance
+        suspended = due * announced_down_share(windows, t.planned_outage_notice_days, land, land + 1)
+    return due, suspended
+
+
+def excused_by_terms(m: World, c: ContractState, st: Any, short_t: float, due_t: float, day: int) -> float:
+    """Tonnes of a shortfall the contract's terms excuse: the supplier's down-share over the
+    delivery window under `force_majeure` (:func:`excused_t`), or only its announced
+    maintenance (notice at least `planned_outage_notice_days`) under `planned_outage_excused`;
+    and the cut of a scripted `stream_scale` whose cause the contract names in
+    `force_majeure_causes`. Nothing without such a term."""
+    t = c.terms
+    lo = max(0, day - t.delivery_interval_days + 1)
+    down = 0.0
+    if t.force_majeure or t.planned_outage_excused:
+        window = m.up_history[lo : day + 1, m.facility_index[st.owner]].tolist()
+        down = 1.0 - sum(window) / len(window)
+        if not t.force_majeure:
+            windows = m.facility_by_id[st.owner].spec.outages.maintenance
+            down = min(down, announced_down_share(windows, t.planned_outage_notice_days, lo, day + 1))
+    cut = 0.0
+    if st.scale_cause is not None and st.scale_cause in t.force_majeure_causes:
+        cut = max(0.0, 1.0 - st.scale)
+    share = down if cut == 0.0 else 1.0 - (1.0 - down) * (1.0 - cut)  # the array day's columns: down
+    return min(short_t, due_t * share)
 
 
 def hub_ships(m: World, day: int, hub_routes: dict[str, list[tuple[ContractState, float]]]) -> None:
@@ -56,15 +97,21 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
         contracts = st.live  # a latent contract is never due
         if not contracts:
             continue
-        if len(contracts) == 1:
+        held = [0.0] * len(contracts)  # suspended for the buyer's announced maintenance
+        if len(contracts) == 1 and not st.own_terms:
             due = [contracts[0].due_today(day)]
             carry = [min(due[0], contracts[0].ship_cap_t)]
             total_carry = carry[0]
         else:
             due = [c.due_today(day) for c in contracts]
-            carry = [min(d, c.ship_cap_t) for c, d in zip(contracts, due, strict=True)]  # a pipe's capacity
+            if st.own_terms:
+                for j, c in enumerate(contracts):
+                    if c.own_due and due[j] > 0.0:
+                        due[j], held[j] = due_by_terms(m, c, st, due[j], day)
+            # a pipe carries at most its capacity
+            carry = [min(d - h, c.ship_cap_t) for c, d, h in zip(contracts, due, held, strict=True)]
             total_carry = sum(carry)
-        if not total_carry:
+        if not total_carry and not any(held):
             continue
         stock = st.storage.total
         if any(c.called for c in contracts):  # a backup only from the surplus (allocate)
@@ -78,7 +125,7 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
             ship = carry
         else:
             ship = allocate(stock, carry, [c.terms.priority for c in contracts], m.spec.policy.allocation)
-        for c, d, q in zip(contracts, due, ship, strict=True):
+        for c, d, q, s in zip(contracts, due, ship, held, strict=True):
             if d <= 0.0:
                 continue
             k = c.index
@@ -87,16 +134,15 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
             shipped_row[k] = q
             p.committed_t += d
             p.shipped_t += q
-            if q < d:
-                short = d - q
-                # the supplier's down-share over the delivery window
-                lo = max(0, day - c.terms.delivery_interval_days + 1)
-                window = m.up_history[lo : day + 1, m.facility_index[st.owner]].tolist()
-                excused = excused_t(short, d, window)
+            if q < d - s:
+                short = d - s - q  # what was suspended is the buyer's, not short
+                excused = excused_by_terms(m, c, st, short, d, day) if c.excusable else 0.0
                 short_row[k] += short
                 excused_row[k] = excused
                 p.short_t += short
                 p.excused_t += excused
+            if s:
+                p.suspended_t += s
             if q <= 0.0:
                 continue
             pieces = st.storage.take(q)

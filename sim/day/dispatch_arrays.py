@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.contracts import allocate
 from sim.day.columns import DISPATCH, Batch, join
+from sim.day.dispatch import due_by_terms, excused_by_terms
 from sim.rings import SCALAR_MAX, Sums, pieces_of
 
 
@@ -23,7 +24,9 @@ def dispatch(a: Any, day: int) -> None:
     on_interval = (k == 1) | ((day - a.start) % k == k - 1)
     on = a.in_force & (day >= a.start) & on_interval & (a.called | ~a.is_backup)
     due = np.where(on, a.vol * k, 0.0)
-    carry = np.minimum(due, a.ship_cap) if a.any_cap else due  # a pipe carries at most its capacity
+    held = own_due(a, day, due) if len(a.own_due_idx) else None
+    offer = due if held is None else due - held
+    carry = np.minimum(offer, a.ship_cap) if a.any_cap else offer  # a pipe carries at most its capacity
     sums = Sums(len(a.scale))
     for r, cs in enumerate(a.rank_contracts):
         (sums.add if r else sums.first)(a.c_stream[cs], carry[cs])
@@ -31,6 +34,10 @@ def dispatch(a: Any, day: int) -> None:
     stock = a.src.total
     ship = carry.copy()
     considered = total[a.c_stream] != 0.0
+    if held is not None:  # a stream whose deliveries are all held back still books them
+        held_by_stream = np.zeros(len(a.scale))
+        np.add.at(held_by_stream, a.c_stream, held)
+        considered |= held_by_stream[a.c_stream] > 0.0
     short_streams = (total != 0.0) & (total > stock)
     if a.backup_idx.size:
         called = np.zeros(len(total), dtype=bool)
@@ -56,9 +63,12 @@ def dispatch(a: Any, day: int) -> None:
     cf["shipped_t"][day, d_idx] = q
     a.committed[d_idx] = a.committed[d_idx] + d
     a.shipped[d_idx] = a.shipped[d_idx] + q
-    sh = q < d
+    o = offer[d_idx]
+    sh = q < o
     if sh.any():
-        short(a, day, d_idx[sh], d[sh], q[sh])
+        short(a, day, d_idx[sh], d[sh], q[sh], o[sh])
+    if held is not None:
+        a.suspended[d_idx] = a.suspended[d_idx] + held[d_idx]
     send(a, day, d_idx, q)
 
 
@@ -77,6 +87,18 @@ def surplus(
         ship[cs] = allocate(float(stock[s]), carry[cs].tolist(), a.priorities[s], rule, backup.tolist(), reserve)
         b = cs[backup]
         due[b] = ship[b] + due[b] - carry[b]
+
+
+def own_due(a: Any, day: int, due: np.ndarray) -> np.ndarray:
+    """The contracts with a due of their own (share of output, suspension for the buyer's
+    announced maintenance), by the object core's rule (sim/day/dispatch.py due_by_terms):
+    `due` changed in place; returns the tonnes held back."""
+    m = a.m
+    held = np.zeros(len(due))
+    for k in a.own_due_idx[due[a.own_due_idx] > 0.0].tolist():
+        c = m.contracts[k]
+        due[k], held[k] = due_by_terms(m, c, c.supplier_stream, float(due[k]), day)
+    return held
 
 
 def send(a: Any, day: int, d_idx: np.ndarray, q: np.ndarray) -> None:
@@ -142,10 +164,13 @@ def send(a: Any, day: int, d_idx: np.ndarray, q: np.ndarray) -> None:
         a.arrivals.setdefault(day + lag, []).append(batch)
 
 
-def short(a: Any, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray) -> None:
-    """Shortfalls, excused by the supplier's down-share over the delivery window."""
+def short(a: Any, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray, offer: np.ndarray) -> None:
+    """Shortfalls (what was offered, the due less what was held back, and not shipped),
+    excused by the contract's terms (sim/day/dispatch.py excused_by_terms): the supplier's
+    down-share over the delivery window under force majeure in columns; announced maintenance
+    and named causes contract by contract."""
     m = a.m
-    short = d - q
+    short = offer - q
     lo = np.maximum(0, day - a.interval[cs] + 1)
     n = day + 1 - lo
     f = a.c_fac[cs]
@@ -154,7 +179,11 @@ def short(a: Any, day: int, cs: np.ndarray, d: np.ndarray, q: np.ndarray) -> Non
     for j in range(int(n.max())):
         w = np.flatnonzero(j < n)
         (sums.add if j else sums.first)(w, hist[lo[w] + j, f[w]])
-    excused = np.minimum(short, d * (1.0 - sums.result() / n))
+    excused = np.where(a.excusable[cs], np.minimum(short, d * (1.0 - sums.result() / n)), 0.0)
+    if len(a.own_excuse_idx):
+        for j in np.flatnonzero(np.isin(cs, a.own_excuse_idx)).tolist():
+            c = m.contracts[int(cs[j])]
+            excused[j] = excused_by_terms(m, c, c.supplier_stream, float(short[j]), float(d[j]), day)
     cf = m.contracts_flow
     cf["short_t"][day, cs] = cf["short_t"][day, cs] + short
     cf["excused_t"][day, cs] = excused

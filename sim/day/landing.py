@@ -64,6 +64,7 @@ def unload(m: World, landed: list, day: int) -> None:
         for qty, born, quality in kept:
             lots.put(qty, born, quality)
         accepted_row[inp.index] += accepted
+        sub.received_t += accepted
         if inbound:
             inp.inbound_t -= inbound
     landed.clear()

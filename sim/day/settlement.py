@@ -29,29 +29,63 @@ if TYPE_CHECKING:
 
 
 def chargeable_short_t(short_t: float, excused_t: float, committed_t: float, terms: Contract) -> float:
-    """Tonnes short that a penalty applies to: ``(short - excused - tolerance * committed)^+``,
-    with force-majeure excuses only when the clause is in."""
-    if not terms.force_majeure:
-        excused_t = 0.0
+    """Tonnes short that a penalty applies to: ``(short - excused - tolerance * committed)^+``.
+    `excused_t` is what the contract's terms excuse (sim/day/dispatch.py `excused_by_terms`:
+    outages under force majeure, announced maintenance, named causes); since issue 21 dispatch
+    records only that, so no clause is checked here."""
     return max(0.0, short_t - excused_t - terms.tolerance * committed_t)
 
 
 def penalty(short_t: float, excused_t: float, committed_t: float, terms: Contract) -> float:
     """Short-delivery penalty for one settlement period:
     ``penalty_per_t_short * (short - excused - tolerance * committed)^+``, capped at
-    ``penalty_cap_per_period``. Force-majeure excuses apply only when the clause is in."""
+    ``penalty_cap_per_period`` (excused: by the contract's terms, see :func:`chargeable_short_t`)."""
     owed = terms.penalty_per_t_short * chargeable_short_t(short_t, excused_t, committed_t, terms)
     if terms.penalty_cap_per_period is not None:
         owed = min(owed, terms.penalty_cap_per_period)
     return owed
 
 
-def take_or_pay_topup(taken_t: float, committed_t: float, terms: Contract) -> float:
+def offered_t(committed_t: float, short_t: float) -> float:
+    """Tonnes the seller offered in a period: committed less its shortfall (what it failed to
+    make or ship, its excused share and what the buyer's gate rejected included)."""
+    return max(0.0, committed_t - short_t)
+
+
+def take_or_pay_topup(taken_t: float, committed_t: float, terms: Contract, short_t: float = 0.0) -> float:
     """What the buyer pays on top of the price of what it took, so that it pays for at least
-    ``take_or_pay * committed``: ``price * (m C - q_b)^+``."""
+    ``take_or_pay * min(committed, offered)``: ``price * (m min(C, C - s) - q_b)^+``, where
+    ``s`` is the seller's shortfall (:func:`offered_t`). Tonnes the seller failed to deliver
+    are its shortfall (a penalty), never the buyer's: a seller down all period earns no top-up.
+    (Before issue 21 the obligation ran on committed tonnes, ``short_t`` ignored; the
+    default keeps that reading for callers that give no shortfall.)"""
     if terms.take_or_pay <= 0.0 or terms.price_per_t <= 0.0:
         return 0.0
-    return terms.price_per_t * max(0.0, terms.take_or_pay * committed_t - taken_t)
+    owed_t = terms.take_or_pay * min(committed_t, offered_t(committed_t, short_t))
+    return terms.price_per_t * max(0.0, owed_t - taken_t)
+
+
+def min_offtake_fee(taken_t: float, committed_t: float, terms: Contract, short_t: float, avoided_per_t: float) -> float:
+    """A gate-fee contract's minimum offtake: the buyer pays ``rate * (min_offtake * offered -
+    taken)^+``, the rate being `refusal_cost_per_t` or, unset, `avoided_per_t` (the supplier's
+    disposal cost per t: what a refused tonne costs it). Tonnes the supplier did not offer are
+    never the buyer's."""
+    if terms.min_offtake <= 0.0:
+        return 0.0
+    rate = avoided_per_t if terms.refusal_cost_per_t is None else terms.refusal_cost_per_t
+    return rate * max(0.0, terms.min_offtake * offered_t(committed_t, short_t) - taken_t)
+
+
+def breach(terms: Contract, p: Period, taken_t: float) -> str | None:
+    """The test of breach of a settled period (the Contract docstring): "supplier" when its
+    chargeable shortfall was positive; "buyer" when it took less than its take-or-pay (or
+    minimum-offtake) share of the tonnes offered; None when neither."""
+    if chargeable_short_t(p.short_t, p.excused_t, p.committed_t, terms) > 1e-9:
+        return "supplier"
+    share = max(terms.take_or_pay, terms.min_offtake)
+    if share > 0.0 and taken_t < share * offered_t(p.committed_t, p.short_t) - 1e-9:
+        return "buyer"
+    return None
 
 
 def period_open(c: ContractState) -> bool:
@@ -126,16 +160,21 @@ def settle_leg(
     penalty owed."""
     t = c.terms
     owed = penalty(p.short_t, p.excused_t, p.committed_t, t)
-    topup = 0.0
+    topup = refused = 0.0
     if take_or_pay:
         # Taken: what landed and was accepted in the period, plus what is on the road to the
         # buyer at its close (shipped in the period, it lands in the next one), less what was
         # on the road when it opened (counted by the previous period). Without the road,
         # a shipment in transit at a period's close was charged as not taken, and then
         # paid again at the price when it landed.
-        topup = take_or_pay_topup(p.taken_t + c.on_road_to_buyer_t - p.carried_in_t, p.committed_t, t)
+        taken = p.taken_t + c.on_road_to_buyer_t - p.carried_in_t
+        topup = take_or_pay_topup(taken, p.committed_t, t, p.short_t)
+        refused = min_offtake_fee(taken, p.committed_t, t, p.short_t, c.supplier_stream.disposal_cost)
+        # the test of breach (Contract docstring), read by the exit decisions
+        c.breach_by = breach(t, p, taken)
     m.money.book(day, seller, taker, owed, "penalty", c.index)
     m.money.book(day, taker, seller, topup, "take_or_pay", c.index)
+    m.money.book(day, taker, seller, refused, "min_offtake", c.index)
     m.penalties_to_date += owed
     m.settlements.append(_record(c, day, p, leg, owed, topup))
     return owed
@@ -153,6 +192,7 @@ def _record(c: ContractState, day: int, p: Period, leg: str, owed: float, topup:
         "taken_t": p.taken_t,
         "short_t": p.short_t,
         "excused_t": p.excused_t,
+        "suspended_t": p.suspended_t,
         "standby_days": c.period.standby_days,
         "penalty": owed,
         "take_or_pay": topup,
@@ -193,6 +233,6 @@ def settle_columns(engine: Any, day: int) -> None:
         c.period_start = int(engine.period_start[k])
         settle_period(m, c, day)
         engine.committed[k] = engine.shipped[k] = engine.taken[k] = engine.short[k] = engine.excused[k] = 0.0
-        engine.standby[k] = 0.0
+        engine.standby[k] = engine.suspended[k] = 0.0
         engine.carried_in[k] = c.period.carried_in_t
         engine.period_start[k] = c.period_start

@@ -4,11 +4,12 @@ backups.
 **Contract status.** Contracts start, and those whose notice ran out end. Notices (scripted
 or decided) run for the contract's notice period; a contract that then stops inside a minimum
 term costs the leaver the early-termination fee, unless the notice declines a renewal as a term
-ends (:func:`sim.contracts.ends_inside_a_term`, :func:`sim.contracts.is_term_boundary`). A
-permanent closure ends every contract of the facility. A backup is called when one of its
-buyer's primaries fails (its supplier down or closed, its stream stopped, the contract ended)
-and the failure outlasts the backup's activation lead time; it is released when every primary
-is back. A contract formed by the agents starts on its terms (:func:`start_contract`); one
+ends or the leaver leaves for the other's breach (:func:`sim.contracts.ends_inside_a_term`,
+:func:`sim.contracts.is_term_boundary`). A permanent closure ends every contract of the
+facility. Each contract records why it ended (`ContractState.end_reason`). A backup is called
+when one of its buyer's primaries fails (its supplier down or closed, its stream stopped, the
+contract ended) and the failure outlasts the backup's activation lead time; it is released when
+every primary is back. A contract formed by the agents starts on its terms (:func:`start_contract`); one
 given up waits as a candidate again (:func:`set_latent`).
 """
 
@@ -36,10 +37,14 @@ def update_contract_status(m: World, day: int) -> None:
             end(m, c, day)
 
 
-def give_notice(m: World, c: ContractState, party: str, day: int | None = None) -> None:
+def give_notice(m: World, c: ContractState, party: str, day: int | None = None, for_cause: bool = False) -> None:
     """A party gives notice: obligations run for `notice_days`; a contract that then stops
-    inside a minimum term costs the leaver the early-termination fee, paid now to the other
-    party, unless the notice comes as a term ends (it declines the renewal)."""
+    inside a minimum term costs the leaver the early-termination fee, paid now to the party
+    left behind, unless the notice comes as a term ends (it declines the renewal) or the
+    party leaves for cause (the other's breach: the test is on the Contract docstring). The
+    contract will end for the reason recorded here (`ContractState.end_reason`): "notice" (a
+    scripted notice), "exit_for_cause", "term_end" (a decision declining a renewal) or
+    "exit_without_cause"."""
     if c.status not in (Status.ACTIVE, Status.PENDING):
         return
     # A decision during the day's balance comes after today's status update, so the
@@ -50,21 +55,33 @@ def give_notice(m: World, c: ContractState, party: str, day: int | None = None) 
         c.status = Status.NOTICE  # a pending contract turns to notice when it starts
         m.contract_changed(c)
     c.notice_by = party
+    c.for_cause = for_cause
     c.end_day = day + c.terms.notice_days
     first_day_out = max(c.end_day, day + 1) if decided else c.end_day
     # Notice as a term ends declines its renewal: no fee, whatever the notice runs into.
     renewal_declined = is_term_boundary(c.terms, day + 1 if decided else day)
-    if not renewal_declined and ends_inside_a_term(c.terms, first_day_out):
+    if for_cause:
+        c.end_reason = "exit_for_cause"
+    elif not decided:
+        c.end_reason = "notice"
+    else:
+        c.end_reason = "term_end" if renewal_declined else "exit_without_cause"
+    if not for_cause and not renewal_declined and ends_inside_a_term(c.terms, first_day_out):
         leaver = c.terms.supplier if party == "supplier" else c.terms.buyer
         other = c.terms.buyer if party == "supplier" else c.terms.supplier
         m.money.book(day, leaver, other, c.terms.early_termination_fee, "termination_fee", c.index)
 
 
-def end(m: World, c: ContractState, day: int) -> None:
+def end(m: World, c: ContractState, day: int, reason: str | None = None) -> None:
+    """The contract ends on `day` (for `reason`, else the one its notice recorded)."""
     was_pending = c.status is Status.PENDING
     c.status = Status.ENDED
     m.contract_changed(c)
     c.ended_day = None if was_pending else day
+    if reason is not None:
+        c.end_reason = reason
+    if not was_pending:
+        c.ends += 1
     c.called = False
     if not c.is_backup:
         for b in backups_of(m, c):
@@ -85,10 +102,11 @@ def primaries_of(m: World, b: ContractState) -> list[ContractState]:
     return m.contracts_by_input[b.buyer_input[0].index][0]
 
 
-def set_scale(m: World, stream: Any, factor: float) -> None:
-    """A scripted change of a stream's output; an ended stream calls its buyers' backups
-    (and a restarted one releases them), as an outage does."""
+def set_scale(m: World, stream: Any, factor: float, cause: str | None = None) -> None:
+    """A scripted change of a stream's output, for a named outside `cause` or none; an ended
+    stream calls its buyers' backups (and a restarted one releases them), as an outage does."""
     stream.scale = factor
+    stream.scale_cause = cause
     for c in stream.contracts:
         if not c.is_backup:
             for b in backups_of(m, c):
@@ -128,7 +146,7 @@ def facility_closed(m: World, fid: str, day: int | None = None) -> None:
     day = int(m.env.now) if day is None else day
     for c in m.contracts:
         if fid in (c.terms.supplier, c.terms.buyer) and c.status is not Status.ENDED:
-            end(m, c, day)
+            end(m, c, day, "closure")
     for c in m.contracts:
         if not c.is_backup and c.terms.supplier == fid:
             for b in backups_of(m, c):

@@ -49,6 +49,7 @@ def tidy_up(fac: Any, day: int) -> None:
                 sp = s.lots.expire(day, s.shelf_life)
                 if sp:
                     spoiled += sp
+                    s.dumped_t += sp
                     pay(day, s.pay_disposal, sp * s.disposal_cost)
         level = sum([s.lots.total for s in inp.substitutes])
         excess = level - inp.buffer_cap
@@ -59,6 +60,7 @@ def tidy_up(fac: Any, day: int) -> None:
                 cut = s.lots.trim_newest(max(0.0, s.lots.total - excess))
                 excess -= cut
                 overflow += cut
+                s.dumped_t += cut
                 pay(day, s.pay_disposal, cut * s.disposal_cost)
             level = inp.buffer_level
         if spoiled:

@@ -68,7 +68,28 @@ class Contract(Frozen):
     force_majeure: bool = False
     """true: shortfall caused by the supplier's outages is excused."""
     take_or_pay: Share = 0.0
-    """Share of the committed volume the buyer pays for even when it takes less."""
+    """Share of the tonnes offered (committed less the supplier's shortfall) the buyer pays for
+    even when it takes less."""
+    min_offtake: Share = 0.0
+    """Gate-fee contracts (negative price): share of the tonnes offered the buyer must take; it
+    pays `refusal_cost_per_t` per t taken below it at settlement (ledger "min_offtake")."""
+    refusal_cost_per_t: NonNeg | None = None
+    """min_offtake: rate per t refused below the minimum; unset: the supplier's disposal cost per t."""
+    planned_outage_excused: bool = False
+    """true: a shortfall while the supplier is down for maintenance announced at least
+    `planned_outage_notice_days` ahead is excused (no penalty, no breach)."""
+    planned_outage_notice_days: NonNeg = 0.0
+    """Notice a maintenance window needs (its `notice_days`) to be excused or to suspend deliveries."""
+    suspend_for_buyer_maintenance: bool = False
+    """true (direct contracts): deliveries that would land while the buyer is down for maintenance
+    announced with the notice are not shipped; they count as offered and not taken."""
+    volume_basis: Literal["fixed", "share_of_output"] = "fixed"
+    """fixed: `volume_t_per_day` is due; share_of_output: `output_share` of the stream's output."""
+    output_share: Share | None = None
+    """share_of_output: the share of the stream's output over each delivery interval that is due."""
+    force_majeure_causes: list[Ident] = []  # noqa: RUF012 (pydantic copies defaults)
+    """Named outside causes (a stream_scale event's `cause`, e.g. "harvest") whose output cut
+    excuses the shortfall it causes, with or without `force_majeure`."""
     settlement_days: Annotated[int, Field(ge=1)] = 30
     """Days between settlements (penalties, take-or-pay)."""
     standby_fee_per_day: NonNeg = 0.0
@@ -105,6 +126,13 @@ class Contract(Frozen):
             for term in ("standby_fee_per_day", "activation_lead_time_days"):
                 if getattr(self, term) != 0.0:
                     raise ValueError(f"{term} applies only to role = 'backup'; set role = 'backup' or remove {term}")
+        if (self.volume_basis == "share_of_output") != (self.output_share is not None):
+            raise ValueError("output_share goes with volume_basis = 'share_of_output' (set both, or neither)")
+        if self.min_offtake > 0 and self.price_per_t >= 0:
+            raise ValueError(
+                f"min_offtake applies to a gate fee (negative price_per_t, given {self.price_per_t}); "
+                "use take_or_pay for a positive price"
+            )
         if self.take_or_pay > 0 and self.price_per_t <= 0:
             raise ValueError(
                 f"take_or_pay needs a positive price_per_t (given {self.price_per_t}); "

@@ -95,6 +95,8 @@ class Maintenance(Frozen):
     """Length of each shutdown."""
     every_days: Pos | None = None
     """Repeat interval; unset: once."""
+    notice_days: NonNeg = 0.0
+    """Days each shutdown is announced ahead (default 0: on the day; contracts needing notice do not excuse it)."""
 
     @model_validator(mode="after")
     def _fits_cycle(self) -> Maintenance:

@@ -339,6 +339,9 @@ class Event(Frozen):
     """notice: the contract."""
     party: Literal["buyer", "supplier"] | None = None
     """notice: who gives it."""
+    cause: Ident | None = None
+    """stream_scale: the outside cause it stands for (e.g. "harvest"); a contract whose
+    `force_majeure_causes` names it excuses the shortfall the cut causes."""
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Event:
@@ -351,6 +354,8 @@ class Event(Frozen):
         }[self.kind]
         optional = {"facility", "material", "duration_days", "factor", "contract", "party"}
         given = {k for k in optional if getattr(self, k) is not None}
+        if self.cause is not None and self.kind != "stream_scale":
+            raise ValueError(f"cause applies only to kind 'stream_scale', not '{self.kind}'; remove it")
         if needs - given:
             raise ValueError(f"kind '{self.kind}' needs {', '.join(sorted(needs - given))}")
         if given - needs:

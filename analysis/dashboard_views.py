@@ -165,7 +165,7 @@ def net_benefit_series(model: SymbiosisModel) -> pd.DataFrame:
     days before the warm-up ends count zero. The last row equals the facilities table's
     ``net_benefit`` when the run is over."""
     n = days_done(model)
-    benefit = _cost_to_date(twin_of(model), n) - _cost_to_date(model, n)
+    benefit = _cost_to_date(twin_of(model, SymbiosisModel), n) - _cost_to_date(model, n)
     return pd.DataFrame(benefit, columns=[f.fid for f in model.facilities])
 
 

@@ -2,6 +2,18 @@
 
 Every number here is a sum over the material flow tables or the money ledger of the same run,
 over the days after the warm-up. Names are a public contract: add, never rename.
+
+Benefits (DESIGN.md section 3a) compare two simulated worlds: the run, and its twin without
+symbiosis (sim/twin.py: the same scenario, seed, horizon and engine with every contract,
+formation and the intermediary off; the agents' other decisions, such as closing a plant that
+lost a critical input, are taken in both). In each world a facility's cost on a side is what
+it paid less what it received on that side (every ledger category, by CATEGORY_SIDE or its
+role in the contract, as :func:`sum_money` attributes it) less the change in value of the
+side's stocks from the start of day `warmup` to the end of the run, valued by one rule in both
+worlds (sim/stocks.py). `supplier_benefit` = twin supply cost - supply cost, `buyer_benefit`
+the same on the buy side, `net_benefit` their sum (for the network, plus the intermediary's
+profit, its pool's value change included). With every contract off the run is its own twin
+and every benefit is exactly 0 (tests/test_counterfactual.py).
 """
 
 from __future__ import annotations

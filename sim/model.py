@@ -473,8 +473,9 @@ class SymbiosisModel(mesa.Model):
     # --- results -----------------------------------------------------------------------------
 
     def result(self, series: bool = False) -> run_metrics.RunResult:
-        """The run's metrics and tables (a :class:`sim.run.RunResult`)."""
-        tables = run_metrics.compute(self, twin_of(self))
+        """The run's metrics and tables (a :class:`sim.run.RunResult`); benefits against the
+        twin run without symbiosis (sim/twin.py), simulated here to the same day."""
+        tables = run_metrics.compute(self, twin_of(self, SymbiosisModel))
         return run_metrics.RunResult(
             metrics=tables.metrics,
             facilities=tables.facilities,

@@ -25,12 +25,9 @@ and is not run again: the changes above change nothing in it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sim.scenario import Behaviour, Scenario
-
-if TYPE_CHECKING:
-    from sim.model import SymbiosisModel
 
 
 def twin_scenario(sc: Scenario, engine: str) -> Scenario:
@@ -47,21 +44,20 @@ def twin_scenario(sc: Scenario, engine: str) -> Scenario:
     return sc.model_copy(update=update)
 
 
-def is_own_twin(m: SymbiosisModel) -> bool:
+def is_own_twin(m: Any) -> bool:
     """Whether the model is already the world without symbiosis."""
     return not m.contracts and m.hub is None
 
 
-def twin_of(m: SymbiosisModel) -> SymbiosisModel:
-    """The twin of `m`, simulated to the same day as `m` (kept on the model and stepped on
-    when `m` has moved on, as the dashboard does)."""
+def twin_of(m: Any, model_class: Any) -> Any:
+    """The twin of the model `m` (a sim.model.SymbiosisModel), built as a `model_class`
+    and simulated to the same day as `m` (kept on the model and stepped on when `m` has moved
+    on, as the dashboard does)."""
     if is_own_twin(m):
         return m
     twin = getattr(m, "_twin", None)
     if twin is None:
-        from sim.model import SymbiosisModel
-
-        twin = SymbiosisModel(
+        twin = model_class(
             twin_scenario(m.given_scenario, m.engine), rng=m.seed, horizon_days=m.horizon, collect_series=False
         )
         twin.track_stock_values(m.stock_value_history is not None)

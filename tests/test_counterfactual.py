@@ -145,3 +145,30 @@ def test_the_counterfactual_follows_the_stockpile_and_its_lead_time() -> None:
     assert fac.at["sup", "counterfactual_supply_cost"] == approx(100 * ASH_DISPOSAL)
     assert fac.at["sup", "supply_stock_value_change"] == approx(-10 * ASH_DISPOSAL)
     assert fac.at["sup", "supplier_benefit"] == approx(90 * ASH_DISPOSAL)
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_both_worlds_see_the_same_draws(seed: int) -> None:
+    # Outputs, quality, outages and market shifts are drawn from keyed streams
+    # (sim/rng.py), none keyed by a contract: the twin sees the draws of its run. The random
+    # networks of tests/helpers.py have an intermediary and agents' decisions.
+    import numpy as np
+    from helpers import random_scenario
+
+    from sim.twin import twin_of
+
+    sc = random_scenario(seed, 200)
+    m = SymbiosisModel(sc, rng=seed, collect_series=False)
+    m.run()
+    twin = twin_of(m, SymbiosisModel)
+    assert twin is not m and not twin.live_contracts and twin.hub is None
+    for s, t in zip(m.stream_states, twin.stream_states, strict=True):
+        assert np.array_equal(s.base, t.base)
+        assert (s.quality is None) == (t.quality is None)
+        if s.quality is not None:
+            assert np.array_equal(s.quality, t.quality)
+    assert m.market_shifts == twin.market_shifts
+    for f, g in zip(m.facilities, twin.facilities, strict=True):
+        # An outage's start and length are drawn alike; only closures (cascades) can differ.
+        if not f.up.closed and not g.up.closed:
+            assert f.up.open_log(m.horizon) == g.up.open_log(twin.horizon)

@@ -31,6 +31,8 @@ from sim.ledger import EXTERNAL
 from sim.model import SymbiosisModel
 from sim.rng import as_seed_sequence
 from sim.scenario import Scenario, load_scenario
+from sim.stocks import value_stocks
+from sim.twin import twin_of
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_SCENARIO = "brewery_farms.toml"
@@ -109,6 +111,7 @@ class DashboardModel(SymbiosisModel):
             overrides["policy.intermediary"] = True
             scenario = load_scenario(path, overrides)
         super().__init__(scenario, rng=as_seed_sequence(parse_seed(seed)))
+        self.track_stock_values()  # for the net benefit to date (net_benefit_series)
         self.scenario_file = scenario_file
         self.overrides = overrides
         self.notes = notes
@@ -133,37 +136,36 @@ def intermediary_on(model: SymbiosisModel) -> bool:
     return model.hub is not None
 
 
-def net_benefit_series(model: SymbiosisModel) -> pd.DataFrame:
-    """Each facility's net benefit to date (days x facilities), counted as the run metrics
-    count it: the no-symbiosis counterfactual cost (disposing of all waste, buying all inputs
-    virgin) minus what it paid, net of what it received, plus the value of its virgin stock
-    change; days before the warm-up ends count zero. The last row equals the facilities
-    table's ``net_benefit`` when the run is over."""
-    n, w = days_done(model), model.warmup
-    sf, inf = model.streams_flow, model.inputs_flow
-    idx = model.facility_index
-    virgin, disposal = model.prices.virgin, model.prices.disposal  # each day's price (a [market] moves them)
+def _cost_to_date(model: SymbiosisModel, n: int) -> np.ndarray:
+    """Each facility's cost to date in one world (days x facilities): what it paid less what
+    it received since the warm-up, less the change in value of its stocks since the start of
+    day `warmup` (sim/stocks.py; the model tracks its stock values day by day)."""
+    idx, w = model.facility_index, model.warmup
     daily = np.zeros((model.horizon, len(model.facilities)))
-    for k, fac in enumerate(model.facilities):
-        for s in fac.streams:
-            daily[:, k] += sf["generated_cf_t"][:, s.index] * disposal[:, s.index]
-        for i in fac.inputs:
-            daily[:, k] += inf["required_cf_t"][:, i.index] * virgin[:, i.index]
     for day, payer, payee, amount, _cat, _k in model.money.rows:
         if payer not in EXTERNAL and payer in idx:
-            daily[day, idx[payer]] -= amount
+            daily[day, idx[payer]] += amount
         if payee not in EXTERNAL and payee in idx:
-            daily[day, idx[payee]] += amount
+            daily[day, idx[payee]] -= amount
     daily[:w] = 0.0
-    benefit = np.cumsum(daily[:n], axis=0)
-    for k, fac in enumerate(model.facilities):
-        for i in fac.inputs:
-            stock = inf["virgin_stock_t"][:n, i.index]
-            start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]
-            price, opening = virgin[:n, i.index], virgin[min(w, model.horizon - 1), i.index]
-            gain = (stock - start) * price if (price == opening).all() else stock * price - start * opening
-            gain[:w] = 0.0
-            benefit[:, k] += gain
+    cost = np.cumsum(daily[:n], axis=0)
+    history = model.stock_value_history
+    if history is None:
+        raise ValueError("the model does not track its stock values: call track_stock_values() before the run")
+    if model.opening_stocks is not None and n > w:
+        opening = value_stocks(model, model.opening_stocks, w)
+        cost[w:] -= history[w:n] - (opening.supply + opening.buy)
+    return cost
+
+
+def net_benefit_series(model: SymbiosisModel) -> pd.DataFrame:
+    """Each facility's net benefit to date (days x facilities), counted as the run metrics
+    count it: its cost to date in the world without symbiosis (the twin run, sim/twin.py,
+    simulated to the same day) less its cost to date in this run (:func:`_cost_to_date`);
+    days before the warm-up ends count zero. The last row equals the facilities table's
+    ``net_benefit`` when the run is over."""
+    n = days_done(model)
+    benefit = _cost_to_date(twin_of(model, SymbiosisModel), n) - _cost_to_date(model, n)
     return pd.DataFrame(benefit, columns=[f.fid for f in model.facilities])
 
 

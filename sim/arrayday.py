@@ -54,6 +54,7 @@ from sim.day.settlement import settle_columns
 from sim.engine import AUTO_MIN_FACILITIES, engine_problems, pick_engine, problems
 from sim.ledger import MARKET
 from sim.rings import Rings
+from sim.stocks import columns_stocks
 
 if TYPE_CHECKING:
     from sim.day.world import World
@@ -399,6 +400,8 @@ class ArrayDay:
         if m.collect_series:
             self.sync()
             m.datacollector.collect(m)
+        if m.stock_value_history is not None:
+            m.record_stock_values(day, columns_stocks(self))
         if day == m.horizon - 1:
             m.running = False
 
@@ -474,6 +477,8 @@ def run_on_arrays(m: World) -> None:
     try:
         while m.running:
             m.time += 1.0
+            if m.next_day == m.warmup:  # the opening stocks (sim/stocks.py)
+                m.opening_stocks = columns_stocks(engine)
             engine.day()
     finally:
         engine.close()

@@ -6,6 +6,10 @@ insurance. Pure functions of numbers; sim/behaviour.py feeds them the agents' ev
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
 
 
 def fallback_per_t(virgin: str, virgin_price: float, premium: float | None, lost_margin_per_t: float) -> float:
@@ -62,3 +66,24 @@ def backup_insurance_value(
     insurance: expected shortfall covered x what that shortfall would cost, less the standby
     fees. Not one period's cash, which shows a loss whenever no primary happened to fail."""
     return (cover_t_per_day * dependence_cost_per_t - standby_fee_per_day) * days
+
+
+def planned_secondary_share(model: Any) -> np.ndarray:
+    """Per input, the share of its requirement its secondary materials are planned to cover:
+    `secondary_fill_rate`'s yardstick (issue 21), the same for every design point that keeps
+    the facilities, whatever contracts are in force, formed, added as backups or left. It is
+    min(1, sum of max_share over the substitutes some facility of the network puts out,
+    sum over those of ratio x their mean output (t/day, after preprocessing) / demand):
+    planned use is the max shares, capped by what the region makes at all. Before issue 21
+    the yardstick was `secondary_full_t` (what the primaries in force would supply at full
+    volume), which moves with redundancy, exits and formation."""
+    made: dict[str, float] = defaultdict(float)
+    for st in model.stream_states:
+        made[st.spec.material] += st.spec.rate_t_per_day * st.mass_factor
+    share = np.zeros(len(model.input_states))
+    for inp in model.input_states:
+        subs = [s for s in inp.substitutes if made.get(s.material, 0.0) > 0.0]
+        demand = inp.spec.demand_t_per_day
+        by_supply = sum(s.ratio * made[s.material] for s in subs) / demand if demand > 0 else 0.0
+        share[inp.index] = min(1.0, sum(s.max_share for s in subs), by_supply)
+    return share

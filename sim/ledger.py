@@ -53,7 +53,6 @@ CONTRACT_CATEGORIES = (
 STREAM_FLOWS = (
     "generated_raw_t",  # before preprocessing
     "generated_t",  # after preprocessing: what enters source storage
-    "generated_cf_t",  # counterfactual output (no line stops), before preprocessing
     "shipped_t",
     "spoiled_t",
     "overflow_t",  # did not fit source storage: disposed
@@ -62,7 +61,6 @@ STREAM_FLOWS = (
 )
 INPUT_FLOWS = (
     "required_t",
-    "required_cf_t",  # counterfactual requirement (no line stops)
     "secondary_full_t",  # functional t the contracted substitutes would cover at full supply
     "from_secondary_t",  # functional (virgin-equivalent) t
     "secondary_used_t",  # tonnes of secondary material consumed

@@ -2,6 +2,18 @@
 
 Every number here is a sum over the material flow tables or the money ledger of the same run,
 over the days after the warm-up. Names are a public contract: add, never rename.
+
+Benefits (DESIGN.md section 3a) compare two simulated worlds: the run, and its twin without
+symbiosis (sim/twin.py: the same scenario, seed, horizon and engine with every contract,
+formation and the intermediary off; the agents' other decisions, such as closing a plant that
+lost a critical input, are taken in both). In each world a facility's cost on a side is what
+it paid less what it received on that side (every ledger category, by CATEGORY_SIDE or its
+role in the contract, as :func:`sum_money` attributes it) less the change in value of the
+side's stocks from the start of day `warmup` to the end of the run, valued by one rule in both
+worlds (sim/stocks.py). `supplier_benefit` = twin supply cost - supply cost, `buyer_benefit`
+the same on the buy side, `net_benefit` their sum (for the network, plus the intermediary's
+profit, its pool's value change included). With every contract off the run is its own twin
+and every benefit is exactly 0 (tests/test_counterfactual.py).
 """
 
 from __future__ import annotations
@@ -14,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from sim.contracts import Status
+from sim.expectations import planned_secondary_share
 from sim.ledger import CATEGORY_SIDE, EXTERNAL
-from sim.market import priced_total
+from sim.stocks import take_stocks, value_stocks
 from sim.units import (
     SUFFIX,
     Keys,
@@ -30,7 +43,6 @@ from sim.units import (
 
 if TYPE_CHECKING:
     from sim.day.world import World
-    from sim.scenario import InputSpec
 
 #: Relative tolerance below which a secondary shortfall is rounding, not a disruption.
 SHORTFALL_TOL = 1e-9
@@ -84,33 +96,6 @@ def disruption_flags(model: World) -> np.ndarray:
     return (gap > tol).any(axis=1) if gap.shape[1] else np.zeros(gap.shape[0], dtype=bool)
 
 
-def counterfactual_input_cost(required: np.ndarray, virgin: np.ndarray, spec: InputSpec, w: int) -> float:
-    """What an input's daily requirement (`required`, tonnes by day) would cost from day `w`
-    without symbiosis, from the buyer's own sources.
-
-    With a virgin source (market or stockpile), every tonne at the day's virgin price. With
-    none, every tonne unmet at the input's lost margin, except that with its own emergency
-    purchase the shortage is bought at the day's virgin price x (1 + premium) once it has
-    lasted the lead time (the episode starts on the first day with a requirement and ends
-    on a day without one, as in the run). An intermediary's emergency supply belongs to the
-    symbiosis, not to the counterfactual. Without this, an input with no virgin source
-    counted each tonne it went short of as a tonne of virgin material saved."""
-    if spec.virgin != "none":
-        return priced_total(required, virgin, w)
-    price = np.full(required.shape, float(spec.lost_margin_per_t))
-    emergency = spec.emergency
-    if emergency is not None:
-        since: int | None = None
-        for day, tonnes in enumerate(required.tolist()):
-            if tonnes > 1e-12:
-                since = day if since is None else since
-                if day - since >= emergency.lead_time_days:
-                    price[day] = virgin[day] * (1.0 + emergency.premium)
-            else:
-                since = None
-    return priced_total(required, price, w)
-
-
 def _sum(arr: np.ndarray, w: int) -> float:
     return float(arr[w:].sum())
 
@@ -151,37 +136,84 @@ def sum_money(model: World, w: int) -> MoneySums:
     return MoneySums(dict(party), dict(contract), dict(category))
 
 
-def _facility_table(model: World, w: int, sums: MoneySums, keys: Keys) -> pd.DataFrame:
-    """One row per facility; its flow columns (`_t`) cover materials in t only."""
+@dataclass(frozen=True)
+class WorldCosts:
+    """Each facility's cost over the window in one world (arrays in facility order), by side:
+    the supply side is its source storage and every entry it books as a supplier (disposal,
+    rejection disposal, haulage, holding, penalties owed and received, the price received...),
+    the buy side is its inputs (virgin, emergency, lost margin, processing, buffer disposal,
+    the price paid...). `*_paid` is what it paid less what it received (sum_money),
+    `*_stock_change` the closing less the opening value of its stocks (sim/stocks.py)."""
+
+    supply_paid: np.ndarray
+    buy_paid: np.ndarray
+    supply_stock_change: np.ndarray
+    buy_stock_change: np.ndarray
+    hub_stock_change: float
+
+    @property
+    def supply_cost(self) -> np.ndarray:
+        """Supply-side cost: paid less received, less the rise in value of its stocks."""
+        return self.supply_paid - self.supply_stock_change
+
+    @property
+    def buy_cost(self) -> np.ndarray:
+        """Buy-side cost: paid less received, less the rise in value of its stocks."""
+        return self.buy_paid - self.buy_stock_change
+
+
+def world_costs(model: World, sums: MoneySums) -> WorldCosts:
+    """The costs of one world: the ledger's sums and the stocks at the start of day `warmup`
+    and at the end of the last simulated day, each at the prices of its day."""
+    last = max(model.next_day - 1, 0)
+    closing = value_stocks(model, take_stocks(model), last)
+    opening_stocks = model.opening_stocks
+    opening = closing if opening_stocks is None else value_stocks(model, opening_stocks, min(model.warmup, last))
+    n = len(model.facilities)
+    paid = {"supply": np.zeros(n), "buy": np.zeros(n)}
+    idx = model.facility_index
+    for (who, side, _), amount in sums.party.items():
+        if who in idx:
+            paid[side][idx[who]] += amount
+    return WorldCosts(
+        supply_paid=paid["supply"],
+        buy_paid=paid["buy"],
+        supply_stock_change=closing.supply - opening.supply,
+        buy_stock_change=closing.buy - opening.buy,
+        hub_stock_change=closing.hub - opening.hub,
+    )
+
+
+def _facility_table(
+    model: World, w: int, sums: MoneySums, mine: WorldCosts, cf: WorldCosts, keys: Keys
+) -> pd.DataFrame:
+    """One row per facility; its flow columns (`_t`) cover materials in t only. Costs are over
+    the window after the warm-up (DESIGN.md 3a):
+
+    - `supply_cost`, `buy_cost`: paid - received on that side, less the side's
+      `*_stock_value_change` (closing - opening value of its stocks, sim/stocks.py);
+    - `counterfactual_cost`: the same total cost (supply + buy) in the world without
+      symbiosis, the twin run (sim/twin.py); `counterfactual_supply_cost`,
+      `counterfactual_buy_cost` and `counterfactual_stock_value_change` break it down;
+    - `supplier_benefit` = counterfactual supply cost - `supply_cost`; `buyer_benefit` the
+      same on the buy side; `net_benefit` their sum;
+    - `stock_value_change` = supply + buy side change; `cost_<category>` what it paid less
+      what it received per ledger category (both sides; the stock value is not in them).
+    """
     sf, inf = model.streams_flow, model.inputs_flow
-    virgin, disposal = model.prices.virgin, model.prices.disposal
+    supply_cost, buy_cost = mine.supply_cost, mine.buy_cost
+    cf_supply, cf_buy = cf.supply_cost, cf.buy_cost
+    by_cat: dict[str, dict[str, float]] = defaultdict(dict)
+    for (who, _, cat), amount in sorted(sums.party.items()):
+        by_cat[who][f"cost_{cat}"] = by_cat[who].get(f"cost_{cat}", 0.0) + amount
     rows = []
 
     def mass(item: Any) -> bool:
         return keys.unit[item.spec.material] == "t"
 
     for k, fac in enumerate(model.facilities):
-        # The counterfactual pays each day's price (they move under a [market]).
-        cf_disposal = sum(
-            priced_total(sf["generated_cf_t"][:, s.index], disposal[:, s.index], w) for s in fac.streams
-        )
-        cf_virgin = sum(
-            counterfactual_input_cost(inf["required_cf_t"][:, i.index], virgin[:, i.index], spec, w)
-            for i, spec in zip(fac.inputs, fac.spec.inputs, strict=True)
-        )
-        stock_gain = 0.0
-        for i in fac.inputs:
-            start = i.virgin_stock_start if w == 0 else inf["virgin_stock_t"][w - 1, i.index]
-            end = inf["virgin_stock_t"][-1, i.index]
-            # Stock is worth the price of its day: the closing stock at the last day's price,
-            # the opening stock at the first day's.
-            p_start, p_end = virgin[w, i.index], virgin[-1, i.index]
-            stock_gain += (end - start) * p_end if p_start == p_end else end * p_end - start * p_start
-        mine = {(side, cat): v for (who, side, cat), v in sums.party.items() if who == fac.fid}
-        supply_cost = sum(v for (side, _), v in mine.items() if side == "supply")
-        buy_cost = sum(v for (side, _), v in mine.items() if side == "buy") - stock_gain
-        supplier_benefit = cf_disposal - supply_cost
-        buyer_benefit = cf_virgin - buy_cost
+        supplier_benefit = float(cf_supply[k] - supply_cost[k])
+        buyer_benefit = float(cf_buy[k] - buy_cost[k])
         row = {
             "facility": fac.fid,
             "availability": float(model.up_history[w:, k].mean()),
@@ -190,16 +222,20 @@ def _facility_table(model: World, w: int, sums: MoneySums, keys: Keys) -> pd.Dat
             "waste_generated_t": sum(_sum(sf["generated_t"][:, s.index], w) for s in fac.streams if mass(s)),
             "input_required_t": sum(_sum(inf["required_t"][:, i.index], w) for i in fac.inputs if mass(i)),
             "input_unmet_t": sum(_sum(inf["unmet_t"][:, i.index], w) for i in fac.inputs if mass(i)),
-            "counterfactual_cost": cf_disposal + cf_virgin,
-            "supply_cost": supply_cost,
-            "buy_cost": buy_cost,
+            "counterfactual_cost": float(cf_supply[k] + cf_buy[k]),
+            "supply_cost": float(supply_cost[k]),
+            "buy_cost": float(buy_cost[k]),
             "supplier_benefit": supplier_benefit,
             "buyer_benefit": buyer_benefit,
             "net_benefit": supplier_benefit + buyer_benefit,
+            "supply_stock_value_change": float(mine.supply_stock_change[k]),
+            "buy_stock_value_change": float(mine.buy_stock_change[k]),
+            "stock_value_change": float(mine.supply_stock_change[k] + mine.buy_stock_change[k]),
+            "counterfactual_supply_cost": float(cf_supply[k]),
+            "counterfactual_buy_cost": float(cf_buy[k]),
+            "counterfactual_stock_value_change": float(cf.supply_stock_change[k] + cf.buy_stock_change[k]),
         }
-        for (_, cat), amount in sorted(mine.items()):
-            row[f"cost_{cat}"] = row.get(f"cost_{cat}", 0.0) + amount
-        rows.append(row)
+        rows.append({**row, **by_cat.get(fac.fid, {})})
     return pd.DataFrame(rows)
 
 
@@ -296,12 +332,15 @@ def link_metrics(model: World, w: int) -> dict[str, float]:
     }
 
 
-def compute(model: World) -> RunTables:
-    """All run metrics and breakdowns of a finished run."""
+def compute(model: World, twin: World) -> RunTables:
+    """All run metrics and breakdowns of a finished run, against its twin without symbiosis
+    (sim/twin.py; the model itself when it is its own twin)."""
     w = model.warmup
     sums = sum_money(model, w)
     keys = column_keys(model)
-    facilities = _facility_table(model, w, sums, keys)
+    mine = world_costs(model, sums)
+    cf = mine if twin is model else world_costs(twin, sum_money(twin, w))
+    facilities = _facility_table(model, w, sums, mine, cf, keys)
     contracts = _contract_table(model, w, sums)
     inf = model.inputs_flow
     # t CO2e over every material, whatever its unit: co2e_t_per_t is per unit of the virgin
@@ -312,7 +351,7 @@ def compute(model: World) -> RunTables:
     )
     metrics = {
         **_material_metrics(model, w, keys),
-        **_money_metrics(model, sums, facilities, keys),
+        **_money_metrics(model, sums, facilities, keys, mine.hub_stock_change),
         "contracts_ended": float(sum(c.ends for c in model.contracts)),  # end events: a re-formed link counts again
         **decision_metrics(model),
         **link_metrics(model, w),
@@ -320,27 +359,6 @@ def compute(model: World) -> RunTables:
         "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
     }
     return RunTables(metrics, facilities, contracts, material_table(model, w, keys))
-
-
-def planned_secondary_share(model: World) -> np.ndarray:
-    """Per input, the share of its requirement its secondary materials are planned to cover:
-    `secondary_fill_rate`'s yardstick (issue 21), the same for every design point that keeps
-    the facilities, whatever contracts are in force, formed, added as backups or left. It is
-    min(1, sum of max_share over the substitutes some facility of the network puts out,
-    sum over those of ratio x their mean output (t/day, after preprocessing) / demand):
-    planned use is the max shares, capped by what the region makes at all. Before issue 21
-    the yardstick was `secondary_full_t` (what the primaries in force would supply at full
-    volume), which moves with redundancy, exits and formation."""
-    made: dict[str, float] = defaultdict(float)
-    for st in model.stream_states:
-        made[st.spec.material] += st.spec.rate_t_per_day * st.mass_factor
-    share = np.zeros(len(model.input_states))
-    for inp in model.input_states:
-        subs = [s for s in inp.substitutes if made.get(s.material, 0.0) > 0.0]
-        demand = inp.spec.demand_t_per_day
-        by_supply = sum(s.ratio * made[s.material] for s in subs) / demand if demand > 0 else 0.0
-        share[inp.index] = min(1.0, sum(s.max_share for s in subs), by_supply)
-    return share
 
 
 def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
@@ -379,9 +397,12 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
     }
 
 
-def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame, keys: Keys) -> dict[str, float]:
+def _money_metrics(
+    model: World, sums: MoneySums, facilities: pd.DataFrame, keys: Keys, pool_change: float
+) -> dict[str, float]:
     """Money by category, road haulage in t-km (materials in t only; pipes move no truck t-km),
-    and each side's benefit."""
+    and each side's benefit. The intermediary has no twin: its profit is what it received less
+    what it paid, plus the change in value of its pool (`pool_change`, sim/stocks.py)."""
     w = model.warmup
     cf = model.contracts_flow
     ext = sums.category
@@ -393,7 +414,9 @@ def _money_metrics(model: World, sums: MoneySums, facilities: pd.DataFrame, keys
     supplier_benefit = float(facilities["supplier_benefit"].sum()) if len(facilities) else 0.0
     buyer_benefit = float(facilities["buyer_benefit"].sum()) if len(facilities) else 0.0
     hub = model.hub
-    intermediary_profit = -float(sum(v for (who, _, _), v in sums.party.items() if hub is not None and who == hub.hid))
+    intermediary_profit = (
+        -float(sum(v for (who, _, _), v in sums.party.items() if hub is not None and who == hub.hid)) + pool_change
+    )
 
     def cat(name: str) -> float:
         return float(ext.get(name, 0.0))

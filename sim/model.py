@@ -91,6 +91,8 @@ from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, close_at, scripted_outage, start_outages
 from sim.rng import stream as rng_stream
 from sim.scenario import Behaviour, Scenario
+from sim.stocks import Stocks, take_stocks, value_stocks
+from sim.twin import twin_of
 
 # --- reporters (module level: a model with lambdas cannot be pickled) -------------------------
 
@@ -140,6 +142,7 @@ class SymbiosisModel(mesa.Model):
         seed = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(int(rng))
         super().__init__(rng=rng_stream(seed, "mesa"))
         self.seed = seed
+        self.given_scenario = scenario  # as given: its twin (sim/twin.py) is made from it
         self.spec = resolve_network(scenario)
         self.horizon = int(horizon_days or self.spec.scenario.horizon_days)
         self.warmup = min(self.spec.scenario.warmup_days, self.horizon - 1)
@@ -154,6 +157,9 @@ class SymbiosisModel(mesa.Model):
         self.contract_listeners: list[Callable[[ContractState], None]] = []
         self.clock_end = 0.0  # end of the last simulated day
         self._next_day = 0  # the day the next step simulates
+        self.opening_stocks: Stocks | None = None  # taken at the start of day `warmup` (sim/stocks.py)
+        self.stock_value_history: np.ndarray | None = None  # days x facilities, when tracked
+        self._twin: SymbiosisModel | None = None  # the world without symbiosis (sim/twin.py)
 
         self._make_facilities()
         self._make_intermediary()
@@ -371,6 +377,8 @@ class SymbiosisModel(mesa.Model):
         if day >= self.horizon:
             self.running = False
             return
+        if day == self.warmup:
+            self.opening_stocks = take_stocks(self)
         self._start_day(day)
         # Each facility's day in one go (step 5 of the module docstring).
         rows = dispatch_rows(self, day)
@@ -397,8 +405,21 @@ class SymbiosisModel(mesa.Model):
         settle_day(self, day)
         if self.collect_series:
             self.datacollector.collect(self)
+        if self.stock_value_history is not None:
+            self.record_stock_values(day, take_stocks(self))
         if day == self.horizon - 1:
             self.running = False
+
+    def track_stock_values(self, on: bool = True) -> None:
+        """Value every facility's stocks at the end of each day (`stock_value_history`, days x
+        facilities, supply plus buy side; the dashboard's benefit to date reads it)."""
+        self.stock_value_history = np.zeros((self.horizon, len(self.facilities))) if on else None
+
+    def record_stock_values(self, day: int, stocks: Stocks) -> None:
+        """The end-of-day value of each facility's stocks (when tracked)."""
+        assert self.stock_value_history is not None
+        v = value_stocks(self, stocks, day)
+        self.stock_value_history[day] = v.supply + v.buy
 
     @property
     def next_day(self) -> int:
@@ -457,8 +478,9 @@ class SymbiosisModel(mesa.Model):
     # --- results -----------------------------------------------------------------------------
 
     def result(self, series: bool = False) -> run_metrics.RunResult:
-        """The run's metrics and tables (a :class:`sim.run.RunResult`)."""
-        tables = run_metrics.compute(self)
+        """The run's metrics and tables (a :class:`sim.run.RunResult`); benefits against the
+        twin run without symbiosis (sim/twin.py), simulated here to the same day."""
+        tables = run_metrics.compute(self, twin_of(self, SymbiosisModel))
         return run_metrics.RunResult(
             metrics=tables.metrics,
             facilities=tables.facilities,

@@ -226,6 +226,26 @@ def test_daily_series_equal() -> None:
     )
 
 
+@pytest.mark.parametrize("warmup", [0, 45])
+def test_benefits_against_the_twin_are_the_same_on_both_engines(warmup: int) -> None:
+    """The facility table (benefits against the simulated world without symbiosis, stock
+    values at the start of day `warmup` and at the end) is the same on objects and arrays; the
+    twin runs on the engine of its run, and the opening stocks after a warm-up are read from
+    the array day's columns."""
+    sc = random_direct_scenario(3, 200)
+    sc = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"warmup_days": warmup})})
+    a, b = _pair(sc, seed=3)
+    fa, fb = a.result().facilities, b.result().facilities
+    assert (a._twin.engine, b._twin.engine) == ("objects", "arrays")
+    cols = ["supply_cost", "buy_cost", "counterfactual_cost", "stock_value_change", "supplier_benefit",
+            "buyer_benefit", "net_benefit"]
+    assert fa[cols].equals(fb[cols])
+    assert (fa["net_benefit"] != 0.0).any() and (fa["stock_value_change"] != 0.0).any()
+    assert a.opening_stocks is not None and b.opening_stocks is not None
+    for name in ("source", "in_transit", "buffer", "virgin"):
+        assert np.array_equal(getattr(a.opening_stocks, name), getattr(b.opening_stocks, name)), name
+
+
 def test_run_after_steps_continues_the_same_run() -> None:
     """run() loads the objects as the stepped days left them (lots, shipments on the road,
     open periods) and goes on from there."""

@@ -102,13 +102,13 @@ def check_money(m: SymbiosisModel) -> None:
         total = float(net.get(f.fid, 0.0))
         cats = fac.loc[f.fid, [c for c in fac.columns if c.startswith("cost_")]].fillna(0.0).sum()
         assert close(float(cats), total, total)
-        w = m.warmup
-        gain = sum(
-            (i.virgin_stock - (i.virgin_stock_start if w == 0 else m.inputs_flow["virgin_stock_t"][w - 1, i.index]))
-            * i.virgin_price
-            for i in f.inputs
-        )
+        # A side's cost is what it paid less what it received, less its stocks' value change.
+        gain = fac.loc[f.fid, "supply_stock_value_change"] + fac.loc[f.fid, "buy_stock_value_change"]
+        assert gain == fac.loc[f.fid, "stock_value_change"]
         assert close(fac.loc[f.fid, "supply_cost"] + fac.loc[f.fid, "buy_cost"] + gain, total, total)
+        # The benefits are the twin's costs less this run's, side by side.
+        assert close(fac.loc[f.fid, "counterfactual_cost"] - fac.loc[f.fid, "supply_cost"] - fac.loc[f.fid, "buy_cost"],
+                     fac.loc[f.fid, "net_benefit"], abs(fac.loc[f.fid, "counterfactual_cost"]))
     # Penalties booked equal penalties recomputed from the logged shortfalls and the terms.
     booked = money.loc[money["category"] == "penalty", "amount"].sum()
     terms = {c.terms.id: c.terms for c in m.contracts}

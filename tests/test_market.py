@@ -89,9 +89,10 @@ def turbulent(horizon: int = 20, **kw: Any):
 
 
 def test_the_virgin_bill_and_the_counterfactual_follow_the_day_price() -> None:
-    # No exchange: the buyer buys 10 t of stone a day at 50 x the factor of the day, and its
-    # counterfactual is the same bill, so its benefit is 0; the supplier disposes of 10 t a
-    # day at 10 x its factor, which is also its counterfactual.
+    # No exchange: the buyer buys 10 t of stone a day at 50 x the factor of the day; the run
+    # is the world without symbiosis, so its counterfactual is the same bill and its benefit
+    # is 0; the supplier disposes of 10 t a day at 10 x its factor, which is also its
+    # counterfactual. No store holds anything (no buffer, no source storage): no stock value.
     m = run(turbulent(contracts=[]), seed=3)
     shifts = m.market_shifts
     assert len({s.day for s in shifts}) >= 3  # the story needs the prices to move
@@ -108,15 +109,17 @@ def test_the_virgin_bill_and_the_counterfactual_follow_the_day_price() -> None:
 
 def test_net_benefit_of_an_exchange_is_valued_at_the_day_price() -> None:
     # With c1 (free ash from day 1): the buyer avoids 10 t of stone on days 1-19 at the day's
-    # price, the supplier 10 t of disposal on days 0-19 (it ships all it makes). Valued at the
-    # last day's prices instead, both would be wrong.
+    # price. The supplier ships all it makes and so avoids the disposal of 10 t a day that the
+    # world without symbiosis pays on days 0-19, but day 19's 10 t are still on the road at
+    # the end: its own until they land, a liability valued at day 19's disposal cost. Valued
+    # at the last day's prices instead, both would be wrong.
     m = run(turbulent(), seed=3)
     shifts = m.market_shifts
     stone = np.array([50.0 * factor_on(shifts, d, "virgin", "stone") for d in range(20)])
     ash = np.array([10.0 * factor_on(shifts, d, "disposal", "ash") for d in range(20)])
     metrics = m.result().metrics
     assert metrics["buyer_benefit"] == approx(10 * stone[1:].sum(), rel=1e-12)
-    assert metrics["supplier_benefit"] == approx(10 * ash.sum(), rel=1e-12)
+    assert metrics["supplier_benefit"] == approx(10 * ash.sum() - 10 * ash[19], rel=1e-12)
     assert metrics["buyer_benefit"] != approx(10 * 19 * stone[-1], rel=1e-3)
 
 
@@ -151,7 +154,7 @@ def test_a_market_never_moves_the_draws_of_outputs_or_outages() -> None:
                  "facilities.sup.outages": {"mtbf_days": 6.0, "mttr_days": 2.0}}
     calm = run(build(overrides, horizon=60), seed=5)
     moved = run(build({**overrides, "market": dict(TURBULENT)}, horizon=60), seed=5)
-    assert np.array_equal(calm.streams_flow["generated_cf_t"], moved.streams_flow["generated_cf_t"])
+    assert np.array_equal(calm.streams_flow["generated_raw_t"], moved.streams_flow["generated_raw_t"])
     assert np.array_equal(calm.up_history, moved.up_history)
 
 

@@ -39,7 +39,6 @@ def consume_input(fac: Any, inp: Any, day: int, level: float) -> float:
     spec = inp.spec
     required = spec.demand_t_per_day * level
     flows["required_t"][day, k] = required
-    flows["required_cf_t"][day, k] = spec.demand_t_per_day * fac.up_fraction
     left = required
     full_left = required
     secondary_full = from_secondary = secondary_used = 0.0

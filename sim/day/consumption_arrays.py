@@ -33,11 +33,9 @@ def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.nd
     returns each one's unmet share of its requirement."""
     m = a.m
     flows = m.inputs_flow
-    fac = a.in_fac[idx]
     demand = a.demand[idx]
     required = demand * level
     flows["required_t"][day, idx] = required
-    flows["required_cf_t"][day, idx] = demand * up[fac]
     n = len(idx)
     left = required.copy()
     full_left = required.copy()

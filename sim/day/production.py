@@ -16,15 +16,12 @@ def produce(fac: Any, day: int) -> None:
     """Put today's output into source storage, at today's operating level."""
     m = fac.model
     flows = m.streams_flow
-    generated_cf, generated_raw, generated = (
-        flows["generated_cf_t"][day], flows["generated_raw_t"][day], flows["generated_t"][day]
-    )
-    operating, up = fac.operating, fac.up_fraction
+    generated_raw, generated = flows["generated_raw_t"][day], flows["generated_t"][day]
+    operating = fac.operating
     for st in fac.streams:
         k = st.index
         base = st.base.item(day) * st.scale
         raw = base * operating
-        generated_cf[k] = base * up
         generated_raw[k] = raw
         if raw <= 0.0:
             continue

@@ -17,7 +17,6 @@ def produce(a: Any, day: int, up: np.ndarray, operating: np.ndarray) -> None:
     flows = a.m.streams_flow
     base = a.base[day] * a.scale
     raw = base * operating[a.st_fac]
-    flows["generated_cf_t"][day] = base * up[a.st_fac]
     flows["generated_raw_t"][day] = raw
     made = np.flatnonzero(raw > 0.0)
     raw = raw[made]

@@ -49,6 +49,13 @@ class World(Protocol):
     hub_flow: FlowTable
     settlements: list[dict[str, Any]]
     penalties_to_date: float
+    opening_stocks: Any  # sim.stocks.Stocks at the start of day `warmup`, or None before it
+    stock_value_history: np.ndarray | None  # days x facilities, when tracked
+
+    @property
+    def next_day(self) -> int: ...
+
+    def record_stock_values(self, day: int, stocks: Any) -> None: ...
 
     @property
     def now(self) -> float: ...

@@ -18,7 +18,6 @@ from tiny_net import build, daily, days_array, entries, run, settlements
 
 from sim.day.settlement import min_offtake_fee, take_or_pay_topup
 from sim.engine import problems
-from sim.metrics import compute
 from sim.outages import announced_down_share
 from sim.scenario import Contract, Maintenance, ScenarioError
 
@@ -125,7 +124,7 @@ def test_exit_for_cause_pays_no_fee():
     assert [e[:3] for e in m.decisions.exits] == [(4, "c1", "buyer")]
     assert "for cause" in m.decisions.exits[0][3]
     assert entries(m, "termination_fee").empty
-    assert compute(m).contracts.loc[0, "end_reason"] == "exit_for_cause"
+    assert m.result().contracts.loc[0, "end_reason"] == "exit_for_cause"
 
 
 def test_exit_without_cause_pays_the_fee_in_its_own_period():
@@ -138,7 +137,7 @@ def test_exit_without_cause_pays_the_fee_in_its_own_period():
     assert "for cause" not in m.decisions.exits[0][3]
     assert daily(m, "termination_fee", "buy", "sup").sum() == 1000.0
     assert m.contracts[0].benefit_history[0] == approx((3800.0, -1400.0))
-    assert compute(m).contracts.loc[0, "end_reason"] == "exit_without_cause"
+    assert m.result().contracts.loc[0, "end_reason"] == "exit_without_cause"
 
 
 def test_a_supplier_leaves_for_cause_when_the_buyer_takes_less_than_its_minimum_offtake():
@@ -153,7 +152,7 @@ def test_a_supplier_leaves_for_cause_when_the_buyer_takes_less_than_its_minimum_
     assert m.contracts[0].benefit_history[0][0] == approx(-100.0)
     assert [e[:3] for e in m.decisions.exits] == [(4, "c1", "supplier")]
     assert entries(m, "termination_fee").empty
-    assert compute(m).contracts.loc[0, "end_reason"] == "exit_for_cause"
+    assert m.result().contracts.loc[0, "end_reason"] == "exit_for_cause"
 
 
 # --- 6. planned outages under notice ----------------------------------------------------------
@@ -263,7 +262,7 @@ def test_new_terms_are_checked():
 ])
 def test_contracts_table_says_why_a_contract_ended(event, reason):
     m = run(build(events=[event] if event else []))
-    assert compute(m).contracts.loc[0, "end_reason"] == reason
+    assert m.result().contracts.loc[0, "end_reason"] == reason
 
 
 def test_a_decision_declining_a_renewal_ends_at_the_term_end():
@@ -272,7 +271,7 @@ def test_a_decision_declining_a_renewal_ends_at_the_term_end():
     over = {**EXIT, "contracts.c1.early_termination_fee": 1500.0}
     m = run(decide({"review_periods": 1, "exit_trust_threshold": 0.0}, overrides=over, horizon=30))
     assert m.decisions.exits[0][0] == 19
-    assert compute(m).contracts.loc[0, "end_reason"] == "term_end"
+    assert m.result().contracts.loc[0, "end_reason"] == "term_end"
 
 
 def test_contracts_ended_counts_every_end_of_a_link_that_formed_again():
@@ -286,7 +285,7 @@ def test_contracts_ended_counts_every_end_of_a_link_that_formed_again():
                         {"day": 21.0, "kind": "outage", "facility": "sup", "duration_days": 3.0}])
     m = run(sc)
     assert [e[0] for e in m.decisions.exits] == [9, 24]
-    assert compute(m).metrics["contracts_ended"] == 2.0
+    assert m.result().metrics["contracts_ended"] == 2.0
 
 
 def test_a_buyers_period_benefit_counts_tonnes_used_not_dumped():

@@ -277,11 +277,17 @@ def load_study(path: str | Path) -> Study:
     )
 
 
+PATH_MAX = 4096  # Linux: a longer name is no file's; reading it fails with "File name too long"
+
+
 def _scenario_path(source: str, study_path: Path, name: str) -> Path:
     """The study's scenario file, relative to the study file; ScenarioError when the name
     cannot be a path (a NUL character, a loop of links)."""
     try:
-        return (study_path.parent / name).resolve()
+        joined = study_path.parent / name
+        if len(name) > PATH_MAX:  # no such file; resolving it would take a minute (quadratic in its length)
+            return joined.absolute()
+        return joined.resolve()
     except (ValueError, OSError, RuntimeError) as err:  # RuntimeError: a loop of links (Python 3.12)
         raise ScenarioError([f"{name!r}: not a usable file name ({err})"]) from None
 

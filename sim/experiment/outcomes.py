@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from sim.ledger import CATEGORY_SIDE, CONTRACT_CATEGORIES
+from sim.scenario.errors import _escaped
 
 #: The report's headline metrics when a study names no outcomes.
 DEFAULT_OUTCOMES = (
@@ -146,7 +147,8 @@ def known_outcomes(scenario: Any) -> Known:
 def _unknown(what: str, given: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(given, list(known), n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown {what} '{given}' ({hint}known: {', '.join(known) or 'none'})"
+    shown = given if given.isprintable() else _escaped(given)  # a problem stays on one line
+    return f"unknown {what} '{shown}' ({hint}known: {', '.join(known) or 'none'})"
 
 
 def outcome_problems(source: str, names: Sequence[str], scenario: Any) -> list[str]:

@@ -382,7 +382,7 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
         [sum(i.spec.demand_t_per_day for i in f.inputs if keys.unit[i.spec.material] == "t") for f in model.facilities]
     )
     loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
-    available = generated + opening_waste(model, w, mass)  # all the waste the window can exchange
+    available = generated + opening_waste(model, mass)  # all the waste the window can exchange
     return {
         **as_metrics(f, "t"),
         "fill_rate": 1.0 - unmet / required if required > 0 else 1.0,

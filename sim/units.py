@@ -176,22 +176,15 @@ def material_table(model: World, w: int, keys: Keys | None = None) -> pd.DataFra
     return pd.DataFrame(rows, columns=["material", "unit", *TABLE_FLOWS])
 
 
-def opening_waste(model: World, w: int, cols: Columns) -> float:
-    """Waste of the selected columns that already existed when day `w` opened: in source
-    storage, in the intermediary's pool, and on the road to a buyer or the pool (shipped in
-    the delivery lag before `w`). With what is generated from `w` on, it is all the waste the
-    window can exchange, so `diversion_rate` stays a share."""
-    sf, cf, hf = model.streams_flow, model.contracts_flow, model.hub_flow
-    if w == 0:
-        source = sum(s.stock_start for s, keep in zip(model.stream_states, cols.streams, strict=True) if keep)
-        pool = model.hub.stock_start if cols.hub and model.hub is not None else 0.0
-        return float(source + pool)
-    source = float(sf["stock_t"][w - 1, cols.streams].sum())
-    pool = float(hf["stock_t"][w - 1, 0]) if cols.hub else 0.0
-    road = 0.0
-    for c, keep in zip(model.contracts, cols.contracts, strict=True):
-        if keep:
-            road += float(cf["shipped_t"][max(0, w - c.lag_days):w, c.index].sum())
-            if c.routed:
-                road += float(cf["out_shipped_t"][max(0, w - c.lag_out):w, c.index].sum())
-    return source + pool + road
+def opening_waste(model: World, cols: Columns) -> float:
+    """Waste of the selected columns that already existed when the window opened: in source
+    storage, on the road to a buyer or the pool, and in the intermediary's pool (the model's
+    snapshot at the start of day `warmup`, sim/stocks.py; none when the run stopped before).
+    With what is generated in the window, it is all the waste the window can exchange, so
+    `diversion_rate` stays a share."""
+    s = model.opening_stocks
+    if s is None:
+        return 0.0
+    road = s.in_transit[cols.contracts].sum() + s.out_in_transit[cols.contracts].sum()
+    pool = sum(s.pool.values()) if cols.hub else 0.0
+    return float(s.source[cols.streams].sum() + road + pool)

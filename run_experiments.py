@@ -64,8 +64,9 @@ series, and the rest on the object core; --set 'policy.engine="objects"' or '"ar
 forces one.
 
 --out DIR writes series.csv (one row per day), outages.csv, facilities.csv, contracts.csv,
-materials.csv (every flow of each material in its unit), metrics.json and series.png (outages
-by cause, buffers against capacity, shortfalls and cumulative penalties).
+materials.csv (every flow of each material in its unit), inputs.csv (each input's flows and
+disruptions), episodes.csv (every disruption episode of an input), metrics.json and series.png
+(outages by cause, buffers against capacity, shortfalls and cumulative penalties).
 """
 
 
@@ -137,6 +138,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             result.contracts.to_csv(stage / "contracts.csv", index=False)
             if result.materials is not None:
                 result.materials.to_csv(stage / "materials.csv", index=False)
+            if result.inputs is not None and result.episodes is not None:
+                result.inputs.to_csv(stage / "inputs.csv", index=False)
+                result.episodes.to_csv(stage / "episodes.csv", index=False)
             (stage / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
             plot_run_series(
                 result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", stage / "series.png",
@@ -148,7 +152,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _print_metrics(scenario.scenario.name, args.seed, result.metrics, scenario.scenario.currency)
     if out is not None:
         print(
-            f"wrote {out}/series.csv, facilities.csv, contracts.csv, materials.csv, metrics.json and "
+            f"wrote {out}/series.csv, facilities.csv, contracts.csv, materials.csv, inputs.csv, episodes.csv, "
+            "metrics.json and "
             f"{out / 'series.png'}",
             file=sys.stderr if args.json else sys.stdout,
         )

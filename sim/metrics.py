@@ -26,6 +26,16 @@ import numpy as np
 import pandas as pd
 
 from sim.contracts import Status
+from sim.disruptions import (
+    SHORTFALL_TOL,
+    Disruptions,
+    any_input_short,
+    disruption_metrics,
+    episode_table,
+    find_disruptions,
+    input_table,
+    runs_of_true,
+)
 from sim.expectations import planned_secondary_share
 from sim.ledger import CATEGORY_SIDE, EXTERNAL
 from sim.stocks import take_stocks, value_stocks
@@ -44,18 +54,23 @@ from sim.units import (
 if TYPE_CHECKING:
     from sim.day.world import World
 
-#: Relative tolerance below which a secondary shortfall is rounding, not a disruption.
-SHORTFALL_TOL = 1e-9
+__all__ = ["SHORTFALL_TOL", "RunResult", "RunTables", "compute", "daily_series", "disruption_flags", "runs_of_true"]
+
+#: The any-input shortfall days (sim/disruptions.py); named so before issue 20.
+disruption_flags = any_input_short
 
 
 @dataclass(frozen=True)
 class RunTables:
-    """Metrics plus the per-facility and per-contract breakdowns."""
+    """Metrics plus the per-facility, per-contract, per-material and per-input breakdowns, and
+    the disruption episodes."""
 
     metrics: dict[str, float]
     facilities: pd.DataFrame
     contracts: pd.DataFrame
     materials: pd.DataFrame | None = None
+    inputs: pd.DataFrame | None = None
+    episodes: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,11 @@ class RunResult:
     - ``series``: the daily time series (only when asked for);
     - ``outages``: every outage (facility, start, end, cause; only with the series);
     - ``materials``: one row per material, its unit and every flow in that unit
-      (:func:`sim.units.material_table`).
+      (:func:`sim.units.material_table`);
+    - ``inputs``: one row per input, its flows over the window and its disruption counts
+      (:func:`sim.disruptions.input_table`; columns :data:`sim.disruptions.INPUT_COLUMNS`);
+    - ``episodes``: one row per disruption episode of an input (facility, material,
+      start_day, length_days, censored; :func:`sim.disruptions.episode_table`).
     """
 
     metrics: dict[str, float]
@@ -77,23 +96,8 @@ class RunResult:
     series: pd.DataFrame | None = None
     outages: pd.DataFrame | None = None
     materials: pd.DataFrame | None = None
-
-
-def runs_of_true(flags: np.ndarray) -> np.ndarray:
-    """Lengths of the maximal runs of True in a boolean vector."""
-    if flags.size == 0:
-        return np.zeros(0, dtype=int)
-    padded = np.concatenate(([False], flags.astype(bool), [False]))
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return edges[1::2] - edges[::2]
-
-
-def disruption_flags(model: World) -> np.ndarray:
-    """Days on which some input's secondary supply fell short of its full-supply use."""
-    f = model.inputs_flow
-    gap = f["secondary_full_t"] - f["from_secondary_t"]
-    tol = SHORTFALL_TOL * np.maximum(1.0, f["secondary_full_t"])
-    return (gap > tol).any(axis=1) if gap.shape[1] else np.zeros(gap.shape[0], dtype=bool)
+    inputs: pd.DataFrame | None = None
+    episodes: pd.DataFrame | None = None
 
 
 def _sum(arr: np.ndarray, w: int) -> float:
@@ -319,7 +323,9 @@ def link_metrics(model: World, w: int) -> dict[str, float]:
 
     - `link_share_in_force`: link-days in force / (links x days);
     - `exits_per_link_year`: notices given by a party (sim/behaviour.py) per 365 link-days in
-      force (0 without any).
+      force (0 without any);
+    - their parts, so that a study can pool them as ratios of sums: `link_days_in_force`,
+      `link_days_possible` (links x days) and `link_exits`.
     """
     in_force = model.contracts_flow["in_force"][w:]
     link_days = float(in_force.sum())
@@ -329,6 +335,9 @@ def link_metrics(model: World, w: int) -> dict[str, float]:
     return {
         "link_share_in_force": link_days / cells if cells else 0.0,
         "exits_per_link_year": 365.0 * exits / link_days if link_days > 0 else 0.0,
+        "link_days_in_force": link_days,
+        "link_days_possible": float(cells),
+        "link_exits": float(exits),
     }
 
 
@@ -342,6 +351,7 @@ def compute(model: World, twin: World) -> RunTables:
     cf = mine if twin is model else world_costs(twin, sum_money(twin, w))
     facilities = _facility_table(model, w, sums, mine, cf, keys)
     contracts = _contract_table(model, w, sums)
+    found = find_disruptions(model, w)
     inf = model.inputs_flow
     # t CO2e over every material, whatever its unit: co2e_t_per_t is per unit of the virgin
     # material replaced (a MWh of boiler heat avoids its own tonnes of CO2e).
@@ -350,7 +360,7 @@ def compute(model: World, twin: World) -> RunTables:
         _sum(inf["from_secondary_t"][:, i.index], w) * co2[i.spec.material] for i in model.input_states
     )
     metrics = {
-        **_material_metrics(model, w, keys),
+        **_material_metrics(model, w, keys, found),
         **_money_metrics(model, sums, facilities, keys, mine.hub_stock_change),
         "contracts_ended": float(sum(c.ends for c in model.contracts)),  # end events: a re-formed link counts again
         **decision_metrics(model),
@@ -358,14 +368,18 @@ def compute(model: World, twin: World) -> RunTables:
         "co2e_avoided_t": float(co2e),
         "mean_availability": float(model.up_history[w:].mean()) if model.facilities else 1.0,
     }
-    return RunTables(metrics, facilities, contracts, material_table(model, w, keys))
+    return RunTables(
+        metrics, facilities, contracts, material_table(model, w, keys),
+        inputs=input_table(model, found, keys), episodes=episode_table(model, found),
+    )  # fmt: skip
 
 
-def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
+def _material_metrics(model: World, w: int, keys: Keys, found: Disruptions) -> dict[str, float]:
     """Inputs, disruptions, waste and shortfalls, in days and in t: the `_t` metrics and the
-    rates `fill_rate`, `secondary_fill_rate` and `diversion_rate` cover materials in t only
-    (an m3 or a MWh is never added to a tonne; those have their `_m3` and `_mwh` metrics, see
-    sim/units.py). Disruptions count every input, whatever its unit."""
+    rates `fill_rate`, `secondary_fill_rate` and `diversion_rate` (with their parts, so that a
+    study can pool them as ratios of sums) cover materials in t only (an m3 or a MWh is never
+    added to a tonne; those have their `_m3` and `_mwh` metrics, see sim/units.py).
+    Disruptions (sim/disruptions.py) count every input, whatever its unit."""
     inf = model.inputs_flow
     mass = unit_columns(keys, "t")
     f = flows(model, w, mass)
@@ -375,8 +389,6 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
     # Secondary use beyond the plan (an opening buffer) is not credited: the rate stays a
     # share in [0, 1].
     secondary_vs_full = _sum(np.minimum(inf["from_secondary_t"], planned)[:, mass.inputs], w)
-    flags = disruption_flags(model)[w:]
-    runs = runs_of_true(flags)
     exchanged = _sum(inf["accepted_t"][:, mass.buffers], w)  # what buyers took in, directly or from the pool
     demand_per_fac = np.array(
         [sum(i.spec.demand_t_per_day for i in f.inputs if keys.unit[i.spec.material] == "t") for f in model.facilities]
@@ -387,12 +399,13 @@ def _material_metrics(model: World, w: int, keys: Keys) -> dict[str, float]:
         **as_metrics(f, "t"),
         "fill_rate": 1.0 - unmet / required if required > 0 else 1.0,
         "secondary_fill_rate": secondary_vs_full / full if full > 0 else 1.0,  # planned_secondary_share
-        "disruption_events": float(len(runs)),
-        "disruption_days": float(flags.sum()),
-        "max_disruption_days": float(runs.max()) if len(runs) else 0.0,
+        "secondary_within_plan_t": secondary_vs_full,
+        "secondary_planned_t": full,
+        **disruption_metrics(model, found),
         "production_loss_t": float(loss),
         "waste_exchanged_t": exchanged,
         "diversion_rate": exchanged / available if available > 0 else 0.0,
+        "waste_available_t": float(available),
         **unit_metrics(model, w, keys),
     }
 

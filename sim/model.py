@@ -488,6 +488,8 @@ class SymbiosisModel(mesa.Model):
             series=run_metrics.daily_series(self) if series else None,
             outages=self.outage_log() if series else None,
             materials=tables.materials,
+            inputs=tables.inputs,
+            episodes=tables.episodes,
         )
 
     def outage_log(self) -> pd.DataFrame:

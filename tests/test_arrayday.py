@@ -74,6 +74,8 @@ def assert_same_run(a: SymbiosisModel, b: SymbiosisModel) -> None:
     assert ra.facilities.equals(rb.facilities)
     assert ra.contracts.equals(rb.contracts)
     assert ra.materials is not None and ra.materials.equals(rb.materials)
+    assert ra.inputs is not None and ra.inputs.equals(rb.inputs)
+    assert ra.episodes is not None and ra.episodes.equals(rb.episodes)
     for c, d in zip(a.contracts, b.contracts, strict=True):
         fields = ("status", "period", "in_transit_t", "period_start", "called", "ended_day", "end_day")
         assert [getattr(c, f) for f in fields] == [getattr(d, f) for f in fields], c.terms.id
@@ -404,7 +406,7 @@ def test_cli_refuses_arrays_where_not_covered_and_agrees_where_covered(tmp_path:
         for engine in ("objects", "arrays")
     }
     assert out["objects"] == out["arrays"]
-    for name in ("series.csv", "facilities.csv", "contracts.csv", "materials.csv"):
+    for name in ("series.csv", "facilities.csv", "contracts.csv", "materials.csv", "inputs.csv", "episodes.csv"):
         assert (tmp_path / "objects" / name).read_bytes() == (tmp_path / "arrays" / name).read_bytes(), name
 
 

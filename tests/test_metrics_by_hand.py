@@ -8,7 +8,10 @@ works the metric out from the day-by-day story in its docstring.
 from __future__ import annotations
 
 from pytest import approx
-from tiny_net import STONE_PRICE, build, run
+from test_units import mixed_network
+from tiny_net import STONE_PRICE, build, raw_network, run
+
+from sim.scenario import parse_scenario
 
 H = 10
 KM = 20.0
@@ -67,11 +70,101 @@ def test_unmet_demand_and_production_loss_by_hand() -> None:
 
 def test_disruption_metrics_by_hand() -> None:
     """In the window, ash is short of full supply on days 4 and 5 only: two days, one
-    episode, the longest two days long."""
+    episode, the longest two days long. `buy`'s one input plans 10 t of ash a day and gets
+    none on those days (short 10 > 0.1 x 10): the same two days per input, over 9 window days."""
     m = story_metrics()
     assert m["disruption_days"] == 2.0
     assert m["disruption_events"] == 1.0
     assert m["max_disruption_days"] == 2.0
+    assert m["any_input_short_days"] == 2.0
+    assert m["disruption_days_per_input_year"] == approx(365.0 * 2.0 / 9.0)
+    assert m["production_disruption_days"] == 0.0  # stone from the market covers them
+
+
+def two_outages(horizon: int = 20) -> dict:
+    """The tiny network over 20 days (warm-up 1), `buy` with no virgin stone and a second
+    input, 5 t/day of water from the market with no substitute; `sup` down on days 3-4 and
+    from day 15 to past the horizon."""
+    raw = raw_network(horizon)
+    raw["scenario"]["warmup_days"] = 1
+    raw["materials"].append({"id": "water", "virgin_price_per_t": 1.0})
+    buy = raw["facilities"][1]
+    buy["inputs"][0]["virgin"] = "none"
+    buy["inputs"].append({"material": "water", "demand_t_per_day": 5.0})
+    raw["events"] = [{"day": 3, "kind": "outage", "facility": "sup", "duration_days": 2},
+                     {"day": 15, "kind": "outage", "facility": "sup", "duration_days": 10}]
+    return raw
+
+
+def test_per_input_disruptions_episodes_and_censoring_by_hand() -> None:
+    """`sup` ships nothing on days 3, 4 and 15-19, so (one-day lag, no buffer) stone has no ash
+    on days 4, 5 and 16-19 of the window 1-19: 6 disrupted days in two episodes, (4, 2 days)
+    and (16, 4 days, still running on the last day: censored). Without virgin stone those days
+    go unmet: 6 production-disrupted days. Water plans no secondary use: it is left out of the
+    means over planned inputs, but counts in the production mean (0 days): (6 + 0) / 2 = 3.
+    One planned input over 19 days: 365 x 6 / 19 disrupted days per input-year. Stone's
+    window sums: planned 19 x 10, short 6 x 10, from ash 13 x 10, unmet 6 x 10; water's: 95 t
+    virgin. Ratio parts: ash within plan 130 of 190 planned (the planned share is 1); waste
+    available 120 made on days 1, 2, 5-14 plus day 0's 10 t on the road; `c1` in force on all
+    19 link-days, none left."""
+    r = run(parse_scenario(two_outages(), "two outages")).result()
+    m = r.metrics
+    assert (m["disruption_days"], m["disruption_events"], m["max_disruption_days"]) == (6.0, 2.0, 4.0)
+    assert m["disruption_days_per_input_year"] == approx(365.0 * 6.0 / 19.0)
+    assert m["production_disruption_days"] == 3.0
+    assert m["any_input_short_days"] == 6.0
+    assert (m["secondary_within_plan_t"], m["secondary_planned_t"]) == (approx(130.0), approx(190.0))
+    assert m["secondary_fill_rate"] == approx(m["secondary_within_plan_t"] / m["secondary_planned_t"])
+    assert m["waste_available_t"] == approx(130.0)
+    assert m["diversion_rate"] == approx(m["waste_exchanged_t"] / m["waste_available_t"])
+    assert (m["link_days_in_force"], m["link_days_possible"], m["link_exits"]) == (19.0, 19.0, 0.0)
+    assert r.episodes is not None and r.episodes.to_dict("records") == [
+        {"facility": "buy", "material": "stone", "start_day": 4, "length_days": 2, "censored": False},
+        {"facility": "buy", "material": "stone", "start_day": 16, "length_days": 4, "censored": True},
+    ]
+    assert r.inputs is not None
+    stone, water = r.inputs.to_dict("records")
+    assert stone == {
+        "facility": "buy", "material": "stone", "unit": "t", "critical": False, "buffer_t": 0.0,
+        "planned_t": approx(190.0), "secondary_short_t": approx(60.0), "from_secondary_t": approx(130.0),
+        "from_virgin_t": 0.0, "unmet_t": approx(60.0), "disruption_days": 6, "production_disruption_days": 6,
+        "disruption_events": 2, "max_disruption_days": 4, "mean_buffer_t": 0.0, "window_days": 19, "planned": True,
+    }  # fmt: skip
+    assert (water["planned"], water["planned_t"], water["from_virgin_t"]) == (False, 0.0, approx(95.0))
+    assert (water["disruption_days"], water["production_disruption_days"], water["disruption_events"]) == (0, 0, 0)
+
+
+def test_the_threshold_is_a_lever() -> None:
+    """`sup` makes 9.5 t/day against 10 t/day planned: every window day (1-9) is 0.5 t short,
+    5% of plan. Not a disruption at the default 0.1; at 0.01 all 9 days are, in one episode
+    censored at the horizon. The old any-input count sees all 9 whatever the threshold."""
+    low = {**STORY, "facilities.sup.outputs.ash.rate_t_per_day": 9.5}
+    default = run(build(low, horizon=H)).result()
+    strict = run(build({**low, "policy.disruption_threshold": 0.01}, horizon=H)).result()
+    assert (default.metrics["disruption_days"], default.metrics["disruption_events"]) == (0.0, 0.0)
+    assert default.episodes is not None and default.episodes.empty
+    assert (strict.metrics["disruption_days"], strict.metrics["disruption_events"]) == (9.0, 1.0)
+    assert strict.episodes is not None
+    assert strict.episodes[["start_day", "length_days", "censored"]].values.tolist() == [[1, 9, True]]
+    assert default.metrics["any_input_short_days"] == strict.metrics["any_input_short_days"] == 9.0
+
+
+def test_a_steam_input_is_disrupted_like_any_other() -> None:
+    """Of the mill's three inputs (t, MWh, m3; tests/test_units.py) only heat has a contract
+    (50 MWh/day of steam by pipe, one-day lag, no warm-up): it is the one planned input. The
+    plant is down on days 10-12, so heat has no steam on days 0, 11, 12, 13: 4 days in two
+    episodes, counted although heat is in MWh."""
+    raw = mixed_network()
+    raw["scenario"]["horizon_days"] = 20
+    raw["contracts"] = [c for c in raw["contracts"] if c["id"] == "steam"]
+    raw["events"] = [{"day": 10, "kind": "outage", "facility": "plant", "duration_days": 3}]
+    r = run(parse_scenario(raw, "steam")).result()
+    assert (r.metrics["disruption_days"], r.metrics["disruption_events"], r.metrics["max_disruption_days"]) == (
+        4.0, 2.0, 3.0)  # fmt: skip
+    assert r.inputs is not None
+    assert r.inputs[["material", "unit", "planned", "disruption_days"]].values.tolist() == [
+        ["stone", "t", False, 0], ["heat", "MWh", True, 4], ["cooling", "m3", False, 0]]  # fmt: skip
+    assert r.inputs.loc[1, "planned_t"] == approx(20 * 50.0)
 
 
 def test_waste_metrics_by_hand() -> None:

@@ -62,6 +62,9 @@ def consume_input(fac: Any, inp: Any, day: int, level: float) -> float:
             left -= used_func
     if secondary_full:
         flows["secondary_full_t"][day, k] = secondary_full
+        flows["planned_t"][day, k] = secondary_full  # stand-in for the planned use (issue 20)
+        if secondary_full > from_secondary:
+            flows["secondary_short_t"][day, k] = secondary_full - from_secondary
     if from_secondary:
         flows["from_secondary_t"][day, k] = from_secondary
         flows["secondary_used_t"][day, k] = secondary_used

@@ -73,6 +73,8 @@ def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.nd
         a.queue_payments(a.in_fac[ins], CONSUME, item | (ins * 16 + r), a.pay_proc[subs[paid]], amount)
         left[p] = left[p] - used_func
     flows["secondary_full_t"][day, idx] = secondary_full
+    flows["planned_t"][day, idx] = secondary_full  # stand-in for the planned use (issue 20)
+    flows["secondary_short_t"][day, idx] = np.maximum(0.0, secondary_full - from_secondary)
     flows["from_secondary_t"][day, idx] = from_secondary
     flows["secondary_used_t"][day, idx] = secondary_used
     return supply_the_rest(a, day, idx, item, left, required)

@@ -43,6 +43,9 @@ class Policy(Frozen):
       default) takes
       `arrays` for such networks of at least `sim.engine.AUTO_MIN_FACILITIES` facilities run
       without daily series, else `objects`.
+    - `disruption_threshold`: the share of an input's planned secondary use a day's shortfall
+      must exceed for that day to count as a disruption of the input (docs/metrics.md); a
+      convention of the metrics, not of the simulation, and a study factor like any other.
     """
 
     buffer_days: NonNeg | None = None
@@ -59,6 +62,9 @@ class Policy(Frozen):
     """true: agents decide (see `[behaviour]`); false: the network stays as given."""
     engine: Literal["auto", "objects", "arrays"] = "auto"
     """How a run computes its days (same results; see the section text)."""
+    disruption_threshold: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    """A day is a disruption of an input when its secondary shortfall exceeds this share of its
+    planned secondary use (0.1: under a tenth of a day's plan is output noise; docs/metrics.md)."""
 
 
 class IntermediarySpec(Frozen):

@@ -25,6 +25,9 @@ scenario = "{(DATA / 'tiny.toml').as_posix()}"
 replications = 4
 seed = 20261126
 series = true
+# one input and no threshold: the per-input disruptions (issue 20) are the days the series
+# shows a shortfall, which is what analysis.durations reads
+overrides = {{ "policy.disruption_threshold" = 0.0 }}
 [design]
 kind = "grid"
 [design.factors]
@@ -60,6 +63,7 @@ def test_durations_from_stored_series_match_each_runs_disruption_metrics(study_o
     assert per_run["count"].tolist() == expected["disruption_events"].tolist()
     assert per_run["max"].tolist() == expected["max_disruption_days"].tolist()
     assert per_run["sum"].tolist() == expected["disruption_days"].tolist()
+    assert per_run["sum"].tolist() == expected["any_input_short_days"].tolist()
 
 
 def test_series_stored_before_the_key_columns_are_read_by_file_name(tmp_path):

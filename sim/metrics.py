@@ -29,7 +29,6 @@ from sim.contracts import Status
 from sim.disruptions import (
     SHORTFALL_TOL,
     Disruptions,
-    any_input_short,
     disruption_metrics,
     episode_table,
     find_disruptions,
@@ -54,11 +53,8 @@ from sim.units import (
 if TYPE_CHECKING:
     from sim.day.world import World
 
-__all__ = ["SHORTFALL_TOL", "RunResult", "RunTables", "compute", "daily_series", "disruption_flags", "runs_of_true"]
-
-#: The any-input shortfall days (sim/disruptions.py); named so before issue 20.
-disruption_flags = any_input_short
-
+# SHORTFALL_TOL and runs_of_true live in sim/disruptions.py; still importable from here.
+__all__ = ["SHORTFALL_TOL", "RunResult", "RunTables", "compute", "daily_series", "runs_of_true"]
 
 @dataclass(frozen=True)
 class RunTables:

@@ -222,8 +222,9 @@ NOT_APPLICABLE = """\
   at most about 1.5 x use, so the buffer refills only from the surplus r - d and a long outage
   can leave it short for weeks after the supplier is back.
 - **O10 (continuous form)** is the documented limit, not the check: whole-day steps put the
-  fluid formula 0.002-0.009 above the daily chain's unmet share (docs/oracle-fluid-buffer.md),
-  more than 4 SE in full mode; the check uses the exact daily chain.
+  fluid formula 0.0015-0.009 above the daily chain's shares (docs/oracle-fluid-buffer.md; the
+  note column gives it), beyond 4 SE in 10 of the 12 full-mode rows; the check uses the exact
+  daily chain (a finite Markov chain, solved exactly), which is the model the days implement.
 - **O8 (make-to-stock preprocessing stage)**: the model has no preprocessing *queue*; dewatering
   is an instantaneous mass change at the source, so there is no M/M/1 stage to check.
 - **O9 (Palm's theorem, random haulage times)**: transit times are deterministic

@@ -233,6 +233,7 @@ class ArrayDay:
         # day (UpState.up_fraction pro-rates the day). An outage's start or end marks one.
         self.moving: set[int] = {k for k, fac in enumerate(m.facilities) if not fac.up.up_all_along}
         self.full_supply = np.array([s.full_supply_t_per_day() for s in self.subs], dtype=float)
+        self.cycle = np.array([s.cycle_stock_t() for s in self.subs], dtype=float)
         self._changed: list = []  # contracts whose status changed (contract_changed; terms do not, see above)
         tr = m.spec.transport
         self.cost_per_tkm, self.cost_per_trip, self.truck_t = tr.cost_per_tkm, tr.cost_per_trip, tr.truck_capacity_t
@@ -254,6 +255,7 @@ class ArrayDay:
             self.pass_pos.append(at)
             self.pass_rank_subs.append([rs[at[self.sub_in[rs]] >= 0] for rs in self.rank_subs])
         self.stockpile = np.array([i.spec.virgin == "stockpile" for i in inputs], dtype=bool)
+        consumption_arrays.load_plans(self, inputs)
         self.stock_idx = np.flatnonzero(self.stockpile)
         self.stock_objs = [inputs[k] for k in self.stock_idx.tolist()]
         self.reorders = [(m.facilities[int(self.in_fac[k])], inputs[k]) for k in self.stock_idx.tolist()]
@@ -425,6 +427,7 @@ class ArrayDay:
             self.called[k] = c.called
             j = self.c_sub[k]
             self.full_supply[j] = self.subs[j].full_supply_t_per_day()
+            self.cycle[j] = self.subs[j].cycle_stock_t()
         self._changed.clear()
 
     # --- back to the objects -----------------------------------------------------------------

@@ -62,6 +62,8 @@ STREAM_FLOWS = (
 INPUT_FLOWS = (
     "required_t",
     "secondary_full_t",  # functional t the contracted substitutes would cover at full supply
+    "planned_t",  # planned secondary use today, functional t (sim/day/consumption.py)
+    "secondary_short_t",  # planned_t the buffer could not cover today, functional t
     "from_secondary_t",  # functional (virgin-equivalent) t
     "secondary_used_t",  # tonnes of secondary material consumed
     "from_virgin_t",  # from stockpile or market, emergency excluded

@@ -97,9 +97,9 @@ class SubstituteStore:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "contracted", "cycle_t", "disposal_cost", "dumped_t", "full_supply", "holding_cost", "lots", "material", "max_share",
-        "pay_disposal", "pay_holding", "pay_processing", "primaries", "processing_cost", "ratio", "received_t",
-        "shelf_life",
+        "contracted", "cycle_t", "disposal_cost", "dumped_t", "full_supply", "holding_cost", "lots", "material",
+        "max_share", "pay_disposal", "pay_holding", "pay_processing", "primaries", "processing_cost", "ratio",
+        "received_t", "shelf_life",
     )
 
     def __init__(

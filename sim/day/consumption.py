@@ -1,8 +1,11 @@
 """Step 5a of the day: consumption, one facility at a time (Facility.consume delegates here).
 
-**Consumption.** Each input takes from its secondary buffer (substitutes in order, ratio, max
-share), then virgin stock or market, then emergency purchase, the rest unmet at its lost
-margin. Critical inputs go first: their unmet share stops the line, which lowers the
+**Consumption.** Each input takes its planned secondary use from its buffers (substitutes in
+order, ratio, max share; the plan is `planned_secondary_t_per_day`, else what its primary
+contracts in force deliver, so a periodic delivery is used over its interval), less what its
+`refill` rule holds back to rebuild a buffer below target (secondary_use), then virgin stock
+or market, then emergency purchase, the rest unmet at its lost margin. `planned_t` and
+`secondary_short_t` (the part of the plan the buffers could not cover) are booked daily. Critical inputs go first: their unmet share stops the line, which lowers the
 facility's operating level for its other inputs and its output.
 
 `fac` is a :class:`sim.agents.Facility` and `inp` one of its :class:`sim.agents.InputState`

@@ -145,8 +145,8 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
                 excused_row[k] = excused
                 p.short_t += short
                 p.excused_t += excused
-                if c.terms.catch_up_t_per_day:
-                    c.backlog_t += short
+                if c.terms.catch_up_t_per_day and not c.routed:
+                    c.backlog_t += short  # sim/day/catch_up.py
             if s:
                 p.suspended_t += s
             if q <= 0.0:

@@ -5,8 +5,9 @@ order, ratio, max share; the plan is `planned_secondary_t_per_day`, else what it
 contracts in force deliver, so a periodic delivery is used over its interval), less what its
 `refill` rule holds back to rebuild a buffer below target (secondary_use), then virgin stock
 or market, then emergency purchase, the rest unmet at its lost margin. `planned_t` and
-`secondary_short_t` (the part of the plan the buffers could not cover) are booked daily. Critical inputs go first: their unmet share stops the line, which lowers the
-facility's operating level for its other inputs and its output.
+`secondary_short_t` (the part of the plan the buffers could not cover) are booked daily.
+Critical inputs go first: their unmet share stops the line, which lowers the facility's
+operating level for its other inputs and its output.
 
 `fac` is a :class:`sim.agents.Facility` and `inp` one of its :class:`sim.agents.InputState`
 (typed loosely: the agents import this module). The array day's column version is
@@ -43,10 +44,13 @@ def consume_input(fac: Any, inp: Any, day: int, level: float) -> float:
     required = spec.demand_t_per_day * level
     flows["required_t"][day, k] = required
     secondary_full, plan, available, avail = plan_secondary(inp, required, level)
-    use = secondary_use(inp, required, plan, available)
+    if plan > 0.0 and spec.virgin == "market" and (spec.refill != "use_less" or not inp.buffer_cap):
+        use = min(plan, available)  # secondary_use, when nothing is held back
+    else:
+        use = secondary_use(inp, required, plan, available)
     left = required
     from_secondary = secondary_used = 0.0
-    for s, a in zip(inp.substitutes, avail, strict=True):
+    for s, a in zip(inp.substitutes, avail):  # noqa: B905 (as long by construction)
         used_func = min(use, a)
         if used_func > 0.0:
             used_t = used_func / s.ratio
@@ -116,7 +120,11 @@ def plan_secondary(inp: Any, required: float, level: float) -> tuple[float, floa
             full = min(full_left, share, s.ratio * supply)
             secondary_full += full
             full_left -= full
-        a = min(avail_left, share, s.lots.total * s.ratio)
+        a = s.lots.total * s.ratio  # min(avail_left, share, stock), written out: read daily
+        if share < a:
+            a = share
+        if avail_left < a:
+            a = avail_left
         avail.append(a)
         available += a
         avail_left -= a

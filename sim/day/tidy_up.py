@@ -55,7 +55,9 @@ def tidy_up(fac: Any, day: int) -> None:
                     s.dumped_t += sp
                     pay(day, s.pay_disposal, sp * s.disposal_cost)
         level = sum([s.lots.total for s in inp.substitutes])
-        excess = level - storage_cap(inp)
+        excess = level - inp.buffer_cap
+        if excess > 1e-12:  # above the target: is it cycle stock?
+            excess = level - storage_cap(inp)
         if excess > 1e-12:
             for s in reversed(inp.substitutes):  # the last-listed substitute gives way first
                 if excess <= 1e-12:

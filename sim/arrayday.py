@@ -25,8 +25,8 @@ shifts, virgin deliveries and backup activations, the daily status step (starts,
 that run out), and each settlement. The engine reads back what those change (statuses,
 called backups, scales, prices, stocks) and routes their payments through its account totals.
 
-Not covered: the intermediary and the agents' decisions (and, for the ordering keys of money
-entries, inputs with more than 13 substitutes). :func:`problems` names them; such a
+Not covered: the intermediary, the agents' decisions and contracts' catch-up terms (and, for
+the ordering keys of money entries, inputs with more than 13 substitutes). :func:`problems` names them; such a
 network runs on the object core (`policy.engine = "auto"`), and `"arrays"` on it is bad input.
 
 How it stays equal to the object core: every tonne and every amount is worked out with the

@@ -310,7 +310,7 @@ def _totals(seed: int, run_seed: int, refill: str, buffer_t: float) -> tuple[flo
     return float(f["from_virgin_t"].sum() + f["from_emergency_t"].sum()), float(f["unmet_t"].sum())
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**31 - 1), st.integers(0, 1000), st.sampled_from(["none", "catch_up", "use_less"]),
        st.floats(0.0, 10.0), st.floats(0.0, 10.0))
 def test_a_bigger_buffer_never_raises_virgin_use_or_unmet_demand(
@@ -329,3 +329,16 @@ def test_a_bigger_buffer_never_raises_virgin_use_or_unmet_demand(
     assert unmet_big <= unmet_small + tol
     if refill != "use_less":
         assert virgin_big <= virgin_small + tol
+
+
+def test_a_short_stockpile_limits_the_hold_back() -> None:
+    """use_less with a virgin stockpile of 1 t (reordered 50 days out): on day 0 the buffer
+    (20 t, at target, nothing landed) would hold back 2.5 t, but virgin replaces only 1, so the
+    buyer uses 9; from day 1 the stockpile is empty and it holds nothing back (uses 10)."""
+    sc = build({f"{STONE}.buffer_t": 20.0, f"{STONE}.virgin": "stockpile",
+                f"{STONE}.stockpile": {"capacity_t": 10.0, "reorder_point_t": 0.0, "order_up_to_t": 1.0,
+                                       "initial_t": 1.0, "lead_time_days": 50.0}}, horizon=5)
+    f = run(sc).inputs_flow
+    np.testing.assert_allclose(f["from_secondary_t"][:, 0], [9.0, 10.0, 10.0, 10.0, 10.0])
+    np.testing.assert_allclose(f["from_virgin_t"][:, 0], [1.0, 0.0, 0.0, 0.0, 0.0])
+    assert f["unmet_t"].sum() == 0.0

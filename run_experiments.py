@@ -264,7 +264,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ))
     if not args.quiet:
         from sim.implied import implied_lines
+        from sim.scenario.load import buffer_policy_notes
 
+        for line in buffer_policy_notes(sc):
+            print(bounded(line))
         print("\n".join(bounded(line) for line in implied_lines(sc)))
     return 0
 

@@ -28,7 +28,7 @@ import numpy as np
 #: The two input fields of the planned-use consumption rule (issue 20, deliverable 1) under
 #: which the same model is "use the plan, no refill rule". Off until that rule is merged: the
 #: schema forbids unknown fields. Flip to True (or pass new_fields=True) after the merge.
-NEW_FIELDS = False
+NEW_FIELDS = True
 
 
 @dataclass(frozen=True)

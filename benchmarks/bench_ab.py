@@ -122,6 +122,12 @@ def compare(size: int, rounds: int, horizon: int, engine: str = "objects") -> di
     # a policy lever newer than the reference (as `engine`) is left out (the region leaves it at
     # its default)
     raw["policy"] = {k: v for k, v in raw["policy"].items() if k in ref_schema.Policy.model_fields}
+    # so are the newer fields of materials, inputs and contracts left at their defaults (issue 20's buffer policy)
+    known = lambda cls, d: {k: v for k, v in d.items() if k in getattr(ref_schema, cls).model_fields}  # noqa: E731
+    raw["materials"] = [known("Material", m) for m in raw["materials"]]
+    raw["contracts"] = [known("Contract", c) for c in raw["contracts"]]
+    for f in raw["facilities"]:
+        f["inputs"] = [known("InputSpec", i) for i in f["inputs"]]
     ref_scenario = ref_schema.Scenario.model_validate(raw)
     versions = {
         "this": (_model_class("sim"), scenario),

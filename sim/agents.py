@@ -97,9 +97,9 @@ class SubstituteStore:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "contracted", "disposal_cost", "dumped_t", "full_supply", "holding_cost", "lots", "material", "max_share",
-        "pay_disposal", "pay_holding", "pay_processing", "primaries", "processing_cost", "ratio", "received_t",
-        "shelf_life",
+        "contracted", "cycle_t", "disposal_cost", "dumped_t", "full_supply", "holding_cost", "lots", "material",
+        "max_share", "pay_disposal", "pay_holding", "pay_processing", "primaries", "processing_cost", "ratio",
+        "received_t", "shelf_life",
     )
 
     def __init__(
@@ -126,6 +126,7 @@ class SubstituteStore:
         # the list changes (SymbiosisModel.contract_changed). Consumption reads it daily; working
         # it out again would visit every primary contract, out of the day's order.
         self.full_supply: float | None = None
+        self.cycle_t = 0.0  # cycle_stock_t(), worked out with full_supply (sim.day.consumption.supply_figures)
         self.pay_processing = self.pay_disposal = self.pay_holding = -1  # money accounts, opened by the model
         # running totals, for the buyer's period benefit (tonnes used, not dumped): tonnes
         # received from contracts, and tonnes of this store lost to overflow (object core)
@@ -134,6 +135,16 @@ class SubstituteStore:
     def full_supply_t_per_day(self) -> float:
         """Tonnes per day the primary contracts in force would deliver at full supply."""
         return sum([c.terms.volume_t_per_day for c in self.primaries if c.in_force])
+
+    def cycle_stock_t(self) -> float:
+        """The largest single delivery of a periodic primary contract in force (volume x
+        interval; 0 for daily deliveries): room the buffer needs above its target, since a
+        periodic delivery lands at once and is used over its interval."""
+        return max(
+            [c.terms.volume_t_per_day * c.terms.delivery_interval_days for c in self.primaries
+             if c.in_force and c.terms.delivery_interval_days > 1],
+            default=0.0,
+        )
 
 
 class InputState:

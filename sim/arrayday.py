@@ -25,8 +25,8 @@ shifts, virgin deliveries and backup activations, the daily status step (starts,
 that run out), and each settlement. The engine reads back what those change (statuses,
 called backups, scales, prices, stocks) and routes their payments through its account totals.
 
-Not covered: the intermediary and the agents' decisions (and, for the ordering keys of money
-entries, inputs with more than 13 substitutes). :func:`problems` names them; such a
+Not covered: the intermediary, the agents' decisions and contracts' catch-up terms (and, for
+the ordering keys of money entries, inputs with more than 13 substitutes). :func:`problems` names them; such a
 network runs on the object core (`policy.engine = "auto"`), and `"arrays"` on it is bad input.
 
 How it stays equal to the object core: every tonne and every amount is worked out with the
@@ -233,6 +233,8 @@ class ArrayDay:
         # day (UpState.up_fraction pro-rates the day). An outage's start or end marks one.
         self.moving: set[int] = {k for k, fac in enumerate(m.facilities) if not fac.up.up_all_along}
         self.full_supply = np.array([s.full_supply_t_per_day() for s in self.subs], dtype=float)
+        self.cycle = np.array([s.cycle_stock_t() for s in self.subs], dtype=float)
+        self.in_cycle: np.ndarray | None = None  # per input, the largest of its substitutes' (tidy_up_arrays)
         self._changed: list = []  # contracts whose status changed (contract_changed; terms do not, see above)
         tr = m.spec.transport
         self.cost_per_tkm, self.cost_per_trip, self.truck_t = tr.cost_per_tkm, tr.cost_per_trip, tr.truck_capacity_t
@@ -254,6 +256,7 @@ class ArrayDay:
             self.pass_pos.append(at)
             self.pass_rank_subs.append([rs[at[self.sub_in[rs]] >= 0] for rs in self.rank_subs])
         self.stockpile = np.array([i.spec.virgin == "stockpile" for i in inputs], dtype=bool)
+        consumption_arrays.load_plans(self, inputs)
         self.stock_idx = np.flatnonzero(self.stockpile)
         self.stock_objs = [inputs[k] for k in self.stock_idx.tolist()]
         self.reorders = [(m.facilities[int(self.in_fac[k])], inputs[k]) for k in self.stock_idx.tolist()]
@@ -425,6 +428,8 @@ class ArrayDay:
             self.called[k] = c.called
             j = self.c_sub[k]
             self.full_supply[j] = self.subs[j].full_supply_t_per_day()
+            self.cycle[j] = self.subs[j].cycle_stock_t()
+            self.in_cycle = None
         self._changed.clear()
 
     # --- back to the objects -----------------------------------------------------------------

@@ -199,6 +199,7 @@ class ContractState:
     for_cause: bool = False  # the notice running was given for the other party's breach
     end_reason: str = ""  # "" | notice | exit_for_cause | exit_without_cause | term_end | closure
     ends: int = 0  # times it ended (a link that re-formed ends again)
+    backlog_t: float = 0.0  # short tonnes a catch-up term still owes (sim/day/catch_up.py)
 
     @property
     def is_backup(self) -> bool:

@@ -30,6 +30,8 @@ def problems(spec: Scenario) -> list[str]:
         out.append("an intermediary")
     if spec.policy.adaptive or (spec.policy.adaptive is None and spec.behaviour is not None):
         out.append("agents' decisions (policy.adaptive or [behaviour])")
+    if any(c.catch_up_t_per_day > 0 for c in spec.contracts):
+        out.append("contracts' catch-up terms (catch_up_t_per_day)")
     inputs = [i for f in spec.facilities for i in f.inputs]
     if any(len(i.substitutes) > _MAX_SUBSTITUTES for i in inputs):
         out.append(f"inputs with more than {_MAX_SUBSTITUTES} substitutes")

@@ -91,6 +91,7 @@ CONTRACT_FLOWS = (
     "out_accepted_t",
     "out_rejected_t",
     "out_short_t",
+    "caught_up_t",  # backlog shipped under a catch-up term (also counted in shipped_t)
 )
 HUB_FLOWS = ("received_t", "shipped_t", "rejected_t", "spoiled_t", "overflow_t", "stock_t")
 

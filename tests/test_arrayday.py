@@ -602,3 +602,56 @@ def test_campaign_terms_are_the_same_on_arrays(over: dict, events: list) -> None
     a, b = _pair(sc, seed=0)
     assert_same_run(a, b)
     assert any(s["suspended_t"] > 0.0 or s["excused_t"] > 0.0 for s in a.settlements)  # the rule fired
+
+
+STONE = "facilities.buy.inputs.stone"
+CUT = [{"day": 10, "kind": "stream_scale", "facility": "sup", "material": "ash", "factor": 0.0},
+       {"day": 15, "kind": "stream_scale", "facility": "sup", "material": "ash", "factor": 1.0}]
+
+
+@pytest.mark.parametrize(
+    ("over", "events"),
+    [
+        # use_less: the buffer held back from after the outage, virgin from the market
+        ({f"{STONE}.buffer_t": 20.0}, CUT),
+        # ... with a planned rate, a max share, two substitutes and a virgin stockpile too short to replace it all
+        ({f"{STONE}.buffer_t": 25.0, f"{STONE}.planned_secondary_t_per_day": 7.0, f"{STONE}.refill_share": 0.4,
+          f"{STONE}.substitutes": [{"material": "ash", "max_share": 0.8, "ratio": 0.9},
+                                   {"material": "slag", "max_share": 0.5, "ratio": 0.6}],
+          f"{STONE}.virgin": "stockpile",
+          f"{STONE}.stockpile": {"capacity_t": 30.0, "reorder_point_t": 3.0, "order_up_to_t": 12.0,
+                                 "lead_time_days": 4.0}}, CUT),
+        # refill none with a plan under the deliveries (overflow above target)
+        ({f"{STONE}.buffer_t": 20.0, f"{STONE}.refill": "none", f"{STONE}.planned_secondary_t_per_day": 8.0}, CUT),
+        # virgin none: nothing held back
+        ({f"{STONE}.buffer_t": 20.0, f"{STONE}.virgin": "none", f"{STONE}.lost_margin_per_t": 3.0}, CUT),
+        # a weekly contract: cycle stock above the target
+        ({f"{STONE}.buffer_t": 15.0, "contracts.c1.delivery_interval_days": 7,
+          "facilities.sup.outputs.ash.storage_t": 100.0}, CUT),
+        # the contract ends: no plan, the stock on hand used
+        ({f"{STONE}.buffer_t": 40.0, "contracts.c1.notice_days": 3},
+         [{"day": 8, "kind": "notice", "contract": "c1", "party": "buyer"}]),
+    ],
+    ids=["use-less", "use-less-plan-stockpile", "none", "virgin-none", "weekly", "no-plan"],
+)
+def test_buffer_policies_are_the_same_on_arrays(over: dict, events: list) -> None:
+    from tiny_net import build
+
+    slag = [{"id": "slag"}] if "slag" in str(over) else []
+    sc = build(over, horizon=40, events=events, extra_materials=slag)
+    assert not problems(sc)
+    a, b = _pair(sc, seed=0)
+    assert_same_run(a, b)
+    f = a.inputs_flow
+    assert f["planned_t"].sum() > 0.0 or "notice" in str(events)
+
+
+def test_catch_up_is_refused_on_arrays() -> None:
+    from tiny_net import build
+
+    sc = build({"contracts.c1.catch_up_t_per_day": 5.0})
+    assert problems(sc) == ["contracts' catch-up terms (catch_up_t_per_day)"]
+    assert engine_problems(_with_engine(sc, "arrays"), "f.toml") == [
+        "f.toml: policy.engine: 'arrays' does not cover contracts' catch-up terms (catch_up_t_per_day); "
+        "use 'auto' or 'objects'"
+    ]

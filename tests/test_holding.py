@@ -29,35 +29,51 @@ INPUT = "facilities.buy.inputs.stone"
 
 
 def test_buffer_holding_is_the_end_of_day_buffer_times_the_material_rate() -> None:
-    # Buffer 30 t, opening full. Day 0: 30 - 10 used = 20. Days 1-2: 10 lands, 10 used: 20.
-    # The supplier is down on days 2-4, so nothing lands on days 3-5: day 3: 10, day 4: 0,
-    # and from then on what lands is used the same day: 0. At 0.25 per t and day:
-    # 5, 5, 5, 2.5, then nothing (an empty store books no entry); 17.5 over the period.
+    # Buffer 30 t, opening full; the buyer plans 10 t/day and (refill use_less) uses
+    # max(7.5, stock - 30) of it while the buffer would end below 30. Day 0 (nothing lands):
+    # 30 - 7.5 = 22.5. Days 1-2: 10 lands, 7.5 used: 25, 27.5. The supplier is down on days
+    # 2-4, so nothing lands on days 3-5: 20, 12.5, 5. From day 6, 10 lands and 7.5 is used:
+    # 7.5, 10, 12.5, 15. At 0.25 per t and day: 0.25 x that path, 39.375 over the period.
     m = run(build({f"{INPUT}.buffer_t": 30.0, "materials.ash.holding_cost_per_t_day": 0.25},
+                  events=[{**OUTAGE, "day": 2.0, "duration_days": 3.0}]))
+    path = np.array([22.5, 25.0, 27.5, 20.0, 12.5, 5.0, 7.5, 10.0, 12.5, 15.0])
+    assert m.inputs_flow["buffer_t"][:, 0] == approx(path)
+    assert daily(m, "buffer_holding", "buy") == approx(path * 0.25)
+    assert daily(m, "buffer_holding").sum() == approx(39.375)
+    assert len(m.money.frame().query("category == 'buffer_holding'")) == 10
+
+
+def test_an_empty_buffer_books_no_holding() -> None:
+    # refill none: the buyer uses its full plan of 10 t/day, so the opening 30 t fall to 20 on
+    # day 0 (nothing lands), stay at 20, and the outage (nothing lands on days 3-5) empties it:
+    # 10, then 0 from day 4. An empty store books no entry: 4 entries, 0.25 x 70 = 17.5.
+    m = run(build({f"{INPUT}.buffer_t": 30.0, f"{INPUT}.refill": "none", "materials.ash.holding_cost_per_t_day": 0.25},
                   events=[{**OUTAGE, "day": 2.0, "duration_days": 3.0}]))
     path = np.array([20.0, 20.0, 20.0, 10.0, 0, 0, 0, 0, 0, 0])
     assert m.inputs_flow["buffer_t"][:, 0] == approx(path)
-    assert daily(m, "buffer_holding", "buy") == approx(path * 0.25)
     assert daily(m, "buffer_holding").sum() == approx(17.5)
     assert len(m.money.frame().query("category == 'buffer_holding'")) == 4
 
 
 def test_a_buyers_buffer_rate_overrides_the_material_and_reaches_its_net_benefit() -> None:
-    # Steady buffer of 20 t (see above, no outage) at the buyer's own 0.4: 8 per day, 80 over
-    # 10 days, all on the buy side. The world without symbiosis (the twin run) opens with the
-    # same full 30 t buffer and uses it up at 10 t a day: 20 and 10 t held at the end of days
-    # 0 and 1, 0.4 x 30 = 12 booked there too. So the buyer's benefit is 80 - 12 = 68 lower
-    # than at rate 0 (holding is a cost of symbiosis only where the twin does not hold).
+    # No outage: the buffer ends days 0-2 at 22.5, 25, 27.5 (see above) and from day 3 at its
+    # 30 t target (37.5 on hand, 7.5 used; then 40, 10 used): 285 t-days at the buyer's own
+    # 0.4: 114, all on the buy side. The world without symbiosis (the twin run) opens with the
+    # same full 30 t buffer and, with no contract and so no plan, uses it up at 10 t a day: 20
+    # and 10 t held at the end of days 0 and 1, 0.4 x 30 = 12 booked there too. So the buyer's
+    # benefit is 114 - 12 = 102 lower than at rate 0 (holding is a cost of symbiosis only where
+    # the twin does not hold).
     over = {f"{INPUT}.buffer_t": 30.0, "materials.ash.holding_cost_per_t_day": 0.25}
     m = run(build({**over, f"{INPUT}.buffer_holding_cost_per_t_day": 0.4}))
     free = run(build({**over, f"{INPUT}.buffer_holding_cost_per_t_day": 0.0}))
-    assert daily(m, "buffer_holding", "buy") == approx(np.full(10, 8.0))
+    path = np.array([22.5, 25.0, 27.5] + [30.0] * 7)
+    assert daily(m, "buffer_holding", "buy") == approx(path * 0.4)
     assert daily(free, "buffer_holding").sum() == 0.0
     r, r0 = m.result(), free.result()
     buy, buy0 = (x.facilities.set_index("facility").loc["buy"] for x in (r, r0))
-    assert buy["cost_buffer_holding"] == approx(80.0)
-    assert buy0["buyer_benefit"] - buy["buyer_benefit"] == approx(80.0 - 0.4 * (20.0 + 10.0))
-    assert r.metrics["holding_cost"] == approx(80.0) and r0.metrics["holding_cost"] == 0.0
+    assert buy["cost_buffer_holding"] == approx(114.0)
+    assert buy0["buyer_benefit"] - buy["buyer_benefit"] == approx(114.0 - 0.4 * (20.0 + 10.0))
+    assert r.metrics["holding_cost"] == approx(114.0) and r0.metrics["holding_cost"] == 0.0
 
 
 # --- source storage --------------------------------------------------------------------------

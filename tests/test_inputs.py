@@ -116,25 +116,31 @@ def test_buffer_does_not_cover_longer_outage():
 
 
 def test_initial_buffer_t_sets_opening_stock():
-    # Opening buffer 4 t (of 30): day 0 uses those 4 t and buys 6 t virgin; deliveries cover the rest.
+    # Opening buffer 4 t (of 30): day 0 uses those 4 t and buys 6 t virgin. The buffer is below
+    # its 30 t target, so (refill use_less, share 0.25) from day 1 the buyer uses 7.5 of the
+    # 10 t delivered and buys 2.5 t virgin: the buffer grows 2.5 t a day (still short of 30 on day 9).
     m = run(build({f"{INPUT}.buffer_t": 30.0, f"{INPUT}.initial_buffer_t": 4.0}))
     f = m.inputs_flow
     assert m.input_states[0].buffer_start == 4.0
-    assert f["from_secondary_t"][:, 0] == approx(days_array(H, {0: 4.0}) + every_day_from(1, 10.0))
-    assert f["from_virgin_t"][:, 0] == approx(days_array(H, {0: 6.0}))
-    assert daily(m, "virgin", "buy", MARKET) == approx(days_array(H, {0: 6.0 * STONE_PRICE}))
+    assert f["from_secondary_t"][:, 0] == approx(days_array(H, {0: 4.0}) + every_day_from(1, 7.5))
+    assert f["from_virgin_t"][:, 0] == approx(days_array(H, {0: 6.0}) + every_day_from(1, 2.5))
+    assert f["buffer_t"][:, 0] == approx(2.5 * np.arange(H))
+    assert daily(m, "virgin", "buy", MARKET) == approx(f["from_virgin_t"][:, 0] * STONE_PRICE)
 
 
 def test_buffer_overflow_disposed_at_buyer_cost():
-    # Deliveries of 15 t/day against 10 t used, buffer cap 12 (opening 0): the buffer grows by 5 a
-    # day (days 1, 2: 5, 10) and from day 3 on 3 t then 5 t a day overflow at 10/t.
+    # Deliveries of 15 t/day against a plan of 10 (the demand; the max share caps the plan),
+    # buffer cap 12 (opening 0). Day 1: 15 t land; below target, the buyer holds back up to
+    # 0.25 x 10 (refill use_less): it uses max(7.5, 15 - 12) = 7.5, ending at 7.5. Day 2: 22.5 t,
+    # 10.5 above target, so the full plan of 10: 12.5 left, 0.5 t overflow. From day 3: 27 - 10
+    # = 17, 5 t a day overflow at 10/t.
     sc = build({f"{INPUT}.buffer_t": 12.0, f"{INPUT}.initial_buffer_t": 0.0,
                 "contracts.c1.volume_t_per_day": 15.0, f"{OUT}.rate_t_per_day": 15.0})
     m = run(sc)
     f = m.inputs_flow
-    overflow = days_array(H, {3: 3.0}) + every_day_from(4, 5.0)
+    overflow = days_array(H, {2: 0.5}) + every_day_from(3, 5.0)
     assert f["buffer_overflow_t"][:, 0] == approx(overflow)
-    assert f["buffer_t"][:, 0] == approx(np.array([0, 5, 10, 12, 12, 12, 12, 12, 12, 12], dtype=float))
+    assert f["buffer_t"][:, 0] == approx(np.array([0, 7.5, 12, 12, 12, 12, 12, 12, 12, 12], dtype=float))
     assert daily(m, "buffer_disposal", "buy", DISPOSAL) == approx(overflow * ASH_DISPOSAL)
 
 

@@ -37,27 +37,19 @@ def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.nd
     required = demand * level
     flows["required_t"][day, idx] = required
     n = len(idx)
-    left = required.copy()
-    full_left = required.copy()
-    secondary_full = np.zeros(n)
-    from_secondary = np.zeros(n)
-    secondary_used = np.zeros(n)
     at = a.pass_pos[pass_no]  # input -> its position in idx
     item = pass_no << 30
     buf = a.buf
+    secondary_full, plan, available, avail, stock_t, stock_func = plan_secondary(a, pass_no, idx, required, level)
+    use = secondary_use(a, idx, required, plan, available, stock_t, stock_func)
+    left = required.copy()
+    from_secondary = np.zeros(n)
+    secondary_used = np.zeros(n)
     for r, subs in enumerate(a.pass_rank_subs[pass_no]):
         if not len(subs):
             continue
         p = at[a.sub_in[subs]]
-        share = a.max_share[subs] * required[p]
-        cap = np.minimum(left[p], share)
-        cont = a.contracted[subs]
-        if cont.any():
-            cp, cs = p[cont], subs[cont]
-            full = np.minimum(np.minimum(full_left[cp], share[cont]), a.ratio[cs] * a.full_supply[cs])
-            secondary_full[cp] = secondary_full[cp] + full
-            full_left[cp] = full_left[cp] - full
-        used_func = np.minimum(cap, buf.total[subs] * a.ratio[subs])
+        used_func = np.minimum(use[p], avail[r])
         pos = used_func > 0.0
         if not pos.any():
             continue
@@ -72,12 +64,77 @@ def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.nd
         amount = used_t[paid] * cost[paid]
         a.queue_payments(a.in_fac[ins], CONSUME, item | (ins * 16 + r), a.pay_proc[subs[paid]], amount)
         left[p] = left[p] - used_func
+        use[p] = use[p] - used_func
     flows["secondary_full_t"][day, idx] = secondary_full
-    flows["planned_t"][day, idx] = secondary_full  # stand-in for the planned use (issue 20)
-    flows["secondary_short_t"][day, idx] = np.maximum(0.0, secondary_full - from_secondary)
+    flows["planned_t"][day, idx] = plan
+    flows["secondary_short_t"][day, idx] = np.where(plan > available, plan - available, 0.0)
     flows["from_secondary_t"][day, idx] = from_secondary
     flows["secondary_used_t"][day, idx] = secondary_used
     return supply_the_rest(a, day, idx, item, left, required)
+
+
+def load_plans(a: Any, inputs: list) -> None:
+    """The inputs' buffer policies as columns (sim.day.consumption.secondary_use)."""
+    planned = [i.spec.planned_secondary_t_per_day for i in inputs]
+    a.has_plan = np.array([p is not None for p in planned], dtype=bool)
+    a.planned = np.array([p if p is not None else 0.0 for p in planned], dtype=float)
+    a.use_less = np.array([i.spec.refill == "use_less" for i in inputs], dtype=bool)
+    a.refill_share = np.array([i.spec.refill_share for i in inputs], dtype=float)
+
+
+def plan_secondary(a: Any, pass_no: int, idx: np.ndarray, required: np.ndarray, level: np.ndarray) -> tuple:
+    """sim.day.consumption.plan_secondary for the inputs `idx`: full supply, plan, what the
+    buffers could give (total, and per rank of substitute), and the stock held (t, functional t)."""
+    n = len(idx)
+    at = a.pass_pos[pass_no]
+    full_left = required.copy()
+    avail_left = required.copy()
+    secondary_full, available, share_sum = np.zeros(n), np.zeros(n), np.zeros(n)
+    stock_t, stock_func = np.zeros(n), np.zeros(n)
+    avail = []
+    for subs in a.pass_rank_subs[pass_no]:
+        p = at[a.sub_in[subs]]
+        share = a.max_share[subs] * required[p]
+        share_sum[p] = share_sum[p] + share
+        cont = a.contracted[subs]
+        if cont.any():
+            cp, cs = p[cont], subs[cont]
+            full = np.minimum(np.minimum(full_left[cp], share[cont]), a.ratio[cs] * a.full_supply[cs])
+            secondary_full[cp] = secondary_full[cp] + full
+            full_left[cp] = full_left[cp] - full
+        total = a.buf.total[subs]
+        func = total * a.ratio[subs]
+        got = np.minimum(np.minimum(avail_left[p], share), func)
+        avail.append(got)
+        available[p] = available[p] + got
+        avail_left[p] = avail_left[p] - got
+        stock_t[p] = stock_t[p] + total
+        stock_func[p] = stock_func[p] + func
+    has = a.has_plan[idx]
+    planned = np.minimum(np.minimum(a.planned[idx] * level, share_sum), required)
+    plan = np.where(has, planned, secondary_full)
+    return secondary_full, plan, available, avail, stock_t, stock_func
+
+
+def secondary_use(
+    a: Any, idx: np.ndarray, required: np.ndarray, plan: np.ndarray, available: np.ndarray,
+    stock_t: np.ndarray, stock_func: np.ndarray,
+) -> np.ndarray:
+    """sim.day.consumption.secondary_use for the inputs `idx`."""
+    planned = plan > 0.0
+    use = np.where(planned, np.minimum(plan, available), available)
+    cap = a.buffer_cap[idx]
+    hold = np.flatnonzero(planned & a.use_less[idx] & (cap > 0.0) & (use > 0.0))
+    if len(hold):
+        above = stock_func[hold] - cap[hold] * (stock_func[hold] / stock_t[hold])
+        keep = np.maximum(plan[hold] * (1.0 - a.refill_share[idx[hold]]), above)
+        use[hold] = np.minimum(use[hold], keep)
+    short = np.flatnonzero(planned & ~a.market[idx])
+    if len(short):
+        ins = idx[short]
+        virgin = np.where(a.stockpile[ins], a.virgin_stock[ins], 0.0)
+        use[short] = np.maximum(use[short], np.minimum(available[short], required[short] - virgin))
+    return use
 
 
 def supply_the_rest(

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sim.contracts import ContractState, allocate
+from sim.day.catch_up import ship_catch_up
 from sim.logistics import move_cost
 from sim.outages import announced_down_share
 
@@ -125,9 +126,12 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
             ship = carry
         else:
             ship = allocate(stock, carry, [c.terms.priority for c in contracts], m.spec.policy.allocation)
+        owed = []
         for c, d, q, s in zip(contracts, due, ship, held, strict=True):
             if d <= 0.0:
                 continue
+            if c.terms.catch_up_t_per_day and not c.routed:
+                owed.append(c)
             k = c.index
             p = c.period
             due_row[k] = d
@@ -141,6 +145,8 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
                 excused_row[k] = excused
                 p.short_t += short
                 p.excused_t += excused
+                if c.terms.catch_up_t_per_day and not c.routed:
+                    c.backlog_t += short  # sim/day/catch_up.py
             if s:
                 p.suspended_t += s
             if q <= 0.0:
@@ -153,3 +159,5 @@ def dispatch_streams(m: World, streams: list[Any], day: int, rows: tuple, hub_ro
             else:
                 pay(day, c.pay_transport, move_cost(q, c.km, m.spec.transport, c.terms))
             arrivals.setdefault(day + c.lag_days, []).append((c, pieces, False))  # as ship() does
+        if owed:
+            ship_catch_up(m, st, owed, day, rows)

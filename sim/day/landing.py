@@ -115,4 +115,6 @@ def receive(m: World, c: ContractState, pieces: list, day: int) -> None:
         cf["short_t"][day, k] += rejected
         m.streams_flow["rejected_t"][day, stream.index] += rejected
         c.period.short_t += rejected
+        if t.catch_up_t_per_day:
+            c.backlog_t += rejected  # sim/day/catch_up.py
         m.money.pay(day, c.pay_rejection, rejected * stream.disposal_cost)

@@ -1,7 +1,8 @@
 """Step 5d of the day: tidy-up, one facility at a time (Facility.tidy_up delegates here).
 
 **Tidy-up.** Spoilage past shelf life and overflow beyond storage go to disposal, at the
-source (supplier's cost) and in buffers (buyer's cost); virgin stockpiles reorder (s, S).
+source (supplier's cost) and in buffers (buyer's cost: a buffer holds its target plus the
+cycle stock of its periodic deliveries, see storage_cap); virgin stockpiles reorder (s, S).
 Then the day's holding cost of each store's end-of-day stock is booked to its owner (rate x
 stock, only when both are positive): "holding" on source storage (supplier), "buffer_holding"
 on each substitute's buffer at its own rate and "stockpile_holding" on virgin stock (buyer).
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+from sim.day.consumption import supply_figures
 
 
 def tidy_up(fac: Any, day: int) -> None:
@@ -53,6 +56,8 @@ def tidy_up(fac: Any, day: int) -> None:
                     pay(day, s.pay_disposal, sp * s.disposal_cost)
         level = sum([s.lots.total for s in inp.substitutes])
         excess = level - inp.buffer_cap
+        if excess > 1e-12:  # above the target: is it cycle stock?
+            excess = level - storage_cap(inp)
         if excess > 1e-12:
             for s in reversed(inp.substitutes):  # the last-listed substitute gives way first
                 if excess <= 1e-12:
@@ -73,6 +78,19 @@ def tidy_up(fac: Any, day: int) -> None:
         iflows["virgin_stock_t"][day, k] = inp.virgin_stock
     if fac.pays_holding:
         book_holding(fac, day)
+
+
+def storage_cap(inp: Any) -> float:
+    """Most an input's buffers hold at the end of a day: the target `buffer_cap` (safety stock)
+    plus the cycle stock of its periodic deliveries (the largest single delivery of its primary
+    contracts in force), so a delivery used over its interval never overflows."""
+    cycle = 0.0
+    for s in inp.substitutes:
+        if s.full_supply is None:
+            supply_figures(s)
+        if s.cycle_t > cycle:
+            cycle = s.cycle_t
+    return inp.buffer_cap + cycle
 
 
 def book_holding(fac: Any, day: int) -> None:

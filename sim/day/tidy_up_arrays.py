@@ -54,7 +54,10 @@ def tidy_up(a: Any, day: int) -> None:
             amount = sp[hit] * a.bdisp[s]
             a.queue_payments(a.in_fac[ins], TIDY, inputs_item + ins * 32 + r, a.pay_bdisp[s], amount)
     level = levels(a, n_in)
-    excess = level - a.buffer_cap
+    if a.in_cycle is None:  # worked out again when a contract's status changed (ArrayDay._read_status)
+        a.in_cycle = np.zeros(n_in)
+        np.maximum.at(a.in_cycle, a.sub_in, a.cycle)
+    excess = level - (a.buffer_cap + a.in_cycle)  # sim.day.tidy_up.storage_cap
     over = excess > 1e-12
     overflow_in = np.zeros(n_in)
     if over.any():

@@ -115,6 +115,12 @@ class Contract(Frozen):
     pipe_cost_per_t: NonNeg = 0.0
     """pipe: cost per unit moved, in the material's unit (no trips, no t-km); paid by
     `transport_paid_by`."""
+    catch_up_t_per_day: NonNeg = 0.0
+    """Catch-up term: the supplier keeps a backlog of every tonne this contract fell short (excused or not: catch-up
+    restores volume; penalties already booked stand) and on each delivery day ships, on top of what is due, up to this
+    rate x `delivery_interval_days` of it at the contract price, from what its source storage holds after the day's
+    due volumes and at most what the buyer has room for (its buffer target plus cycle stock, less its buffer and what
+    is on the road to it). 0: no catch-up. Direct contracts only (a routed one keeps no backlog)."""
     pipe_capacity_t_per_day: Pos | None = None
     """pipe: most it carries per day, in the material's unit; a delivery carries at most this
     times `delivery_interval_days`, the rest stays in the supplier's storage and counts as its

@@ -23,7 +23,7 @@ from sim.scenario.errors import ScenarioError, _escaped, _printable, format_vali
 from sim.scenario.limits import MAX_FILE_BYTES, file_kind_problem, toml_loads, too_big
 from sim.scenario.overrides import apply_override
 from sim.scenario.references import cross_reference_problems, partial_reference_problems
-from sim.scenario.schema import Facility, InputSpec
+from sim.scenario.schema import Facility, InputSpec, Material
 from sim.scenario.sections import Scenario
 
 # --- loading ---------------------------------------------------------------------------------
@@ -122,25 +122,49 @@ def secondary_need_t_per_day(inp: InputSpec) -> float:
     return need
 
 
+def storable(m: Material) -> bool:
+    """A material a buyer's buffer can hold: its `storable`, by default every unit but MWh."""
+    return m.storable if m.storable is not None else m.unit != "MWh"
+
+
+def non_storable_inputs(sc: Scenario) -> list[str]:
+    """"facility.material" of the inputs with substitutes, all non-storable: `policy.buffer_days`
+    passes over them (a buffer_t in the file declares a store, and stays)."""
+    mats = {m.id: m for m in sc.materials}
+    return [
+        f"{f.id}.{i.material}" for f in sc.facilities for i in f.inputs
+        if i.substitutes and not any(storable(mats[s.material]) for s in i.substitutes if s.material in mats)
+    ]
+
+
+def buffer_policy_notes(sc: Scenario) -> list[str]:
+    """What `validate` says of `policy.buffer_days`: the non-storable inputs it passed over and
+    left without a buffer (none: no line)."""
+    if sc.policy.buffer_days is None:
+        return []
+    names = set(non_storable_inputs(sc))
+    bare = [f"{f.id}.{i.material}" for f in sc.facilities for i in f.inputs
+            if f"{f.id}.{i.material}" in names and i.buffer_t == 0.0]
+    if not bare:
+        return []
+    return [f"policy.buffer_days: {len(bare)} input{'s' if len(bare) > 1 else ''} of non-storable material left "
+            f"without a buffer ({', '.join(bare)}); declare buffer_t on the input to store it"]
+
+
 def apply_policy(sc: Scenario) -> Scenario:
-    """Return the scenario with the `[policy]` levers written into the items they override."""
+    """Return the scenario with the `[policy]` levers written into the items they override.
+    `policy.buffer_days` passes over inputs of non-storable material (non_storable_inputs)."""
     pol = sc.policy
     facilities = sc.facilities
     if pol.buffer_days is not None:
+        days = pol.buffer_days
+        skip = set(non_storable_inputs(sc))
         facilities = [
-            f.model_copy(
-                update={
-                    "inputs": [
-                        i.model_copy(
-                            update={
-                                "buffer_t": pol.buffer_days * secondary_need_t_per_day(i),
-                                "initial_buffer_t": None,
-                            }
-                        )
-                        for i in f.inputs
-                    ]
-                }
-            )
+            f.model_copy(update={"inputs": [
+                i if f"{f.id}.{i.material}" in skip
+                else i.model_copy(update={"buffer_t": days * secondary_need_t_per_day(i), "initial_buffer_t": None})
+                for i in f.inputs
+            ]})
             for f in facilities
         ]
     contracts = sc.contracts

@@ -61,6 +61,7 @@ def cross_reference_problems(
     out += _event_problems(sc, facilities, defined, event_index)
     if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
         out += _credit_problems(sc)
+        out += _catch_up_problems(sc)
     return out
 
 
@@ -249,6 +250,23 @@ def _credit_problems(sc: Scenario) -> Problems:
         for m in sc.materials
         if m.co2e_t_per_t > 0 and m.id not in consumed
     ]
+
+
+def _catch_up_problems(sc: Scenario) -> Problems:
+    """refill = "catch_up" needs a contract of the input with a catch-up term."""
+    out: Problems = []
+    for f in sc.facilities:
+        for i in f.inputs:
+            if i.refill != "catch_up":
+                continue
+            subs = {s.material for s in i.substitutes}
+            feeds = [c for c in sc.contracts if c.buyer == f.id and c.catch_up_t_per_day > 0
+                     and (c.input == i.material or (c.input is None and c.material in subs))]
+            if not feeds:
+                out.append((f"facilities.{f.id}.inputs.{i.material}.refill",
+                            "refill = 'catch_up' needs a contract into this input with catch_up_t_per_day > 0 "
+                            "(none has one); add the term to a contract or choose refill 'use_less' or 'none'"))
+    return out
 
 
 def partial_reference_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -59,6 +59,10 @@ class Material(Frozen):
     stockpile), booked daily on the end-of-day stock to the store's owner; each store may override it."""
     quality: dict[Ident, Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)]] = {}
     """Nominal quality properties by name (e.g. `{ cao = 0.35 }`)."""
+    storable: bool | None = None
+    """Whether it can be kept in a buyer's buffer; unset: every unit but MWh (energy is not stored unless the file
+    declares a buffer_t on the input). `policy.buffer_days` passes over inputs whose substitutes are all
+    non-storable."""
 
 
 # --- facilities ------------------------------------------------------------------------------
@@ -403,6 +407,22 @@ class InputSpec(Frozen):
     """Margin lost per unit (the input material's) of demand not met."""
     critical: bool = False
     """A shortage stops the plant (see behaviour.cascade_closure_days)."""
+    planned_secondary_t_per_day: NonNeg | None = None
+    """Secondary material the buyer plans to use per day at full operation, in the input's unit (virgin-equivalent,
+    i.e. after each substitute's ratio); scaled by the day's operating level and never above the substitutes' max
+    shares of the need. Unset: what its primary contracts in force deliver at full supply. The buffer covers a
+    shortfall against this plan, and a periodic delivery is used over its interval at this rate."""
+    refill: Literal["use_less", "catch_up", "none"] = "use_less"
+    """How a buffer drawn down below buffer_t is rebuilt. "use_less": use up to `refill_share` less secondary than
+    planned (the rest bought virgin) until it is back at buffer_t; "catch_up": the supplier ships its backlog under
+    a contract's `catch_up_t_per_day` term (at least one contract of this input must have one); "none": only
+    deliveries above the planned use refill it. Holding back never leaves demand unmet: an input whose virgin supply
+    cannot replace the tonnes held back (virgin "none", a short stockpile) uses them."""
+    refill_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25
+    """use_less: the largest share of the planned use held back per day while the buffer is below target [E].
+    0.25 rebuilds a buffer of B days of plan in 4B days of normal deliveries: a plant manager tops up with virgin
+    rather than run a process on virgin material alone, and a drawdown is made good within about a month for the
+    1-7 day buffers of the shipped scenarios."""
 
     @model_validator(mode="after")
     def _consistent(self) -> InputSpec:

@@ -92,6 +92,20 @@ class ReportInput:
         return [f for f in self.factors if f in marked]
 
     @property
+    def expected_runs(self) -> int | None:
+        """Design points x replications of the whole study (None when the manifest lacks them)."""
+        design = self.manifest.get("design", {})
+        points, reps = design.get("points"), design.get("replications")
+        return points * reps if isinstance(points, int) and isinstance(reps, int) else None
+
+    @property
+    def incomplete(self) -> str:
+        """"incomplete: N of M runs" when fewer runs completed than the study has (a shard, an
+        interrupted or failing study), else ""."""
+        expected, ok = self.expected_runs, int(self.runs["status"].eq("ok").sum())
+        return f"incomplete: {ok} of {expected} runs" if expected is not None and ok < expected else ""
+
+    @property
     def levers(self) -> list[str]:
         """Factors that are choices: all but the uncertainties."""
         return [f for f in self.factors if f not in self.uncertainties]
@@ -112,8 +126,11 @@ def build_report(results_dir: str | Path) -> Path:
     else:
         raise ReportError(f"{root}: no stored runs (expected runs.parquet or parts/; run a study first)")
     summary = summarize(runs, factors, reference)
-    atomic_write(root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     data = ReportInput(root, manifest, factors, reference, runs, summary)
+    # Which part of the study the summary rests on (a shard's report summarises its runs only).
+    summary = summary.assign(runs_ok=int(data.ok.shape[0]), runs_expected=data.expected_runs,
+                             complete=not data.incomplete)
+    atomic_write(root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     (root / "figures").mkdir(exist_ok=True)
     # With no run completed there is nothing to summarise: the header lists the failures.
     sections = SECTIONS if not data.ok.empty else [section_header, section_nothing_completed]
@@ -155,9 +172,12 @@ def section_header(data: ReportInput) -> str:
     study = data.manifest.get("study", {})
     runs = data.runs
     ok = int(runs["status"].eq("ok").sum())
-    lines = [
-        f"# Study report: {study.get('name', data.root.name)}",
-        "",
+    lines = [f"# Study report: {study.get('name', data.root.name)}", ""]
+    if data.incomplete:
+        lines += [f"**{data.incomplete}**: this report summarises only the runs stored so far (a shard, or an "
+                  "interrupted or failing study); `run` the study again, or the other shards into this "
+                  "folder, to complete it.", ""]
+    lines += [
         f"{runs['design_point'].nunique()} design points ({data.kind} design), {len(runs)} runs stored "
         f"({ok} ok, {len(runs) - ok} failed). Means with 95 % confidence intervals over "
         "replications; full statistics in `summary.csv`.",

@@ -108,3 +108,72 @@ def disruption_durations(
     hit = ok[ok["max_disruption_days"] > 0]
     table = hit[keys].assign(duration_days=hit["max_disruption_days"].astype(float))
     return table.reset_index(drop=True), "longest disruption per run; no daily series stored"
+
+
+# --- every episode, from the stored per-run tables (episodes.parquet, inputs.parquet) ---------
+
+#: The caption's name of the estimator.
+ESTIMATOR = "Kaplan-Meier, censored at the horizon"
+
+
+def kaplan_meier(durations: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier estimate of S(t) = P(D > t) from durations, some censored (still
+    running when the window closed: D is at least the duration seen). Steps at each distinct
+    uncensored duration t_j: S(t_j) = prod_{t_i <= t_j} (1 - d_i / n_i), with d_i episodes ending
+    at t_i and n_i episodes at risk there (duration >= t_i, censored ones included, so an
+    episode censored at t_i counts as lasting past it). Returns (t, S) starting at (0, 1)."""
+    d = np.asarray(durations, dtype=float)
+    c = np.asarray(censored, dtype=bool)
+    times = np.unique(d[~c])
+    surv, s = [], 1.0
+    for t in times:
+        at_risk = int(np.sum(d >= t))
+        ended = int(np.sum((d == t) & ~c))
+        s *= 1.0 - ended / at_risk
+        surv.append(s)
+    return np.concatenate([[0.0], times]), np.concatenate([[1.0], surv])
+
+
+def input_years(inputs: pd.DataFrame) -> float:
+    """Sum of window_days / 365 over the planned inputs of a per-run inputs table (every run's
+    rows: runs without a disruption count)."""
+    planned = inputs[inputs["planned"].astype(bool)] if "planned" in inputs.columns else inputs
+    return float(planned["window_days"].astype(float).sum() / 365.0)
+
+
+def episode_rates(
+    episodes: pd.DataFrame, inputs: pd.DataFrame, runs: pd.DataFrame, by: str | None
+) -> list[dict]:
+    """Per level of `by` (a factor column, or all runs when None), pooled over the rest: the
+    rate of episodes longer than t per input-year, (N / input-years) x S(t) with S the
+    Kaplan-Meier estimate (:func:`kaplan_meier`), and the counts a caption needs.
+
+    Every ok run counts: its inputs add to the input-years and a run without an episode adds
+    none (`runs_without`). Each dict: level, t, s, rate (arrays), episodes, runs, runs_without,
+    input_years, censored."""
+    ok = runs[runs["status"] == "ok"]
+    ok_keys = set(zip(ok["design_point"], ok["replication"], strict=True))
+
+    def of_ok(table: pd.DataFrame) -> pd.DataFrame:
+        return table[[k in ok_keys for k in zip(table["design_point"], table["replication"], strict=True)]]
+
+    episodes, inputs = of_ok(episodes), of_ok(inputs)
+    groups = sorted(ok[by].unique().tolist()) if by else [None]
+    out = []
+    for level in groups:
+        sel_runs = ok if by is None else ok[ok[by] == level]
+        sel_keys = set(zip(sel_runs["design_point"], sel_runs["replication"], strict=True))
+
+        def pick(table: pd.DataFrame, sel_keys: set = sel_keys) -> pd.DataFrame:
+            return table[[k in sel_keys for k in zip(table["design_point"], table["replication"], strict=True)]]
+
+        eps, ins = pick(episodes), pick(inputs)
+        years = input_years(ins)
+        t, s = kaplan_meier(eps["length_days"].to_numpy(float), eps["censored"].to_numpy(bool))
+        per_year = len(eps) / years if years > 0 else float("nan")
+        hit = set(zip(eps["design_point"], eps["replication"], strict=True))
+        out.append({
+            "level": level, "t": t, "s": s, "rate": per_year * s, "episodes": len(eps), "runs": len(sel_keys),
+            "runs_without": len(sel_keys - hit), "input_years": years, "censored": int(eps["censored"].sum()),
+        })
+    return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.figures import short_label
@@ -473,10 +474,19 @@ def section_effects(data: ReportInput) -> str:
 
 def section_figures(data: ReportInput) -> str:
     """The study figures (written to figures/), each with a reading from the numbers."""
-    from analysis.durations import disruption_durations
+    from analysis.durations import ESTIMATOR, disruption_durations, episode_rates
     from analysis.figures import study_figures, tradeoff_table
 
-    durations, source = disruption_durations(data.runs, data.factors, data.root / "series")
+    store = ResultStore(data.root)
+    episodes, inputs = store.read_table("episodes"), store.read_table("inputs")
+    curves, by = None, None
+    if episodes is not None and inputs is not None:
+        by = "policy.buffer_days" if "policy.buffer_days" in data.factors else (
+            data.factors[0] if data.factors and data.kind not in ("lhs", "sobol", "morris") else None)
+        curves = episode_rates(episodes, inputs, data.runs, by)
+        durations, source = None, ESTIMATOR
+    else:
+        durations, source = disruption_durations(data.runs, data.factors, data.root / "series")
     # A study's outcomes choose the heatmaps too (its first two with per-run values).
     heatmaps = [m for m in data.named_outcomes if m in data.ok.columns][:2] or ["net_benefit", "secondary_fill_rate"]
     paths = study_figures(
@@ -489,6 +499,8 @@ def section_figures(data: ReportInput) -> str:
         durations=durations,
         durations_source=source,
         heatmaps=heatmaps,
+        episode_curves=curves,
+        episode_by=by,
     )
     if not paths:
         return "## Figures\n\nNo figures: no design factors or no completed runs.\n"
@@ -502,7 +514,7 @@ def section_figures(data: ReportInput) -> str:
         ),
         **{f"heatmap_{m}": (lambda m=m: _heatmap_reading(data, m)) for m in heatmaps},
         "tradeoff": lambda: _tradeoff_reading(tradeoff_table(data.runs, data.factors), data),
-        "survival": lambda: _survival_reading(durations, source),
+        "survival": lambda: _episode_reading(curves, by) if curves else _survival_reading(durations, source),
         "party_benefits": lambda: _party_reading(data),
     }
     parts = ["## Figures", ""]
@@ -544,14 +556,40 @@ def _tradeoff_reading(table: pd.DataFrame, data: ReportInput) -> str:
     )
 
 
+def _episode_reading(curves: list[dict], by: str | None) -> str:
+    """The caption of the episode-rate figure: estimator, counts, and the rate at 0 and 7 days."""
+    from analysis.durations import ESTIMATOR
+
+    n = sum(c["episodes"] for c in curves)
+    m = sum(c["runs"] for c in curves)
+    k = sum(c["runs_without"] for c in curves)
+    censored = sum(c["censored"] for c in curves)
+    parts = []
+    for c in curves[:10]:
+        at7 = float(c["rate"][np.searchsorted(c["t"], 7.0, side="right") - 1]) if len(c["t"]) else math.nan
+        name = "all runs" if by is None else f"{short_label(by)} = {c['level']}"
+        parts.append(f"{name}: {_num(float(c['rate'][0]))} episodes per input-year, {_num(at7)} longer than 7 days")
+    return (
+        f"Disruption episodes longer than t days per input-year: (episodes / input-years) x S(t), S estimated "
+        f"by {ESTIMATOR} ({censored} episodes still running on the last day). {n} episodes of every input in "
+        f"{m} runs, {k} runs without a disruption; input-years count every run's planned inputs, runs without "
+        f"a disruption included. " + "; ".join(parts) + "."
+    )
+
+
 def _survival_reading(durations: pd.DataFrame, source: str) -> str:
     d = durations["duration_days"].to_numpy(float)
+    caveat = (
+        " **Caveat:** this study stored no episodes table (made before per-run tables were stored), so the curve "
+        "is the old one: runs without a disruption are left out and, without daily series, each run counts "
+        "once with its longest disruption; it is not a rate and can order buffer levels wrongly."
+    )
     if len(d) == 0:
-        return "No disruption in any run."
+        return "No disruption in any run." + caveat
     return (
         f"Share of disruptions lasting longer than t days ({source}). Over all {len(d)} durations: median "
         f"{_num(float(pd.Series(d).median()))} days, {_num(100 * float((d > 7).mean()))} % longer than 7 days, "
-        f"longest {_num(float(d.max()))} days."
+        f"longest {_num(float(d.max()))} days." + caveat
     )
 
 

@@ -28,22 +28,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.directions import LOWER, direction
+
 #: Metrics drawn by default, with a reader's label ("{cur}" becomes the scenario's currency).
 KEY_METRICS = {
     "secondary_fill_rate": "secondary fill rate (share of planned secondary use)",
     "disruption_days": "days with a secondary shortfall (days per run)",
     "penalties_paid": "penalties paid ({cur} per run)",
     "net_benefit": "net benefit vs no symbiosis ({cur} per run)",
-}
-LOWER_IS_BETTER = {
-    "disruption_days",
-    "disruption_events",
-    "max_disruption_days",
-    "input_unmet_t",
-    "penalties_paid",
-    "transport_cost",
-    "waste_disposed_t",
-    "production_loss_t",
 }
 PARTIES = {
     "supplier_benefit": "suppliers",
@@ -263,7 +255,7 @@ def plot_heatmap(
     fig, axes = plt.subplots(
         1, len(panels), figsize=(1.8 + 4.0 * len(panels), 4.2), squeeze=False, layout="constrained"
     )
-    lower_better = metric in LOWER_IS_BETTER
+    lower_better = direction(metric) == LOWER
     cmap = "viridis_r" if lower_better else "viridis"
     image = None
     for ax, (level, _), table in zip(axes.flat, panels, tables, strict=True):

@@ -50,6 +50,7 @@ from sim.experiment.tasks import KEY_COLUMNS, RUN_TABLES, STATUS_COLUMNS
 # Files and folders a study writes; --fresh removes exactly these, nothing else in the folder.
 OWNED = ("parts", "series", "invocations", "runs.parquet", "design.csv", "manifest.json", "study-key.json",
          "summary.csv", "report.md", "report.html", "figures", "experiments.csv", "outcomes.csv", "tables",
+         "parties.csv", "contract_outcomes.csv",
          *(f"{name}.parquet" for name in RUN_TABLES))
 # Any of these marks a folder as a study's results (older folders have no study-key.json).
 MARKERS = ("study-key.json", "manifest.json", "parts", "design.csv", "runs.parquet")

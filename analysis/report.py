@@ -381,17 +381,24 @@ def section_headlines(data: ReportInput) -> str:
     if not metrics:
         return ""
     table = data.summary[data.summary["metric"].isin(metrics)]
-    header = ["point", *data.factors, *metrics]
+    # ratio metrics whose parts are stored get their pooled ratio (ratio of sums) beside the mean
+    pooled = [m for m in metrics if table.loc[table["metric"] == m, "pooled"].notna().any()]
+    header = ["point", *data.factors]
+    for m in metrics:
+        header += [m, f"{m} pooled"] if m in pooled else [m]
     rows = []
     for dp, group in table.groupby("design_point", sort=True):
         first = group.iloc[0]
         cells = [str(dp) + (" (ref)" if dp == data.reference else ""), *(str(first[f]) for f in data.factors)]
-        by_metric = group.set_index("metric")
-        cells += [
-            _ci(by_metric.loc[m, "mean"], by_metric.loc[m, "ci_low"], by_metric.loc[m, "ci_high"]) for m in metrics
-        ]
+        by = group.set_index("metric")
+        for m in metrics:
+            cells.append(_ci(by.loc[m, "mean"], by.loc[m, "ci_low"], by.loc[m, "ci_high"]))
+            if m in pooled:
+                cells.append(_ci(by.loc[m, "pooled"], by.loc[m, "pooled_ci_low"], by.loc[m, "pooled_ci_high"]))
         rows.append(cells)
-    return "\n".join(["## Outcomes per design point", "", _table(header, rows), ""])
+    note = ([f"Ratio metrics ({', '.join(pooled)}): the mean of per-run ratios, and `pooled`, the ratio of sums "
+             "over the replications with its delta-method CI (docs/metrics.md, Summaries).", ""] if pooled else [])
+    return "\n".join(["## Outcomes per design point", "", _table(header, rows), "", *note])
 
 
 def section_paired(data: ReportInput) -> str:

@@ -97,3 +97,23 @@ def test_pooled_ratio_edge_cases():
     assert math.isnan(pooled_ratio(np.array([1.0]), np.array([0.0]))["pooled"])
     one = pooled_ratio(np.array([1.0]), np.array([2.0]))
     assert one["pooled"] == 0.5 and math.isnan(one["pooled_se"])
+
+
+def test_the_report_shows_a_ratio_both_ways_when_its_parts_are_stored(tmp_path):
+    import json
+
+    from analysis.report import build_report
+    from tests.analysis.conftest import FACTORS, make_runs
+
+    runs = make_runs().assign(input_required_t=1000.0)
+    root = tmp_path / "results"
+    root.mkdir()
+    runs.to_parquet(root / "runs.parquet", index=False)
+    (root / "manifest.json").write_text(json.dumps({"design": {"kind": "grid", "factors": FACTORS,
+                                                               "reference_point": 0, "replications": 6}}))
+    text = build_report(root).read_text(encoding="utf-8")
+    assert "fill_rate pooled" in text and "secondary_fill_rate pooled" not in text
+    summary = pd.read_csv(root / "summary.csv")
+    row = summary[(summary["design_point"] == 0) & (summary["metric"] == "fill_rate")].iloc[0]
+    mine = runs[runs["design_point"] == 0]
+    assert row["pooled"] == pytest.approx(1 - mine["input_unmet_t"].sum() / 6000)

@@ -23,7 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from analysis.figures import compact
 from analysis.summary import t_interval
 
 #: Facility-table columns -> the name in the report (present ones only). `cost_penalty` is what
@@ -118,6 +120,8 @@ def plot_party_differences(parties: pd.DataFrame, path: str | Path, *, reference
         ax.errorbar(rows["diff_mean"].to_numpy(float), ys, xerr=np.nan_to_num(half), fmt="o", ms=3.5,
                     color=colours[k % 10], elinewidth=1.0, lw=0)
         ax.axvline(0.0, color="grey", lw=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
         ax.set_title(str(item), fontsize=10, color=colours[k % 10], fontweight="bold")
         ax.set_xlabel(f"{currency}, minus #{reference}")
         ax.grid(alpha=0.3, axis="x")
@@ -211,8 +215,8 @@ def _gains_reading(net: pd.DataFrame, data) -> str:
         best, worst = grp.loc[grp["diff_mean"].idxmax()], grp.loc[grp["diff_mean"].idxmin()]
         hi = _ci(best["diff_mean"], best["diff_ci_low"], best["diff_ci_high"])
         lo = _ci(worst["diff_mean"], worst["diff_ci_low"], worst["diff_ci_high"])
-        up = "gains most" if best["diff_mean"] > 0 else "loses least"
-        down = "loses most" if worst["diff_mean"] < 0 else "gains least"
-        parts.append(f"{item} {up} at #{int(best['design_point'])} ({hi}) and {down} at "
-                     f"#{int(worst['design_point'])} ({lo})")
+        b, w = int(best["design_point"]), int(worst["design_point"])
+        up = f"gains most at #{b} ({hi})" if best["diff_mean"] > 0 else f"never gains (best #{b}: {hi})"
+        down = f"loses most at #{w} ({lo})" if worst["diff_mean"] < 0 else f"never loses (least #{w}: {lo})"
+        parts.append(f"{item} {up} and {down}")
     return "Against the reference, paired by replication: " + "; ".join(parts) + f" ({data.currency} per run)."

@@ -227,6 +227,13 @@ def section_reading(data: ReportInput) -> str:
             f"- VaR/CVaR at 95 % in `summary.csv` rest on {n} replications per point; "
             "reliable tail estimates need about 1000."
         )
+    if "direction" in s.columns:
+        none = sorted(set(s.loc[s["direction"].isin(["neither", "unknown"]), "metric"]))
+        if none:
+            lines.append(
+                f"- VaR/CVaR take each metric's bad tail (its `direction` in `summary.csv`); {len(none)} metrics have "
+                f"no good side (counts and amounts such as {', '.join(none[:3])}), so no VaR/CVaR (left empty)."
+            )
     return "\n".join([*lines, ""])
 
 
@@ -588,7 +595,8 @@ def _episode_reading(curves: list[dict], by: str | None) -> str:
 def _survival_reading(durations: pd.DataFrame, source: str) -> str:
     d = durations["duration_days"].to_numpy(float)
     caveat = (
-        " **Caveat:** this study stored no episodes table (made before per-run tables were stored), so the curve "
+        " **Caveat:** this study stored no episodes table (its store or model predates per-input episodes), so "
+        "the curve "
         "is the old one: runs without a disruption are left out and, without daily series, each run counts "
         "once with its longest disruption; it is not a rate and can order buffer levels wrongly."
     )

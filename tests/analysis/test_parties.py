@@ -78,7 +78,7 @@ def test_the_report_shows_who_gains_and_who_pays(tmp_path):
     row = parties[(parties["design_point"] == 5) & (parties["item"] == "farm")].iloc[0]
     assert row["diff_mean"] == pytest.approx(d.mean())
     assert re.search(r"^\| #5 +\| buffer days = 2", text, re.MULTILINE)
-    assert "farm gains most at #2" in text and "and gains least at #1" in text
+    assert "farm gains most at #2" in text and "and never loses (least #1: 20 [20, 20])" in text
 
 
 def test_a_report_without_facility_tables_says_so(tmp_path):

@@ -151,29 +151,27 @@ def episode_rates(
     Every ok run counts: its inputs add to the input-years and a run without an episode adds
     none (`runs_without`). Each dict: level, t, s, rate (arrays), episodes, runs, runs_without,
     input_years, censored."""
-    ok = runs[runs["status"] == "ok"]
-    ok_keys = set(zip(ok["design_point"], ok["replication"], strict=True))
+    keys = list(SERIES_KEYS)
+    ok = runs.loc[runs["status"] == "ok", [*keys, *([by] if by else [])]].copy()
+    ok["_level"] = ok[by] if by else "all runs"
+    ok = ok[[*keys, "_level"]]
 
     def of_ok(table: pd.DataFrame) -> pd.DataFrame:
-        return table[[k in ok_keys for k in zip(table["design_point"], table["replication"], strict=True)]]
+        # the ok runs' rows, each with its run's level (the tables carry the factors too; the
+        # runs table is the one that says which runs count)
+        return table.drop(columns=[c for c in table.columns if c == "_level"]).merge(ok, on=keys, how="inner")
 
     episodes, inputs = of_ok(episodes), of_ok(inputs)
-    groups = sorted(ok[by].unique().tolist()) if by else [None]
     out = []
-    for level in groups:
-        sel_runs = ok if by is None else ok[ok[by] == level]
-        sel_keys = set(zip(sel_runs["design_point"], sel_runs["replication"], strict=True))
-
-        def pick(table: pd.DataFrame, sel_keys: set = sel_keys) -> pd.DataFrame:
-            return table[[k in sel_keys for k in zip(table["design_point"], table["replication"], strict=True)]]
-
-        eps, ins = pick(episodes), pick(inputs)
-        years = input_years(ins)
+    for level, runs_of in ok.groupby("_level", sort=True):
+        eps = episodes[episodes["_level"] == level]
+        years = input_years(inputs[inputs["_level"] == level])
         t, s = kaplan_meier(eps["length_days"].to_numpy(float), eps["censored"].to_numpy(bool))
         per_year = len(eps) / years if years > 0 else float("nan")
-        hit = set(zip(eps["design_point"], eps["replication"], strict=True))
+        hit = len(eps[keys].drop_duplicates())
         out.append({
-            "level": level, "t": t, "s": s, "rate": per_year * s, "episodes": len(eps), "runs": len(sel_keys),
-            "runs_without": len(sel_keys - hit), "input_years": years, "censored": int(eps["censored"].sum()),
+            "level": None if by is None else level, "t": t, "s": s, "rate": per_year * s, "episodes": len(eps),
+            "runs": len(runs_of), "runs_without": len(runs_of) - hit, "input_years": years,
+            "censored": int(eps["censored"].astype(bool).sum()),
         })
     return out

@@ -41,7 +41,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -196,12 +195,15 @@ class ResultStore:
         written = []
         stamp = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         for name, frames in tables.items():
-            frames = [f for f in frames if f is not None and not f.empty]
+            # An empty table is written too: a study whose runs had no episode has an empty
+            # episodes table, which is not the same as a store without one.
+            frames = [f for f in frames if f is not None]
             if not frames:
                 continue
             folder = self.tables / name
             folder.mkdir(parents=True, exist_ok=True)
-            frame = pd.concat(frames, ignore_index=True)
+            filled = [f for f in frames if not f.empty]
+            frame = pd.concat(filled, ignore_index=True) if filled else frames[0]
             target = folder / f"part-{stamp}.parquet"
             atomic_write(target, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
             written.append(target)
@@ -284,8 +286,7 @@ class ResultStore:
         """Merge each per-run table's part files into <name>.parquet: the rows of the runs
         stored ok in `runs`, from the latest part file holding each run (a run made again
         after an interruption, or stale, has its rows twice)."""
-        ok = runs.loc[runs["status"] == "ok", ["design_point", "replication"]]
-        wanted = set(zip(ok["design_point"].astype(int), ok["replication"].astype(int), strict=True))
+        ok = runs.loc[runs["status"] == "ok", ["design_point", "replication"]].astype("int64")
         for name in RUN_TABLES:
             parts = sorted((self.tables / name).glob("part-*.parquet")) if (self.tables / name).is_dir() else []
             if not parts:
@@ -295,12 +296,12 @@ class ResultStore:
                 frame = pd.read_parquet(part)
                 if not frame.empty:
                     frames.append(frame.assign(_part=order))
-            table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["design_point"])
+            table = pd.concat(frames, ignore_index=True) if frames else pd.read_parquet(parts[0])
             if not table.empty:
-                key = list(zip(table["design_point"].astype(int), table["replication"].astype(int), strict=True))
+                table = table.astype({"design_point": "int64", "replication": "int64"})
                 latest = table.groupby(["design_point", "replication"])["_part"].transform("max")
-                keep = np.array([k in wanted for k in key]) & (table["_part"] == latest).to_numpy()
-                table = table[keep].drop(columns="_part")
+                table = table[table["_part"] == latest].drop(columns="_part")
+                table = table.merge(ok, on=["design_point", "replication"], how="inner")
                 table = table.sort_values(["design_point", "replication"], kind="stable").reset_index(drop=True)
                 # A facility pays a cost category only when it occurs: those columns come last,
                 # by name, so the order does not depend on which run was stored first.

@@ -92,12 +92,12 @@ class _WithInputs:
     """A run result with the inputs and episodes tables of helper D's interface (this branch's
     model has not got them yet): two planned inputs a run, one episode in odd replications."""
 
-    def __init__(self, result, replication: int):
+    def __init__(self, result, replication: int, episodes: bool = True):
         self._result = result
         window = 30
         self.inputs = pd.DataFrame({"facility": ["a", "b"], "material": ["x", "y"], "planned": [True, True],
                                     "window_days": [window, window], "disruption_days": [0.0, 0.0]})
-        odd = replication % 2 == 1
+        odd = replication % 2 == 1 and episodes
         self.episodes = pd.DataFrame({"facility": ["a"] * odd, "material": ["x"] * odd, "start_day": [3] * odd,
                                       "length_days": [4.0] * odd, "censored": [replication == 1] * odd})
 
@@ -124,3 +124,26 @@ def test_inputs_and_episodes_travel_to_the_store_and_the_survival_figure(write_s
     text = build_report(out).read_text(encoding="utf-8")
     assert "Kaplan-Meier, censored at the horizon (4 episodes still running on the last day)" in text
     assert "4 episodes of every input in 8 runs, 4 runs without a disruption" in text
+
+
+@pytest.mark.slow
+def test_a_dask_local_cluster_stores_the_in_process_tables(study, tmp_path):
+    inline, dask = tmp_path / "inline", tmp_path / "dask"
+    run_study(study, inline, workers=1, quiet=True)
+    run_study(study, dask, scheduler="local", quiet=True)
+    for name, table in _tables(dask).items():
+        pd.testing.assert_frame_equal(table, _tables(inline)[name])
+
+
+def test_a_study_without_any_episode_stores_an_empty_episodes_table(write_study, tmp_path, monkeypatch):
+    from analysis.report import build_report
+
+    study = load_study(write_study(replications=2))
+    real = sim_run.run_once
+    monkeypatch.setattr(sim_run, "run_once", lambda *a, **k: _WithInputs(real(*a, **k), 0, episodes=False))
+    out = tmp_path / "calm"
+    run_study(study, out, workers=1, quiet=True)
+    episodes = pd.read_parquet(out / "episodes.parquet")
+    assert episodes.empty and {"length_days", "censored"} <= set(episodes.columns)
+    text = build_report(out).read_text(encoding="utf-8")
+    assert "0 episodes of every input in 8 runs, 8 runs without a disruption" in text

@@ -108,3 +108,70 @@ def disruption_durations(
     hit = ok[ok["max_disruption_days"] > 0]
     table = hit[keys].assign(duration_days=hit["max_disruption_days"].astype(float))
     return table.reset_index(drop=True), "longest disruption per run; no daily series stored"
+
+
+# --- every episode, from the stored per-run tables (episodes.parquet, inputs.parquet) ---------
+
+#: The caption's name of the estimator.
+ESTIMATOR = "Kaplan-Meier, censored at the horizon"
+
+
+def kaplan_meier(durations: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier estimate of S(t) = P(D > t) from durations, some censored (still
+    running when the window closed: D is at least the duration seen). Steps at each distinct
+    uncensored duration t_j: S(t_j) = prod_{t_i <= t_j} (1 - d_i / n_i), with d_i episodes ending
+    at t_i and n_i episodes at risk there (duration >= t_i, censored ones included, so an
+    episode censored at t_i counts as lasting past it). Returns (t, S) starting at (0, 1)."""
+    d = np.asarray(durations, dtype=float)
+    c = np.asarray(censored, dtype=bool)
+    times = np.unique(d[~c])
+    surv, s = [], 1.0
+    for t in times:
+        at_risk = int(np.sum(d >= t))
+        ended = int(np.sum((d == t) & ~c))
+        s *= 1.0 - ended / at_risk
+        surv.append(s)
+    return np.concatenate([[0.0], times]), np.concatenate([[1.0], surv])
+
+
+def input_years(inputs: pd.DataFrame) -> float:
+    """Sum of window_days / 365 over the planned inputs of a per-run inputs table (every run's
+    rows: runs without a disruption count)."""
+    planned = inputs[inputs["planned"].astype(bool)] if "planned" in inputs.columns else inputs
+    return float(planned["window_days"].astype(float).sum() / 365.0)
+
+
+def episode_rates(
+    episodes: pd.DataFrame, inputs: pd.DataFrame, runs: pd.DataFrame, by: str | None
+) -> list[dict]:
+    """Per level of `by` (a factor column, or all runs when None), pooled over the rest: the
+    rate of episodes longer than t per input-year, (N / input-years) x S(t) with S the
+    Kaplan-Meier estimate (:func:`kaplan_meier`), and the counts a caption needs.
+
+    Every ok run counts: its inputs add to the input-years and a run without an episode adds
+    none (`runs_without`). Each dict: level, t, s, rate (arrays), episodes, runs, runs_without,
+    input_years, censored."""
+    keys = list(SERIES_KEYS)
+    ok = runs.loc[runs["status"] == "ok", [*keys, *([by] if by else [])]].copy()
+    ok["_level"] = ok[by] if by else "all runs"
+    ok = ok[[*keys, "_level"]]
+
+    def of_ok(table: pd.DataFrame) -> pd.DataFrame:
+        # the ok runs' rows, each with its run's level (the tables carry the factors too; the
+        # runs table is the one that says which runs count)
+        return table.drop(columns=[c for c in table.columns if c == "_level"]).merge(ok, on=keys, how="inner")
+
+    episodes, inputs = of_ok(episodes), of_ok(inputs)
+    out = []
+    for level, runs_of in ok.groupby("_level", sort=True):
+        eps = episodes[episodes["_level"] == level]
+        years = input_years(inputs[inputs["_level"] == level])
+        t, s = kaplan_meier(eps["length_days"].to_numpy(float), eps["censored"].to_numpy(bool))
+        per_year = len(eps) / years if years > 0 else float("nan")
+        hit = len(eps[keys].drop_duplicates())
+        out.append({
+            "level": None if by is None else level, "t": t, "s": s, "rate": per_year * s, "episodes": len(eps),
+            "runs": len(runs_of), "runs_without": len(runs_of) - hit, "input_years": years,
+            "censored": int(eps["censored"].astype(bool).sum()),
+        })
+    return out

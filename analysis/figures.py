@@ -5,7 +5,9 @@ DESIGN.md section 8) and writes one PNG; :func:`study_figures` picks the ones a 
   others (lines that coincide share one legend entry that says so);
 - :func:`plot_heatmap`: a metric's mean over two factors, one panel per level of a third;
 - :func:`plot_tradeoff`: benefit against disruption days per design point, Pareto front marked;
-- :func:`plot_survival`: 1 - ECDF of disruption durations (see :mod:`analysis.durations`);
+- :func:`plot_episode_rates`: episodes longer than t per input-year (Kaplan-Meier; see
+  :mod:`analysis.durations`); :func:`plot_survival`, for studies stored without episodes:
+  1 - ECDF of disruption durations;
 - :func:`plot_party_benefits`: each facility's (or party's) net benefit per design point.
 
 The daily story of one run is :func:`analysis.series_plot.plot_run_series`; sensitivity and
@@ -26,22 +28,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.directions import LOWER, direction
+
 #: Metrics drawn by default, with a reader's label ("{cur}" becomes the scenario's currency).
 KEY_METRICS = {
     "secondary_fill_rate": "secondary fill rate (share of planned secondary use)",
     "disruption_days": "days with a secondary shortfall (days per run)",
     "penalties_paid": "penalties paid ({cur} per run)",
     "net_benefit": "net benefit vs no symbiosis ({cur} per run)",
-}
-LOWER_IS_BETTER = {
-    "disruption_days",
-    "disruption_events",
-    "max_disruption_days",
-    "input_unmet_t",
-    "penalties_paid",
-    "transport_cost",
-    "waste_disposed_t",
-    "production_loss_t",
 }
 PARTIES = {
     "supplier_benefit": "suppliers",
@@ -261,7 +255,7 @@ def plot_heatmap(
     fig, axes = plt.subplots(
         1, len(panels), figsize=(1.8 + 4.0 * len(panels), 4.2), squeeze=False, layout="constrained"
     )
-    lower_better = metric in LOWER_IS_BETTER
+    lower_better = direction(metric) == LOWER
     cmap = "viridis_r" if lower_better else "viridis"
     image = None
     for ax, (level, _), table in zip(axes.flat, panels, tables, strict=True):
@@ -431,6 +425,25 @@ def plot_survival(
     return _save(fig, path)
 
 
+def plot_episode_rates(curves: list[dict], path: str | Path, *, by: str | None = None, estimator: str = "") -> Path:
+    """The rate of disruption episodes longer than t days per input-year, one step curve per
+    level of `by` (dicts from :func:`analysis.durations.episode_rates`); the legend gives each
+    curve's episodes, runs and runs without a disruption."""
+    fig, ax = plt.subplots(figsize=(8.5, 5))
+    for i, c in enumerate(curves[:10]):
+        name = "all runs" if by is None else f"{short_label(by)} = {short_value(c['level'])}"
+        ax.step(c["t"], c["rate"], where="post", lw=1.6, marker=MARKERS[i % len(MARKERS)], ms=3,
+                label=f"{name} ({c['episodes']} episodes, {c['runs']} runs, {c['runs_without']} without)")
+    ax.set_xlabel("episode length t (days)")
+    ax.set_ylabel("episodes longer than t per input-year")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"Disruption episodes longer than t, per input-year ({estimator})", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 # --- net benefit per party -----------------------------------------------------------------
 
 
@@ -552,13 +565,17 @@ def study_figures(
     durations: pd.DataFrame | None = None,
     durations_source: str = "",
     heatmaps: Sequence[str] = ("net_benefit", "secondary_fill_rate"),
+    episode_curves: list[dict] | None = None,
+    episode_by: str | None = None,
 ) -> dict[str, Path]:
     """The default figures of a study into `out_dir` (created), by name.
 
     Level designs (grid, rows) get effects and, with two or more factors, a heatmap of each
     metric in `heatmaps` (named `heatmap_<metric>`, ':' written '-' in the file name); every
     design gets the trade-off (when benefit and disruption metrics exist), the survival of
-    disruption durations (when `durations` is given) and the per-party benefits. Sampled
+    disruption durations (the rate of episodes longer than t per input-year from
+    `episode_curves` when the study stored its episodes, else the old curve of `durations`)
+    and the per-party benefits. Sampled
     designs' factor plots are the sensitivity figures (:mod:`analysis.sensitivity`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -577,7 +594,10 @@ def study_figures(
                 )
     if {"net_benefit", "disruption_days"} <= set(ok.columns):
         made["tradeoff"] = plot_tradeoff(runs, factors, out / "tradeoff.png", currency=currency)
-    if durations is not None and not durations.empty:
+    if episode_curves:
+        made["survival"] = plot_episode_rates(episode_curves, out / "survival.png", by=episode_by,
+                                              estimator=durations_source)
+    elif durations is not None and not durations.empty:
         by = next((f for f in factors if levels and f in durations.columns), None)
         made["survival"] = plot_survival(durations, out / "survival.png", by=by, source=durations_source)
     if party_columns(ok):

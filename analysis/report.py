@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.figures import short_label
 from analysis.levers import combinations, lever_scores, paired_gap, point_table, rank_levers
+from analysis.parties import section_parties
 from analysis.summary import higher_is_better, main_effects, summarize, t_interval
 from sim.experiment.outcomes import DEFAULT_OUTCOMES
 from sim.experiment.store import ResultStore, atomic_write, read_json_object
@@ -92,6 +94,20 @@ class ReportInput:
         return [f for f in self.factors if f in marked]
 
     @property
+    def expected_runs(self) -> int | None:
+        """Design points x replications of the whole study (None when the manifest lacks them)."""
+        design = self.manifest.get("design", {})
+        points, reps = design.get("points"), design.get("replications")
+        return points * reps if isinstance(points, int) and isinstance(reps, int) else None
+
+    @property
+    def incomplete(self) -> str:
+        """"incomplete: N of M runs" when fewer runs completed than the study has (a shard, an
+        interrupted or failing study), else ""."""
+        expected, ok = self.expected_runs, int(self.runs["status"].eq("ok").sum())
+        return f"incomplete: {ok} of {expected} runs" if expected is not None and ok < expected else ""
+
+    @property
     def levers(self) -> list[str]:
         """Factors that are choices: all but the uncertainties."""
         return [f for f in self.factors if f not in self.uncertainties]
@@ -112,8 +128,11 @@ def build_report(results_dir: str | Path) -> Path:
     else:
         raise ReportError(f"{root}: no stored runs (expected runs.parquet or parts/; run a study first)")
     summary = summarize(runs, factors, reference)
-    atomic_write(root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     data = ReportInput(root, manifest, factors, reference, runs, summary)
+    # Which part of the study the summary rests on (a shard's report summarises its runs only).
+    summary = summary.assign(runs_ok=int(data.ok.shape[0]), runs_expected=data.expected_runs,
+                             complete=not data.incomplete)
+    atomic_write(root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     (root / "figures").mkdir(exist_ok=True)
     # With no run completed there is nothing to summarise: the header lists the failures.
     sections = SECTIONS if not data.ok.empty else [section_header, section_nothing_completed]
@@ -155,9 +174,12 @@ def section_header(data: ReportInput) -> str:
     study = data.manifest.get("study", {})
     runs = data.runs
     ok = int(runs["status"].eq("ok").sum())
-    lines = [
-        f"# Study report: {study.get('name', data.root.name)}",
-        "",
+    lines = [f"# Study report: {study.get('name', data.root.name)}", ""]
+    if data.incomplete:
+        lines += [f"**{data.incomplete}**: this report summarises only the runs stored so far (a shard, or an "
+                  "interrupted or failing study); `run` the study again, or the other shards into this "
+                  "folder, to complete it.", ""]
+    lines += [
         f"{runs['design_point'].nunique()} design points ({data.kind} design), {len(runs)} runs stored "
         f"({ok} ok, {len(runs) - ok} failed). Means with 95 % confidence intervals over "
         "replications; full statistics in `summary.csv`.",
@@ -205,6 +227,13 @@ def section_reading(data: ReportInput) -> str:
             f"- VaR/CVaR at 95 % in `summary.csv` rest on {n} replications per point; "
             "reliable tail estimates need about 1000."
         )
+    if "direction" in s.columns:
+        none = sorted(set(s.loc[s["direction"].isin(["neither", "unknown"]), "metric"]))
+        if none:
+            lines.append(
+                f"- VaR/CVaR take each metric's bad tail (its `direction` in `summary.csv`); {len(none)} metrics have "
+                f"no good side (counts and amounts such as {', '.join(none[:3])}), so no VaR/CVaR (left empty)."
+            )
     return "\n".join([*lines, ""])
 
 
@@ -359,17 +388,24 @@ def section_headlines(data: ReportInput) -> str:
     if not metrics:
         return ""
     table = data.summary[data.summary["metric"].isin(metrics)]
-    header = ["point", *data.factors, *metrics]
+    # ratio metrics whose parts are stored get their pooled ratio (ratio of sums) beside the mean
+    pooled = [m for m in metrics if table.loc[table["metric"] == m, "pooled"].notna().any()]
+    header = ["point", *data.factors]
+    for m in metrics:
+        header += [m, f"{m} pooled"] if m in pooled else [m]
     rows = []
     for dp, group in table.groupby("design_point", sort=True):
         first = group.iloc[0]
         cells = [str(dp) + (" (ref)" if dp == data.reference else ""), *(str(first[f]) for f in data.factors)]
-        by_metric = group.set_index("metric")
-        cells += [
-            _ci(by_metric.loc[m, "mean"], by_metric.loc[m, "ci_low"], by_metric.loc[m, "ci_high"]) for m in metrics
-        ]
+        by = group.set_index("metric")
+        for m in metrics:
+            cells.append(_ci(by.loc[m, "mean"], by.loc[m, "ci_low"], by.loc[m, "ci_high"]))
+            if m in pooled:
+                cells.append(_ci(by.loc[m, "pooled"], by.loc[m, "pooled_ci_low"], by.loc[m, "pooled_ci_high"]))
         rows.append(cells)
-    return "\n".join(["## Outcomes per design point", "", _table(header, rows), ""])
+    note = ([f"Ratio metrics ({', '.join(pooled)}): the mean of per-run ratios, and `pooled`, the ratio of sums "
+             "over the replications with its delta-method CI (docs/metrics.md, Summaries).", ""] if pooled else [])
+    return "\n".join(["## Outcomes per design point", "", _table(header, rows), "", *note])
 
 
 def section_paired(data: ReportInput) -> str:
@@ -453,10 +489,19 @@ def section_effects(data: ReportInput) -> str:
 
 def section_figures(data: ReportInput) -> str:
     """The study figures (written to figures/), each with a reading from the numbers."""
-    from analysis.durations import disruption_durations
+    from analysis.durations import ESTIMATOR, disruption_durations, episode_rates
     from analysis.figures import study_figures, tradeoff_table
 
-    durations, source = disruption_durations(data.runs, data.factors, data.root / "series")
+    store = ResultStore(data.root)
+    episodes, inputs = store.read_table("episodes"), store.read_table("inputs")
+    curves, by = None, None
+    if episodes is not None and inputs is not None:
+        by = "policy.buffer_days" if "policy.buffer_days" in data.factors else (
+            data.factors[0] if data.factors and data.kind not in ("lhs", "sobol", "morris") else None)
+        curves = episode_rates(episodes, inputs, data.runs, by)
+        durations, source = None, ESTIMATOR
+    else:
+        durations, source = disruption_durations(data.runs, data.factors, data.root / "series")
     # A study's outcomes choose the heatmaps too (its first two with per-run values).
     heatmaps = [m for m in data.named_outcomes if m in data.ok.columns][:2] or ["net_benefit", "secondary_fill_rate"]
     paths = study_figures(
@@ -469,6 +514,8 @@ def section_figures(data: ReportInput) -> str:
         durations=durations,
         durations_source=source,
         heatmaps=heatmaps,
+        episode_curves=curves,
+        episode_by=by,
     )
     if not paths:
         return "## Figures\n\nNo figures: no design factors or no completed runs.\n"
@@ -482,7 +529,7 @@ def section_figures(data: ReportInput) -> str:
         ),
         **{f"heatmap_{m}": (lambda m=m: _heatmap_reading(data, m)) for m in heatmaps},
         "tradeoff": lambda: _tradeoff_reading(tradeoff_table(data.runs, data.factors), data),
-        "survival": lambda: _survival_reading(durations, source),
+        "survival": lambda: _episode_reading(curves, by) if curves else _survival_reading(durations, source),
         "party_benefits": lambda: _party_reading(data),
     }
     parts = ["## Figures", ""]
@@ -524,14 +571,41 @@ def _tradeoff_reading(table: pd.DataFrame, data: ReportInput) -> str:
     )
 
 
+def _episode_reading(curves: list[dict], by: str | None) -> str:
+    """The caption of the episode-rate figure: estimator, counts, and the rate at 0 and 7 days."""
+    from analysis.durations import ESTIMATOR
+
+    n = sum(c["episodes"] for c in curves)
+    m = sum(c["runs"] for c in curves)
+    k = sum(c["runs_without"] for c in curves)
+    censored = sum(c["censored"] for c in curves)
+    parts = []
+    for c in curves[:10]:
+        at7 = float(c["rate"][np.searchsorted(c["t"], 7.0, side="right") - 1]) if len(c["t"]) else math.nan
+        name = "all runs" if by is None else f"{short_label(by)} = {c['level']}"
+        parts.append(f"{name}: {_num(float(c['rate'][0]))} episodes per input-year, {_num(at7)} longer than 7 days")
+    return (
+        f"Disruption episodes longer than t days per input-year: (episodes / input-years) x S(t), S estimated "
+        f"by {ESTIMATOR} ({censored} episodes still running on the last day). {n} episodes of every input in "
+        f"{m} runs, {k} runs without a disruption; input-years count every run's planned inputs, runs without "
+        f"a disruption included. " + "; ".join(parts) + "."
+    )
+
+
 def _survival_reading(durations: pd.DataFrame, source: str) -> str:
     d = durations["duration_days"].to_numpy(float)
+    caveat = (
+        " **Caveat:** this study stored no episodes table (its store or model predates per-input episodes), so "
+        "the curve "
+        "is the old one: runs without a disruption are left out and, without daily series, each run counts "
+        "once with its longest disruption; it is not a rate and can order buffer levels wrongly."
+    )
     if len(d) == 0:
-        return "No disruption in any run."
+        return "No disruption in any run." + caveat
     return (
         f"Share of disruptions lasting longer than t days ({source}). Over all {len(d)} durations: median "
         f"{_num(float(pd.Series(d).median()))} days, {_num(100 * float((d > 7).mean()))} % longer than 7 days, "
-        f"longest {_num(float(d.max()))} days."
+        f"longest {_num(float(d.max()))} days." + caveat
     )
 
 
@@ -746,6 +820,7 @@ SECTIONS: list[Callable[[ReportInput], str]] = [
     section_levers,
     section_effects,
     section_figures,
+    section_parties,
     section_sensitivity,
     section_discovery,
     section_one_run,

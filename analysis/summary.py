@@ -8,8 +8,14 @@
 - `var95`, `cvar95`: value at risk and conditional value at risk at alpha = 0.95 over
   replications (reference/oracles-and-metrics.md: VaR = quantile(L, a, "inverted_cdf"),
   CVaR = VaR + sum (L - VaR)^+ / ((1 - a) N)). The loss L is the metric itself, or its
-  negative for metrics where more is better (:func:`higher_is_better`); the two are reported
-  in the metric's units, so `cvar95` of `net_benefit` is the mean of its worst 5 %;
+  negative for metrics where more is better; the two are reported in the metric's units, so
+  `cvar95` of `net_benefit` is the mean of its worst 5 %. The direction comes from
+  :mod:`analysis.directions` (column `direction`); a metric with no good side ("neither", or
+  one the table does not know) has no bad tail, and its `var95`, `cvar95` are NaN;
+- for ratio metrics (:data:`analysis.directions.RATIOS`), beside `mean` (the mean of per-run
+  ratios) the `pooled` ratio of sums over the replications, sum Y / sum X, with its delta-method
+  standard error `pooled_se` and 95 % CI `pooled_ci_low`..`pooled_ci_high`
+  (:func:`pooled_ratio`); NaN when the store lacks the parts (runs made before they existed);
 - against the reference design point (when named), paired differences over replications
   that both completed: `diff_mean`, `diff_sd`, `diff_ci_low`..`diff_ci_high` (paired t), and
   for comparison the unpaired Welch CI `diff_ci_low_unpaired`..`diff_ci_high_unpaired` on the
@@ -29,44 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.directions import HIGHER, LOWER, direction, ratio_parts
+from analysis.directions import higher_is_better as higher_is_better  # re-exported
+
 KEY_COLUMNS = ("design_point", "replication", "seed", "status", "error", "wall_s")
-
-HIGHER_IS_BETTER = frozenset(
-    {
-        "fill_rate",
-        "secondary_fill_rate",
-        "input_from_secondary_t",
-        "waste_exchanged_t",
-        # the same in the other units (sim/units.py)
-        "input_from_secondary_m3",
-        "input_from_secondary_mwh",
-        "waste_exchanged_m3",
-        "waste_exchanged_mwh",
-        "diversion_rate",
-        "net_benefit",
-        "supplier_benefit",
-        "buyer_benefit",
-        "intermediary_profit",
-        # facility and contract table columns (per-facility outcomes, `facility:<id>:<column>`)
-        "availability",
-        "operating_level",
-        "accepted_t",
-        "exchanged",  # per-material table (`material:<id>:<column>`)
-        "from_secondary",
-        "days_in_force",
-        "trust",
-        "co2e_avoided_t",
-        "mean_availability",
-        "mean_trust",
-        "link_share_in_force",
-    }
-)
-
-
-def higher_is_better(metric: str) -> bool:
-    """Whether more of `metric` is better; a per-facility or per-contract outcome
-    (`facility:kiln:net_benefit`) goes by its column."""
-    return metric.rsplit(":", 1)[-1] in HIGHER_IS_BETTER
 
 ALPHA_RISK = 0.95
 CONFIDENCE = 0.95
@@ -125,7 +97,8 @@ def describe(values: np.ndarray, metric: str) -> dict[str, float | str]:
     n = len(values)
     low, high = t_interval(values)
     q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95]) if n else [math.nan] * 5
-    var, cvar = var_cvar(values, higher_is_better(metric))
+    side = direction(metric)
+    var, cvar = var_cvar(values, side == HIGHER) if side in (HIGHER, LOWER) else (math.nan, math.nan)
     return {
         "n": n,
         "mean": float(np.mean(values)) if n else math.nan,
@@ -139,9 +112,30 @@ def describe(values: np.ndarray, metric: str) -> dict[str, float | str]:
         "median": q[2],
         "q75": q[3],
         "q95": q[4],
+        "direction": side or "unknown",
         "var95": var,
         "cvar95": cvar,
     }
+
+
+def pooled_ratio(num: np.ndarray, den: np.ndarray, confidence: float = CONFIDENCE) -> dict[str, float]:
+    """The pooled ratio R = sum Y / sum X of per-run parts (Y numerator, X denominator) over
+    n replications, with the delta-method (ratio estimator) standard error
+
+        se(R) = sqrt( sum (Y_i - R X_i)^2 / (n - 1) / n ) / mean(X)
+
+    and the CI R -/+ t(n - 1) se(R). NaN with no runs or sum X = 0; se NaN with one run."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    n = len(num)
+    nan = {"pooled": math.nan, "pooled_se": math.nan, "pooled_ci_low": math.nan, "pooled_ci_high": math.nan}
+    if n == 0 or float(np.sum(den)) == 0.0:
+        return nan
+    r = float(np.sum(num) / np.sum(den))
+    if n < 2:
+        return nan | {"pooled": r}
+    se = math.sqrt(float(np.sum((num - r * den) ** 2)) / (n - 1) / n) / float(np.mean(den))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return {"pooled": r, "pooled_se": se, "pooled_ci_low": r - half, "pooled_ci_high": r + half}
 
 
 def describe_shortage(unmet: np.ndarray) -> dict[str, float | str]:
@@ -158,6 +152,7 @@ def describe_shortage(unmet: np.ndarray) -> dict[str, float | str]:
         "ci_low": low,
         "ci_high": high,
         "ci_method": "clopper-pearson",
+        "direction": LOWER,
     }
 
 
@@ -192,7 +187,7 @@ def summarize(runs: pd.DataFrame, factors: Sequence[str], reference: int | None 
     points = runs.drop_duplicates("design_point").set_index("design_point")[factors].sort_index()
     by_point = {dp: frame.set_index("replication") for dp, frame in ok.groupby("design_point")}
     ref_frame = by_point.get(reference) if reference is not None else None
-    rows = []
+    rows: list[dict] = []
     for dp in points.index:
         frame = by_point.get(dp, pd.DataFrame(columns=[*metrics]))
         for metric in metrics:
@@ -207,10 +202,17 @@ def summarize(runs: pd.DataFrame, factors: Sequence[str], reference: int | None 
                 row.update(describe_shortage(values))
             else:
                 row.update(describe(values, metric))
+                parts = ratio_parts(metric, frame) if metric in frame else None
+                if parts is not None:
+                    row.update(pooled_ratio(*parts))
             if ref_frame is not None and dp != reference and metric in frame:
                 row.update(paired_difference(frame[metric], ref_frame[metric]))
             rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for column in ("pooled", "pooled_se", "pooled_ci_low", "pooled_ci_high"):
+        if column not in table.columns:
+            table[column] = math.nan
+    return table
 
 
 def main_effects(runs: pd.DataFrame, factors: Sequence[str], metric: str) -> pd.DataFrame:

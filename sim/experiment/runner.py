@@ -132,6 +132,9 @@ def _run_study(study: Study, out: str | Path, *, workers: int, scheduler: str | 
         store.prepare()
         store.write_key(key)
         store.write_design(design.factors, design.points)
+        # A manifest before the first run, so a report of an interrupted first invocation
+        # knows the study's size (rewritten with the final counts at the end).
+        write_manifest(store, study, design, {"total": len(keys), "stored": stored_ok, "complete": False})
         started = now_iso()
         tasks = _tasks(study, design, (keys[i] for i in todo))
         stats = _drive(opened, width, tasks, len(todo), store, flush_every, quiet)
@@ -211,7 +214,14 @@ def _drive(executor: Executor, width: int, tasks: Iterator[RunTask], todo: int, 
            flush_every: int, quiet: bool) -> RunStats:
     """Execute tasks, writing rows to part files every `flush_every` runs (and at the end)."""
     buffer: list[dict[str, Any]] = []
+    tables: dict[str, list[pd.DataFrame]] = {}
     last_flush = time.monotonic()
+
+    def flush() -> None:
+        # Tables before the rows: a run row on disk always has its tables.
+        store.write_tables(tables)
+        store.write_part(buffer)
+
     with Progress(todo, quiet=quiet) as progress:
         try:
             for task, future in map_bounded(executor, execute, tasks, window=max(2, 4 * width)):
@@ -219,16 +229,18 @@ def _drive(executor: Executor, width: int, tasks: Iterator[RunTask], todo: int, 
                 if outcome.series is not None:
                     store.write_series(*outcome.key, outcome.series)
                 buffer.append(outcome.row)
+                for name, table in (outcome.tables or {}).items():
+                    tables.setdefault(name, []).append(table)
                 progress.advance(outcome.row["status"] == "ok")
                 if len(buffer) >= flush_every or time.monotonic() - last_flush > 30.0:
-                    store.write_part(buffer)
-                    buffer, last_flush = [], time.monotonic()
+                    flush()
+                    buffer, tables, last_flush = [], {}, time.monotonic()
         except BaseException:
             # Ctrl-C, or anything else that stops the study: keep the runs that finished (a
             # resume then skips them), then stop.
-            store.write_part(buffer)
+            flush()
             raise
-        store.write_part(buffer)
+        flush()
     return progress.stats
 
 

@@ -5,6 +5,13 @@ Layout of a results folder (DESIGN.md section 8)::
     parts/part-*.parquet    rows as runs finish, each file written to a temporary name and
                             then os.replace'd, so a killed study leaves only whole files
     runs.parquet            the consolidated table (one row per key, sorted)
+    tables/<name>/part-*.parquet   per-run tables (RUN_TABLES: facilities, contracts, inputs,
+                            episodes), one row per item of a run with the run's keys in front
+                            (design_point, replication, the factors), written atomically
+                            beside each runs part (before it, so a kept run row always has
+                            its tables)
+    <name>.parquet          each per-run table consolidated: the rows of the runs kept in
+                            runs.parquet with status ok, one copy per run (the latest)
     series/dpNNNNN-rNNNNN.parquet   daily series per run (study option `series = true`), with
                             the run's design_point and replication as columns: read them
                             all with pd.read_parquet("series/"), or with
@@ -37,11 +44,13 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.experiment.tasks import KEY_COLUMNS, STATUS_COLUMNS
+from sim.experiment.tasks import KEY_COLUMNS, RUN_TABLES, STATUS_COLUMNS
 
 # Files and folders a study writes; --fresh removes exactly these, nothing else in the folder.
 OWNED = ("parts", "series", "invocations", "runs.parquet", "design.csv", "manifest.json", "study-key.json",
-         "summary.csv", "report.md", "report.html", "figures", "experiments.csv", "outcomes.csv")
+         "summary.csv", "report.md", "report.html", "figures", "experiments.csv", "outcomes.csv", "tables",
+         "parties.csv", "contract_outcomes.csv",
+         *(f"{name}.parquet" for name in RUN_TABLES))
 # Any of these marks a folder as a study's results (older folders have no study-key.json).
 MARKERS = ("study-key.json", "manifest.json", "parts", "design.csv", "runs.parquet")
 STUDY_KEY = "study-key.json"
@@ -82,6 +91,7 @@ class ResultStore:
         self.parts = self.root / "parts"
         self.series_dir = self.root / "series"
         self.invocations = self.root / "invocations"
+        self.tables = self.root / "tables"
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -179,6 +189,26 @@ class ResultStore:
         atomic_write(target, lambda tmp: pd.DataFrame(rows).to_parquet(tmp, index=False))
         return target
 
+    def write_tables(self, tables: dict[str, list[pd.DataFrame]]) -> list[Path]:
+        """Append each per-run table's frames (already keyed by run) as a new part file of
+        tables/<name>/ (atomic); return the paths written."""
+        written = []
+        stamp = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        for name, frames in tables.items():
+            # An empty table is written too: a study whose runs had no episode has an empty
+            # episodes table, which is not the same as a store without one.
+            frames = [f for f in frames if f is not None]
+            if not frames:
+                continue
+            folder = self.tables / name
+            folder.mkdir(parents=True, exist_ok=True)
+            filled = [f for f in frames if not f.empty]
+            frame = pd.concat(filled, ignore_index=True) if filled else frames[0]
+            target = folder / f"part-{stamp}.parquet"
+            atomic_write(target, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
+            written.append(target)
+        return written
+
     def write_series(self, design_point: int, replication: int, series: pd.DataFrame) -> None:
         """Store one run's daily series (atomic), one row per day with the run's key in front
         (`design_point`, `replication`), so that ``pd.read_parquet(root / "series")`` reads every
@@ -249,7 +279,40 @@ class ResultStore:
         runs = runs.drop(columns=["_order", "_ok"]).reset_index(drop=True)
         runs = order_columns(runs, list(factors))
         atomic_write(self.root / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
+        self.consolidate_tables(runs)
         return runs
+
+    def consolidate_tables(self, runs: pd.DataFrame) -> None:
+        """Merge each per-run table's part files into <name>.parquet: the rows of the runs
+        stored ok in `runs`, from the latest part file holding each run (a run made again
+        after an interruption, or stale, has its rows twice)."""
+        ok = runs.loc[runs["status"] == "ok", ["design_point", "replication"]].astype("int64")
+        for name in RUN_TABLES:
+            parts = sorted((self.tables / name).glob("part-*.parquet")) if (self.tables / name).is_dir() else []
+            if not parts:
+                continue
+            frames = []
+            for order, part in enumerate(parts):
+                frame = pd.read_parquet(part)
+                if not frame.empty:
+                    frames.append(frame.assign(_part=order))
+            table = pd.concat(frames, ignore_index=True) if frames else pd.read_parquet(parts[0])
+            if not table.empty:
+                table = table.astype({"design_point": "int64", "replication": "int64"})
+                latest = table.groupby(["design_point", "replication"])["_part"].transform("max")
+                table = table[table["_part"] == latest].drop(columns="_part")
+                table = table.merge(ok, on=["design_point", "replication"], how="inner")
+                table = table.sort_values(["design_point", "replication"], kind="stable").reset_index(drop=True)
+                # A facility pays a cost category only when it occurs: those columns come last,
+                # by name, so the order does not depend on which run was stored first.
+                costs = sorted(c for c in table.columns if c.startswith("cost_"))
+                table = table[[c for c in table.columns if c not in costs] + costs]
+            atomic_write(self.root / f"{name}.parquet", lambda tmp, t=table: t.to_parquet(tmp, index=False))
+
+    def read_table(self, name: str) -> pd.DataFrame | None:
+        """A consolidated per-run table (None when the folder has none: an older study)."""
+        path = self.root / f"{name}.parquet"
+        return pd.read_parquet(path) if path.exists() else None
 
     def read_runs(self) -> pd.DataFrame:
         """The consolidated table (raises FileNotFoundError when there is none)."""

@@ -27,6 +27,9 @@ from sim.scenario import Scenario, ScenarioError, parse_scenario
 
 KEY_COLUMNS = ["design_point", "replication", "seed"]
 STATUS_COLUMNS = ["status", "error", "wall_s"]
+#: The per-run tables a run's result carries (sim.metrics.RunResult attributes of these names),
+#: stored under tables/<name>/ (sim.experiment.store).
+RUN_TABLES = ("facilities", "contracts", "inputs", "episodes")
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,13 @@ class RunTask:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a worker sends back: one table row, and the daily series if asked for."""
+    """What a worker sends back: one table row, the daily series if asked for, and the run's
+    per-run tables (RUN_TABLES), each keyed by the run (`design_point`,
+    `replication`, the factors)."""
 
     row: dict[str, Any]
     series: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame] | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -81,6 +87,7 @@ def execute(task: RunTask) -> Outcome:
     }
     start = time.perf_counter()
     series = None
+    tables = None
     try:
         scenario = _scenario(task.scenario_json, task.scenario_source, task.factors)
         result = sim_run.run_once(scenario, seed, horizon_days=task.horizon_days, series=task.series)
@@ -88,9 +95,27 @@ def execute(task: RunTask) -> Outcome:
         row.update(item_values(result, task.outcomes))
         row.update(status="ok", error="")
         series = result.series if task.series else None
+        tables = run_tables(result, row, [name for name, _ in task.factors])
     except ScenarioError as err:
         row.update(status="failed", error="invalid scenario at this design point: " + "; ".join(err.problems))
     except Exception as err:  # a failing run is data, not a crash of the study
         row.update(status="failed", error=f"{type(err).__name__}: {err}")
     row["wall_s"] = time.perf_counter() - start
-    return Outcome(row=row, series=series)
+    return Outcome(row=row, series=series, tables=tables)
+
+
+def run_tables(result: Any, row: dict[str, Any], factors: list[str]) -> dict[str, pd.DataFrame]:
+    """The run's per-run tables that it has (an older model has no inputs or episodes), each
+    with the run's keys in front: design_point, replication and the factors."""
+    out = {}
+    for name in RUN_TABLES:
+        table = getattr(result, name, None)
+        if not isinstance(table, pd.DataFrame):
+            continue
+        keyed = table.drop(columns=[c for c in ("design_point", "replication", *factors) if c in table.columns])
+        keys = {"design_point": row["design_point"], "replication": row["replication"],
+                **{f: row[f] for f in factors}}
+        keyed = pd.concat([pd.DataFrame(keys, index=keyed.index), keyed], axis=1) if len(keyed) else \
+            pd.DataFrame(columns=[*keys, *keyed.columns])
+        out[name] = keyed.reset_index(drop=True)
+    return out

@@ -25,12 +25,6 @@ from typing import Any
 
 import numpy as np
 
-#: The two input fields of the planned-use consumption rule (issue 20, deliverable 1) under
-#: which the same model is "use the plan, no refill rule". Off until that rule is merged: the
-#: schema forbids unknown fields. Flip to True (or pass new_fields=True) after the merge.
-NEW_FIELDS = True
-
-
 @dataclass(frozen=True)
 class Shares:
     """Stationary unmet share (of demand d) and overflow share (of what was shipped)."""
@@ -136,21 +130,18 @@ def stepped_chain(alpha: float, beta: float, r: float, d: float, buffer_t: float
     return discrete_chain(alpha / k, beta / k, r / k, d / k, buffer_t)
 
 
-def fluid_scenario(alpha: float, beta: float, r: float, d: float, buffer_t: float, horizon: int, warmup: int,
-                   new_fields: bool | None = None) -> dict[str, Any]:
+def fluid_scenario(alpha: float, beta: float, r: float, d: float, buffer_t: float, horizon: int,
+                   warmup: int) -> dict[str, Any]:
     """One supplier (geometric outages, output exactly r while up, no noise, large source
     storage), one buyer (demand d, secondary only up to d, buffer B, no shelf life, no quality
     bands, virgin from the market), one contract of r t/day delivered daily.
 
-    Today's consumption takes min(d, stock) of secondary, which is the fluid model. Under the
-    planned-use rule (issue 20) the same model is `planned_secondary_t_per_day = d` with
-    `refill = "none"`: `new_fields` (default :data:`NEW_FIELDS`) adds them."""
+    The buyer plans d of secondary a day (`planned_secondary_t_per_day = d`) and rebuilds its
+    buffer only from the surplus r - d (`refill = "none"`: no hold-back, no catch-up), so it
+    uses min(d, stock): the fluid model."""
     inp: dict[str, Any] = {"material": "raw", "demand_t_per_day": d, "buffer_t": buffer_t, "virgin": "market",
+                           "planned_secondary_t_per_day": d, "refill": "none",
                            "substitutes": [{"material": "waste", "ratio": 1.0, "max_share": 1.0}]}
-    if NEW_FIELDS if new_fields is None else new_fields:
-        # --- the planned-use rule's fields (issue 20, helper A); schema must know them ---
-        inp["planned_secondary_t_per_day"] = d
-        inp["refill"] = "none"
     outages = {"mtbf_days": 1.0 / alpha, "mttr_days": 1.0 / beta, "failure": "geometric", "repair": "geometric"}
     return {
         "scenario": {"name": "fluid-buffer", "horizon_days": horizon, "warmup_days": warmup},
@@ -187,13 +178,13 @@ class Estimate:
 
 
 def simulate(alpha: float, beta: float, r: float, d: float, buffer_t: float, reps: int, horizon: int,
-             warmup: int = 100, root: int = 1010, new_fields: bool | None = None) -> Estimate:
+             warmup: int = 100, root: int = 1010) -> Estimate:
     """Run the simulator `reps` times (seed r of `root`: the same outage paths at every B),
     and return the mean and SE (sd / sqrt(reps)) of both shares."""
     from sim.run import run_once
     from sim.scenario import parse_scenario
 
-    sc = parse_scenario(fluid_scenario(alpha, beta, r, d, buffer_t, horizon, warmup, new_fields))
+    sc = parse_scenario(fluid_scenario(alpha, beta, r, d, buffer_t, horizon, warmup))
     shares = np.asarray([run_shares(run_once(sc, np.random.SeedSequence(root, spawn_key=(k,))))
                          for k in range(reps)])
     u, o = shares[:, 0], shares[:, 1]

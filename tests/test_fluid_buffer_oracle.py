@@ -96,14 +96,13 @@ def test_chain_needs_commensurate_amounts() -> None:
         discrete_chain(ALPHA, BETA, 4.0 + math.pi, D, 8.0)
 
 
-def test_scenario_fields_and_toggle() -> None:
-    """Today's file parses; the planned-use fields are added only when asked for."""
-    old = fluid_scenario(ALPHA, BETA, 5.0, D, 8.0, 200, 10)
-    parse_scenario(old)
-    new = fluid_scenario(ALPHA, BETA, 5.0, D, 8.0, 200, 10, new_fields=True)
-    (inp_old,), (inp_new,) = old["facilities"][1]["inputs"], new["facilities"][1]["inputs"]
-    assert set(inp_new) - set(inp_old) == {"planned_secondary_t_per_day", "refill"}
-    assert inp_new["planned_secondary_t_per_day"] == D and inp_new["refill"] == "none"
+def test_scenario_states_the_plan_and_no_refill_rule() -> None:
+    """The buyer plans d a day and refills only from the surplus r - d (no hold-back), which
+    is what makes the simulator the fluid model; a hold-back would rebuild at r - d + share x d."""
+    sc = fluid_scenario(ALPHA, BETA, 5.0, D, 8.0, 200, 10)
+    parse_scenario(sc)
+    (inp,) = sc["facilities"][1]["inputs"]
+    assert inp["planned_secondary_t_per_day"] == D and inp["refill"] == "none"
 
 
 @pytest.mark.parametrize("r", [5.0, 6.0])

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class Shares:
     """Stationary unmet share (of demand d) and overflow share (of what was shipped)."""

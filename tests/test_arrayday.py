@@ -631,8 +631,10 @@ CUT = [{"day": 10, "kind": "stream_scale", "facility": "sup", "material": "ash",
         # the contract ends: no plan, the stock on hand used
         ({f"{STONE}.buffer_t": 40.0, "contracts.c1.notice_days": 3},
          [{"day": 8, "kind": "notice", "contract": "c1", "party": "buyer"}]),
+        # a perishable buffer: no hold-back of stock that would not be used before it spoils
+        ({f"{STONE}.buffer_t": 20.0, "materials.ash.shelf_life_days": 4.0}, CUT),
     ],
-    ids=["use-less", "use-less-plan-stockpile", "none", "virgin-none", "weekly", "no-plan"],
+    ids=["use-less", "use-less-plan-stockpile", "none", "virgin-none", "weekly", "no-plan", "perishable"],
 )
 def test_buffer_policies_are_the_same_on_arrays(over: dict, events: list) -> None:
     from tiny_net import build

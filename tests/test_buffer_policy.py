@@ -61,6 +61,26 @@ def test_use_less_rebuilds_the_buffer_in_b_over_share_times_plan_days() -> None:
     np.testing.assert_allclose(f["planned_t"][:, 0], 10.0)
 
 
+def test_use_less_keeps_no_more_perishable_stock_than_stays_fresh() -> None:
+    """As above, with ash spoiling after 4 days (a lot born on day b is usable to b + 3). Ash
+    made on day d lands on day d + 1. Deliveries resume on day 16 (born 15). Hold-back happens
+    only while the stock kept overnight is under plan x the oldest lot's days left:
+    day 16: 10 t (born 15, 2 days left), keep 2.5 < 20: hold back, use 7.5;
+    day 17: 2.5 (15) + 10 (16), 1 day left, keep 5 < 10: hold back; FIFO leaves 5 t born 16;
+    day 18: 5 (16) + 10 (17), 1 day left, keep 7.5 < 10: hold back; 7.5 t born 17 left;
+    day 19: 7.5 (17) + 10 (18), 1 day left, keep 10 is not < 10: the plan is used in full.
+    The buffer settles at 7.5 t, below its 20 t target, and nothing spoils; without the
+    freshness limit it would climb towards 20 t of ash that rots on its fourth day."""
+    m = run(build({f"{STONE}.buffer_t": 20.0, "materials.ash.shelf_life_days": 4.0}, horizon=40,
+                  events=_cut(10, 15)))
+    f = m.inputs_flow
+    np.testing.assert_allclose(f["buffer_t"][16:19, 0], [2.5, 5.0, 7.5])
+    np.testing.assert_allclose(f["buffer_t"][19:, 0], 7.5)
+    np.testing.assert_allclose(f["from_secondary_t"][19:, 0], 10.0)
+    assert f["buffer_spoiled_t"][16:, 0].sum() == 0.0
+    assert f["unmet_t"].sum() == 0.0
+
+
 def test_refill_none_refills_only_from_deliveries_above_the_plan() -> None:
     """refill none, plan 8 t/day against 10 t/day delivered: the buffer (B = 20) refills at
     10 - 8 = 2 t/day, so after the outage (nothing lands days 11-15; 20 -> 12 -> 4 -> 0) it is

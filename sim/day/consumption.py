@@ -47,7 +47,7 @@ def consume_input(fac: Any, inp: Any, day: int, level: float) -> float:
     if plan > 0.0 and spec.virgin == "market" and (spec.refill != "use_less" or not inp.buffer_cap):
         use = min(plan, available)  # secondary_use, when nothing is held back
     else:
-        use = secondary_use(inp, required, plan, available)
+        use = secondary_use(inp, required, plan, available, day)
     left = required
     from_secondary = secondary_used = 0.0
     for s, a in zip(inp.substitutes, avail):  # noqa: B905 (as long by construction)
@@ -133,7 +133,7 @@ def plan_secondary(inp: Any, required: float, level: float) -> tuple[float, floa
     return secondary_full, plan, available, avail
 
 
-def secondary_use(inp: Any, required: float, plan: float, available: float) -> float:
+def secondary_use(inp: Any, required: float, plan: float, available: float, day: int) -> float:
     """Functional t of secondary material to use today, by the input's refill rule.
 
     The plan, as far as the buffers cover it. `use_less`: while the buffer would end the day
@@ -141,7 +141,11 @@ def secondary_use(inp: Any, required: float, plan: float, available: float) -> f
     than brings it back to B: min(available, plan, max(plan (1 - refill_share), stock - B)), B
     in functional t at the stock's mean ratio. What is held back is bought virgin, so it is held
     back only as far as virgin can replace it (the market: all; a stockpile: its stock; none:
-    nothing): holding back never leaves demand unmet. With no plan (no contract in force) the
+    nothing): holding back never leaves demand unmet. Nor is perishable material held back to
+    rot: there is no hold-back unless all the stock that would be kept overnight can be used at
+    the planned rate before the oldest lot in it spoils (stock kept < plan x the oldest lot's
+    days left, `fresh_days`), so a buffer of a short-lived material rebuilds only as far as it
+    stays fresh. With no plan (no contract in force) the
     buffer is used as far as it goes, so leftovers after an exit are not stranded."""
     if plan <= 0.0:
         return available
@@ -153,11 +157,25 @@ def secondary_use(inp: Any, required: float, plan: float, available: float) -> f
             stock_t += s.lots.total
             stock_func += s.lots.total * s.ratio
         above = stock_func - inp.buffer_cap * (stock_func / stock_t)
-        use = min(use, max(plan * (1.0 - spec.refill_share), above))
+        keep = max(plan * (1.0 - spec.refill_share), above)
+        if keep < use and stock_func - keep < plan * fresh_days(inp, day):
+            use = keep
     if spec.virgin != "market":
         virgin = inp.virgin_stock if spec.virgin == "stockpile" else 0.0
         use = max(use, min(available, required - virgin))
     return use
+
+
+def fresh_days(inp: Any, day: int) -> float:
+    """Days after today for which the oldest lot of the input's perishable stores stays usable
+    (a lot born on day b is usable to day b + shelf life - 1); infinite without shelf life."""
+    days = float("inf")
+    for s in inp.substitutes:
+        if s.shelf_life is not None and s.lots.lots:
+            left = s.lots.lots[0][1] + s.shelf_life - day - 1.0
+            if left < days:
+                days = left
+    return days
 
 
 def supply_figures(s: Any) -> float:

@@ -41,7 +41,7 @@ def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.nd
     item = pass_no << 30
     buf = a.buf
     secondary_full, plan, available, avail, stock_t, stock_func = plan_secondary(a, pass_no, idx, required, level)
-    use = secondary_use(a, idx, required, plan, available, stock_t, stock_func)
+    use = secondary_use(a, idx, required, plan, available, stock_t, stock_func, day)
     left = required.copy()
     from_secondary = np.zeros(n)
     secondary_used = np.zeros(n)
@@ -118,7 +118,7 @@ def plan_secondary(a: Any, pass_no: int, idx: np.ndarray, required: np.ndarray, 
 
 def secondary_use(
     a: Any, idx: np.ndarray, required: np.ndarray, plan: np.ndarray, available: np.ndarray,
-    stock_t: np.ndarray, stock_func: np.ndarray,
+    stock_t: np.ndarray, stock_func: np.ndarray, day: int,
 ) -> np.ndarray:
     """sim.day.consumption.secondary_use for the inputs `idx`."""
     planned = plan > 0.0
@@ -128,13 +128,32 @@ def secondary_use(
     if len(hold):
         above = stock_func[hold] - cap[hold] * (stock_func[hold] / stock_t[hold])
         keep = np.maximum(plan[hold] * (1.0 - a.refill_share[idx[hold]]), above)
-        use[hold] = np.minimum(use[hold], keep)
+        fresh = fresh_days(a, idx[hold], day)
+        ok = (keep < use[hold]) & (stock_func[hold] - keep < plan[hold] * fresh)
+        use[hold] = np.where(ok, keep, use[hold])
     short = np.flatnonzero(planned & ~a.market[idx])
     if len(short):
         ins = idx[short]
         virgin = np.where(a.stockpile[ins], a.virgin_stock[ins], 0.0)
         use[short] = np.maximum(use[short], np.minimum(available[short], required[short] - virgin))
     return use
+
+
+def fresh_days(a: Any, ins: np.ndarray, day: int) -> np.ndarray:
+    """sim.day.consumption.fresh_days for the inputs `ins`."""
+    days = np.full(len(ins), np.inf)
+    buf = a.buf
+    for subs in a.rank_shelf:
+        if not len(subs):
+            continue
+        held = subs[buf.count[subs] > 0]
+        if not len(held):
+            continue
+        left = buf.born[held, buf.head[held]] + a.sub_shelf[held] - day - 1.0
+        where = np.searchsorted(ins, a.sub_in[held])
+        mine = (where < len(ins)) & (ins[np.minimum(where, len(ins) - 1)] == a.sub_in[held])
+        np.minimum.at(days, where[mine], left[mine])
+    return days
 
 
 def supply_the_rest(

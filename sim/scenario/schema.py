@@ -417,7 +417,9 @@ class InputSpec(Frozen):
     planned (the rest bought virgin) until it is back at buffer_t; "catch_up": the supplier ships its backlog under
     a contract's `catch_up_t_per_day` term (at least one contract of this input must have one); "none": only
     deliveries above the planned use refill it. Holding back never leaves demand unmet: an input whose virgin supply
-    cannot replace the tonnes held back (virgin "none", a short stockpile) uses them."""
+    cannot replace the tonnes held back (virgin "none", a short stockpile) uses them. Nor does it keep perishable
+    material to rot: nothing is held back unless the stock kept overnight can be used at the planned rate before
+    the oldest lot in it spoils, so a short-lived buffer rebuilds only as far as it stays fresh."""
     refill_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25
     """use_less: the largest share of the planned use held back per day while the buffer is below target [E].
     0.25 rebuilds a buffer of B days of plan in 4B days of normal deliveries: a plant manager tops up with virgin

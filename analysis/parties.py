@@ -158,11 +158,7 @@ def section_parties(data) -> str:  # data: analysis.report.ReportInput
     atomic_write(data.root / "parties.csv", lambda tmp: parties.to_csv(tmp, index=False))
     at_ref = parties[parties["design_point"] == ref]
     cols = [c for c in FACILITY_COLUMNS if c in set(at_ref["column"])]
-    rows = []
-    for item, grp in at_ref.groupby("item", sort=False):
-        by = grp.set_index("column")
-        rows.append([item, *(_ci(by.at[c, "mean"], by.at[c, "ci_low"], by.at[c, "ci_high"]) if c in by.index
-                             else "-" for c in cols)])
+    rows = _ci_rows(at_ref, cols)
     lines += [f"Each facility's benefit against no symbiosis at {named} #{ref} "
               f"({_point(data, ref)}): mean over replications [95 % t CI], in {data.currency}.", "",
               _table(["party", *(FACILITY_COLUMNS[c] for c in cols)], rows), ""]
@@ -188,10 +184,7 @@ def section_parties(data) -> str:  # data: analysis.report.ReportInput
         atomic_write(data.root / "contract_outcomes.csv", lambda tmp: flows.to_csv(tmp, index=False))
         at = flows[flows["design_point"] == ref]
         ccols = [c for c in CONTRACT_COLUMNS if c in set(at["column"])]
-        crow = []
-        for item, grp in at.groupby("item", sort=False):
-            by = grp.set_index("column")
-            crow.append([item, *(_ci(by.at[c, "mean"], by.at[c, "ci_low"], by.at[c, "ci_high"]) for c in ccols)])
+        crow = _ci_rows(at, ccols)
         lines += [f"Contracts at #{ref}: mean per run [95 % CI] (delivered and shortfall in t; penalties in "
                   f"{data.currency}; every point, with differences to #{ref}, in `contract_outcomes.csv`).", "",
                   _table(["contract", *(CONTRACT_COLUMNS[c] for c in ccols)], crow), ""]
@@ -220,3 +213,15 @@ def _gains_reading(net: pd.DataFrame, data) -> str:
         down = f"loses most at #{w} ({lo})" if worst["diff_mean"] < 0 else f"never loses (least #{w}: {lo})"
         parts.append(f"{item} {up} and {down}")
     return "Against the reference, paired by replication: " + "; ".join(parts) + f" ({data.currency} per run)."
+
+
+def _ci_rows(table: pd.DataFrame, cols: list[str]) -> list[list[str]]:
+    """One row per item: its name, then "mean [low, high]" per column ("-" where missing)."""
+    from analysis.report import _ci
+
+    rows = []
+    for item, grp in table.groupby("item", sort=False):
+        by = grp.set_index("column")
+        rows.append([item, *(_ci(by.at[c, "mean"], by.at[c, "ci_low"], by.at[c, "ci_high"]) if c in by.index
+                             else "-" for c in cols)])
+    return rows

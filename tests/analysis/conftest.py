@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -38,3 +39,14 @@ def make_runs(replications: int = 6, seed: int = 3) -> pd.DataFrame:
 @pytest.fixture
 def runs() -> pd.DataFrame:
     return make_runs()
+
+
+def results_folder(tmp_path, runs: pd.DataFrame):
+    """A results folder holding `runs` and a manifest of the synthetic grid (FACTORS, reference 0)."""
+    root = tmp_path / "results"
+    root.mkdir()
+    runs.to_parquet(root / "runs.parquet", index=False)
+    manifest = {"study": {"name": "synthetic"},
+                "design": {"kind": "grid", "factors": FACTORS, "reference_point": 0, "replications": 6}}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root

@@ -3,15 +3,13 @@ episodes longer than t per input-year over every run, runs without a disruption 
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.durations import episode_rates, kaplan_meier
 from analysis.report import build_report
-from tests.analysis.conftest import FACTORS, make_runs
+from tests.analysis.conftest import FACTORS, make_runs, results_folder
 
 
 def _runs() -> pd.DataFrame:
@@ -63,19 +61,9 @@ def test_rate_per_input_year_counts_every_run_and_input_by_hand():
     assert pooled["episodes"] == 5 and pooled["input_years"] == 10.0 and pooled["rate"][0] == 0.5
 
 
-def _folder(tmp_path, runs: pd.DataFrame) -> object:
-    root = tmp_path / "results"
-    root.mkdir()
-    runs.to_parquet(root / "runs.parquet", index=False)
-    manifest = {"study": {"name": "synthetic"},
-                "design": {"kind": "grid", "factors": FACTORS, "reference_point": 0, "replications": 6}}
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    return root
-
-
 def test_report_draws_the_rate_from_stored_episodes_and_says_which_estimator(tmp_path):
     runs = make_runs()
-    root = _folder(tmp_path, runs)
+    root = results_folder(tmp_path, runs)
     keys = runs[["design_point", "replication", *FACTORS]]
     inputs = keys.assign(material="grain", planned=True, window_days=365)
     episodes = keys[keys["replication"] < 3].assign(material="grain", start_day=10, length_days=4.0,
@@ -89,5 +77,5 @@ def test_report_draws_the_rate_from_stored_episodes_and_says_which_estimator(tmp
 
 
 def test_report_of_a_store_without_episodes_falls_back_with_a_caveat(tmp_path):
-    text = build_report(_folder(tmp_path, make_runs())).read_text(encoding="utf-8")
+    text = build_report(results_folder(tmp_path, make_runs())).read_text(encoding="utf-8")
     assert "stored no episodes table" in text and "Kaplan-Meier" not in text

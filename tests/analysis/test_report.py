@@ -4,27 +4,15 @@ exist are embedded, and failed runs are reported."""
 from __future__ import annotations
 
 import html
-import json
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
 from analysis.report import build_report
 from analysis.summary import main_effects, summarize
-from tests.analysis.conftest import FACTORS, make_runs
-
-
-def results_folder(tmp_path, runs: pd.DataFrame):
-    root = tmp_path / "results"
-    root.mkdir()
-    runs.to_parquet(root / "runs.parquet", index=False)
-    manifest = {"study": {"name": "synthetic"},
-                "design": {"kind": "grid", "factors": FACTORS, "reference_point": 0, "replications": 6}}
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    return root
+from tests.analysis.conftest import FACTORS, make_runs, results_folder
 
 
 def test_summary_matches_scipy_and_numpy():

@@ -45,3 +45,23 @@ def write_study(tmp_path: Path):
 def grid_design() -> str:
     """The [design] body of a 2 x 2 grid with a reference point."""
     return GRID
+
+
+@pytest.fixture
+def interrupt_on_sixth_run(monkeypatch):
+    """Make sim.run.run_once raise KeyboardInterrupt on its sixth call. The serial executor
+    runs a window of 4 calls ahead and yields them in any order: the sixth call is made after
+    two runs came back, so they are stored. Yields the real run_once, to put back."""
+    from sim import run as sim_run
+
+    real = sim_run.run_once
+    calls = {"n": 0}
+
+    def stop_on_the_sixth(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim_run, "run_once", stop_on_the_sixth)
+    return real

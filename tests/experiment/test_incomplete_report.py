@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from analysis.report import build_report
-from sim import run as sim_run
 from sim.experiment.runner import Shard, run_study
 from sim.experiment.study import load_study
 
@@ -32,21 +31,9 @@ def test_a_shards_report_says_incomplete_and_the_whole_studys_does_not(write_stu
     assert (summary["runs_ok"] == 8).all() and summary["complete"].all()
 
 
-def test_an_interrupted_first_run_reports_incomplete(write_study, tmp_path, monkeypatch):
+def test_an_interrupted_first_run_reports_incomplete(write_study, tmp_path, interrupt_on_sixth_run):
     study = load_study(write_study(replications=2))
-    real = sim_run.run_once
-    calls = {"n": 0}
-
-    def stop_on_the_sixth(*args, **kwargs):
-        calls["n"] += 1
-        # the serial executor runs a window of 4 calls ahead and yields them in any order:
-        # the sixth call is made after two runs came back, so they are stored
-        if calls["n"] == 6:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
     out = tmp_path / "interrupted"
-    monkeypatch.setattr(sim_run, "run_once", stop_on_the_sixth)
     with pytest.raises(KeyboardInterrupt):
         run_study(study, out, workers=1, flush_every=1, quiet=True)
     build_report(out)  # from the part files and the manifest written before the first run

@@ -60,23 +60,12 @@ def test_process_pool_and_shards_store_the_in_process_tables(study, tmp_path):
             pd.testing.assert_frame_equal(table, _tables(inline)[name])
 
 
-def test_an_interrupted_study_resumes_without_a_run_twice_in_its_tables(study, tmp_path, monkeypatch):
-    real = sim_run.run_once
-    calls = {"n": 0}
-
-    def stop_on_the_sixth(*args, **kwargs):
-        calls["n"] += 1
-        # the serial executor runs a window of 4 calls ahead and yields them in any order:
-        # the sixth call is made after two runs came back, so they are stored
-        if calls["n"] == 6:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
+def test_an_interrupted_study_resumes_without_a_run_twice_in_its_tables(study, tmp_path, monkeypatch,
+                                                                        interrupt_on_sixth_run):
     out = tmp_path / "interrupted"
-    monkeypatch.setattr(sim_run, "run_once", stop_on_the_sixth)
     with pytest.raises(KeyboardInterrupt):
         run_study(study, out, workers=1, flush_every=1, quiet=True)
-    monkeypatch.setattr(sim_run, "run_once", real)
+    monkeypatch.setattr(sim_run, "run_once", interrupt_on_sixth_run)
     assert 2 <= len(ResultStore(out).stored_status()) < 8
     # the tables of a run stored but not consolidated are written twice on purpose: as a rerun
     ResultStore(out).write_tables({"facilities": [pd.read_parquet(next((out / "tables" / "facilities").glob("*")))]})

@@ -131,7 +131,7 @@ class RenewingPool(Executor):
             with open(os.path.join(self._started, str(serial)), encoding="ascii") as fh:
                 pid = int(fh.read().strip() or 0)
         except FileNotFoundError:
-            pid = 0  # never started: it was waiting in the queue
+            pid = 0  # never started (waiting in the queue), or returned before the worker died
         except (OSError, ValueError):
             return None
         finally:
@@ -177,10 +177,18 @@ class _Generation:
 
 
 def _tracked(started: str, serial: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """In a pool worker: record that this worker runs call `serial`, then run it."""
-    with open(os.path.join(started, str(serial)), "w", encoding="ascii") as fh:
+    """In a pool worker: record that this worker runs call `serial`, run it, and remove the
+    record once it has returned. A call whose result was on its way back when the worker died
+    (a run's per-run tables make that a wider window) then counts as innocent, not as the
+    call that killed the worker."""
+    record = os.path.join(started, str(serial))
+    with open(record, "w", encoding="ascii") as fh:
         fh.write(str(os.getpid()))
-    return fn(*args, **kwargs)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        with suppress(OSError):
+            os.unlink(record)
 
 
 def _worker_start(parent_pid: int) -> None:

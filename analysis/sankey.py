@@ -36,7 +36,8 @@ SUFFIX = {"t": "t", "m3": "m3", "MWh": "mwh"}
 #: (stage, direction, flow: a column of the per-material table, label, the metric of
 #: docs/metrics.md it is or is part of, `{u}` standing for the unit's suffix).
 FLOWS = (
-    ("supply", "in", "opening_supply", "held at the start", "opening waste (waste_available_t - waste_generated_t)"),
+    ("supply", "in", "opening_supply", "held at the start",
+     "opening waste: source, road, pool (in t: waste_available_t - waste_generated_t)"),
     ("supply", "in", "generated", "generated", "waste_generated_{u}"),
     ("supply", "out", "exchanged", "exchanged", "waste_exchanged_{u}"),
     ("supply", "out", "source_overflow", "overflowed at source", "part of waste_disposed_{u}"),

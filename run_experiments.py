@@ -127,23 +127,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if out is not None:
         _ensure_writable(out)
     result = run_once(scenario, args.seed, horizon_days=args.days, series=out is not None)
+    sankeys: list[str] = []  # the material-flow diagrams written (analysis/sankey.py)
     if out is not None:
         with _staged(out) as stage:  # all files or none: a full disk part-way leaves nothing
             from analysis.series_plot import plot_run_series
 
+            title = f"{scenario.scenario.name} (seed {args.seed})"
             assert result.series is not None and result.outages is not None
             result.series.to_csv(stage / "series.csv", index=False)
             result.outages.to_csv(stage / "outages.csv", index=False)
             result.facilities.to_csv(stage / "facilities.csv", index=False)
             result.contracts.to_csv(stage / "contracts.csv", index=False)
             if result.materials is not None:
+                from analysis.sankey import write_run
+
                 result.materials.to_csv(stage / "materials.csv", index=False)
+                sankeys = [p.name for p in write_run(result.materials, stage, title)]
             if result.inputs is not None and result.episodes is not None:
                 result.inputs.to_csv(stage / "inputs.csv", index=False)
                 result.episodes.to_csv(stage / "episodes.csv", index=False)
             (stage / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
             plot_run_series(
-                result.series, result.outages, f"{scenario.scenario.name} (seed {args.seed})", stage / "series.png",
+                result.series, result.outages, title, stage / "series.png",
                 scenario=scenario,
             )
     if args.json:
@@ -152,9 +157,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _print_metrics(scenario.scenario.name, args.seed, result.metrics, scenario.scenario.currency)
     if out is not None:
         print(
-            f"wrote {out}/series.csv, facilities.csv, contracts.csv, materials.csv, inputs.csv, episodes.csv, "
-            "metrics.json and "
-            f"{out / 'series.png'}",
+            f"wrote {out}/series.csv, facilities.csv, contracts.csv, materials.csv, flows.csv, inputs.csv, "
+            f"episodes.csv, metrics.json, {', '.join(sankeys)}{', ' if sankeys else ''}and {out / 'series.png'}",
             file=sys.stderr if args.json else sys.stdout,
         )
     return 0

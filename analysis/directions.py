@@ -65,15 +65,17 @@ COLUMN_DIRECTIONS: dict[str, str] = {
     name: d
     for d, names in {
         HIGHER: ("availability", "operating_level", "accepted_t", "shipped_t", "out_shipped_t", "out_accepted_t",
-                 "exchanged", "from_secondary", "from_secondary_t", "days_in_force", "trust"),
+                 "exchanged", "from_secondary", "from_secondary_t", "days_in_force", "trust", "used"),
         LOWER: ("closed", "unmet_t", "rejected_t", "short_t", "out_short_t", "disposed", "spoiled", "rejected",
                 "from_virgin", "from_virgin_t", "from_emergency", "unmet", "secondary_short_t", "supply_cost",
-                "buy_cost"),
+                "buy_cost", "source_overflow", "source_spoiled", "pool_disposed", "buffer_overflow",
+                "buffer_spoiled"),
         NEITHER: ("generated", "required", "due_t", "excused_t", "penalties", "take_or_pay", "standby_fees",
                   "termination_fees", "price_paid", "distance_km", "delivery_lag_days", "days_called",
                   "counterfactual_cost", "counterfactual_supply_cost", "counterfactual_buy_cost",
                   "counterfactual_stock_value_change", "supply_stock_value_change", "buy_stock_value_change",
-                  "stock_value_change", "buffer_t", "planned_t", "mean_buffer_t", "window_days"),
+                  "stock_value_change", "buffer_t", "planned_t", "mean_buffer_t", "window_days",
+                  "opening_supply", "closing_supply", "opening_buffer", "closing_buffer"),
     }.items()
     for name in names
 }

@@ -23,6 +23,7 @@ import pandas as pd
 from analysis.figures import short_label
 from analysis.levers import combinations, lever_scores, paired_gap, point_table, rank_levers
 from analysis.parties import section_parties
+from analysis.sankey import section_flows
 from analysis.summary import higher_is_better, main_effects, summarize, t_interval
 from sim.experiment.outcomes import DEFAULT_OUTCOMES
 from sim.experiment.store import ResultStore, atomic_write, read_json_object
@@ -821,6 +822,7 @@ SECTIONS: list[Callable[[ReportInput], str]] = [
     section_effects,
     section_figures,
     section_parties,
+    section_flows,
     section_sensitivity,
     section_discovery,
     section_one_run,

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.stocks import Stocks, take_stocks
+
 if TYPE_CHECKING:
     from sim.day.world import World
 
@@ -45,6 +47,14 @@ UNIT_METRICS = (
 TABLE_FLOWS = (
     "generated", "exchanged", "disposed", "spoiled", "rejected",
     "required", "from_secondary", "from_virgin", "from_emergency", "unmet",
+)  # fmt: skip
+#: The per-material table's columns after TABLE_FLOWS: where the waste went, split so that it
+#: closes (opening_supply + generated = exchanged + source_overflow + source_spoiled + rejected
+#: + pool_disposed + closing_supply; exchanged + opening_buffer = used + buffer_overflow +
+#: buffer_spoiled + closing_buffer), see :func:`balance` and analysis/sankey.py.
+BALANCE_FLOWS = (
+    "opening_supply", "source_overflow", "source_spoiled", "pool_disposed", "closing_supply",
+    "opening_buffer", "used", "buffer_overflow", "buffer_spoiled", "closing_buffer",
 )  # fmt: skip
 
 
@@ -169,11 +179,56 @@ def material_table(model: World, w: int, keys: Keys | None = None) -> pd.DataFra
     """One row per material (then per group of materials sharing a store, see the module),
     with its unit and every flow of TABLE_FLOWS in that unit, from day `w` on."""
     keys = keys or column_keys(model)
+    closing = take_stocks(model)
     rows = []
     for key, unit in keys.unit.items():
-        f = flows(model, w, select(keys, {key}))
-        rows.append({"material": key, "unit": unit, **{name: f[name] for name in TABLE_FLOWS}})
-    return pd.DataFrame(rows, columns=["material", "unit", *TABLE_FLOWS])
+        cols = select(keys, {key})
+        f = flows(model, w, cols)
+        b = balance(model, w, cols, closing)
+        rows.append({"material": key, "unit": unit, **{name: f[name] for name in TABLE_FLOWS},
+                     **{name: b[name] for name in BALANCE_FLOWS}})
+    return pd.DataFrame(rows, columns=["material", "unit", *TABLE_FLOWS, *BALANCE_FLOWS])
+
+
+def _waste_held(model: World, s: Stocks, cols: Columns) -> tuple[float, float]:
+    """Waste of the selected columns in `s`: on the supply side (source storage, on the road
+    on either leg, the intermediary's pool) and in buyers' secondary buffers."""
+    road = s.in_transit[cols.contracts].sum() + s.out_in_transit[cols.contracts].sum()
+    pool = sum(s.pool.values()) if cols.hub else 0.0
+    sub_input = np.array([i.index for i in model.input_states for _ in i.substitutes], dtype=np.int64)
+    buffer = s.buffer[cols.buffers[sub_input]].sum() if len(sub_input) else 0.0
+    return float(s.source[cols.streams].sum() + road + pool), float(buffer)
+
+
+def balance(model: World, w: int, cols: Columns, closing: Stocks | None = None) -> dict[str, float]:
+    """Where the waste of the selected columns went from day `w` on, the BALANCE_FLOWS: the
+    parts of `waste_disposed` and `waste_spoiled` by place (at source, in the intermediary's
+    pool, in buyers' buffers), the secondary units buyers used (`secondary_used_t`, in the
+    substitutes' unit), and the waste held at the start of day `w` (sim/stocks.py) and at the
+    end of the run. With `generated`, `exchanged` and `rejected` of :func:`flows` both sides
+    close (see BALANCE_FLOWS)."""
+    sf, inf, hf = model.streams_flow, model.inputs_flow, model.hub_flow
+    closing = closing or take_stocks(model)
+    opening = model.opening_stocks or closing  # a run that stopped before `w`: nothing moved
+
+    def total(table: dict, name: str, mask: np.ndarray) -> float:
+        return float(table[name][w:, mask].sum())
+
+    pool = float(hf["spoiled_t"][w:, 0].sum() + hf["overflow_t"][w:, 0].sum()) if cols.hub else 0.0
+    (open_supply, open_buffer), (close_supply, close_buffer) = (
+        _waste_held(model, opening, cols), _waste_held(model, closing, cols))
+    return {
+        "opening_supply": open_supply,
+        "source_overflow": total(sf, "overflow_t", cols.streams),
+        "source_spoiled": total(sf, "spoiled_t", cols.streams),
+        "pool_disposed": pool,
+        "closing_supply": close_supply,
+        "opening_buffer": open_buffer,
+        "used": total(inf, "secondary_used_t", cols.buffers),
+        "buffer_overflow": total(inf, "buffer_overflow_t", cols.buffers),
+        "buffer_spoiled": total(inf, "buffer_spoiled_t", cols.buffers),
+        "closing_buffer": close_buffer,
+    }
 
 
 def opening_waste(model: World, cols: Columns) -> float:

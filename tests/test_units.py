@@ -13,7 +13,7 @@ from helpers import random_direct_scenario, random_scenario
 
 from sim.model import SymbiosisModel
 from sim.scenario import ScenarioError, parse_scenario
-from sim.units import SUFFIX, TABLE_FLOWS, UNIT_METRICS
+from sim.units import BALANCE_FLOWS, SUFFIX, TABLE_FLOWS, UNIT_METRICS
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "scenarios").glob("*.toml"))
@@ -110,10 +110,11 @@ def test_unit_metrics_are_present_and_zero_without_such_materials() -> None:
 
 def check_units(m: SymbiosisModel) -> None:
     """The per-material table adds up to the run metrics of each unit, each material's input
-    requirement is met from its sources, and each material's streams balance."""
+    requirement is met from its sources, each material's streams balance, and each unit's
+    waste closes on both sides (supply and buyers' buffers, sim/units.py BALANCE_FLOWS)."""
     r = m.result()
     table, x = r.materials, r.metrics
-    assert table is not None and list(table.columns) == ["material", "unit", *TABLE_FLOWS]
+    assert table is not None and list(table.columns) == ["material", "unit", *TABLE_FLOWS, *BALANCE_FLOWS]
     assert set(table["material"]) >= {mat.id for mat in m.spec.materials}
     for unit, suffix in {"t": "t", **SUFFIX}.items():
         rows = table[table["unit"] == unit]
@@ -128,6 +129,14 @@ def check_units(m: SymbiosisModel) -> None:
             assert sums[flow] == pytest.approx(want, rel=1e-9, abs=1e-9), (unit, flow)
         virgin = sums["from_virgin"] + sums["from_emergency"]
         assert virgin == pytest.approx(x[f"input_from_virgin_{suffix}"], rel=1e-9, abs=1e-9)
+        b = {k: float(rows[k].sum()) for k in BALANCE_FLOWS}
+        supply_out = sums["exchanged"] + b["source_overflow"] + b["source_spoiled"] + sums["rejected"] \
+            + b["pool_disposed"] + b["closing_supply"]
+        assert b["opening_supply"] + sums["generated"] == pytest.approx(supply_out, rel=1e-9, abs=1e-9), unit
+        buyer_out = b["used"] + b["buffer_overflow"] + b["buffer_spoiled"] + b["closing_buffer"]
+        assert sums["exchanged"] + b["opening_buffer"] == pytest.approx(buyer_out, rel=1e-9, abs=1e-9), unit
+        parts = supply_out - sums["exchanged"] - b["closing_supply"] + b["buffer_overflow"] + b["buffer_spoiled"]
+        assert parts == pytest.approx(sums["disposed"], rel=1e-9, abs=1e-9), unit
     for row in table.itertuples():
         met = row.from_secondary + row.from_virgin + row.from_emergency + row.unmet
         assert met == pytest.approx(row.required, rel=1e-9, abs=1e-9), row.material

@@ -6,8 +6,8 @@ Layout of a results folder (DESIGN.md section 8)::
                             then os.replace'd, so a killed study leaves only whole files
     runs.parquet            the consolidated table (one row per key, sorted)
     tables/<name>/part-*.parquet   per-run tables (RUN_TABLES: facilities, contracts, inputs,
-                            episodes), one row per item of a run with the run's keys in front
-                            (design_point, replication, the factors), written atomically
+                            episodes, materials), one row per item of a run with the run's
+                            keys in front (design_point, replication, the factors), written atomically
                             beside each runs part (before it, so a kept run row always has
                             its tables)
     <name>.parquet          each per-run table consolidated: the rows of the runs kept in

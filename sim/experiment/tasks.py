@@ -29,7 +29,7 @@ KEY_COLUMNS = ["design_point", "replication", "seed"]
 STATUS_COLUMNS = ["status", "error", "wall_s"]
 #: The per-run tables a run's result carries (sim.metrics.RunResult attributes of these names),
 #: stored under tables/<name>/ (sim.experiment.store).
-RUN_TABLES = ("facilities", "contracts", "inputs", "episodes")
+RUN_TABLES = ("facilities", "contracts", "inputs", "episodes", "materials")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ and no run twice after an interruption."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -23,7 +25,7 @@ def study(write_study):
 
 
 def _tables(out) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_parquet(out / f"{name}.parquet") for name in ("facilities", "contracts")}
+    return {name: pd.read_parquet(out / f"{name}.parquet") for name in ("facilities", "contracts", "materials")}
 
 
 def test_every_ok_run_has_its_tables_with_its_keys_equal_to_a_direct_run(study, tmp_path):
@@ -45,6 +47,32 @@ def test_every_ok_run_has_its_tables_with_its_keys_equal_to_a_direct_run(study, 
     got = tables["facilities"].query("design_point == 3 and replication == 1").reset_index(drop=True)
     pd.testing.assert_frame_equal(got[list(direct.columns)], direct, check_dtype=False)
     assert got.drop(columns=list(direct.columns)).isna().all().all()  # other runs' cost columns only
+
+
+def test_the_materials_table_travels_from_worker_to_store_and_the_report_draws_its_mean(study, tmp_path):
+    from analysis.report import build_report
+    from analysis.sankey import closure, mean_flows, unit_flows
+
+    out = tmp_path / "inline"
+    run_study(study, out, workers=1, quiet=True)
+    materials = pd.read_parquet(out / "materials.parquet")
+    design = build_design(study.design, study.seed, str(study.path))
+    direct = execute(next(_tasks(study, design, iter([(2, 0)])))).tables["materials"]
+    got = materials.query("design_point == 2 and replication == 0").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, direct, check_dtype=False)
+    assert len(materials) == 8 * 2  # spent grain and feed in each of the 8 runs
+    text = build_report(out).read_text(encoding="utf-8")
+    assert "## Where every tonne went" in text and "![sankey_t](figures/sankey_t.png)" in text
+    assert (out / "figures" / "sankey_t.png").stat().st_size > 0
+    ref = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["design"]["reference_point"]
+    shown = pd.read_csv(out / "material_flows.csv").set_index(["unit", "stage", "flow"])["value"]
+    at_ref = materials[materials["design_point"] == ref]
+    for flow in ("generated", "exchanged", "source_overflow", "used", "buffer_spoiled", "closing_buffer"):
+        stage = "buyer" if flow in ("used", "buffer_spoiled", "closing_buffer") else "supply"
+        per_run = at_ref.groupby("replication")[flow].sum()
+        assert len(per_run) == 2 and shown[("t", stage, flow)] == pytest.approx(per_run.mean(), rel=1e-12, abs=1e-12)
+    assert max(closure(mean_flows(materials, ref)).values()) <= 1e-9
+    assert max(closure(unit_flows(direct)).values()) <= 1e-9
 
 
 def test_process_pool_and_shards_store_the_in_process_tables(study, tmp_path):

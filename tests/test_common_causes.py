@@ -41,7 +41,7 @@ def two_suppliers(common: list[dict[str, Any]] | None = None, own: bool = True) 
         ],
     }
     if common is not None:
-        raw["common_causes"] = common
+        raw["common_causes"] = copy.deepcopy(common)
     return raw
 
 
@@ -137,3 +137,25 @@ def test_arrays_engine_equals_objects_with_a_shock(seed: int) -> None:
     objects, arrays = run(raw, seed, "objects"), run(raw, seed, "arrays")
     assert (objects.engine, arrays.engine) == ("objects", "arrays")
     assert_same_run(objects, arrays)
+
+
+def test_series_plot_shows_common_outages_hatched_and_named(tmp_path) -> None:
+    import analysis.series_plot as series_plot
+    from sim.run import run_once
+
+    sc = parse_scenario(two_suppliers([FIXED]))
+    result = run_once(sc, 3, series=True)
+    assert (result.outages["cause"] == "common:flood").sum() == 2 * 6
+    kept: list[Any] = []
+    original = series_plot.plt.close
+    series_plot.plt.close = kept.append
+    try:
+        series_plot.plot_run_series(result.series, result.outages, "two", tmp_path / "s.png", scenario=sc)
+    finally:
+        series_plot.plt.close = original
+    ax = kept[0].axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "common:flood (common cause)" in labels and "failure" in labels
+    hatched = [c for c in ax.collections if c.get_hatch()]
+    assert len(hatched) == 2  # one bar set per supplier the shock took down
+    original(kept[0])

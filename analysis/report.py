@@ -738,7 +738,9 @@ def section_one_run(data: ReportInput) -> str:
     lines += [
         "![series](figures/series.png)",
         "",
-        f"Outages shaded. {len(result.outages)} outages; {int((series['secondary_shortfall_t'] > 0).sum())} days "
+        f"Outages shaded. {len(result.outages)} outages "
+        f"({int(result.outages['cause'].str.startswith('common:').sum())} from common causes, hatched); "
+        f"{int((series['secondary_shortfall_t'] > 0).sum())} days "
         f"with a secondary shortfall; {_num(float(series['unmet_t'].sum()))} t of demand unmet; penalties "
         f"{_num(float(series['cumulative_penalties'].iloc[-1]))} {data.currency}.",
         "",

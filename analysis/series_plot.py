@@ -31,6 +31,9 @@ CAUSE_COLOURS = {
     "scripted": "#9467bd",
     "closure": "#444444",
 }
+#: Outages of a common cause (cause "common:<id>", sim/common_causes.py): one colour, hatched,
+#: drawn over a facility's own outages so that a shock shows across every facility it took down.
+COMMON_COLOUR = "#1f77b4"
 WARMUP_COLOUR = "#bbbbbb"
 #: Beyond the palette's colours, lines repeat a colour with another dash (dashed is kept for
 #: capacities, dotted for virgin stockpiles).
@@ -189,11 +192,15 @@ def _outages_panel(ax: Axes, outages: pd.DataFrame, facilities: list[str], warmu
     for row, fid in enumerate(facilities):
         mine = outages[outages["facility"] == fid]
         for cause, grp in mine.groupby("cause"):
+            common = str(cause).startswith("common:")
             ax.broken_barh(
                 list(zip(grp["start"], grp["end"] - grp["start"], strict=True)),
                 (row - 0.35, 0.7),
-                color=CAUSE_COLOURS.get(str(cause), "grey"),
-                label=str(cause),
+                facecolor="none" if common else CAUSE_COLOURS.get(str(cause), "grey"),
+                edgecolor=COMMON_COLOUR if common else "none",
+                hatch="////" if common else None,
+                zorder=3 if common else 2,
+                label=f"{cause} (common cause)" if common else str(cause),
             )
     ax.set_yticks(range(len(facilities)), facilities, fontsize=7 if len(facilities) > 8 else 8)
     ax.set_ylim(-0.6, len(facilities) - 0.4)

@@ -8,8 +8,8 @@ Every check is |simulated - reference| <= 4 SE (SE from independent replications
 or, for a direction, a paired difference more than 4 SE from zero. Fewer replications in --fast
 mode give a larger SE and so a wider tolerance, derived the same way. Seeds are fixed.
 References: oracles-and-metrics (O1, O2d, O5), the finite-refill buffer (O10,
-docs/oracle-fluid-buffer.md) and the data reference's validation cases
-(Kalundborg coal exit, hub removal, NISP distance).
+docs/oracle-fluid-buffer.md), the beta-factor common cause (O12, docs/oracle-common-cause.md)
+and the data reference's validation cases (Kalundborg coal exit, hub removal, NISP distance).
 """
 
 from __future__ import annotations
@@ -153,6 +153,23 @@ def o10(reps: int, horizon: int) -> list[Check]:
     return out
 
 
+def o12(reps: int, horizon: int) -> list[Check]:
+    """O12: two redundant suppliers, independent daily Markov outages and a common cause over
+    both (beta-factor model); neither-up share and zero-buffer unmet share against
+    1 - (1 - q_c)(1 - q1 q2), and without the common cause against q1 q2."""
+    from analysis.common_cause import RATES, down_share, neither_share, simulate
+
+    out = []
+    for common in (True, False):
+        est = simulate(RATES, 4.0, reps, horizon, common=common)
+        ref = neither_share(*RATES) if common else down_share(*RATES[:2]) * down_share(*RATES[2:4])
+        case = "with common cause" if common else "independent only"
+        note = f"unmet on day t+1 iff neither up on day t: {est.mapping_breaks} breaks"
+        out.append(closeness("O12", f"share of days neither up, {case}", est.neither_runs, ref, note))
+        out.append(closeness("O12", f"unmet share, zero buffer, {case}", est.unmet_runs, ref, note))
+    return out
+
+
 def _facility_row(res, fid: str):
     f = res.facilities
     return f.loc[f["facility"] == fid].iloc[0]
@@ -242,6 +259,7 @@ def run_all(fast: bool) -> tuple[list[Check], dict[str, float]]:
         ("O2d", lambda: o2d(reps, horizon)),
         ("O5", lambda: o5(reps, horizon)),
         ("O10", lambda: o10(reps, horizon)),
+        ("O12", lambda: o12(reps, horizon)),
         ("coal exit", lambda: coal_exit(4 if fast else 10)),
         ("hub removal", lambda: hub_removal(3 if fast else 8)),
         ("NISP", lambda: nisp_distance(3 if fast else 8)),
@@ -273,6 +291,8 @@ def report(checks: list[Check], timings: dict[str, float], fast: bool) -> str:
     titles = {"O1": "O1 availability (alternating renewal): A = MTBF / (MTBF + MTTR)",
               "O2d": "O2d buffer against Markov outages: fill = 1 - alpha/(alpha+beta) (1-beta)^k",
               "O10": "O10 finite-refill buffer, on-off supplier at r = 1.25 d and 1.5 d (docs/oracle-fluid-buffer.md)",
+              "O12": "O12 common-cause shock over two redundant suppliers, beta-factor model "
+                      "(docs/oracle-common-cause.md)",
               "O5": "O5 redundant suppliers without a buffer (k-of-n, Poisson-binomial enumeration)",
               "coal exit": "Kalundborg coal exit (scenarios/kalundborg_coal_exit.toml), qualitative",
               "hub removal": "Hub removal, targeted against random (scenarios/kalundborg_hub_removal.toml)",

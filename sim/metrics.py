@@ -77,7 +77,8 @@ class RunResult:
     - ``facilities``: one row per facility (costs, benefit, flows);
     - ``contracts``: one row per contract (delivered, shortfall, penalties...);
     - ``series``: the daily time series (only when asked for);
-    - ``outages``: every outage (facility, start, end, cause; only with the series);
+    - ``outages``: every outage (facility, start, end, cause: failure, maintenance, scripted,
+      closure or ``common:<id>`` for a common cause; only with the series);
     - ``materials``: one row per material, its unit and every flow in that unit
       (:func:`sim.units.material_table`);
     - ``inputs``: one row per input, its flows over the window and its disruption counts

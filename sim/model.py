@@ -56,6 +56,7 @@ from sim.agents import (
 )
 from sim.arrayday import run_on_arrays
 from sim.behaviour import Decisions, latent_contracts
+from sim.common_causes import start_common_causes
 from sim.contracts import (
     ContractState,
     make_contract_state,
@@ -132,13 +133,8 @@ class SymbiosisModel(mesa.Model):
         collect_series: collect the DataCollector every day (off in sweeps, for speed).
     """
 
-    def __init__(
-        self,
-        scenario: Scenario,
-        rng: np.random.SeedSequence | int = 0,
-        horizon_days: int | None = None,
-        collect_series: bool = True,
-    ):
+    def __init__(self, scenario: Scenario, rng: np.random.SeedSequence | int = 0, horizon_days: int | None = None,
+                 collect_series: bool = True):
         seed = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(int(rng))
         super().__init__(rng=rng_stream(seed, "mesa"))
         self.seed = seed
@@ -273,6 +269,7 @@ class SymbiosisModel(mesa.Model):
         self._make_market()
         for fac in self.facilities:
             start_outages(env, fac.up, fac.spec.outages, self.seed, fac.fid, self._make_close_hook(fac.fid))
+        start_common_causes(env, sc.common_causes, sc.facilities, {f.fid: f.up for f in self.facilities}, self.seed)
         for e in sc.events:
             if e.kind == "closure":
                 fac = self.facility_by_id[e.facility]

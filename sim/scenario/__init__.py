@@ -20,6 +20,7 @@ immutable value: the model reads it and never changes it. The package is the bot
 The names below are those every caller imports from ``sim.scenario``.
 """
 
+from sim.scenario.common_cause import CommonCause, Region, common_cause_members
 from sim.scenario.contract import Contract
 from sim.scenario.errors import (
     _NAMED_BY_MATERIAL as _NAMED_BY_MATERIAL,
@@ -113,6 +114,7 @@ from sim.scenario.setting import Distance, ScenarioMeta, Transport
 __all__ = [
     "BIG",
     "Behaviour",
+    "CommonCause",
     "Contract",
     "DefinedIds",
     "Distance",
@@ -139,6 +141,7 @@ __all__ = [
     "Pos",
     "Preprocessing",
     "QualityDraw",
+    "Region",
     "Scenario",
     "ScenarioError",
     "ScenarioMeta",
@@ -149,6 +152,7 @@ __all__ = [
     "Variability",
     "apply_override",
     "apply_policy",
+    "common_cause_members",
     "contract_input",
     "cross_reference_problems",
     "format_validation_error",

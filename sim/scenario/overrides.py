@@ -76,6 +76,7 @@ _LIST_FIELDS = frozenset(
         "substitutes",
         "distances",
         "maintenance",
+        "common_causes",
     }
 )
 

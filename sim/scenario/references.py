@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.scenario.common_cause import CommonCause, common_cause_problems
 from sim.scenario.contract import Contract
 from sim.scenario.errors import _printable
 from sim.scenario.schema import Facility, Frozen, InputSpec, Material
@@ -59,6 +60,7 @@ def cross_reference_problems(
     out += _intermediary_problems(sc, defined, known)
     out += _pool_unit_problems(sc, materials)
     out += _event_problems(sc, facilities, defined, event_index)
+    out += common_cause_problems(sc.common_causes, facilities, defined.facilities)
     if len(facilities) == len(defined.facilities):  # every facility valid: every input is known
         out += _credit_problems(sc)
         out += _catch_up_problems(sc)
@@ -311,6 +313,7 @@ def partial_reference_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
         formation=Formation(),
         policy=Policy(),
         events=[e for _, e in events],
+        common_causes=[c for _, c in valid(CommonCause, "common_causes")],
     )
     defined = DefinedIds(
         tuple(dict.fromkeys(ids("materials"))), frozenset(ids("facilities")), frozenset(ids("contracts"))

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.scenario.common_cause import CommonCause
 from sim.scenario.contract import Contract
 from sim.scenario.schema import (
     Facility,
@@ -394,8 +395,10 @@ class Scenario(Frozen):
     """Network-wide levers."""
     events: list[Event] = []  # noqa: RUF012 (pydantic copies defaults)
     """Scripted events."""
+    common_causes: list[CommonCause] = []  # noqa: RUF012 (pydantic copies defaults)
+    """Shocks that take several facilities down together."""
 
-    @field_validator("materials", "facilities", "contracts")
+    @field_validator("materials", "facilities", "contracts", "common_causes")
     @classmethod
     def _unique_ids(cls, items: list[Any]) -> list[Any]:
         seen: set[str] = set()

@@ -14,7 +14,8 @@ are closed-form expectations from the file alone:
   availability = ``mtbf / (mtbf + mttr)`` (the long-run up share of an alternating renewal
   process, whatever the laws of up and repair times) x (1 - the share of days in planned
   maintenance), and 1 for a facility without random failures or maintenance;
-- a buffer's days of use are its tonnes over the input's secondary use at full supply; a
+- a buffer's days of use are its tonnes over the input's secondary use at full supply (at the
+  mean demand: a `demand_pattern` has mean 1, so its seasons are not in this figure); a
   source store's, its tonnes over the stream's contracted volume per day (how long it keeps
   contracts supplied while the plant is down).
 """

@@ -160,3 +160,15 @@ def test_a_short_profile_is_bad_input_naming_the_field() -> None:
         f"tiny: {STONE}.demand_pattern: monthly_factors needs 12 values with a positive "
         "sum (given 2 values)"
     ]
+
+
+def test_production_loss_counts_the_days_demand() -> None:
+    """`production_loss_t` (docs/metrics.md): a critical input with nothing to meet it (no
+    contract, virgin "none") stops the line every day, so the loss is the year's requirement
+    at full operation, day by day under the pattern: 181 x 15 + 184 x 5 = 3,635 t (a flat
+    10 t/day would give 3,650)."""
+    sc = build({f"{STONE}.demand_pattern": TWO_SEASONS, f"{STONE}.virgin": "none", f"{STONE}.critical": True},
+               horizon=365, contracts=[])
+    m = run(sc)
+    assert m.operating_history[:, m.facility_index["buy"]].max() == 0.0
+    assert m.result().metrics["production_loss_t"] == pytest.approx(HIGH_DAYS * 15 + LOW_DAYS * 5)

@@ -152,14 +152,20 @@ class InputState:
 
     # Slots: no per-object dict, so a large network's daily working set stays small.
     __slots__ = (
-        "buffer_cap", "buffer_start", "emergency", "inbound_t", "index", "on_order", "pay_lost",
+        "buffer_cap", "buffer_start", "demand_path", "emergency", "inbound_t", "index", "on_order", "pay_lost",
         "pay_stockpile_holding", "pay_virgin", "shortage_since", "spec", "stockpile_holding_cost", "substitutes",
         "virgin_price", "virgin_stock", "virgin_stock_start",
     )
 
-    def __init__(self, spec: InputSpec, material: Material, index: int, substitutes: list[SubstituteStore]):
+    def __init__(
+        self, spec: InputSpec, material: Material, index: int, substitutes: list[SubstituteStore], horizon: int
+    ):
         self.spec = run_view(spec)  # read every day: fields in slots (see run_view)
         self.index = index
+        # the day's demand, demand x the pattern's factor (None: demand_t_per_day every day)
+        self.demand_path: list[float] | None = None
+        if spec.demand_pattern is not None:
+            self.demand_path = (spec.demand_t_per_day * pattern_factors(spec.demand_pattern, horizon)).tolist()
         self.virgin_price = material.virgin_price_per_t
         self.substitutes = substitutes
         self.buffer_cap = spec.buffer_t
@@ -202,8 +208,8 @@ def make_stream_state(
     )
 
 
-def make_input_state(inp: InputSpec, materials: dict[str, Material], index: int) -> InputState:
-    """An input's run state, with a store per substitute."""
+def make_input_state(inp: InputSpec, materials: dict[str, Material], index: int, horizon: int) -> InputState:
+    """An input's run state, with a store per substitute (and its demand pattern over the horizon)."""
     subs = [
         SubstituteStore(
             s.material,
@@ -216,7 +222,7 @@ def make_input_state(inp: InputSpec, materials: dict[str, Material], index: int)
         )
         for s in inp.substitutes
     ]
-    return InputState(inp, materials[inp.material], index, subs)
+    return InputState(inp, materials[inp.material], index, subs, horizon)
 
 
 def _or(override: float | None, default: float) -> float:

@@ -215,6 +215,7 @@ class Decisions(Expectations):
         made = float(self.model.streams_flow["generated_t"][day + 1 - term : day + 1, st.index].sum()) / term
         others = self.committed(st, but=c)
         allowance = self.model.spec.formation.commitment_allowance
+        # the mean demand (a demand_pattern is mean 1): a volume is a flat rate over a whole term
         need = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
         need -= sum(p.terms.volume_t_per_day for p in sub.primaries if promised(p) and p is not c)
         target = min(made * (1.0 + allowance) - others, self.capacity(st) - others, need)
@@ -288,6 +289,7 @@ class Decisions(Expectations):
                 continue
             added = self.extra_buffer_days.get(k, 0.0)
             step = min(s.buffer_step_days, s.buffer_budget_days - added)
+            # days of the mean use (a demand_pattern is mean 1), as buffer_days counts them
             need = sum(sub.max_share * inp.spec.demand_t_per_day / sub.ratio for sub in inp.substitutes[:1])
             if step <= 0.0 or need <= 0.0:
                 continue
@@ -430,7 +432,7 @@ class Decisions(Expectations):
         margin) net of what the t would have cost and of the penalty it would receive."""
         t = c.terms
         inp, sub = c.buyer_input
-        use = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
+        use = inp.spec.demand_t_per_day * sub.max_share / sub.ratio  # the mean: a volume is a flat rate
         contracted = sum(p.terms.volume_t_per_day for p in sub.primaries if promised(p))
         if contracted + t.volume_t_per_day > use * (1.0 + 1e-9):
             return False

@@ -83,7 +83,7 @@ def planned_secondary_share(model: Any) -> np.ndarray:
     share = np.zeros(len(model.input_states))
     for inp in model.input_states:
         subs = [s for s in inp.substitutes if made.get(s.material, 0.0) > 0.0]
-        demand = inp.spec.demand_t_per_day
+        demand = inp.spec.demand_t_per_day  # the mean (a demand_pattern is mean 1), as the output rates are
         by_supply = sum(s.ratio * made[s.material] for s in subs) / demand if demand > 0 else 0.0
         share[inp.index] = min(1.0, sum(s.max_share for s in subs), by_supply)
     return share

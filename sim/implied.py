@@ -14,9 +14,13 @@ are closed-form expectations from the file alone:
   availability = ``mtbf / (mtbf + mttr)`` (the long-run up share of an alternating renewal
   process, whatever the laws of up and repair times) x (1 - the share of days in planned
   maintenance), and 1 for a facility without random failures or maintenance;
-- a buffer's days of use are its tonnes over the input's secondary use at full supply; a
+- a buffer's days of use are its tonnes over the input's secondary use at full supply (at the
+  mean demand: a `demand_pattern` has mean 1, so its seasons are not in this figure); a
   source store's, its tonnes over the stream's contracted volume per day (how long it keeps
-  contracts supplied while the plant is down).
+  contracts supplied while the plant is down);
+- an input with a `demand_pattern` fed by fixed volumes is flagged with the tonnes a year that
+  arrive above the day's use (the substitutes' max shares of the day's need): the low season's
+  surplus, which overflows its buffer at the buyer's cost once the buffer is full.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 from sim.logistics import dewatered_mass_t
 from sim.scenario import Facility, OutputStream, Scenario, apply_policy, contract_input, secondary_need_t_per_day
@@ -235,6 +241,7 @@ def _flags(sc: Scenario, streams: dict, live: list, explicit: bool) -> list[str]
                 f"availability {s.availability:.3f}{extra}); lower the volumes or add a supplier"
             )
     out += _campaign_flags(sc, streams, live)
+    out += _demand_flags(sc, live)
     for c in live:
         cap = c.pipe_capacity_t_per_day if c.mode == "pipe" else None
         if cap is not None and c.volume_t_per_day > cap:
@@ -290,4 +297,31 @@ def _campaign_flags(sc: Scenario, streams: dict, live: list) -> list[str]:
                 out.append(f"campaign surplus: {name}: {_num(s.producing_t_per_day)} t/d produced less {_num(taken)} "
                            f"t/d contracted over {pat.on_days} days = {_num(surplus)} t, beyond {store} t of "
                            f"source store: about {_num(surplus - s.storage_t)} t a year is disposed of")
+    return out
+
+
+def _demand_flags(sc: Scenario, live: list) -> list[str]:
+    """Fixed-volume primary contracts deliver the same every day; an input with a
+    `demand_pattern` uses on each day at most its substitutes' max shares of that day's need
+    (secondary_need_t_per_day x the day's factor, at full operation). What arrives above that,
+    summed over a year of factors, goes to its buffer and, once the buffer is full, overflows
+    at the buyer's cost (the plan is capped at the day's use, so a low season's surplus is
+    carried to a high one only as far as the buffer holds it and the plan exceeds the
+    deliveries there)."""
+    out = []
+    facilities = {f.id: f for f in sc.facilities}
+    for f in sc.facilities:
+        for i in f.inputs:
+            if i.demand_pattern is None:
+                continue
+            fixed = sum(c.volume_t_per_day for c in live if c.role == "primary" and c.volume_basis == "fixed"
+                        and c.buyer == f.id and contract_input(sc, c, facilities).material == i.material)
+            use = secondary_need_t_per_day(i) * pattern_factors(i.demand_pattern, DAYS_PER_YEAR)
+            above = float(np.maximum(0.0, fixed - use).sum())
+            if fixed <= 0.0 or above <= 1e-9 * fixed * DAYS_PER_YEAR:
+                continue
+            out.append(f"seasonal surplus: {f.id}.{i.material}: {_num(fixed)} t/d contracted against a use of "
+                       f"{_num(float(use.min()))} to {_num(float(use.max()))} t/d under its demand_pattern: about "
+                       f"{above:,.0f} t a year arrives above the day's use; what its {_num(i.buffer_t)} t buffer "
+                       "cannot carry to days of higher use overflows at the buyer's cost")
     return out

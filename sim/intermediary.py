@@ -118,6 +118,8 @@ class Intermediary(mesa.Agent):
         if due <= 0.0 or day < c.terms.start_day + c.lag_days:  # nothing can be in the pool yet
             return 0.0
         inp, sub = c.buyer_input
+        # the mean use: a demand_pattern's seasons are not foreseen here (in a low season the
+        # buffer then overflows, as it does under direct deliveries)
         use_per_day = inp.spec.demand_t_per_day * sub.max_share / sub.ratio
         room = inp.buffer_cap - inp.buffer_level + use_per_day * c.lag_out - inp.inbound_t
         return min(due, max(0.0, room))

@@ -10,7 +10,7 @@ t of secondary material *delivered* (after any preprocessing at the source):
     capacity               = (1 + commitment_allowance) x supply x availability
                              (sim.implied.commitment_capacity_t_per_day: what the supplier
                              expects to make, so what the rules let it commit)
-    max take               = demand_t_per_day x max_share / ratio
+    max take               = demand_t_per_day x max_share / ratio (the mean under a demand_pattern)
     avoided disposal   AD  = disposal cost per wet t / f          (wet t not disposed per t delivered)
     avoided procurement AP = virgin_price_per_t of the input material x ratio
     processing         PR  = substitute processing_cost_per_t + preprocessing cost_per_t / f
@@ -263,6 +263,7 @@ def _constraints(cands: list[Candidate], demand: dict[tuple[str, str], float]):
 
 
 def _demands(sc: Scenario) -> dict[tuple[str, str], float]:
+    # mean demand: the LP's flows are long-run t/day, and a demand_pattern has mean 1
     return {(f.id, i.material): i.demand_t_per_day for f in sc.facilities for i in f.inputs}
 
 

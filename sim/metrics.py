@@ -387,10 +387,11 @@ def _material_metrics(model: World, w: int, keys: Keys, found: Disruptions) -> d
     # share in [0, 1].
     secondary_vs_full = _sum(np.minimum(inf["from_secondary_t"], planned)[:, mass.inputs], w)
     exchanged = _sum(inf["accepted_t"][:, mass.buffers], w)  # what buyers took in, directly or from the pool
-    demand_per_fac = np.array(
-        [sum(i.spec.demand_t_per_day for i in f.inputs if keys.unit[i.spec.material] == "t") for f in model.facilities]
-    )
-    loss = ((model.up_history - model.operating_history)[w:] * demand_per_fac).sum()
+    demand = np.zeros((model.horizon, len(model.facilities)))  # the day's, under demand patterns
+    for k, fac in enumerate(model.facilities):
+        for i in (i for i in fac.inputs if keys.unit[i.spec.material] == "t"):
+            demand[:, k] += i.spec.demand_t_per_day if i.demand_path is None else np.asarray(i.demand_path)
+    loss = ((model.up_history - model.operating_history)[w:] * demand[w:]).sum()
     available = generated + opening_waste(model, mass)  # all the waste the window can exchange
     return {
         **as_metrics(f, "t"),

@@ -196,7 +196,7 @@ class SymbiosisModel(mesa.Model):
                 fac.streams.append(st)
                 self.stream_states.append(st)
             for inp in spec.inputs:
-                ist = make_input_state(inp, materials, len(self.input_states))
+                ist = make_input_state(inp, materials, len(self.input_states), self.horizon)
                 fac.inputs.append(ist)
                 self.input_states.append(ist)
             self.facilities.append(fac)

@@ -657,3 +657,32 @@ def test_catch_up_is_refused_on_arrays() -> None:
         "f.toml: policy.engine: 'arrays' does not cover contracts' catch-up terms (catch_up_t_per_day); "
         "use 'auto' or 'objects'"
     ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {"kind": "seasonal", "monthly_factors": [1.5] * 6 + [0.5] * 6},
+        {"kind": "seasonal", "amplitude": 0.8, "peak_day": 30.0},
+        {"kind": "campaign", "on_days": 5, "off_days": 2},
+    ],
+    ids=["two-seasons", "sinusoid", "campaign"],
+)
+def test_seasonal_demand_is_the_same_on_arrays(pattern: dict) -> None:
+    """An input's demand_pattern (issue 23): the requirement, the low season's buffer overflow
+    and the high season's virgin purchases, with a second, critical input on a flat demand."""
+    from tiny_net import build
+
+    kiln = {"id": "kiln", "location": {"x_km": 3.0, "y_km": 4.0}, "outages": {"mtbf_days": 20.0, "mttr_days": 2.0},
+            "inputs": [{"material": "stone", "demand_t_per_day": 4.0, "critical": True, "buffer_t": 8.0,
+                        "demand_pattern": pattern, "substitutes": [{"material": "ash", "max_share": 0.5}]}]}
+    extra = [{"id": "c2", "supplier": "sup", "buyer": "kiln", "material": "ash", "volume_t_per_day": 2.0}]
+    sc = build({f"{STONE}.demand_pattern": pattern, f"{STONE}.buffer_t": 30.0,
+                "facilities.sup.outputs.ash.rate_t_per_day": 12.0, "facilities.sup.outputs.ash.storage_t": 20.0,
+                "facilities.sup.outages": {"mtbf_days": 30.0, "mttr_days": 3.0}},
+               horizon=400, extra_facilities=[kiln], extra_contracts=extra)
+    assert not problems(sc)
+    for seed in (0, 1):
+        a, b = _pair(sc, seed=seed)
+        assert_same_run(a, b)
+        assert a.inputs_flow["buffer_overflow_t"].sum() > 0.0

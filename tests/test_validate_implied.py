@@ -106,3 +106,57 @@ def test_the_worked_example_shows_what_validate_prints_today() -> None:
     study = subprocess.run([sys.executable, "run_experiments.py", "validate", "docs/examples/sugar_lime_study.toml"],
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     assert study.returncode == 0, study.stderr
+
+
+TWO_SEASONS_TOML = """
+[scenario]
+name = "two seasons"
+horizon_days = 365
+
+[[materials]]
+id = "ash"
+
+[[materials]]
+id = "stone"
+virgin_price_per_t = 50.0
+
+[[facilities]]
+id = "sup"
+location = { x_km = 0.0, y_km = 0.0 }
+outputs = [ { material = "ash", rate_t_per_day = 10.0 } ]
+
+[[facilities]]
+id = "buy"
+location = { x_km = 0.0, y_km = 0.0 }
+
+[[facilities.inputs]]
+material = "stone"
+demand_t_per_day = 10.0
+buffer_t = 50.0
+substitutes = [ { material = "ash" } ]
+PATTERN
+
+[[contracts]]
+id = "c1"
+supplier = "sup"
+buyer = "buy"
+material = "ash"
+volume_t_per_day = 10.0
+"""
+
+
+def test_a_flat_contract_against_a_low_season_is_flagged_with_the_surplus(tmp_path: Path) -> None:
+    """Demand 1.5 x 10 t/day from January to June, 0.5 x 10 from July to December, against a
+    flat 10 t/day: 184 days x 5 t/day = 920 t a year arrive above the day's use."""
+    path = tmp_path / "seasons.toml"
+    path.write_text(TWO_SEASONS_TOML.replace(
+        "PATTERN", 'demand_pattern = { kind = "seasonal", monthly_factors = [1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 0.5, 0.5, '
+        '0.5, 0.5, 0.5, 0.5] }'), encoding="utf-8")
+    flags = [line for line in validate(path) if line.startswith("  ! seasonal surplus: buy.stone: ")]
+    assert flags == ["  ! seasonal surplus: buy.stone: 10.0 t/d contracted against a use of 5.0 to 15.0 t/d under "
+                     "its demand_pattern: about 920 t a year arrives above the day's use; what its 50.0 t buffer "
+                     "cannot carry to days of higher use overflows at the buyer's cost"]
+    flat = tmp_path / "flat.toml"
+    flat.write_text(TWO_SEASONS_TOML.replace("PATTERN", 'demand_pattern = { kind = "seasonal", amplitude = 0.0 }'),
+                    encoding="utf-8")
+    assert "Flags: none (nothing over-committed or unused)" in validate(flat)

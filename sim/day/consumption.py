@@ -1,6 +1,7 @@
 """Step 5a of the day: consumption, one facility at a time (Facility.consume delegates here).
 
-**Consumption.** Each input takes its planned secondary use from its buffers (substitutes in
+**Consumption.** Each input's requirement is its demand (x the day's `demand_pattern`
+factor) x the operating level. Each input takes its planned secondary use from its buffers (substitutes in
 order, ratio, max share; the plan is `planned_secondary_t_per_day`, else what its primary
 contracts in force deliver, so a periodic delivery is used over its interval), less what its
 `refill` rule holds back to rebuild a buffer below target (secondary_use), then virgin stock
@@ -41,7 +42,8 @@ def consume_input(fac: Any, inp: Any, day: int, level: float) -> float:
     book, pay = m.money.book, m.money.pay
     k = inp.index
     spec = inp.spec
-    required = spec.demand_t_per_day * level
+    path = inp.demand_path  # the day's demand under a demand_pattern
+    required = (spec.demand_t_per_day if path is None else path[day]) * level
     flows["required_t"][day, k] = required
     secondary_full, plan, available, avail = plan_secondary(inp, required, level)
     if plan > 0.0 and spec.virgin == "market" and (spec.refill != "use_less" or not inp.buffer_cap):

@@ -16,25 +16,30 @@ def consume(a: Any, day: int, up: np.ndarray) -> np.ndarray:
     unmet share lowers the facility's operating level), then the others at that level.
     Returns the operating levels."""
     operating = up.copy()
+    demand = a.demand
+    if len(a.pat_in):  # the day's demand under the inputs' demand patterns
+        demand = demand.copy()
+        demand[a.pat_in] = a.pat_path[day]
     crit, rest = a.passes
     if len(crit):
         f = a.in_fac[crit]
-        share = consume_inputs(a, day, 0, crit, up[f], up)
+        share = consume_inputs(a, day, 0, crit, up[f], demand)
         np.minimum.at(operating, f, up[f] * (1.0 - share))
     if len(rest):
-        consume_inputs(a, day, 1, rest, operating[a.in_fac[rest]], up)
+        consume_inputs(a, day, 1, rest, operating[a.in_fac[rest]], demand)
     if a.emergencies:
         book_emergencies(a, day)
     return operating
 
 
-def consume_inputs(a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """sim.day.consumption.consume_input for the inputs `idx` (ascending) at operating `level`;
-    returns each one's unmet share of its requirement."""
+def consume_inputs(
+    a: Any, day: int, pass_no: int, idx: np.ndarray, level: np.ndarray, demand: np.ndarray
+) -> np.ndarray:
+    """sim.day.consumption.consume_input for the inputs `idx` (ascending) at operating `level`,
+    `demand` the day's demand of every input; returns each one's unmet share of its requirement."""
     m = a.m
     flows = m.inputs_flow
-    demand = a.demand[idx]
-    required = demand * level
+    required = demand[idx] * level
     flows["required_t"][day, idx] = required
     n = len(idx)
     at = a.pass_pos[pass_no]  # input -> its position in idx
@@ -80,6 +85,10 @@ def load_plans(a: Any, inputs: list) -> None:
     a.planned = np.array([p if p is not None else 0.0 for p in planned], dtype=float)
     a.use_less = np.array([i.spec.refill == "use_less" for i in inputs], dtype=bool)
     a.refill_share = np.array([i.spec.refill_share for i in inputs], dtype=float)
+    # demand patterns: the inputs that have one, and their day's demand (horizon x those inputs)
+    paths = [i for i in inputs if i.demand_path is not None]
+    a.pat_in = np.array([i.index for i in paths], dtype=np.int64)
+    a.pat_path = np.array([i.demand_path for i in paths], dtype=float).T if paths else None
 
 
 def plan_secondary(a: Any, pass_no: int, idx: np.ndarray, required: np.ndarray, level: np.ndarray) -> tuple:

@@ -112,7 +112,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
 def secondary_need_t_per_day(inp: InputSpec) -> float:
     """Tonnes of secondary material an input uses per day at full supply: substitutes fill the
-    functional demand in the order listed, each up to its max share."""
+    functional demand in the order listed, each up to its max share. The mean demand: a
+    demand_pattern has mean 1, and this is a rate (validate's days of buffer, buffer_days)."""
     left = inp.demand_t_per_day
     need = 0.0
     for s in inp.substitutes:

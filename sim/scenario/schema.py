@@ -380,12 +380,26 @@ class InputSpec(Frozen):
 
     `virgin` says where non-secondary material comes from: `market` (bought as needed at the
     virgin price), `stockpile` (an (s, S) stockpile with a lead time) or `none`.
+
+    `demand_pattern` makes the need seasonal (or batch / campaign), in the vocabulary of an
+    output's `pattern` and by the same rule (:func:`sim.streams.pattern_factors`): the day's
+    requirement is demand_t_per_day x the day's factor x the operating level. The factors are
+    mean-preserving as output patterns are (monthly factors normalised to their mean, a
+    sinusoid around 1, batches and campaigns over whole cycles), so demand_t_per_day stays the
+    long-run mean, and what reads the demand as a rate (contract formation, the intermediary,
+    validate's days of buffer) reads that mean. The planned secondary use is still capped by
+    the max shares of the day's requirement, so in a low season deliveries above use fill the
+    buffer and then overflow, disposed of at the buyer's cost.
     """
 
     material: Ident
     """The functional material consumed (a `[[materials]]` id), bought virgin unless replaced."""
     demand_t_per_day: NonNeg
-    """Daily need of the functional material, in its unit."""
+    """Daily need of the functional material, in its unit; with a demand_pattern, its long-run mean."""
+    demand_pattern: Pattern | None = None
+    """When the need falls, as an output's `pattern` (kind "seasonal" with 12 monthly_factors or an amplitude and
+    peak_day; "batch"; "campaign"): the day's need = demand_t_per_day x the day's factor (mean 1; monthly factors
+    are normalised to their mean). Unset: the same every day."""
     buffer_t: NonNeg = 0.0
     """Store of SECONDARY material at the buyer, in the substitutes' unit (not the input's: all substitutes of a
     buffered input share one unit); days of use = buffer_t / secondary use per day."""

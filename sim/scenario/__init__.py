@@ -20,7 +20,7 @@ immutable value: the model reads it and never changes it. The package is the bot
 The names below are those every caller imports from ``sim.scenario``.
 """
 
-from sim.scenario.contract import Contract
+from sim.scenario.contract import Contract, Indexation
 from sim.scenario.errors import (
     _NAMED_BY_MATERIAL as _NAMED_BY_MATERIAL,
 )
@@ -122,6 +122,7 @@ __all__ = [
     "Formation",
     "Frozen",
     "Ident",
+    "Indexation",
     "InputSpec",
     "IntermediarySpec",
     "Km",

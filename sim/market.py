@@ -85,11 +85,12 @@ def draw_ou_factors(
     X is an Ornstein-Uhlenbeck process on the log price with X(0) = 0 and long-run mean 0 (the
     nominal price), drawn exactly: X(d + 1) = X(d) e^(-theta) + sigma sqrt((1 - e^(-2 theta)) /
     (2 theta)) Z(d), Z standard normal from the stream ``market/ou/<material>``. So E X(d) = 0
-    and Var X(d) = sigma^2 / (2 theta) (1 - e^(-2 theta d)), tending to the stationary sigma^2 / (2 theta).
+    and Var X(d) = sigma^2 / (2 theta) (1 - e^(-2 theta d)), tending to the stationary sigma^2 / (2 theta)
+    (theta = 0: a random walk, Var X(d) = sigma^2 d).
     """
     theta, sigma = spec.reversion_per_day, spec.volatility_per_sqrt_day
     decay = math.exp(-theta)
-    step = sigma * math.sqrt(-math.expm1(-2.0 * theta) / (2.0 * theta))
+    step = sigma * math.sqrt(-math.expm1(-2.0 * theta) / (2.0 * theta)) if theta > 0.0 else sigma  # 0: a random walk
     out = {}
     for m in materials:
         z = rng_stream(seed, f"market/ou/{m}").standard_normal(max(0, horizon - 1))

@@ -324,7 +324,8 @@ class Market(Frozen):
     """Coefficient of variation of the disposal-cost factor at each shift."""
     reversion_per_day: NonNeg = 0.0
     """Mean-reverting path: speed theta at which each material's log virgin price returns to
-    the log of its virgin_price_per_t (an Ornstein-Uhlenbeck process; half-life ln 2 / theta days)."""
+    the log of its virgin_price_per_t (an Ornstein-Uhlenbeck process; half-life ln 2 / theta days);
+    0 with a volatility: a random walk (no long-run mean)."""
     volatility_per_sqrt_day: NonNeg = 0.0
     """Mean-reverting path: sigma of the log virgin price per sqrt(day); 0: no path. The path
     starts at the given price; its stationary log price has mean ln(virgin_price_per_t) and
@@ -332,11 +333,6 @@ class Market(Frozen):
 
     @model_validator(mode="after")
     def _shifts_for_factors(self) -> Market:
-        if self.volatility_per_sqrt_day > 0.0 and self.reversion_per_day <= 0.0:
-            raise ValueError(
-                f"volatility_per_sqrt_day ({self.volatility_per_sqrt_day}) needs reversion_per_day > 0 "
-                "(a path that never reverts has no long-run mean); give reversion_per_day"
-            )
         if self.shift_interval_days is None:
             moved = [f for f in ("virgin_price_cv", "disposal_cost_cv") if getattr(self, f) > 0.0]
             if moved:

@@ -202,7 +202,7 @@ class ContractState:
     ends: int = 0  # times it ended (a link that re-formed ends again)
     backlog_t: float = 0.0  # short tonnes a catch-up term still owes (sim/day/catch_up.py)
     index_col: int = -1  # indexed price: the buyer input whose virgin price is the index (-1: fixed)
-    index_change: float = 0.0  # I(review day) - I(start day), set by sim.indexation.review_prices
+    index_change: float = 0.0  # I(review day) - I(start day), set by sim.day.status.review_prices
 
     @property
     def price_per_t(self) -> float:

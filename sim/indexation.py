@@ -3,20 +3,20 @@ supplied material replaces, re-set on review days and held between them, within 
 cap (the clause is :class:`sim.scenario.Indexation`, whose docstring gives the formula).
 
 The rules are pure functions of numbers (tests call them with hand calculations);
-:func:`review_prices` is the step of the day that applies them: after the market has moved
-today's prices (step 1) and before anything is paid (landing, step 4), each indexed
-contract's index change I(r) - I(start) is read from the run's virgin price path
-(``model.prices.virgin``, sim/market.py). Both engines call it, so they pay the same prices.
+:func:`sim.day.status.review_prices` is the step of the day that applies them: after the
+market has moved today's prices (step 1) and before anything is paid (landing, step 4), each
+indexed contract's index change I(r) - I(start) is read from the run's virgin price path
+(``model.prices.virgin``, sim/market.py). Both engines call it (in step 3's contract status),
+so they pay the same prices. Payments and the agents' value estimates read the price in
+force through ``ContractState.price_per_t`` (landing, the intermediary's purchase,
+take-or-pay, sim.behaviour.Decisions.supplier_accepts, sim.commitments buyer_cost_per_t).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from sim.day.world import World
 
 
 def review_day(start_day: int, review_days: int, day: int) -> int:
@@ -42,13 +42,3 @@ def indexed_price_per_t(base: float, clause: Any, change: float) -> float:
     if clause.cap_per_t is not None and price > clause.cap_per_t:
         price = clause.cap_per_t
     return price
-
-
-def review_prices(m: World, day: int) -> None:
-    """Each indexed contract in force from its start takes the index change of its review day
-    (held between reviews: the change of day d is that of its review day r <= d)."""
-    virgin = m.prices.virgin
-    for c in m.indexed_contracts:
-        t = c.terms
-        if day >= t.start_day:
-            c.index_change = index_change(virgin[:, c.index_col], t.start_day, t.indexation.review_days, day)

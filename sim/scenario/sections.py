@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.scenario.contract import Contract
 from sim.scenario.schema import (
+    BIG,
     Facility,
     Frozen,
     Ident,
@@ -289,10 +290,18 @@ class Formation(Frozen):
     `indexation`, sim.scenario.Indexation), passing on this share of its change; 0: fixed prices."""
     index_review_days: Annotated[int, Field(ge=1)] = 30
     """Days between price reviews of formed indexed contracts."""
-    index_floor_per_t: NonNeg | None = None
+    index_floor_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
     """Floor of formed indexed contracts' price per t; unset: none."""
-    index_cap_per_t: NonNeg | None = None
+    index_cap_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
     """Cap of formed indexed contracts' price per t; unset: none."""
+
+    @model_validator(mode="after")
+    def _index_floor_below_cap(self) -> Formation:
+        lo, hi = self.index_floor_per_t, self.index_cap_per_t
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"index_floor_per_t ({lo}) is above index_cap_per_t ({hi}); "
+                             "give a floor at or below the cap")
+        return self
 
 
 class Market(Frozen):

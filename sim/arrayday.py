@@ -381,7 +381,9 @@ class ArrayDay:
         # Contract status: the object core's own step (starts and notices that run out; its
         # contract_changed calls tell this engine what changed, as do closures and notices
         # during the clock above).
-        m.update_contract_status(day)
+        m.update_contract_status(day)  # and reviews indexed prices (sim/indexation.py)
+        if m.indexed_contracts:
+            self.price[[c.index for c in m.indexed_contracts]] = [c.price_per_t for c in m.indexed_contracts]
         if self._changed:
             self._read_status()
         if len(self.backup_idx):  # backups are called and released by outage events

@@ -422,7 +422,7 @@ class Decisions(Expectations):
         (and from what it has already promised)."""
         t = c.terms
         haul = self.model.haul_per_t(c) if t.transport_paid_by == "supplier" else 0.0
-        profit = t.price_per_t + c.supplier_stream.disposal_cost - haul
+        profit = c.price_per_t + c.supplier_stream.disposal_cost - haul  # today's price, indexed or fixed
         return profit >= t.penalty_per_t_short * (1.0 - self.delivery_share(c, day))
 
     def buyer_accepts(self, c: ContractState, day: int) -> bool:

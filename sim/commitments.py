@@ -51,7 +51,7 @@ class Expectations:
     def buyer_cost_per_t(self, c: ContractState) -> float:
         """What a delivered t of the contract costs its buyer: price, processing, its haulage."""
         haul = self.model.haul_per_t(c) if c.terms.transport_paid_by == "buyer" else 0.0
-        return c.terms.price_per_t + c.buyer_input[1].processing_cost + haul
+        return c.price_per_t + c.buyer_input[1].processing_cost + haul  # today's price (sim/indexation.py)
 
     def fallback(self, inp: Any) -> float:
         """What the buyer pays per functional t short, falling back (sim.expectations.fallback_per_t)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.indexation import indexed_price_per_t
 from sim.logistics import Roads, delivery_lag_days, move_lag_days, shipment_cap_t
 from sim.scenario import Contract, Facility, Limit, Material, Scenario, contract_input, run_view
 
@@ -200,6 +201,16 @@ class ContractState:
     end_reason: str = ""  # "" | notice | exit_for_cause | exit_without_cause | term_end | closure
     ends: int = 0  # times it ended (a link that re-formed ends again)
     backlog_t: float = 0.0  # short tonnes a catch-up term still owes (sim/day/catch_up.py)
+    index_col: int = -1  # indexed price: the buyer input whose virgin price is the index (-1: fixed)
+    index_change: float = 0.0  # I(review day) - I(start day), set by sim.day.status.review_prices
+
+    @property
+    def price_per_t(self) -> float:
+        """The price per t in force today: the contract's, or as its indexation clause set it
+        at the last review (sim/indexation.py). Every payment and value estimate reads this."""
+        if self.index_col < 0:
+            return self.terms.price_per_t
+        return indexed_price_per_t(self.terms.price_per_t, self.terms.indexation, self.index_change)
 
     @property
     def is_backup(self) -> bool:
@@ -270,6 +281,7 @@ def make_contract_state(
         latent=is_latent,
         own_due=terms.volume_basis != "fixed" or terms.suspend_for_buyer_maintenance,
         excusable=terms.force_majeure or terms.planned_outage_excused or bool(terms.force_majeure_causes),
+        index_col=inp.index if terms.indexation is not None else -1,
     )
     if routed:
         c.km_out = roads.km(buyer.fid, hub_id)

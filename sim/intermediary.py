@@ -104,7 +104,7 @@ class Intermediary(mesa.Agent):
         c.period.taken_t += accepted
         c.period.short_t += rejected
         m.money.book(day, self.hid, PROCESSING, tested * self.spec.test_cost_per_t, "testing", k)
-        m.money.book(day, self.hid, t.supplier, accepted * t.price_per_t, "price", k)
+        m.money.book(day, self.hid, t.supplier, accepted * c.price_per_t, "price", k)
         m.money.book(day, t.supplier, DISPOSAL, rejected * c.supplier_stream.disposal_cost, "rejection_disposal", k)
 
     # --- outbound ----------------------------------------------------------------------------

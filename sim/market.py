@@ -77,6 +77,52 @@ def draw_shifts(
     ]
 
 
+def draw_ou_factors(
+    seed: np.random.SeedSequence, spec: Market, materials: Sequence[str], horizon: int
+) -> dict[str, np.ndarray]:
+    """Each material's mean-reverting virgin-price factor exp(X(d)) for days 0 .. horizon - 1.
+
+    X is an Ornstein-Uhlenbeck process on the log price with X(0) = 0 and long-run mean 0 (the
+    nominal price), drawn exactly: X(d + 1) = X(d) e^(-theta) + sigma sqrt((1 - e^(-2 theta)) /
+    (2 theta)) Z(d), Z standard normal from the stream ``market/ou/<material>``. So E X(d) = 0
+    and Var X(d) = sigma^2 / (2 theta) (1 - e^(-2 theta d)), tending to the stationary sigma^2 / (2 theta)
+    (theta = 0: a random walk, Var X(d) = sigma^2 d).
+    """
+    theta, sigma = spec.reversion_per_day, spec.volatility_per_sqrt_day
+    decay = math.exp(-theta)
+    step = sigma * math.sqrt(-math.expm1(-2.0 * theta) / (2.0 * theta)) if theta > 0.0 else sigma  # 0: a random walk
+    out = {}
+    for m in materials:
+        z = rng_stream(seed, f"market/ou/{m}").standard_normal(max(0, horizon - 1))
+        x = np.zeros(horizon)
+        for d in range(1, horizon):
+            x[d] = x[d - 1] * decay + step * z[d - 1]
+        out[m] = np.exp(x)
+    return out
+
+
+def draw_market(
+    seed: np.random.SeedSequence, spec: Market, materials: Sequence[str], horizon: int
+) -> list[Shift]:
+    """The market's moves: the shifts (:func:`draw_shifts`) and, with a mean-reverting path,
+    a move on every day from day 1, whose virgin factors are the shift factor in force times
+    the path's (:func:`draw_ou_factors`) and whose disposal factors are the shift's in force.
+    Without a path, exactly the shifts (the same draws whatever the path: its stream is its own)."""
+    shifts = draw_shifts(seed, spec, materials, horizon)
+    if spec.volatility_per_sqrt_day <= 0.0:
+        return shifts
+    ou = draw_ou_factors(seed, spec, materials, horizon)
+    at = {s.day: s for s in shifts}
+    virgin = dict.fromkeys(materials, 1.0)
+    disposal = dict.fromkeys(materials, 1.0)
+    out = []
+    for d in range(1, horizon):
+        if d in at:
+            virgin, disposal = at[d].virgin, at[d].disposal
+        out.append(Shift(d, {m: virgin[m] * float(ou[m][d]) for m in materials}, dict(disposal)))
+    return out
+
+
 def move_prices(env: simpy.Environment, shifts: Sequence[Shift], apply: Callable[[Shift], None]) -> Generator:
     """The market: wait for each shift's day, then move the prices."""
     for shift in shifts:

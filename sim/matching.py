@@ -62,7 +62,7 @@ from scipy.optimize import linprog
 
 from sim.implied import commitment_capacity_t_per_day
 from sim.logistics import Margin, Roads, break_even_km, dewatered_mass_t, pipe_break_even_km, transport_per_t
-from sim.scenario import Contract, Facility, Scenario, contract_input, secondary_need_t_per_day
+from sim.scenario import Contract, Facility, Indexation, Scenario, contract_input, secondary_need_t_per_day
 
 FLOW_EPS = 1e-6  # t/day; smaller LP flows are solver noise, not contracts
 RULES = ("explicit", "system_optimal", "greedy")
@@ -339,6 +339,9 @@ def formed_contract(sc: Scenario, c: Candidate, volume: float, cid: str, backup:
         early_termination_fee=fm.early_termination_fee,
         via_intermediary=c.via_intermediary,
     )
+    if fm.index_share > 0.0:
+        terms["indexation"] = Indexation(share=fm.index_share, review_days=fm.index_review_days,
+                                         floor_per_t=fm.index_floor_per_t, cap_per_t=fm.index_cap_per_t)
     if c.mode == "pipe":  # the exchange's pipe carries it
         terms.update(
             mode="pipe",

@@ -13,7 +13,7 @@ iteration order; facilities, streams, inputs and contracts are visited in file o
    backup activations and virgin orders due on day d.
    Market shifts falling on day d move prices (sim/market.py): all of day d is at them.
 2. **Up-time.** Each facility's up-fraction of day d (outages pro-rate a day).
-3. **Contract status.** Contracts start, and those whose notice ran out end.
+3. **Contract status.** Contracts start, those whose notice ran out end; prices indexed.
 4. **Deliveries**: landing and inspection (sim/day/landing.py).
 5. **Each facility in turn**, its whole day before the next facility's: (a) consumption
    (sim/day/consumption.py), (b) production (sim/day/production.py), (c) dispatch
@@ -87,7 +87,7 @@ from sim.ledger import (
     open_accounts,
 )
 from sim.logistics import Roads, move_per_t
-from sim.market import NominalPrices, PricePaths, Shift, draw_shifts, move_prices
+from sim.market import NominalPrices, PricePaths, Shift, draw_market, move_prices
 from sim.network import intermediary_usable, resolve_network
 from sim.outages import UpState, close_at, scripted_outage, start_outages
 from sim.rng import stream as rng_stream
@@ -250,6 +250,7 @@ class SymbiosisModel(mesa.Model):
         # The day's loops go over the contracts that are not latent: an adaptive region has a
         # latent contract per uncovered candidate exchange (~n^2), idle until formed.
         self.live_contracts = [c for c in self.contracts if not c.latent]
+        self.indexed_contracts = [c for c in self.contracts if c.index_col >= 0]
         self.contracts_flow = FlowTable(CONTRACT_FLOWS, self.horizon, len(self.contracts))
         self.contracts_by_input, self.primaries_by_supplier = index_contracts(self.contracts, self.input_states)
         fill_initial_buffers(self.input_states, self.materials)
@@ -293,7 +294,7 @@ class SymbiosisModel(mesa.Model):
         self.market_shifts: list[Shift] = []
         if self.spec.market is not None:
             materials = [m.id for m in self.spec.materials]
-            self.market_shifts = draw_shifts(self.seed, self.spec.market, materials, self.horizon)
+            self.market_shifts = draw_market(self.seed, self.spec.market, materials, self.horizon)
             self.env.process(move_prices(self.env, self.market_shifts, self._shift_market))
 
     def _shift_market(self, shift: Shift) -> None:

@@ -105,9 +105,9 @@ def value_stocks(m: World, stocks: Stocks, day: int) -> StockValues:
 def _pool_value(m: World, stocks: Stocks) -> float:
     """The intermediary's pool and outbound shipments at the contract prices it paid."""
     routed = [c for c in m.contracts if c.routed]
-    value = sum(stocks.out_in_transit[c.index] * c.terms.price_per_t for c in routed)
+    value = sum(stocks.out_in_transit[c.index] * c.price_per_t for c in routed)
     for material, qty in stocks.pool.items():
-        prices = [c.terms.price_per_t for c in routed if c.terms.material == material]
+        prices = [c.price_per_t for c in routed if c.terms.material == material]
         if prices and qty:
             value += qty * sum(prices) / len(prices)
     return float(value)

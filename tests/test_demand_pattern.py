@@ -7,7 +7,7 @@ deliveries against a low season overflow the buyer's buffer.
 - a pattern of all ones reproduces a run without one to the bit;
 - mass balance (tests/test_invariants.py's checks) with seasonal demand on random networks,
   and the requirement is demand x the day's factor x the operating level, day by day;
-- a profile of the wrong length is bad input naming the field (tests/data/bad/43_*.toml, run
+- a profile of the wrong length is bad input naming the field (tests/data/bad/44_*.toml, run
   through the command line by tests/test_cli_validate.py for its exit 2).
 """
 

@@ -87,7 +87,7 @@ def receive_from_hub(m: World, c: ContractState, pieces: list, day: int) -> None
     c.out_period.taken_t += accepted
     c.out_period.short_t += rejected
     t = c.terms
-    m.money.book(day, t.buyer, hub.hid, accepted * t.price_per_t, "price", k)
+    m.money.book(day, t.buyer, hub.hid, accepted * c.price_per_t, "price", k)
     m.money.book(day, t.buyer, hub.hid, accepted * hub.spec.fee_per_t, "intermediary_fee", k)
     m.money.book(day, hub.hid, DISPOSAL, rejected * hub.spec.disposal_cost_per_t, "rejection_disposal", k)
 
@@ -104,7 +104,7 @@ def receive(m: World, c: ContractState, pieces: list, day: int) -> None:
     if accepted:
         c.landing.append((c.buyer_input, kept, accepted, 0.0))
         cf["accepted_t"][day, k] += accepted
-        paid = accepted * t.price_per_t
+        paid = accepted * c.price_per_t  # fixed, or indexed (sim/indexation.py)
         if paid > 0.0:
             m.money.pay(day, c.pay_price, paid)
         else:  # a gate fee (negative price) is paid the other way

@@ -52,17 +52,21 @@ def offered_t(committed_t: float, short_t: float) -> float:
     return max(0.0, committed_t - short_t)
 
 
-def take_or_pay_topup(taken_t: float, committed_t: float, terms: Contract, short_t: float = 0.0) -> float:
+def take_or_pay_topup(
+    taken_t: float, committed_t: float, terms: Contract, short_t: float = 0.0, price_per_t: float | None = None
+) -> float:
     """What the buyer pays on top of the price of what it took, so that it pays for at least
     ``take_or_pay * min(committed, offered)``: ``price * (m min(C, C - s) - q_b)^+``, where
     ``s`` is the seller's shortfall (:func:`offered_t`). Tonnes the seller failed to deliver
     are its shortfall (a penalty), never the buyer's: a seller down all period earns no top-up.
     (Before issue 21 the obligation ran on committed tonnes, ``short_t`` ignored; the
-    default keeps that reading for callers that give no shortfall.)"""
-    if terms.take_or_pay <= 0.0 or terms.price_per_t <= 0.0:
+    default keeps that reading for callers that give no shortfall.) `price_per_t`: the price in
+    force on the settlement day (an indexed contract's, sim/indexation.py); unset: the terms'."""
+    price = terms.price_per_t if price_per_t is None else price_per_t
+    if terms.take_or_pay <= 0.0 or price <= 0.0:
         return 0.0
     owed_t = terms.take_or_pay * min(committed_t, offered_t(committed_t, short_t))
-    return terms.price_per_t * max(0.0, owed_t - taken_t)
+    return price * max(0.0, owed_t - taken_t)
 
 
 def min_offtake_fee(taken_t: float, committed_t: float, terms: Contract, short_t: float, avoided_per_t: float) -> float:
@@ -168,7 +172,7 @@ def settle_leg(
         # a shipment in transit at a period's close was charged as not taken, and then
         # paid again at the price when it landed.
         taken = p.taken_t + c.on_road_to_buyer_t - p.carried_in_t
-        topup = take_or_pay_topup(taken, p.committed_t, t, p.short_t)
+        topup = take_or_pay_topup(taken, p.committed_t, t, p.short_t, c.price_per_t)
         refused = min_offtake_fee(taken, p.committed_t, t, p.short_t, c.supplier_stream.disposal_cost)
         # the test of breach (Contract docstring), read by the exit decisions
         c.breach_by = breach(t, p, taken)

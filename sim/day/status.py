@@ -20,6 +20,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from sim.contracts import ContractState, Status, ends_inside_a_term, is_term_boundary
+from sim.indexation import index_change
 from sim.scenario import replaced
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 
 def update_contract_status(m: World, day: int) -> None:
-    """Step 3 of the day: contracts start, and those whose notice ran out end."""
+    """Step 3 of the day: contracts start, and those whose notice ran out end; indexed
+    contracts take their price of the day (:func:`review_prices`)."""
     for c in m.live_contracts:  # a latent contract waits as PENDING (its start day is past the horizon)
         status = c.status
         if status is Status.PENDING and day >= c.terms.start_day:
@@ -35,6 +37,19 @@ def update_contract_status(m: World, day: int) -> None:
             m.contract_changed(c)
         if status is Status.NOTICE and c.end_day is not None and day >= c.end_day:
             end(m, c, day)
+    if m.indexed_contracts:
+        review_prices(m, day)
+
+
+def review_prices(m: World, day: int) -> None:
+    """Each indexed contract in force from its start takes the index change of its review day
+    (held between reviews: the change of day d is that of its review day r <= d), read from the
+    run's virgin price path as the market left it this morning (sim/indexation.py)."""
+    virgin = m.prices.virgin
+    for c in m.indexed_contracts:
+        t = c.terms
+        if day >= t.start_day:
+            c.index_change = index_change(virgin[:, c.index_col], t.start_day, t.indexation.review_days, day)
 
 
 def give_notice(m: World, c: ContractState, party: str, day: int | None = None, for_cause: bool = False) -> None:

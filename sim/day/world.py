@@ -35,6 +35,7 @@ class World(Protocol):
     input_states: list[Any]  # sim.agents.InputState
     contracts: list[ContractState]
     live_contracts: list[ContractState]  # those not latent, in contract order
+    indexed_contracts: list[ContractState]  # with a price indexation clause (sim/indexation.py)
     materials: dict[str, Any]
     hub: Any  # sim.intermediary.Intermediary or None
     decisions: Any  # sim.behaviour.Decisions or None

@@ -21,7 +21,7 @@ The names below are those every caller imports from ``sim.scenario``.
 """
 
 from sim.scenario.common_cause import CommonCause, Region, common_cause_members
-from sim.scenario.contract import Contract
+from sim.scenario.contract import Contract, Indexation
 from sim.scenario.errors import (
     _NAMED_BY_MATERIAL as _NAMED_BY_MATERIAL,
 )
@@ -124,6 +124,7 @@ __all__ = [
     "Formation",
     "Frozen",
     "Ident",
+    "Indexation",
     "InputSpec",
     "IntermediarySpec",
     "Km",

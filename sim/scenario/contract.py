@@ -10,6 +10,47 @@ from pydantic import Field, model_validator
 from sim.scenario.schema import BIG, Frozen, Ident, Limit, NonNeg, Pos, Share
 
 
+class Indexation(Frozen):
+    """A price-adjustment clause (the `[contracts.indexation]` sub-table of a contract): the
+    price follows the virgin price of the material the supplied material replaces at the
+    buyer's input (the index): it passes `share` of the index's change since the start on to
+    the price, within a floor and a cap in EUR/t:
+
+        price(d) = clamp(P0 + share x (I(r) - I(start_day)), floor_per_t, cap_per_t)
+
+    with P0 the contract's `price_per_t`, I the index (that input's virgin price per t, as the
+    `[market]` moves it), start_day the contract's, and r the last review day on or before d:
+    start_day + review_days x floor((d - start_day) / review_days). The price is re-set on each
+    review day from that day's index and held until the next; it is paid at landing, and
+    take-or-pay, the agents' value estimates and the intermediary's purchases read the same
+    current price. An index that never moves gives P0 exactly (I(r) - I(start) = 0), so an
+    indexed contract in a calm market pays to the bit what a fixed price pays. The form is the
+    lawyer's escalation clause P0 x (a + b x I / I0) written per t (share = P0 b / I0), and it
+    holds for a gate fee (P0 < 0) too: the supplier pays less as the buyer's avoided virgin
+    price rises. share = 0.5 splits the virgin-price risk evenly; 1 hands all of it to the
+    supplier (per t of the substitute). A renegotiated price (behaviour's price rule) becomes
+    the new P0; the index base stays I(start_day)."""
+
+    to: Literal["virgin"] = "virgin"
+    """The index: "virgin" (the virgin price of the buyer input's material)."""
+    share: Share = 1.0
+    """Share of the index's change (EUR/t of virgin material) passed on to the price per t: 1
+    moves the price one for one with the virgin price, 0 fixes it."""
+    review_days: Annotated[int, Field(ge=1)] = 30
+    """Days between price reviews (from the contract's start_day); the price is held between them."""
+    floor_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
+    """Lowest price per t the clause can set; unset: no floor."""
+    cap_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
+    """Highest price per t the clause can set; unset: no cap."""
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> Indexation:
+        if self.floor_per_t is not None and self.cap_per_t is not None and self.floor_per_t > self.cap_per_t:
+            raise ValueError(f"floor_per_t ({self.floor_per_t}) is above cap_per_t ({self.cap_per_t}); "
+                             "give a floor at or below the cap")
+        return self
+
+
 class Contract(Frozen):
     """A bilateral exchange of one supplier stream into one buyer input, with its terms.
 
@@ -125,6 +166,8 @@ class Contract(Frozen):
     """pipe: most it carries per day, in the material's unit; a delivery carries at most this
     times `delivery_interval_days`, the rest stays in the supplier's storage and counts as its
     shortfall. Unset: unlimited."""
+    indexation: Indexation | None = None
+    """Price indexation (`[contracts.indexation]`, see :class:`Indexation`); unset: the price is fixed."""
 
     @model_validator(mode="after")
     def _terms_fit_role(self) -> Contract:

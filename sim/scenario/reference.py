@@ -113,6 +113,8 @@ _UNIT_SUFFIXES = (
     ("_per_trip", "currency per trip"),
     ("_per_period", "currency per settlement period"),
     ("_per_year", "per year"),
+    ("_per_sqrt_day", "per sqrt(day) (log price)"),
+    ("reversion_per_day", "per day (rate)"),
     ("_per_day", "currency per day"),
     ("_per_t", "currency per t"),
     ("_fee", "currency"),

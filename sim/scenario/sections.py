@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from sim.scenario.common_cause import CommonCause
 from sim.scenario.contract import Contract
 from sim.scenario.schema import (
+    BIG,
     Facility,
     Frozen,
     Ident,
@@ -285,6 +286,23 @@ class Formation(Frozen):
     """A supplier commits across its primary contracts at most (1 + this) x its expected output (mean rate x
     expected availability, sim.implied.commitment_capacity_t_per_day); formation and renegotiation keep to it,
     validate flags listed contracts beyond it. 0: no over-commitment."""
+    index_share: Share = 0.0
+    """Formed contracts index their price to the virgin price of the material replaced (a contract's
+    `indexation`, sim.scenario.Indexation), passing on this share of its change; 0: fixed prices."""
+    index_review_days: Annotated[int, Field(ge=1)] = 30
+    """Days between price reviews of formed indexed contracts."""
+    index_floor_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
+    """Floor of formed indexed contracts' price per t; unset: none."""
+    index_cap_per_t: Annotated[float, Field(ge=-BIG, le=BIG, allow_inf_nan=False)] | None = None
+    """Cap of formed indexed contracts' price per t; unset: none."""
+
+    @model_validator(mode="after")
+    def _index_floor_below_cap(self) -> Formation:
+        lo, hi = self.index_floor_per_t, self.index_cap_per_t
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"index_floor_per_t ({lo}) is above index_cap_per_t ({hi}); "
+                             "give a floor at or below the cap")
+        return self
 
 
 class Market(Frozen):
@@ -300,6 +318,12 @@ class Market(Frozen):
     value. The intermediary's own disposal cost is its contract with a disposer and does not
     move. All shift times and factors are drawn up front from their own keyed random streams,
     so a market never shifts the draws of anything else.
+
+    Besides the shifts, virgin prices may follow a mean-reverting path: the log of each
+    material's price factor is an Ornstein-Uhlenbeck process X (X(0) = 0, mean 0, reversion
+    `reversion_per_day`, volatility `volatility_per_sqrt_day`), drawn day by day with the exact
+    discretisation from its own stream (``market/ou/<material>``); day d's virgin price is the
+    nominal one times the shift factor in force times exp(X(d)).
     """
 
     shift_interval_days: Pos | None = None
@@ -308,6 +332,14 @@ class Market(Frozen):
     """Coefficient of variation of the virgin-price factor at each shift."""
     disposal_cost_cv: NonNeg = 0.0
     """Coefficient of variation of the disposal-cost factor at each shift."""
+    reversion_per_day: NonNeg = 0.0
+    """Mean-reverting path: speed theta at which each material's log virgin price returns to
+    the log of its virgin_price_per_t (an Ornstein-Uhlenbeck process; half-life ln 2 / theta days);
+    0 with a volatility: a random walk (no long-run mean)."""
+    volatility_per_sqrt_day: NonNeg = 0.0
+    """Mean-reverting path: sigma of the log virgin price per sqrt(day); 0: no path. The path
+    starts at the given price; its stationary log price has mean ln(virgin_price_per_t) and
+    variance sigma^2 / (2 theta). It multiplies the shifts' virgin factors day by day."""
 
     @model_validator(mode="after")
     def _shifts_for_factors(self) -> Market:

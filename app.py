@@ -45,6 +45,7 @@ DEFAULT_SEED = "42"
 FACILITY_COLUMNS = {
     "facility": "facility",
     "state": "state",
+    "down_cause": "down because",
     "operating": "operating",
     "throughput_t": "throughput t/day",
     "buffer_t": "buffer t",

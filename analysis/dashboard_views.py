@@ -206,6 +206,7 @@ def facility_table(model: SymbiosisModel) -> pd.DataFrame:
                 "x": x,
                 "y": y,
                 "state": fac.state.value,
+                "down_cause": down_cause(fac),
                 "operating": float(fac.operating),
                 "throughput_t": float(made + used),
                 "source_stock_t": sum(s.storage.total for s in fac.streams),
@@ -220,6 +221,12 @@ def facility_table(model: SymbiosisModel) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def down_cause(fac: Any) -> str:
+    """Why a facility is down now: its causes (an own failure, maintenance, a common-cause shock
+    named "common:<id>", a scripted outage), joined; "" when it is up."""
+    return ", ".join(sorted(fac.up.causes))
 
 
 def contract_table(model: SymbiosisModel) -> pd.DataFrame:
@@ -295,8 +302,9 @@ def _edge_state(row: Any) -> str:
 
 def node_tooltip(fid: str, row: pd.Series, currency: str) -> str:
     """What hovering a node shows: state, stocks and money so far."""
+    cause = f", {row['down_cause']}" if row.get("down_cause") else ""
     return (
-        f"{fid}: {row['state']} (operating {row['operating']:.0%})\n"
+        f"{fid}: {row['state']}{cause} (operating {row['operating']:.0%})\n"
         f"buffer {row['buffer_t']:,.1f} of {row['buffer_cap_t']:,.1f} t; "
         f"waste in store {row['source_stock_t']:,.1f} t; "
         f"virgin stock {row['virgin_stock_t']:,.1f} t\n"

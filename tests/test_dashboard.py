@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,8 +88,29 @@ def test_failed_plant_shows_down_from_the_next_day():
     model.step()
     model.fail_now("farm_east", 3.0)
     model.step()
-    states = views.facility_table(model).set_index("facility")["state"]
-    assert states["farm_east"] == "down"
+    table = views.facility_table(model).set_index("facility")
+    assert table.at["farm_east", "state"] == "down"
+    assert table.at["farm_east", "down_cause"] != "" and table.at["brewery", "down_cause"] == ""
+
+
+def test_a_common_cause_outage_is_named_in_the_table_and_the_tooltip():
+    """A fixed-law shock takes s1 and s2 down on days 10-12 (tests/test_common_causes.py):
+    on day 11 the dashboard's table and node tooltip say it was the shock."""
+    from test_common_causes import FIXED, two_suppliers
+
+    from sim.model import SymbiosisModel
+    from sim.scenario import parse_scenario
+
+    model = SymbiosisModel(parse_scenario(two_suppliers([FIXED], own=False)), rng=7)
+    for _ in range(12):
+        model.step()
+    fac = {f.fid: f for f in model.facilities}
+    assert views.down_cause(fac["s1"]) == "common:flood" == views.down_cause(fac["s2"])
+    assert views.down_cause(fac["buy"]) == ""
+    row = pd.Series({"state": "down", "down_cause": views.down_cause(fac["s1"]), "operating": 0.0,
+                     "buffer_t": 0.0, "buffer_cap_t": 0.0, "source_stock_t": 0.0, "virgin_stock_t": 0.0,
+                     "received": 0.0, "paid": 0.0, "penalties_paid": 0.0, "net_benefit": 0.0})
+    assert views.node_tooltip("s1", row, "EUR").startswith("s1: down, common:flood (operating 0%)")
 
 
 def test_intermediary_toggle_is_left_off_with_a_note_for_scenarios_without_one():

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures import short_label
+from analysis.input_disruptions import section_inputs
 from analysis.levers import combinations, lever_scores, paired_gap, point_table, rank_levers
 from analysis.parties import section_parties
 from analysis.sankey import section_flows
@@ -824,6 +825,7 @@ SECTIONS: list[Callable[[ReportInput], str]] = [
     section_effects,
     section_figures,
     section_parties,
+    section_inputs,
     section_flows,
     section_sensitivity,
     section_discovery,

@@ -32,8 +32,11 @@ def input_table(inputs: pd.DataFrame, runs: pd.DataFrame, factors: list[str], re
     named `facility/material`, and only inputs with a plan (`planned`) are kept when the
     table says which."""
     table = inputs[inputs["planned"].astype(bool)] if "planned" in inputs.columns else inputs
-    table = table.assign(item=table["facility"].astype(str) + "/" + table["material"].astype(str))
+    names = [c for c in ("facility", "material") if c in table.columns]
     present = [c for c in INPUT_COLUMNS if c in table.columns]
+    if not names or not present:
+        return pd.DataFrame()
+    table = table.assign(item=table[names].astype(str).agg("/".join, axis=1))
     long = table[["design_point", "replication", "item", *present]].melt(
         id_vars=["design_point", "replication", "item"], var_name="column", value_name="value")
     return item_summary(long, runs, factors, reference)
@@ -53,7 +56,8 @@ def section_inputs(data: Any) -> str:  # data: analysis.report.ReportInput
     ref = data.reference if data.reference in points else points[0]
     summary = input_table(inputs, data.runs, data.factors, ref)
     if summary.empty:
-        return "\n".join([*lines, "No input has a planned secondary use, so none can be disrupted.", ""])
+        return "\n".join([*lines, "No input with a planned secondary use has disruption columns in the stored "
+                          "inputs table, so there is nothing to list.", ""])
     atomic_write(data.root / "input_outcomes.csv", lambda tmp: summary.to_csv(tmp, index=False))
     at_ref = summary[summary["design_point"] == ref]
     cols = [c for c in INPUT_COLUMNS if c in set(at_ref["column"])]

@@ -25,7 +25,8 @@ MONEY_KEYS = frozenset({
     "buffer_holding_cost_per_t_day", "penalty_per_t_short", "penalty_cap_per_period",
     "early_termination_fee", "pipe_cost_per_t", "refusal_cost_per_t", "standby_fee_per_day",
     "backup_standby_fee_per_day", "fee_per_t", "test_cost_per_t", "processing_cost_per_t",
-    "cost_per_t", "lost_margin_per_t", "cost_per_tkm", "cost_per_trip",
+    "cost_per_t", "lost_margin_per_t", "cost_per_tkm", "cost_per_trip", "floor_per_t", "cap_per_t",
+    "index_floor_per_t", "index_cap_per_t",
 })  # fmt: skip
 
 MONEY_METRICS = (

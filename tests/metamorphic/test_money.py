@@ -8,13 +8,16 @@ price CVs) stay. With agents' decisions off (policy.adaptive = false, no [behavi
 formation), every money metric scales by lambda (rel 1e-9) and every other metric (t, m3,
 MWh, days, rates, counts) is unchanged: no rule of the static day reads a price.
 
-With decisions on, these rules should be scale-free only if every threshold in money units
-scales with the prices: formation and exit compare a link's expected value with zero and with
-other links (scale-free: a sign and an order do not change under lambda > 0); risk aversion
-weighs a money variance against a money mean (lambda^2 against lambda: NOT scale-free unless
-the risk-aversion coefficient is divided by lambda); trust learns from delivered tonnes
-(scale-free); the intermediary's `penalty_exposure` reallocation orders buyers by penalty
-(an order: scale-free). Tested here: the static day only (not tested with decisions on).
+With decisions on, a rule is scale-free when it compares money with money: formation and exit
+compare a link's expected value with zero and with other links (a sign and an order do not
+change under lambda > 0); a buyer's acceptance weighs the saving per t against
+risk_aversion x (1 - availability) x exceedance x cost per t (sim/expectations.py: linear in
+money, so risk_aversion is a pure number); trust learns from delivered tonnes; the
+intermediary's `penalty_exposure` reallocation orders buyers by penalty; indexation floors and
+caps are in money and scale with the rest. No behaviour threshold is in money units, so the
+relation should hold with decisions on too: tested on random networks with [behaviour]
+(exits, adaptations and formations happen in most of them) and on the shipped scenarios as
+they are (contracts_market forms contracts, redundancy_market adapts).
 
 Penalty as a transfer. With decisions off and the intermediary's reallocation not by
 penalty exposure, sweeping every contract's penalty (x3 + 5 per t, caps x3) changes no
@@ -49,8 +52,9 @@ SLOW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 SEEDS = st.integers(0, 2**31 - 1)
 
 
-def _price_scaling(raw: dict, seed: int, lam: float, horizon: int | None = None) -> None:
-    raw = static(raw)
+def _price_scaling(raw: dict, seed: int, lam: float, horizon: int | None = None, static_first: bool = True) -> None:
+    if static_first:
+        raw = static(raw)
     base = metrics(raw, seed, horizon)
     scaled = metrics(scale_money(raw, lam), seed, horizon)
     assert_same(base, scaled, physical_keys(base), what=f"physical, lambda {lam}")
@@ -91,6 +95,31 @@ def test_price_scaling_on_random_networks_many(seed: int, run_seed: int, lam: fl
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_price_scaling_on_shipped_scenarios(path) -> None:
     _price_scaling(shipped_raw(path), 3, 1.7, horizon=120)
+
+
+def _decisions_on(seed: int) -> dict:
+    """A random network with agents deciding (its own [behaviour] or a default one)."""
+    raw = raw_of(random_scenario(seed, 120))
+    raw.setdefault("policy", {})["adaptive"] = True
+    return raw
+
+
+@FAST
+@given(SEEDS, st.integers(0, 1000), st.sampled_from([3.0, 1.7]))
+def test_price_scaling_with_decisions_on(seed: int, run_seed: int, lam: float) -> None:
+    _price_scaling(_decisions_on(seed), run_seed, lam, static_first=False)
+
+
+@pytest.mark.slow
+@SLOW
+@given(SEEDS, st.integers(0, 1000), st.floats(0.01, 100.0))
+def test_price_scaling_with_decisions_on_many(seed: int, run_seed: int, lam: float) -> None:
+    _price_scaling(_decisions_on(seed), run_seed, lam, static_first=False)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_price_scaling_on_shipped_scenarios_as_they_are(path) -> None:
+    _price_scaling(shipped_raw(path), 3, 1.7, horizon=120, static_first=False)
 
 
 @FAST

@@ -137,14 +137,12 @@ class SubstituteStore:
         return sum([c.terms.volume_t_per_day for c in self.primaries if c.in_force])
 
     def cycle_stock_t(self) -> float:
-        """The largest single delivery of a periodic primary contract in force (volume x
-        interval; 0 for daily deliveries): room the buffer needs above its target, since a
-        periodic delivery lands at once and is used over its interval."""
-        return max(
-            [c.terms.volume_t_per_day * c.terms.delivery_interval_days for c in self.primaries
-             if c.in_force and c.terms.delivery_interval_days > 1],
-            default=0.0,
-        )
+        """The deliveries of its periodic primary contracts in force, summed (volume x interval
+        each; 0 for daily deliveries): room the buffer needs above its target, since a periodic
+        delivery lands at once and is used over its interval, and two contracts may land on the
+        same day (two half contracts then need the room of one whole)."""
+        return sum([c.terms.volume_t_per_day * c.terms.delivery_interval_days for c in self.primaries
+                    if c.in_force and c.terms.delivery_interval_days > 1])
 
 
 class InputState:

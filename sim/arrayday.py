@@ -234,7 +234,7 @@ class ArrayDay:
         self.moving: set[int] = {k for k, fac in enumerate(m.facilities) if not fac.up.up_all_along}
         self.full_supply = np.array([s.full_supply_t_per_day() for s in self.subs], dtype=float)
         self.cycle = np.array([s.cycle_stock_t() for s in self.subs], dtype=float)
-        self.in_cycle: np.ndarray | None = None  # per input, the largest of its substitutes' (tidy_up_arrays)
+        self.in_cycle: np.ndarray | None = None  # per input, the sum of its substitutes' (tidy_up_arrays)
         self._changed: list = []  # contracts whose status changed (contract_changed; terms do not, see above)
         tr = m.spec.transport
         self.cost_per_tkm, self.cost_per_trip, self.truck_t = tr.cost_per_tkm, tr.cost_per_trip, tr.truck_capacity_t

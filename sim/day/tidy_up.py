@@ -82,14 +82,14 @@ def tidy_up(fac: Any, day: int) -> None:
 
 def storage_cap(inp: Any) -> float:
     """Most an input's buffers hold at the end of a day: the target `buffer_cap` (safety stock)
-    plus the cycle stock of its periodic deliveries (the largest single delivery of its primary
-    contracts in force), so a delivery used over its interval never overflows."""
+    plus the cycle stock of its periodic deliveries (one delivery of each periodic primary
+    contract in force, summed over its substitutes), so a delivery used over its interval never
+    overflows."""
     cycle = 0.0
     for s in inp.substitutes:
         if s.full_supply is None:
             supply_figures(s)
-        if s.cycle_t > cycle:
-            cycle = s.cycle_t
+        cycle += s.cycle_t
     return inp.buffer_cap + cycle
 
 

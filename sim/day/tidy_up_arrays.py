@@ -56,7 +56,7 @@ def tidy_up(a: Any, day: int) -> None:
     level = levels(a, n_in)
     if a.in_cycle is None:  # worked out again when a contract's status changed (ArrayDay._read_status)
         a.in_cycle = np.zeros(n_in)
-        np.maximum.at(a.in_cycle, a.sub_in, a.cycle)
+        np.add.at(a.in_cycle, a.sub_in, a.cycle)
     excess = level - (a.buffer_cap + a.in_cycle)  # sim.day.tidy_up.storage_cap
     over = excess > 1e-12
     overflow_in = np.zeros(n_in)

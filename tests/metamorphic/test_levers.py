@@ -7,18 +7,19 @@ Networks come from the one-supplier, one-buyer generator of tests/test_buffer_po
 Splitting. Contract c1 replaced by two copies of half its volume (and half its catch-up
 term), same supplier, buyer, price, penalty, start and terms, gives the same physical flows and
 money as the one contract, run by run (rel 1e-9), except the per-link counts
-(link_days_in_force and link_days_possible count each contract). Conditions: deliveries daily
-(delivery_interval_days = 1) and no cost per truck trip (a half-size contract needs as many
+(link_days_in_force and link_days_possible count each contract). Conditions: deliveries every
+1, 3 or 7 days and no cost per truck trip (a half-size contract needs as many
 trips, so a cost per trip breaks the relation; cost per t-km is kept). Refill rules `none` and
 `use_less` only: see the note on `catch_up` below.
 
-Not committed here because the relation fails (a model behaviour to look at, reported with
-the issue; cost per trip 0, run seed = network seed): with deliveries every 3 or 7 days the
-pair ships the same tonnes but the buyer uses different amounts, e.g. `_one_to_one(4, "none",
-12.0)` (interval 3): 1132.18 t exchanged both ways, secondary used 729.35 t against 707.84 t,
-unmet 1547.65 t against 1569.16 t; `_one_to_one(5, "none", 15.0)` (interval 7): 841.53 t
-against 772.20 t. With refill `catch_up`, daily, `_one_to_one(16, "catch_up", 8.0)`: the same
-flows but contract shortfall 230.44 t against 228.40 t.
+Periodic deliveries failed here at first (e.g. `_one_to_one(4, "none", 12.0)` at interval 3:
+1132.18 t exchanged both ways, secondary used 729.35 t against 707.84 t): the buffer's room
+for cycle stock was the largest single delivery, so two halves landing the same day overflowed
+where one whole did not. The room is now one delivery of each periodic contract, summed
+(sim/agents.py cycle_stock_t), and the relation holds at intervals 3 and 7 too. Not committed
+because it fails (reported with issue 22): refill `catch_up`, daily, `_one_to_one(16,
+"catch_up", 8.0)`: the same flows but contract shortfall 230.44 t against 228.40 t (each half
+keeps its own backlog).
 
 Backup from surplus. A second supplier `sup2` (same outage law and variability as `sup`, its
 own rate) is in both arms; in one arm it holds a backup contract for the buyer's ash. The
@@ -46,12 +47,12 @@ SEEDS = st.integers(0, 2**31 - 1)
 PER_LINK = ("link_days_in_force", "link_days_possible")
 
 
-def _daily(seed: int, refill: str, buffer_days: float) -> dict:
+def _daily(seed: int, refill: str, buffer_days: float, interval: int = 1) -> dict:
     raw = _one_to_one(seed, refill, 0.0)
     inp = raw["facilities"][1]["inputs"][0]
     inp["buffer_t"] = buffer_days * inp["demand_t_per_day"]
     raw["transport"] = {"cost_per_trip": 0.0}
-    raw["contracts"][0]["delivery_interval_days"] = 1
+    raw["contracts"][0]["delivery_interval_days"] = interval
     return raw
 
 
@@ -70,8 +71,8 @@ def split(raw: dict) -> dict:
     return out
 
 
-def _splitting(seed: int, run_seed: int, refill: str, buffer_days: float) -> None:
-    raw = _daily(seed, refill, buffer_days)
+def _splitting(seed: int, run_seed: int, refill: str, buffer_days: float, interval: int = 1) -> None:
+    raw = _daily(seed, refill, buffer_days, interval)
     one, two = metrics(raw, run_seed), metrics(split(raw), run_seed)
     keys = [k for k in physical_keys(one) if k not in PER_LINK] + ["net_benefit", "penalties_paid",
                                                                   "transport_cost"]
@@ -105,16 +106,20 @@ def _backup(seed: int, run_seed: int, refill: str) -> None:
 
 
 @FAST
-@given(SEEDS, st.integers(0, 1000), st.sampled_from(["none", "use_less"]), st.floats(0.0, 8.0))
-def test_two_half_contracts_give_the_flows_of_one(seed: int, run_seed: int, refill: str, days: float) -> None:
-    _splitting(seed, run_seed, refill, days)
+@given(SEEDS, st.integers(0, 1000), st.sampled_from(["none", "use_less"]), st.floats(0.0, 8.0),
+       st.sampled_from([1, 3, 7]))
+def test_two_half_contracts_give_the_flows_of_one(seed: int, run_seed: int, refill: str, days: float,
+                                                  interval: int) -> None:
+    _splitting(seed, run_seed, refill, days, interval)
 
 
 @pytest.mark.slow
 @SLOW
-@given(SEEDS, st.integers(0, 1000), st.sampled_from(["none", "use_less"]), st.floats(0.0, 8.0))
-def test_two_half_contracts_give_the_flows_of_one_many(seed: int, run_seed: int, refill: str, days: float) -> None:
-    _splitting(seed, run_seed, refill, days)
+@given(SEEDS, st.integers(0, 1000), st.sampled_from(["none", "use_less"]), st.floats(0.0, 8.0),
+       st.sampled_from([1, 3, 7]))
+def test_two_half_contracts_give_the_flows_of_one_many(seed: int, run_seed: int, refill: str, days: float,
+                                                       interval: int) -> None:
+    _splitting(seed, run_seed, refill, days, interval)
 
 
 @FAST

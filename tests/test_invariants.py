@@ -136,9 +136,9 @@ def check_stocks(m: SymbiosisModel) -> None:
         assert (sf["stock_t"][:, s.index] <= s.storage_cap + 1e-9).all()  # capacity only grows
     for i in m.input_states:
         # a buffer holds its target plus the cycle stock of a periodic delivery (sim.day.tidy_up.storage_cap):
-        # at most the largest delivery of any primary contract that feeds it
-        cycle = max([c.terms.volume_t_per_day * c.terms.delivery_interval_days for s in i.substitutes
-                     for c in s.primaries if c.terms.delivery_interval_days > 1], default=0.0)
+        # at most one delivery of each periodic primary contract that feeds it, summed
+        cycle = sum([c.terms.volume_t_per_day * c.terms.delivery_interval_days for s in i.substitutes
+                     for c in s.primaries if c.terms.delivery_interval_days > 1])
         assert (inf["buffer_t"][:, i.index] <= i.buffer_cap + cycle + 1e-9).all()
         if i.spec.stockpile is not None:
             assert (inf["virgin_stock_t"][:, i.index] <= i.spec.stockpile.capacity_t + 1e-9).all()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.parties import MAX_ROWS, _point, item_summary
+from analysis.parties import MAX_ROWS, _ci_rows, _point, item_summary
 
 #: inputs-table columns -> the name in the report.
 INPUT_COLUMNS = {
@@ -61,10 +61,7 @@ def section_inputs(data: Any) -> str:  # data: analysis.report.ReportInput
     atomic_write(data.root / "input_outcomes.csv", lambda tmp: summary.to_csv(tmp, index=False))
     at_ref = summary[summary["design_point"] == ref]
     cols = [c for c in INPUT_COLUMNS if c in set(at_ref["column"])]
-    rows = []
-    for item, grp in at_ref.groupby("item", sort=False):
-        by = grp.set_index("column")
-        rows.append([item, *(_ci(by.at[c, "mean"], by.at[c, "ci_low"], by.at[c, "ci_high"]) for c in cols)])
+    rows = _ci_rows(at_ref, cols)
     lines += [f"Each input with a planned secondary use at #{ref} ({_point(data, ref)}): mean per run [95 % t CI] "
               "(a disruption: secondary shortfall above the threshold share of the plan; docs/metrics.md). "
               "Every design point in `input_outcomes.csv`.", "",

@@ -294,8 +294,23 @@ def _ignore_sigint_plugin() -> Any:
         def setup(self, worker: object) -> None:
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # On Ctrl-C the scheduler may close while a worker's heartbeat is on the wire;
+            # the worker then logs the lost connection with a traceback at ERROR. Nothing is
+            # lost (unstored runs are run again on resume), so that one message is dropped.
+            heartbeat = logging.getLogger("distributed.worker")
+            if not any(isinstance(f, _LostSchedulerFilter) for f in heartbeat.filters):
+                heartbeat.addFilter(_LostSchedulerFilter())
 
     return IgnoreSigint()
+
+
+class _LostSchedulerFilter(logging.Filter):
+    """Drops a worker's "Failed to communicate with scheduler" record caused by a closed
+    connection (an ``OSError``, of which Dask's ``CommClosedError`` is one); keeps the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        lost = record.exc_info is not None and isinstance(record.exc_info[1], OSError)
+        return not (lost and record.getMessage().startswith("Failed to communicate with scheduler"))
 
 
 def usable_cpus() -> int:

@@ -120,3 +120,21 @@ def test_a_plain_process_pool_that_breaks_gives_failed_futures_not_an_exception(
         outcomes = {item[0]: future.exception() for item, future in map_bounded(pool, die_once, items, window=1)}
     assert type(outcomes["die"]).__name__ == type(outcomes["b"]).__name__ == "BrokenProcessPool"
     assert outcomes["a"] is None
+
+
+def test_a_dask_worker_drops_only_the_lost_scheduler_heartbeat_record():
+    import logging
+
+    from sim.experiment.executors import _LostSchedulerFilter
+
+    def record(message, exc):
+        exc_info = (type(exc), exc, None) if exc is not None else None
+        return logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1, message, (),
+                                 exc_info)
+
+    keep = _LostSchedulerFilter().filter
+    lost = "Failed to communicate with scheduler during heartbeat."
+    assert not keep(record(lost, ConnectionResetError("Stream is closed")))
+    assert keep(record(lost, ValueError("a bug, not a closed connection")))
+    assert keep(record(lost, None))
+    assert keep(record("Unexpected exception during heartbeat. Closing worker.", OSError("x")))

@@ -184,11 +184,14 @@ def renewal_fill(sc: Scenario, backup_t_per_day: float = 0.0) -> tuple[float, fl
 # --- coal exit ------------------------------------------------------------------------------
 
 
-def coal_exit_runs(reps: int, root: int = 404, overrides: dict[str, Any] | None = None) -> dict[str, list]:
-    """Per arm, per replication: (after-exit Window, whole-cycle fill). Replication r of every
-    arm uses the same seed (common random numbers)."""
+def coal_exit_runs(reps: int, root: int = 404, overrides: dict[str, Any] | None = None,
+                   names: tuple[str, ...] | None = None) -> dict[str, list]:
+    """Per arm (all, or those `names`), per replication: (after-exit Window, whole-cycle
+    fill). Replication r of every arm uses the same seed (common random numbers)."""
     out: dict[str, list] = {}
     for name, ov in arms().items():
+        if names is not None and name not in names:
+            continue
         sc = load_scenario(COAL_EXIT, {**ov, **(overrides or {})})
         start = exit_day(load_scenario(COAL_EXIT))
         runs = []
@@ -199,13 +202,17 @@ def coal_exit_runs(reps: int, root: int = 404, overrides: dict[str, Any] | None 
     return out
 
 
+CHECKED_ARMS = ("exit, coal-era stockpile, no backup", "exit, coal-era stockpile, backup",
+                "exit, adapted stockpile, no backup")
+
+
 def _backup_volume(sc: Scenario) -> float:
     return float(next(c.volume_t_per_day for c in sc.contracts if c.id == BACKUP))
 
 
 def coal_exit_checks(reps: int) -> list[Check]:
     """Checks that can fail on the coal exit (group "coal exit"), paired over `reps` seeds."""
-    runs = coal_exit_runs(reps)
+    runs = coal_exit_runs(reps, names=CHECKED_ARMS)
     base = load_scenario(COAL_EXIT, arms()["exit, coal-era stockpile, backup"])
     checks = []
     for name, b in (("exit, coal-era stockpile, no backup", 0.0),

@@ -78,6 +78,7 @@ def test_fast_validation_passes(tmp_path: Path) -> None:
 import sim.day.status as status  # noqa: E402
 import sim.day.tidy_up as tidy_up  # noqa: E402
 import sim.model as model_module  # noqa: E402
+import sim.units as units  # noqa: E402
 from analysis import real_cases as rc  # noqa: E402
 
 CHECK_REPS = 4
@@ -178,9 +179,29 @@ def test_a_backup_never_called_fails_the_backup_row(backup_never_called: None) -
     assert failed == [n for n in checks if n.endswith("coal-era stockpile, backup")]
 
 
+@pytest.fixture
+def steam_booked_in_tonnes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-unit accounting (sim/units.py) counts steam, a MWh material, among the tonnes."""
+    real = units.column_keys
+
+    def broken(model):
+        keys = real(model)
+        keys.unit["steam"] = "t"
+        return keys
+
+    monkeypatch.setattr(units, "column_keys", broken)
+
+
+def test_steam_booked_in_tonnes_fails_the_t_and_mwh_hub_rows(steam_booked_in_tonnes: None) -> None:
+    checks = {c.name.split()[0]: c for c in rc.hub_removal_checks(CHECK_REPS)}
+    assert not checks["t"].passed and checks["t"].simulated > 0  # steam lost counted as t
+    assert not checks["MWh"].passed and checks["MWh"].simulated < 0
+    assert checks["m3"].passed
+
+
 def test_a_broken_closure_fails_the_t_and_m3_hub_rows(closure_late_and_forgetting_its_purchases: None) -> None:
-    # The MWh row is not broken by this fixture: a closed Asnaes makes no steam or heat, so
-    # its MWh contracts carry nothing whether or not they are ended (see docs/findings.md).
+    # A closed Asnaes makes no steam or heat, so its MWh contracts carry nothing whether or not
+    # they are ended: the MWh row is broken by steam_booked_in_tonnes instead.
     checks = {c.name.split()[0]: c for c in rc.hub_removal_checks(CHECK_REPS)}
     assert not checks["t"].passed and checks["t"].simulated < 0  # one day of trucked ash and gypsum
     assert not checks["m3"].passed and checks["m3"].simulated < 0  # the water kept flowing

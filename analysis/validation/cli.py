@@ -24,6 +24,7 @@ def run_all(fast: bool) -> tuple[list[Check], list[Finding], dict[str, float]]:
     timings: dict[str, float] = {}
     steps = [
         ("O1", lambda: oracles.o1(reps, horizon)),
+        ("O2", lambda: oracles.o2(reps, horizon)),
         ("O2d", lambda: oracles.o2d(reps, horizon)),
         ("O5", lambda: oracles.o5(reps, horizon)),
         ("O10", lambda: oracles.o10(reps, horizon)),

@@ -38,7 +38,7 @@ RULE = (f"Rule: a closed form passes when |simulated - reference| <= {Z_TOL:g} S
 
 
 def _num(x: float) -> str:
-    return f"{x:.5f}" if abs(x) < 1e4 else f"{x:,.0f}"
+    return f"{x:.5f}" if abs(x) < 1e3 else f"{x:,.0f}"
 
 
 def render(c: Check) -> str:
@@ -65,8 +65,8 @@ NOT_APPLICABLE = """\
 - **O2 (continuous form)** is the note, not the check: the model steps in whole days and a day
   partly up refills the buffer, so an outage costs the buffer only its whole days down, and the
   continuous formula's unmet share lambda/(lambda+mu) e^{-mu b} is too high by the factor
-  e^{mu} (the O2 rows' note states the bias: -0.038, -0.013 and -0.0045 in fill at b = 0, 3,
-  7 days). The O2 check is the day-step closed form, derived in docs/validation-method.md.
+  e^{mu}: its fill is too low by 0.037, 0.015 and 0.0045 at b = 0, 3 and 7 days (the O2 rows'
+  note). The O2 check is the day-step closed form, derived in docs/validation-method.md.
 - **O2d covers a regime no scenario uses**: it refills at 1,000 t/day against a demand of 4, so
   any up day fills the buffer. O10 covers the regime the shipped scenarios run in: a contract
   at most about 1.5 x use, so the buffer refills only from the surplus r - d and a long outage

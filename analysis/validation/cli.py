@@ -60,5 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     for c in failed:
         print(f"FAIL {c.group}: {c.name}: {c.simulated:.5f} vs {c.reference} (SE {c.se:.5f})", file=sys.stderr)
     print(f"{a.out}: {len(counted) - len(failed)}/{len(counted)} checks pass "
-          f"({len(checks) - len(counted)} calibrations and findings not counted)", file=sys.stderr)
+          f"(not counted: {len(checks) - len(counted)} calibration(s) and other rows, {len(found_rows)} "
+          "finding(s))", file=sys.stderr)
     return 1 if failed else 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -64,8 +65,14 @@ def mean_bounds(values: Sequence[float], alpha: float) -> tuple[float, float]:
     spread = float(data.std(ddof=1))
     if spread == 0.0:
         return (mean, mean)
-    half = float(stats.t.ppf(1.0 - alpha, data.size - 1)) * spread / math.sqrt(data.size)
+    half = t_quantile(1.0 - alpha, data.size - 1) * spread / math.sqrt(data.size)
     return (mean - half, mean + half)
+
+
+@lru_cache(maxsize=1024)
+def t_quantile(level: float, df: int) -> float:
+    """Student-t quantile (cached: a race asks for the same few levels and sample sizes)."""
+    return float(stats.t.ppf(level, df))
 
 
 def mean_ci(values: Sequence[float], confidence: float) -> tuple[float, float]:

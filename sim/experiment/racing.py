@@ -218,6 +218,7 @@ class _Race:
         self.chosen: int | None = None
         self._metrics = [objective.metric, *(c.metric for c in constraints)]
         self._cache: dict[tuple[str, int], tuple[int, object]] = {}  # (what, candidate) -> (runs, value)
+        self._pairs: dict[tuple[int, int, int], tuple[float, float]] = {}  # (c, j, common runs) -> bounds
 
     # -- the race ---------------------------------------------------------------------------
 
@@ -378,8 +379,10 @@ class _Race:
         """Bounds on loss(c) - loss(j) over their common replications (two-sided interval at
         1 - alpha_pair) and how many replications that is."""
         n = min(len(self.runs[c]), len(self.runs[j]))
-        difference = self.loss(c)[:n] - self.loss(j)[:n]
-        low, high = mean_bounds(difference, self.alpha_pair / 2.0)
+        if (c, j, n) not in self._pairs:
+            difference = self.loss(c)[:n] - self.loss(j)[:n]
+            self._pairs[(c, j, n)] = mean_bounds(difference, self.alpha_pair / 2.0)
+        low, high = self._pairs[(c, j, n)]
         return low, high, n
 
     def _by_mean(self, candidates: list[int]) -> list[int]:

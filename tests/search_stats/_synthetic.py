@@ -1,8 +1,9 @@
 """Synthetic evaluators for the race: known objective means and known constraint probabilities.
 
-A run of candidate c at replication r under root seed `root` draws its noise from numpy
-Generators keyed by (root, r) (shared by every candidate: common random numbers) and by
-(root, c, r) (its own), so any pair can be asked for in any order and gives the same answer.
+Candidate c's runs under root seed `root` come from numpy Generators keyed by (root, c) (its
+own noise and its Bernoulli draws) and by (root,) (the noise shared by every candidate at the
+same replication: common random numbers). Replication r is the r-th draw of each stream, so a
+pair's answer does not depend on which pairs were asked for before.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+MAX_REPLICATIONS = 1024
 
 
 @dataclass
@@ -26,14 +29,20 @@ class Synthetic:
     common_sd: float = 20.0
     own_sd: float = 2.0
     calls: list[list[tuple[int, int]]] = field(default_factory=list)
+    _draws: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._shared = np.random.default_rng([self.root, 10_000]).standard_normal(MAX_REPLICATIONS)
 
     def run(self, c: int, r: int) -> dict[str, float]:
-        shared = np.random.default_rng([self.root, r, 10_000]).standard_normal()
-        own = np.random.default_rng([self.root, r, c])
-        noise, u = own.standard_normal(), own.random()
+        """The metrics of candidate c at replication r."""
+        if c not in self._draws:
+            own = np.random.default_rng([self.root, c])
+            self._draws[c] = (own.standard_normal(MAX_REPLICATIONS), own.random(MAX_REPLICATIONS))
+        noise, u = self._draws[c]
         return {
-            "cost": self.cost[c] + self.common_sd * shared + self.own_sd * noise,
-            "reliable": 1.0 if u < self.p[c] else 0.0,
+            "cost": self.cost[c] + self.common_sd * float(self._shared[r]) + self.own_sd * float(noise[r]),
+            "reliable": 1.0 if u[r] < self.p[c] else 0.0,
         }
 
     def __call__(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], dict[str, float]]:
@@ -41,5 +50,6 @@ class Synthetic:
         return {(c, r): self.run(c, r) for c, r in pairs}
 
     def best_feasible(self, target: float) -> int | None:
+        """The cheapest candidate whose true probability meets `target`."""
         feasible = [c for c in range(len(self.cost)) if self.p[c] >= target]
         return min(feasible, key=lambda c: (self.cost[c], c)) if feasible else None

@@ -122,9 +122,9 @@ def test_a_failed_run_leaves_its_candidate_unresolved_not_zero():
 def test_race_never_asks_for_more_than_its_budget():
     cost, p = problem(20, 4, reliable=(1.0,))
     evaluate = Synthetic(cost, p, 4)
-    result = race(20, evaluate, Objective("cost", "min", TOLERANCE), [RELIABLE], budget=400)
+    result = race(20, evaluate, Objective("cost", "min", TOLERANCE), [RELIABLE], budget=200)
     asked = sum(len(call) for call in evaluate.calls)
-    assert asked == result.runs_used <= 400
+    assert asked == result.runs_used <= 200
     assert result.stopped == "budget"
 
 

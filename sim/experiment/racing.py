@@ -268,7 +268,9 @@ class _Race:
                 dropped.append(self._drop(c, "unresolved", number, f"run (candidate {c}, "
                                           f"replication {r}) failed: {problem}"))
                 continue
-            self.runs[c].append(row)
+            # Keep only the metrics the race reads, as floats: a run row has dozens of columns,
+            # and the caller's mapping may be reused.
+            self.runs[c].append({metric: float(row[metric]) for metric in self._metrics})
         return dropped
 
     def _row_problem(self, row: Mapping[str, float] | None) -> str:

@@ -131,3 +131,37 @@ def test_race_never_asks_for_more_than_its_budget():
 def test_race_refuses_a_budget_below_its_first_round():
     with pytest.raises(ValueError, match="budget 50"):
         race(10, Synthetic([0.0] * 10, [1.0] * 10, 1), Objective("cost", "min"), [RELIABLE], budget=50)
+
+
+def test_a_paused_candidate_waits_for_its_cheaper_rival_and_resumes_when_the_rival_fails():
+    # Candidate 0 costs 100 and meets the constraint in its first 16 runs, then in every other
+    # run (share 0.75 at 32); candidate 1 costs 150 and always meets it. Both see the same
+    # year-to-year noise (common random numbers), so 1 is confidently dearer from round 1 on.
+    def evaluate(pairs):
+        rows = {}
+        for c, r in pairs:
+            year = 10.0 * np.sin(r)
+            reliable = 1.0 if c == 1 or r < 16 or r % 2 == 0 else 0.0
+            rows[(c, r)] = {"cost": (100.0 if c == 0 else 150.0) + year + 0.1 * c * np.cos(r),
+                            "reliable": reliable}
+        return rows
+
+    result = race(2, evaluate, Objective("cost", "min"), [RELIABLE], budget=1_000)
+    assert [rd["paused"] for rd in result.rounds[:2]] == [[1], [1]]
+    assert [rd["replications"] for rd in result.rounds[:2]] == [{0: 8, 1: 8}, {0: 16, 1: 8}]
+    assert result.rounds[2]["dropped"][0]["candidate"] == 0
+    assert result.rounds[2]["dropped"][0]["status"] == "infeasible"
+    assert result.chosen == 1
+    assert result.estimates[1].replications == 128
+    assert result.runs_used == 32 + 128
+
+
+@pytest.mark.parametrize(("tolerance", "stopped"), [(2.0, "resolved"), (0.0, "max_replications")])
+def test_candidates_closer_than_the_tolerance_count_as_equally_good(tolerance, stopped):
+    # Costs 100 and 100.1 (paired sd 2.8): within a tolerance of 2 the race calls it resolved
+    # once both are shown feasible; with no tolerance it cannot separate them in 128 runs.
+    evaluate = Synthetic([100.0, 100.1], [1.0, 1.0], root=6)
+    result = race(2, evaluate, Objective("cost", "min", tolerance), [RELIABLE], budget=1_000)
+    assert result.stopped == stopped
+    assert result.chosen is not None
+    assert sorted(e.status for e in result.estimates) == ["chosen", "feasible"]

@@ -280,7 +280,11 @@ class _Race:
             value = row.get(metric)
             if value is None:
                 return f"no {metric!r} in its result"
-            if not math.isfinite(float(value)):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                return f"{metric} = {value!r} is not a number"
+            if not math.isfinite(number):
                 return f"{metric} = {value}"
         return ""
 

@@ -165,3 +165,19 @@ def test_candidates_closer_than_the_tolerance_count_as_equally_good(tolerance, s
     assert result.stopped == stopped
     assert result.chosen is not None
     assert sorted(e.status for e in result.estimates) == ["chosen", "feasible"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "n/a", None])
+def test_a_run_without_a_usable_objective_counts_as_failed(bad):
+    inner = Synthetic([100.0, 120.0], [1.0, 1.0], root=1)
+
+    def evaluate(pairs):
+        answers = inner(pairs)
+        if (0, 2) in answers:
+            answers[(0, 2)] = {**answers[(0, 2)], "cost": bad}
+        return answers
+
+    result = race(2, evaluate, Objective("cost", "min"), [RELIABLE], budget=1_000)
+    assert result.estimates[0].status == "unresolved"
+    assert "replication 2" in result.estimates[0].reason
+    assert result.chosen == 1

@@ -145,8 +145,12 @@ def _section_runs(data: dict[str, Any]) -> str:
     baseline = data["as_written"]["replications"]
     lines += [f"- the scenario as written, run at the chosen policy's replications for the parties' comparison: "
               f"{len(baseline)} runs (outside the budget)",
-              f"- this invocation made {inv['runs_made']} runs ({inv['runs_failed']} failed) in "
-              f"{inv['elapsed_s']:.1f} s on {inv['executor']}; the rest came from the store", ""]
+              f"- this invocation made {inv['runs_made']} runs, the scenario as written's included "
+              f"({inv['runs_failed']} failed), in {inv['elapsed_s']:.1f} s on {inv['executor']}; the rest came "
+              "from the store"]
+    if result.get("stopped"):
+        lines.append(f"- the race stopped: {result['stopped']}")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -203,7 +207,8 @@ def _section_strata(data: dict[str, Any], runs: pd.DataFrame) -> str:
     ok["stratum"] = ok["replication"] % len(strata)
     metrics = [data["objective"]["metric"]]
     header = ["uncertainty level", "runs", f"{metrics[0]} (95 % CI)"]
-    header += [constraint_text(c) for c in data["constraints"]]
+    header += [f"share with {c['metric']} {c['op']} {_num(c['threshold'])}" if c.get("probability") is not None
+               else f"mean {c['metric']}" for c in data["constraints"]]
     rows = []
     for k, stratum in enumerate(strata):
         block = ok[ok["stratum"] == k]
@@ -217,7 +222,7 @@ def _section_strata(data: dict[str, Any], runs: pd.DataFrame) -> str:
                 cells.append("n/a")
             elif c.get("probability") is not None:
                 meets = (v >= c["threshold"]) if c["op"] == ">=" else (v <= c["threshold"])
-                cells.append(f"{meets.mean():.3g} of runs")
+                cells.append(f"{meets.mean():.3g}")
             else:
                 cells.append(f"mean {_num(float(v.mean()))}")
         rows.append(cells)
@@ -276,44 +281,69 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def plot_frontier(data: dict[str, Any], path: str | Path) -> Path:
     """Objective (mean, 95 % CI) against the first constraint's estimate, one point per
-    candidate: shown feasible filled, the rest hollow, the chosen starred, the non-dominated
-    frontier joined, the constraint's target dashed."""
+    candidate: shown to meet every constraint filled, the rest hollow, the chosen starred, the
+    non-dominated frontier joined, the constraint's target dashed. With a constraint, a second
+    panel zooms on the candidates near its target, numbered."""
     estimates = [e for e in data["result"]["estimates"] if math.isfinite(e["objective_mean"] or math.nan)]
-    fig, ax = plt.subplots(figsize=(7.0, 4.6), layout="constrained")
     constraint = data["constraints"][0] if data["constraints"] else None
     xs = [e["constraints"][0]["estimate"] if constraint and e["constraints"] else e["candidate"] for e in estimates]
+    target = None
+    if constraint:
+        target = constraint["probability"] if constraint.get("probability") is not None else constraint["threshold"]
+    near = _near_target(xs, target)
+    panels = 2 if near and len(near) < len(xs) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.0 * panels, 4.6), layout="constrained", squeeze=False)
+    for k, ax in enumerate(axes[0]):
+        keep = near if k == 1 else list(range(len(xs)))
+        _draw(ax, data, [estimates[i] for i in keep], [xs[i] for i in keep], target, numbered=k == 1)
+        ax.set_title("every candidate" if k == 0 else "near the target", fontsize=10)
+    if constraint:
+        label = (f"share of runs with {constraint['metric']} {constraint['op']} {_num(constraint['threshold'])}"
+                 if constraint.get("probability") is not None else f"mean {constraint['metric']}")
+    else:
+        label = "candidate"
+    fig.supxlabel(label, fontsize=10)
+    fig.suptitle(f"{data['search']['name']}: objective against the constraint, {len(estimates)} candidates",
+                 fontsize=11)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def _near_target(xs: list[float], target: float | None) -> list[int]:
+    """The candidates whose estimate lies within 0.15 (or 15 % of the target) of the target."""
+    if target is None:
+        return []
+    width = 0.15 if 0.0 < target <= 1.0 else 0.15 * abs(target) or 1.0
+    return [i for i, x in enumerate(xs) if abs(x - target) <= width]
+
+
+def _draw(ax: Any, data: dict[str, Any], estimates: list[dict[str, Any]], xs: list[float], target: float | None,
+          *, numbered: bool) -> None:
     ys = [e["objective_mean"] for e in estimates]
-    feasible = [e["status"] in ("chosen", "feasible", "dominated") and all(c["met"] for c in e["constraints"])
-                for e in estimates]
-    for x, y, e, ok in zip(xs, ys, estimates, feasible, strict=True):
+    for x, y, e in zip(xs, ys, estimates, strict=True):
         low, high = e["objective_ci"]
         err = [[y - low], [high - y]] if math.isfinite(low) and math.isfinite(high) else None
-        ax.errorbar(x, y, yerr=err, fmt="o", ms=6, mfc="tab:blue" if ok else "white", mec="tab:blue",
+        shown = bool(e["constraints"]) and all(c["met"] for c in e["constraints"])
+        ax.errorbar(x, y, yerr=err, fmt="o", ms=6, mfc="tab:blue" if shown else "white", mec="tab:blue",
                     ecolor="tab:blue", elinewidth=0.8, alpha=0.9)
+        if numbered:
+            ax.annotate(str(e["candidate"]), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+    constraint = data["constraints"][0] if data["constraints"] else None
     frontier = _frontier(xs, ys, constraint, data["objective"]["sense"])
     if len(frontier) > 1:
         ax.plot([xs[i] for i in frontier], [ys[i] for i in frontier], color="grey", lw=1.0, zorder=0,
                 label="non-dominated")
-    chosen = [i for i, e in enumerate(estimates) if e["candidate"] == data["result"]["chosen"]]
-    for i in chosen:
-        ax.plot(xs[i], ys[i], marker="*", ms=18, color="tab:red", ls="", label=f"chosen (#{estimates[i]['candidate']})")
-    if constraint:
-        target = constraint["probability"] if constraint.get("probability") is not None else constraint["threshold"]
+    for i, e in enumerate(estimates):
+        if e["candidate"] == data["result"]["chosen"]:
+            ax.plot(xs[i], ys[i], marker="*", ms=18, color="tab:red", ls="", label=f"chosen (#{e['candidate']})")
+    ax.plot([], [], "o", mfc="tab:blue", mec="tab:blue", ls="", label="shown to meet the constraints")
+    ax.plot([], [], "o", mfc="white", mec="tab:blue", ls="", label="not shown")
+    if target is not None:
         ax.axvline(target, color="tab:red", ls="--", lw=1.0, label="target")
-        label = (f"share of runs with {constraint['metric']} {constraint['op']} {_num(constraint['threshold'])}"
-                 if constraint.get("probability") is not None else f"mean {constraint['metric']}")
-        ax.set_xlabel(label)
-    else:
-        ax.set_xlabel("candidate")
     ax.set_ylabel(f"{data['objective']['metric']} (mean, 95 % CI)")
-    ax.set_title(f"{data['search']['name']}: objective against the constraint, {len(estimates)} candidates",
-                 fontsize=10)
     ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="best")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    ax.legend(fontsize=7, loc="best")
 
 
 def _frontier(xs: list[float], ys: list[float], constraint: dict[str, Any] | None, sense: str) -> list[int]:

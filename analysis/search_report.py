@@ -42,6 +42,13 @@ def build_search_report(results_dir: str | Path) -> Path:
     except (OSError, ValueError) as err:
         raise ReportError(f"{root}: no readable {SEARCH_JSON} ({err}); run a search first") from None
     store = ResultStore(root)
+    if data.get("result") is None:  # a search killed or interrupted before the race ended
+        stored = len(store.consolidate([], None)) if store.part_files() else 0
+        text = (f"# Search report: {data['search']['name']}\n\nThe search has not finished: {stored} runs are "
+                "stored. Run the same `search` command again: it resumes from them and reaches the answer an "
+                "uninterrupted search would.\n")
+        atomic_write(root / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return root / "report.md"
     runs = store.consolidate(data.get("factors", []), None) if store.part_files() else store.read_runs()
     (root / "figures").mkdir(exist_ok=True)
     plot_frontier(data, root / "figures" / "frontier.png")

@@ -18,6 +18,8 @@ import run_experiments
 from sim.experiment.search import load_search, run_search
 from tests.search import standin_racing
 
+from .conftest import GOALS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,20 +31,26 @@ def _answer(out: Path) -> dict:
 
 def test_search_command_writes_the_answer_report_and_frontier(write_search, tmp_path, standin, capsys):
     out = tmp_path / "out"
-    status = run_experiments.main(["search", str(write_search()), "--out", str(out), "--workers", "1"])
+    goals = GOALS.replace("probability = 0.6", "probability = 0.3")
+    status = run_experiments.main(["search", str(write_search(goals=goals)), "--out", str(out), "--workers", "1"])
     assert status == 0, capsys.readouterr().err
     said = capsys.readouterr().out
     assert "chosen:" in said and "runs used of a full grid of 4 x 128" in said
     data = json.loads((out / "search.json").read_text())
     assert data["result"]["runs_used"] == 4 * 4  # the stand-in: every candidate at 4 replications
     report = (out / "report.md").read_text()
+    assert "- the search: 16 runs over 1 rounds, for 4 candidates" in report
+    assert "- the full grid at the most replications a candidate may get (128): 512 runs (3.1% of it used)" in report
+    assert data["result"]["chosen"] is not None  # 4 of 4 runs give a Clopper-Pearson bound 0.47 >= 0.3
+    for party in ("brewery", "craft_brewery", "farm_north", "farm_east", "farm_south"):
+        assert f"\n| {party} | " in report
+    assert "\n| grain = 20 | 2 | " in report and "\n| grain = 23 | 2 | " in report
     for heading in ("## Chosen policy", "## Runs used", "## The naive best-mean point", "## Every candidate",
                     "## Trade-off frontier"):
         assert heading in report
     assert (out / "figures" / "frontier.png").stat().st_size > 1000
-    if data["result"]["chosen"] is not None:
-        assert "## What each party gains or pays under the chosen policy" in report
-        assert "## How the chosen policy fares at each uncertainty level" in report
+    assert "## What each party gains or pays under the chosen policy" in report
+    assert "## How the chosen policy fares at each uncertainty level" in report
     # `report` rebuilds it from the stored runs
     (out / "report.md").unlink()
     assert run_experiments.main(["report", str(out)]) == 0
@@ -97,7 +105,9 @@ def test_a_killed_search_resumes_and_gives_the_same_answer(write_search, tmp_pat
     proc.wait()
     stored = len(pd.concat([pd.read_parquet(p) for p in (out / "parts").glob("part-*.parquet")]))
     assert 0 < stored < 48, "the kill must land mid-search"
-    assert not (out / "search.json").exists()
+    assert json.loads((out / "search.json").read_text())["result"] is None  # marked unfinished
+    assert run_experiments.main(["report", str(out)]) == 0
+    assert "The search has not finished" in (out / "report.md").read_text()
     resumed = run_search(load_search(path), out, racing=standin_racing, quiet=True)
     assert resumed.made == 48 + len(resumed.runs[resumed.runs["design_point"] == 4]) - stored
     assert _answer(out) == _answer(clean)

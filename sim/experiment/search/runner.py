@@ -204,6 +204,9 @@ def _run_search(search: Search, out: Path, *, workers: int, scheduler: str | Non
         store.prepare()
         store.write_key(key)
         store.write_design(names, search.candidates)
+        # Before the first run, so that a folder left by a killed search says it is one.
+        write_search_json(store, search, None, runs_used=0, baseline={}, factors=[],
+                          record={"start": started, "complete": False})
         evaluate = Evaluator(search, store, opened, width, quiet=quiet, flush_every=flush_every)
         if not quiet:
             print(f"search {search.name}: {len(search.candidates)} candidates x {len(search.strata)} uncertainty "
@@ -254,7 +257,8 @@ def _as_written(search: Search, evaluate: Evaluator, result: Any) -> dict[str, A
 
 def write_search_json(store: ResultStore, search: Search, result: Any, *, runs_used: int,
                       baseline: dict[str, Any], factors: list[str], record: dict[str, Any]) -> Path:
-    """search.json: the search as read, the race's answer and how it was made."""
+    """search.json: the search as read, the race's answer and how it was made (`result` None:
+    the search has not finished)."""
     spec = search.spec
     first, most = replication_bounds(search)
     data = {
@@ -277,7 +281,7 @@ def write_search_json(store: ResultStore, search: Search, result: Any, *, runs_u
         "runs_used": runs_used,
         "full_grid_runs": {"at_max_replications": len(search.candidates) * most,
                            "at_first_replications": len(search.candidates) * first},
-        "result": dataclasses.asdict(result),
+        "result": dataclasses.asdict(result) if result is not None else None,
         "seeds": {"entropy": search.seed, "scheme": SCHEME},
         "invocation": record,
         "code": git_state(Path(__file__).resolve().parents[3]),

@@ -250,7 +250,8 @@ def _as_written(search: Search, evaluate: Evaluator, result: Any) -> dict[str, A
     point = len(search.candidates)
     if result.chosen is None:
         return {"design_point": point, "replications": []}
-    reps = sorted(r for c, r in evaluate.cache if c == result.chosen)
+    # The replications the race used (the store may hold more, from an earlier search of the folder).
+    reps = sorted({r for c, r in evaluate.asked if c == result.chosen and (c, r) in evaluate.cache})
     evaluate([(point, r) for r in reps])
     return {"design_point": point, "replications": reps}
 

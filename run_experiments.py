@@ -35,6 +35,8 @@ commands:
   validate   check a scenario or study file; every problem on its own line, exit status 2
   run        a whole study: design points x replications, resumable, parallel or on Dask
   report     rebuild summary.csv, figures and report.md of a results folder
+  search     the levers (buffers, penalties, backups, ...) that meet reliability constraints
+             at the best objective, raced on common random numbers with stated confidence
   match      candidate exchanges with their value per t and break-even distance, and the
              network a formation rule (explicit, system_optimal, greedy) would form
 
@@ -243,6 +245,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.scenario.errors import bounded
 
     raw = read_toml(args.file)
+    if "search" in raw:
+        from sim.experiment.search import load_search
+        from sim.experiment.search.runner import replication_bounds
+
+        search = load_search(args.file)
+        first, most = replication_bounds(search)
+        print(bounded(
+            f"{args.file}: ok (search '{search.name}': {len(search.candidates)} candidates x "
+            f"{len(search.strata)} uncertainty strata, {first} to {most} replications each, "
+            f"budget {search.spec.search.budget} runs)"
+        ))
+        return 0
     if "study" in raw:
         from sim.experiment.design import build_design
         from sim.experiment.study import StudyError, design_point_problems, load_study
@@ -378,7 +392,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     experiment_cli.add_run_parser(sub, _build_report)
     experiment_cli.add_report_parser(sub, _build_report)
+    experiment_cli.add_search_parser(sub, _build_search_report)
     return parser
+
+
+def _build_search_report(results: Path) -> Path:
+    """report.md and figures of a search's results folder (analysis.search_report)."""
+    from analysis.report import ReportError
+    from analysis.search_report import build_search_report
+    from sim.scenario import ScenarioError
+
+    try:
+        return build_search_report(results)
+    except ReportError as err:
+        raise ScenarioError([str(err)]) from None
 
 
 def _build_report(results: Path) -> Path:
@@ -387,6 +414,8 @@ def _build_report(results: Path) -> Path:
     from analysis.report import ReportError, build_report
     from sim.scenario import ScenarioError
 
+    if (Path(results) / "search.json").exists():  # a search's folder: its own report
+        return _build_search_report(results)
     try:
         return build_report(results)
     except ReportError as err:
@@ -414,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        resume = "; stored runs are kept and the next `run` resumes" if command == "run" else ""
+        resume = f"; stored runs are kept and the next `{command}` resumes" if command in ("run", "search") else ""
         print(f"interrupted{resume}", file=sys.stderr)
         return 130
     except Exception as err:

@@ -308,3 +308,107 @@ def _short(text: str, limit: int = 120) -> str:
         return text
     keep = (limit - 3) // 2
     return f"{text[:keep]}...{text[-keep:]}"
+
+
+SEARCH_HELP = """\
+Search for a policy: the levers (buffers, penalty clauses, take-or-pay, backup contracts, redundancy,
+intermediary membership, refill rule) that meet the file's constraints, e.g. P(fill >= 0.98) >= 0.95,
+at the best objective, e.g. the least cost, with stated confidence (docs/search.md).
+
+The candidates are every combination of the levers' levels. They are raced on common random
+numbers (replication r has the same seed for every candidate, and runs at uncertainty level
+r mod the number of levels): runs go where decisions are close, and a candidate is dropped
+once its confidence bounds rule it out (docs/search-method.md). The budget caps the runs.
+
+Results go to --out (default results/<search file name>/): search.json (the answer, every
+candidate's estimate, the rounds), runs.parquet, report.md and figures/frontier.png.
+
+A search resumes by default: stored runs answer the race again, so a killed search is started
+again with the same command and reaches the same answer. --fresh starts over. Exit status: 0
+done, 2 bad input (nothing written), 3 some runs failed (the race reports those candidates as
+unresolved), 1 anything else, 130 interrupted.
+
+examples:
+  run_experiments.py search scenarios/searches/brewery_south_reliability.toml --workers 2
+  run_experiments.py search my-search.toml --out results/mine --scheduler local
+"""
+
+#: What builds a search's report (analysis.search_report.build_search_report, passed in by the shell).
+SearchReportBuilder = Callable[[Path], Path]
+
+
+def add_search_parser(subparsers: Any, report: SearchReportBuilder) -> argparse.ArgumentParser:
+    """Add the `search` subcommand; `report` builds the report when the search is done."""
+    parser = subparsers.add_parser(
+        "search", help="search the levers that meet reliability constraints at the best objective",
+        description=SEARCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("search", type=Path, metavar="SEARCH.toml", help="the search file")
+    parser.add_argument("--out", type=folder, metavar="DIR",
+                        help="results folder (default: results/<search file name without .toml>)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help=f"worker processes on this machine, at most its cores (default: all cores, here "
+                            f"{default_workers()}; 1 runs everything in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on Dask: 'local' or a scheduler address such as tcp://host:8786")
+    parser.add_argument("--fresh", action="store_true",
+                        help="delete this search's stored runs and results first, instead of resuming")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(func=search_command, report=report)
+    return parser
+
+
+def search_command(args: argparse.Namespace) -> int:
+    """Handle `search`; return the exit status (bad input raises BadInput or SearchError)."""
+    from sim.experiment.search import SearchError, load_search, run_search
+
+    problems = []
+    if args.scheduler is not None:
+        said = scheduler_problem(args.scheduler) or scheduler_unresolved(args.scheduler)
+        if said:
+            problems.append(f"--scheduler: {said}")
+    search = None
+    try:
+        search = load_search(args.search)
+    except SearchError as err:
+        problems += err.problems
+    if args.workers is not None:
+        problems += worker_problems(args.workers)
+    if problems:
+        raise BadInput(problems)
+    assert search is not None
+    out = args.out or Path("results") / args.search.stem
+    workers = args.workers if args.workers is not None else min(default_workers(), _workers_that_fit(None))
+    try:
+        with hold_results_folder(out, exclusive=True):
+            done = run_search(search, out, workers=workers, scheduler=args.scheduler, fresh=args.fresh,
+                              quiet=args.quiet)
+            path = args.report(done.out)
+    except StoreError as err:
+        raise BadInput([f"--out: {err}"]) from None
+    if not args.quiet:
+        result = done.result
+        chosen = "none shown feasible within the budget" if result.chosen is None else \
+            f"candidate {result.chosen} ({_levers_text(search.candidates[result.chosen])})"
+        print(f"chosen: {chosen}; {result.runs_used} runs used of a full grid of "
+              f"{len(search.candidates)} x {_max_reps(search)}; {done.elapsed_s:.1f} s")
+        print(f"results in {done.out}/ (search.json, runs.parquet, {path.name}, figures/)")
+    if done.failed and done.failed == done.made:
+        print(f"error: every run failed; see {done.out}/runs.parquet", file=sys.stderr)
+        return EXIT_ERROR
+    if done.failed:
+        print(f"error: {done.failed} of {done.made} runs failed; their candidates are reported unresolved",
+              file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    return 0
+
+
+def _levers_text(point: dict[str, Any]) -> str:
+    return ", ".join(f"{name} = {value}" for name, value in point.items())
+
+
+def _max_reps(search: Any) -> int:
+    from sim.experiment.search.runner import replication_bounds
+
+    return replication_bounds(search)[1]

@@ -9,7 +9,10 @@ An outcome is named in `[study] outcomes = [...]` as one of
 - ``contract:<id>:<column>``: a column of the run's contract table (``accepted_t``,
   ``short_t``, ``penalties``...);
 - ``material:<id>:<column>``: a flow of the run's per-material table, in the material's unit
-  (``exchanged``, ``disposed``, ``unmet``...; see sim/units.py).
+  (``exchanged``, ``disposed``, ``unmet``...; see sim/units.py);
+- ``input:<facility>.<material>:<column>``: a column of the run's per-input table
+  (``secondary_short_t``, ``planned_t``, ``disruption_days``...): one buyer's supply, e.g.
+  ``input:farm_south.feed:secondary_short_t``.
 
 The worker (:func:`sim.experiment.tasks.execute`) adds each per-facility or per-contract outcome
 to the run's row as a column named exactly like the outcome, so the summary and the report treat
@@ -41,7 +44,7 @@ DEFAULT_OUTCOMES = (
 #: Metrics the summary derives from the run metrics (analysis.summary).
 DERIVED_METRICS = ("any_shortage",)
 #: The per-item tables an outcome can name, and the column holding each row's id.
-TABLES = {"facility": "facility", "contract": "contract", "material": "material"}
+TABLES = {"facility": "facility", "contract": "contract", "material": "material", "input": "input"}
 #: A facility pays these categories only when they occur; a missing one is 0 in that run.
 COST_COLUMNS = tuple(f"cost_{c}" for c in (*CATEGORY_SIDE, *CONTRACT_CATEGORIES))
 
@@ -100,8 +103,9 @@ def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
         if spec is None:
             continue
         table: pd.DataFrame = {"facility": result.facilities, "contract": result.contracts,
-                               "material": result.materials}[spec.table]
-        rows = table[table[TABLES[spec.table]].astype(str) == spec.item]
+                               "material": result.materials, "input": result.inputs}[spec.table]
+        ids = _input_ids(table) if spec.table == "input" else table[TABLES[spec.table]].astype(str)
+        rows = table[ids == spec.item]
         if rows.empty:
             raise KeyError(f"outcome {name}: no {spec.table} '{spec.item}' in this run")
         if spec.column not in rows.columns:
@@ -111,6 +115,11 @@ def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
             raise KeyError(f"outcome {name}: no column '{spec.column}' in the {spec.table} table")
         out[name] = float(rows.iloc[0][spec.column])
     return out
+
+
+def _input_ids(inputs: pd.DataFrame) -> pd.Series:
+    """The per-input table's ids: `facility.material`."""
+    return inputs["facility"].astype(str) + "." + inputs["material"].astype(str)
 
 
 @dataclass(frozen=True)
@@ -138,9 +147,11 @@ def known_outcomes(scenario: Any) -> Known:
     return Known(
         metrics=[*result.metrics, *DERIVED_METRICS],
         ids={"facility": [f.id for f in scenario.facilities], "contract": [c.id for c in scenario.contracts],
-             "material": [m.id for m in scenario.materials]},
+             "material": [m.id for m in scenario.materials],
+             "input": [f"{f.id}.{i.material}" for f in scenario.facilities for i in f.inputs]},
         columns={"facility": facility_columns, "contract": numeric(result.contracts, "contract"),
-                 "material": numeric(result.materials, "material")},
+                 "material": numeric(result.materials, "material"),
+                 "input": [c for c in numeric(result.inputs, "input") if c not in ("facility", "material")]},
     )
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from analysis import real_cases
 from analysis.checks import Check
 from analysis.validation import cases, findings, oracles
 from analysis.validation.cases import REPO
@@ -30,8 +31,8 @@ def run_all(fast: bool) -> tuple[list[Check], list[Finding], dict[str, float]]:
         ("O10", lambda: oracles.o10(reps, horizon)),
         ("O12", lambda: oracles.o12(reps, horizon)),
         ("money", lambda: oracles.money(reps, horizon)),
-        ("coal exit", lambda: cases.coal_exit(4 if fast else 10)),
-        ("hub removal", lambda: cases.hub_removal(3 if fast else 8)),
+        ("coal exit", lambda: real_cases.coal_exit_checks(4 if fast else 10)),
+        ("hub removal", lambda: real_cases.hub_removal_checks(3 if fast else 8)),
         ("NISP", lambda: cases.nisp_distance(3 if fast else 8)),
         ("Albino", lambda: findings.albino_low_uncertainty(found)),
         ("Fraccascia", lambda: findings.fraccascia_redundancy(found)),

@@ -21,8 +21,9 @@ TITLES = {
     "O10": "O10 finite-refill buffer, on-off supplier at r = 1.25 d and 1.5 d (docs/oracle-fluid-buffer.md)",
     "O12": "O12 common-cause shock over two redundant suppliers, beta-factor model (docs/oracle-common-cause.md)",
     "money": "Money: penalty income against p x the expected shortfall, and the penalty ledger",
-    "coal exit": "Kalundborg coal exit (scenarios/kalundborg_coal_exit.toml), direction",
-    "hub removal": "Hub removal, targeted against random (scenarios/kalundborg_hub_removal.toml), direction",
+    "coal exit": "Kalundborg coal exit after the exit day (scenarios/kalundborg_coal_exit.toml; "
+                 "analysis/real_cases.py)",
+    "hub removal": "Hub removal per unit (scenarios/kalundborg_hub_removal.toml; analysis/real_cases.py)",
     "NISP": "NISP exchange distance (sim.synthetic region, analysis/nisp_distance.py)",
 }
 
@@ -85,8 +86,12 @@ NOT_APPLICABLE = """\
 """
 
 CAVEATS = [
-    "- Coal exit and hub removal cannot realistically fail as they stand (the notes say why); "
-    "analysis/real_cases.py re-examines them (issue 22).",
+    "- The published directions of the two Kalundborg cases are not checks here: Gyproc's supply held after "
+    "the coal exit only because the adapted file's stockpile covers the lead time by its size (coal-era "
+    "stockpile: fill 0.49 without the recycler backup, 0.71 with it), and closing the hub is worse than a "
+    "random closure by construction (Asnaes carries most flows). The rows above test what can fail: the "
+    "stock-cycle fill formula, the after-exit price identity and the per-unit mass balance "
+    "(docs/findings.md, \"Real cases re-examined\").",
     "- Kalundborg's prices, outage rates and contract terms are private, so the scenario's money "
     "figures are estimates [E]; the coal-exit cost rise depends on them.",
     "- NISP: the synthetic median is set mainly by facility density (the region's size), since the "

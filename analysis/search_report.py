@@ -127,13 +127,24 @@ def _section_chosen(data: dict[str, Any]) -> str:
     assert e is not None
     low, high = e["objective_ci"]
     lines = ["## Chosen policy", "", f"**Candidate {e['candidate']}: {levers_text(data, e['candidate'])}.**", "",
-             f"It meets every constraint with joint confidence {result['confidence']:.3g} "
-             f"(after {e['replications']} replications).", "",
+             _guarantee(result, e["replications"], len(data["result"]["estimates"])), "",
              f"- {data['objective']['metric']}: {_num(e['objective_mean'])} (95 % CI {_num(low)} to {_num(high)})"]
     for c in e["constraints"]:
         lines.append(f"- {constraint_text(c['constraint'])}: estimate {_num(c['estimate'])}, one-sided bound "
                      f"{_num(c['bound'])}: {'met' if c['met'] else 'NOT met'}")
     return "\n".join(lines) + "\n"
+
+
+def _guarantee(result: dict[str, Any], replications: int, candidates: int) -> str:
+    """What the confidence covers: every candidate jointly, or this one (race(simultaneous=...))."""
+    c = f"{result['confidence']:.3g}"
+    if "simultaneous over candidates" in result.get("method", ""):
+        return (f"It meets every constraint with confidence {c}, jointly with every other candidate's statement, "
+                f"so the choice among the {candidates} candidates is covered (after {replications} replications).")
+    return (f"It meets every constraint with confidence {c} for this candidate (Bonferroni over the race's rounds "
+            f"and the constraints; after {replications} replications). The choice among {candidates} candidates "
+            "is not covered by that figure: `simultaneous = true` in [search] makes every candidate's statement "
+            "hold jointly, at the price of more runs (docs/search-method.md).")
 
 
 def _section_runs(data: dict[str, Any]) -> str:

@@ -147,9 +147,7 @@ def add_run_parser(subparsers: Any, report: ReportBuilder) -> argparse.ArgumentP
                              "`report`) consolidates")
     parser.add_argument("--fresh", action="store_true",
                         help="delete this study's stored runs and results first, instead of resuming")
-    parser.add_argument("--flush-every", type=int, default=100, metavar="N",
-                        help="write finished runs to disk every N runs (default 100); smaller "
-                             "loses less on a crash")
+    _add_flush_every(parser)
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.set_defaults(func=run_command, report=report)
     return parser
@@ -252,8 +250,7 @@ def run_command(args: argparse.Namespace) -> int:
         said = scheduler_problem(args.scheduler) or scheduler_unresolved(args.scheduler)
         if said:
             problems.append(f"--scheduler: {said}")
-    if args.flush_every < 1:
-        problems.append(f"--flush-every: needs a whole number >= 1 (given {args.flush_every})")
+    problems += _flush_problems(args)
     study = None
     try:
         study = load_study(args.study)
@@ -354,9 +351,22 @@ def add_search_parser(subparsers: Any, report: SearchReportBuilder) -> argparse.
                        help="run on Dask: 'local' or a scheduler address such as tcp://host:8786")
     parser.add_argument("--fresh", action="store_true",
                         help="delete this search's stored runs and results first, instead of resuming")
+    _add_flush_every(parser)
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.set_defaults(func=search_command, report=report)
     return parser
+
+
+def _add_flush_every(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--flush-every", type=int, default=100, metavar="N",
+                        help="write finished runs to disk every N runs (default 100); smaller "
+                             "loses less on a crash")
+
+
+def _flush_problems(args: argparse.Namespace) -> list[str]:
+    if args.flush_every < 1:
+        return [f"--flush-every: needs a whole number >= 1 (given {args.flush_every})"]
+    return []
 
 
 def search_command(args: argparse.Namespace) -> int:
@@ -375,6 +385,7 @@ def search_command(args: argparse.Namespace) -> int:
         problems += err.problems
     if args.workers is not None:
         problems += worker_problems(args.workers)
+    problems += _flush_problems(args)
     if problems:
         raise BadInput(problems)
     assert search is not None
@@ -383,7 +394,7 @@ def search_command(args: argparse.Namespace) -> int:
     try:
         with hold_results_folder(out, exclusive=True):
             done = run_search(search, out, workers=workers, scheduler=args.scheduler, fresh=args.fresh,
-                              quiet=args.quiet)
+                              quiet=args.quiet, flush_every=args.flush_every)
             path = args.report(done.out)
     except StoreError as err:
         raise BadInput([f"--out: {err}"]) from None

@@ -1,5 +1,5 @@
 """Shared helpers of the search tests: search files over the shipped brewery network, written
-into tmp folders, and the stand-in race (tests/search/standin_racing.py)."""
+into tmp folders."""
 
 from __future__ import annotations
 
@@ -58,13 +58,3 @@ def write_search(tmp_path: Path):
         return path
 
     return write
-
-
-@pytest.fixture
-def standin(monkeypatch):
-    """Make the runner race with the stand-in (until sim.experiment.racing lands)."""
-    from sim.experiment.search import runner
-    from tests.search import standin_racing
-
-    monkeypatch.setattr(runner, "load_racing", lambda: standin_racing)
-    return standin_racing

@@ -26,12 +26,12 @@ from concurrent.futures import Executor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.experiment import racing
 from sim.experiment.executors import map_bounded, open_executor
 from sim.experiment.lock import hold_results_folder
 from sim.experiment.manifest import git_state, now_iso, package_versions
@@ -50,7 +50,7 @@ PER_FACILITY_UP_TO = 12
 class SearchRun:
     """What a `search` invocation did."""
 
-    result: Any  # racing.SearchResult
+    result: racing.SearchResult
     out: Path
     runs: pd.DataFrame
     made: int
@@ -164,27 +164,19 @@ class Evaluator:
         flush()
 
 
-def load_racing() -> ModuleType:
-    """The racing procedure (sim.experiment.racing)."""
-    from sim.experiment import racing
-
-    return racing
-
-
 def run_search(search: Search, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
                executor: Executor | None = None, fresh: bool = False, quiet: bool = False,
-               racing: ModuleType | None = None, flush_every: int = 100) -> SearchRun:
+               flush_every: int = 100) -> SearchRun:
     """Race `search`'s candidates into `out` (resuming what is stored there unless `fresh`), run
     the scenario as written at the chosen candidate's replications, consolidate runs.parquet and
-    write search.json. `racing` stands in for sim.experiment.racing (tests)."""
-    racing = racing or load_racing()
+    write search.json."""
     with hold_results_folder(out, exclusive=True):
         return _run_search(search, Path(out), workers=workers, scheduler=scheduler, executor=executor,
-                           fresh=fresh, quiet=quiet, racing=racing, flush_every=flush_every)
+                           fresh=fresh, quiet=quiet, flush_every=flush_every)
 
 
 def _run_search(search: Search, out: Path, *, workers: int, scheduler: str | None, executor: Executor | None,
-                fresh: bool, quiet: bool, racing: ModuleType, flush_every: int) -> SearchRun:
+                fresh: bool, quiet: bool, flush_every: int) -> SearchRun:
     store = ResultStore(out)
     store.check_results_folder()
     store.check_writable()
@@ -211,7 +203,7 @@ def _run_search(search: Search, out: Path, *, workers: int, scheduler: str | Non
         if not quiet:
             print(f"search {search.name}: {len(search.candidates)} candidates x {len(search.strata)} uncertainty "
                   f"strata, budget {search.spec.search.budget} runs; {len(evaluate.cache)} runs stored", flush=True)
-        result = _race(search, evaluate, racing)
+        result = _race(search, evaluate)
         runs_used = len(evaluate.asked)
         baseline = _as_written(search, evaluate, result)
     factors = list(dict.fromkeys(p for o in [*search.candidate_overrides, *search.stratum_overrides] for p in o))
@@ -234,7 +226,7 @@ def replication_bounds(search: Search) -> tuple[int, int]:
     return first, most
 
 
-def _race(search: Search, evaluate: Evaluator, racing: ModuleType) -> Any:
+def _race(search: Search, evaluate: Evaluator) -> racing.SearchResult:
     spec = search.spec
     objective = racing.Objective(metric=spec.objective.metric, sense=spec.objective.sense,
                                  tolerance=spec.objective.tolerance)
@@ -242,7 +234,8 @@ def _race(search: Search, evaluate: Evaluator, racing: ModuleType) -> Any:
                    for c in spec.constraints]
     first, most = replication_bounds(search)
     return racing.race(len(search.candidates), evaluate, objective, constraints, budget=spec.search.budget,
-                       confidence=spec.search.confidence, first_replications=first, max_replications=most)
+                       confidence=spec.search.confidence, first_replications=first, max_replications=most,
+                       simultaneous=spec.search.simultaneous)
 
 
 def _as_written(search: Search, evaluate: Evaluator, result: Any) -> dict[str, Any]:

@@ -127,6 +127,9 @@ class SearchSection(Strict):
     seed: Annotated[int, Field(ge=0)]
     budget: Annotated[int, Field(ge=1, le=MAX_RUNS)]
     confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+    #: False: each candidate's feasibility statement holds with `confidence`; True: all of them
+    #: jointly (the choice among candidates included), at the price of more runs.
+    simultaneous: bool = False
     horizon_days: Annotated[int, Field(gt=0, le=100_000)] | None = None
     overrides: dict[str, Any] = {}
     first_replications: Annotated[int, Field(ge=2, le=10_000)] = 8

@@ -9,7 +9,9 @@ An outcome is named in `[study] outcomes = [...]` as one of
 - ``contract:<id>:<column>``: a column of the run's contract table (``accepted_t``,
   ``short_t``, ``penalties``...);
 - ``material:<id>:<column>``: a flow of the run's per-material table, in the material's unit
-  (``exchanged``, ``disposed``, ``unmet``...; see sim/units.py).
+  (``exchanged``, ``disposed``, ``unmet``...; see sim/units.py);
+- ``input:<facility>.<material>:<column>``: a column of the run's per-input table, for one
+  input of one facility (``secondary_short_t``, ``disruption_days``, ``from_secondary_t``...).
 
 The worker (:func:`sim.experiment.tasks.execute`) adds each per-facility or per-contract outcome
 to the run's row as a column named exactly like the outcome, so the summary and the report treat
@@ -41,7 +43,7 @@ DEFAULT_OUTCOMES = (
 #: Metrics the summary derives from the run metrics (analysis.summary).
 DERIVED_METRICS = ("any_shortage",)
 #: The per-item tables an outcome can name, and the column holding each row's id.
-TABLES = {"facility": "facility", "contract": "contract", "material": "material"}
+TABLES = {"facility": "facility", "contract": "contract", "material": "material", "input": "input"}
 #: A facility pays these categories only when they occur; a missing one is 0 in that run.
 COST_COLUMNS = tuple(f"cost_{c}" for c in (*CATEGORY_SIDE, *CONTRACT_CATEGORIES))
 
@@ -100,8 +102,8 @@ def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
         if spec is None:
             continue
         table: pd.DataFrame = {"facility": result.facilities, "contract": result.contracts,
-                               "material": result.materials}[spec.table]
-        rows = table[table[TABLES[spec.table]].astype(str) == spec.item]
+                               "material": result.materials, "input": result.inputs}[spec.table]
+        rows = table[_row_ids(table, spec.table) == spec.item]
         if rows.empty:
             raise KeyError(f"outcome {name}: no {spec.table} '{spec.item}' in this run")
         if spec.column not in rows.columns:
@@ -111,6 +113,13 @@ def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
             raise KeyError(f"outcome {name}: no column '{spec.column}' in the {spec.table} table")
         out[name] = float(rows.iloc[0][spec.column])
     return out
+
+
+def _row_ids(table: pd.DataFrame, name: str) -> pd.Series:
+    """Each row's id in a per-run table: its key column, or `facility.material` for an input."""
+    if name == "input":
+        return table["facility"].astype(str) + "." + table["material"].astype(str)
+    return table[TABLES[name]].astype(str)
 
 
 @dataclass(frozen=True)
@@ -129,18 +138,20 @@ def known_outcomes(scenario: Any) -> Known:
 
     result = run_once(scenario, 0, horizon_days=scenario.scenario.warmup_days + 1)
 
-    def numeric(table: pd.DataFrame, key: str) -> list[str]:
-        return [c for c in table.columns if c != key and (pd.api.types.is_numeric_dtype(table[c])
-                                                          or pd.api.types.is_bool_dtype(table[c]))]
+    def numeric(table: pd.DataFrame, *keys: str) -> list[str]:
+        return [c for c in table.columns if c not in keys and (pd.api.types.is_numeric_dtype(table[c])
+                                                               or pd.api.types.is_bool_dtype(table[c]))]
 
     facility_columns = numeric(result.facilities, "facility")
     facility_columns += [c for c in COST_COLUMNS if c not in facility_columns]
     return Known(
         metrics=[*result.metrics, *DERIVED_METRICS],
         ids={"facility": [f.id for f in scenario.facilities], "contract": [c.id for c in scenario.contracts],
-             "material": [m.id for m in scenario.materials]},
+             "material": [m.id for m in scenario.materials],
+             "input": [f"{f.id}.{i.material}" for f in scenario.facilities for i in f.inputs]},
         columns={"facility": facility_columns, "contract": numeric(result.contracts, "contract"),
-                 "material": numeric(result.materials, "material")},
+                 "material": numeric(result.materials, "material"),
+                 "input": numeric(result.inputs, "facility", "material")},
     )
 
 
@@ -172,7 +183,7 @@ def outcome_problems(source: str, names: Sequence[str], scenario: Any) -> list[s
             out += [f"{where}: {line}" for line in _item_problems(name, known)]
         elif name not in known.metrics:
             out.append(f"{where}: {_unknown('metric', name, known.metrics)}; per facility or contract write "
-                       "facility:<id>:<column> or contract:<id>:<column>")
+                       "facility:<id>:<column>, contract:<id>:<column> or input:<facility>.<material>:<column>")
     return out
 
 

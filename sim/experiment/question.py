@@ -25,12 +25,9 @@ as paired differences over replications (common random numbers) with 95 % t inte
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from sim.experiment.study import Design
 
 Point = dict[str, bool | int | float | str]
 
@@ -47,9 +44,10 @@ class Question(BaseModel):
     controls: list[str] = []
 
 
-def question_problems(source: str, question: Question | None, design: Design, outcomes: list[str]) -> list[str]:
+def question_problems(source: str, question: Question | None, design: Any, outcomes: list[str]) -> list[str]:
     """One line per problem of the question: a metric the study does not store, a point that
-    is not one of the design's."""
+    is not one of the design's. `design` is the study's :class:`sim.experiment.study.Design`
+    (not imported: the study module imports this one)."""
     if question is None:
         return []
     out: list[str] = []
@@ -74,7 +72,7 @@ def question_problems(source: str, question: Question | None, design: Design, ou
     return out
 
 
-def point_problems(where: str, point: Point, design: Design) -> list[str]:
+def point_problems(where: str, point: Point, design: Any) -> list[str]:
     """Problems of one named point: factors missing or unknown, or values not in the design."""
     names = list(design.rows[0]) if design.kind == "rows" else list(design.factors)
     unknown = [f for f in point if f not in names]

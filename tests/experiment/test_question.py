@@ -149,3 +149,18 @@ def test_the_default_study_asks_a_question_whose_points_are_in_its_design():
     assert list(q.options) == ["4 days of buffer", "the backup contract"]
     assert q.controls == ["contracts.grain-south.penalty_per_t_short"]
     assert study.replications * 32 <= 1_280  # a couple of minutes on 2 cores (make run)
+
+
+@pytest.mark.slow
+def test_make_run_writes_the_default_report_that_opens_with_the_answer(tmp_path):
+    """`make run` is `run_experiments.py` with no arguments: the default study into
+    results/default/ (here into a temporary folder, with the same arguments otherwise)."""
+    from sim.experiment.cli import DEFAULT_ARGV
+
+    assert DEFAULT_ARGV[:2] == ["run", "scenarios/studies/default.toml"]
+    out = tmp_path / "default"
+    assert main(["run", str(REPO / DEFAULT_ARGV[1]), "--out", str(out), "--quiet"]) == 0
+    lines = (out / "report.md").read_text(encoding="utf-8").splitlines()
+    assert lines[2].startswith("**Question.** For the south farm") and lines[4].startswith("**Answer.** ")
+    assert "*4 days of buffer* does better than *the backup contract*" in lines[4]
+    assert (out / "report.html").is_file() and len(list((out / "figures").glob("*.png"))) >= 5

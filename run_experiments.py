@@ -27,8 +27,9 @@ Simulate industrial-symbiosis networks (one plant's waste as another's raw mater
 measure how contracts, buffers, backup partners and intermediaries keep supply flowing when
 plants fail.
 
-With no command, runs the default study (buffers x penalty clauses x backup contracts on the
-brewery network) and writes results/default/ with figures and report.md.
+With no command, runs the default study (for the brewery network's far farm: a grain buffer or
+a backup contract, with the agents deciding) and writes results/default/ with figures and
+report.md, which opens with the answer.
 
 commands:
   simulate   one run of a scenario: its metrics, optionally its daily series and a plot

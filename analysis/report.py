@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.answer import answer_paragraph
 from analysis.figures import short_label
 from analysis.input_disruptions import section_inputs
 from analysis.levers import combinations, lever_scores, paired_gap, point_table, rank_levers
@@ -172,11 +173,15 @@ def _design_of(root: Path, manifest: dict[str, Any]) -> tuple[list[str], int | N
 
 
 def section_header(data: ReportInput) -> str:
-    """Title, study, counts, and the failed runs with their errors."""
+    """Title, the answer to the study's question (when it asks one), counts, and the failed runs
+    with their errors."""
     study = data.manifest.get("study", {})
     runs = data.runs
     ok = int(runs["status"].eq("ok").sum())
     lines = [f"# Study report: {study.get('name', data.root.name)}", ""]
+    # A study that asks a question ([question]) opens with its answer (analysis/answer.py).
+    answer = answer_paragraph(data.runs, data.factors, data.manifest, data.currency) if not data.ok.empty else ""
+    lines += [answer] if answer else []
     if data.incomplete:
         lines += [f"**{data.incomplete}**: this report summarises only the runs stored so far (a shard, or an "
                   "interrupted or failing study); `run` the study again, or the other shards into this "

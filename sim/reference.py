@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from sim.experiment.question import Question
 from sim.experiment.study import Design, Range, StudyFile, StudySection
 from sim.scenario.reference import REFERENCE_PAGE, file_markdown
 from sim.scenario.sections import Scenario
@@ -31,7 +32,8 @@ STUDY_FIELDS: dict[type[BaseModel], dict[str, str]] = {
         "overrides": "Changes to the scenario for every run, by dotted path "
                      '(`"contracts.*.penalty_per_t_short" = 20.0`).',
         "outcomes": "The report's headline metrics, e.g. `\"waste_disposed_t\"` or "
-                    "`\"facility:kiln:net_benefit\"` (`facility:<id>:<column>`, `contract:<id>:<column>`); empty keeps "
+                    "`\"facility:kiln:net_benefit\"` (`facility:<id>:<column>`, `contract:<id>:<column>`, "
+                    "`material:<id>:<column>`, `input:<facility>.<material>:<column>`); empty keeps "
                     "the default set (fill_rate, secondary_fill_rate, disruption_days, penalties_paid, net_benefit, "
                     "any_shortage).",
     },
@@ -46,6 +48,16 @@ STUDY_FIELDS: dict[type[BaseModel], dict[str, str]] = {
         "reference": "The design point others are compared with (paired differences); dotted path = value.",
         "uncertainties": "Factors that are uncertainties, not choices: the report picks a best design point "
                          "only over the other factors (the levers).",
+    },
+    Question: {
+        "text": "The question the study answers, as the report's opening states it.",
+        "metrics": "One or two of the study's outcomes: what the options buy, then (optional) what they cost. "
+                   "The report opens with each option's paired difference against the baseline, with 95 % CIs.",
+        "baseline": "The design point the options are compared with: dotted path = value for every factor.",
+        "options": "Named design points that answer the question: name = { dotted path = value, ... }; the first "
+                   "two are also compared head to head.",
+        "controls": "Factors that are in the design as labelled controls (an effect expected to be nil, or nil by "
+                    "construction); the report states each one's effect at the baseline.",
     },
     Range: {
         "low": "Lower end of the range.",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.experiment.study import load_study
 from sim.scenario import (
     InputSpec,
     ScenarioError,
@@ -47,9 +48,13 @@ def matches(problem: str, expected: str) -> bool:
 
 
 def problems_of(path: Path, overrides: dict | None = None) -> list[str]:
-    """The problems load_scenario reports for a file (fails the test if it loads)."""
+    """The problems load_scenario reports for a file, or load_study for a study file such as
+    bad/46-48 (fails the test if it loads)."""
     with pytest.raises(ScenarioError) as info:
-        load_scenario(path, overrides)
+        if path.parent.name == "bad" and path.is_file() and b"\n[study]\n" in path.read_bytes():
+            load_study(path)
+        else:
+            load_scenario(path, overrides)
     return info.value.problems
 
 

@@ -10,9 +10,8 @@ An outcome is named in `[study] outcomes = [...]` as one of
   ``short_t``, ``penalties``...);
 - ``material:<id>:<column>``: a flow of the run's per-material table, in the material's unit
   (``exchanged``, ``disposed``, ``unmet``...; see sim/units.py);
-- ``input:<facility>.<material>:<column>``: a column of the run's per-input table
-  (``secondary_short_t``, ``planned_t``, ``disruption_days``...): one buyer's supply, e.g.
-  ``input:farm_south.feed:secondary_short_t``.
+- ``input:<facility>.<material>:<column>``: a column of the run's per-input table, for one
+  input of one facility (``secondary_short_t``, ``disruption_days``, ``from_secondary_t``...).
 
 The worker (:func:`sim.experiment.tasks.execute`) adds each per-facility or per-contract outcome
 to the run's row as a column named exactly like the outcome, so the summary and the report treat
@@ -104,8 +103,7 @@ def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
             continue
         table: pd.DataFrame = {"facility": result.facilities, "contract": result.contracts,
                                "material": result.materials, "input": result.inputs}[spec.table]
-        ids = _input_ids(table) if spec.table == "input" else table[TABLES[spec.table]].astype(str)
-        rows = table[ids == spec.item]
+        rows = table[_row_ids(table, spec.table) == spec.item]
         if rows.empty:
             raise KeyError(f"outcome {name}: no {spec.table} '{spec.item}' in this run")
         if spec.column not in rows.columns:
@@ -117,9 +115,11 @@ def item_values(result: Any, names: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def _input_ids(inputs: pd.DataFrame) -> pd.Series:
-    """The per-input table's ids: `facility.material`."""
-    return inputs["facility"].astype(str) + "." + inputs["material"].astype(str)
+def _row_ids(table: pd.DataFrame, name: str) -> pd.Series:
+    """Each row's id in a per-run table: its key column, or `facility.material` for an input."""
+    if name == "input":
+        return table["facility"].astype(str) + "." + table["material"].astype(str)
+    return table[TABLES[name]].astype(str)
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,9 @@ def known_outcomes(scenario: Any) -> Known:
 
     result = run_once(scenario, 0, horizon_days=scenario.scenario.warmup_days + 1)
 
-    def numeric(table: pd.DataFrame, key: str) -> list[str]:
-        return [c for c in table.columns if c != key and (pd.api.types.is_numeric_dtype(table[c])
-                                                          or pd.api.types.is_bool_dtype(table[c]))]
+    def numeric(table: pd.DataFrame, *keys: str) -> list[str]:
+        return [c for c in table.columns if c not in keys and (pd.api.types.is_numeric_dtype(table[c])
+                                                               or pd.api.types.is_bool_dtype(table[c]))]
 
     facility_columns = numeric(result.facilities, "facility")
     facility_columns += [c for c in COST_COLUMNS if c not in facility_columns]
@@ -151,7 +151,7 @@ def known_outcomes(scenario: Any) -> Known:
              "input": [f"{f.id}.{i.material}" for f in scenario.facilities for i in f.inputs]},
         columns={"facility": facility_columns, "contract": numeric(result.contracts, "contract"),
                  "material": numeric(result.materials, "material"),
-                 "input": [c for c in numeric(result.inputs, "input") if c not in ("facility", "material")]},
+                 "input": numeric(result.inputs, "facility", "material")},
     )
 
 
@@ -183,7 +183,7 @@ def outcome_problems(source: str, names: Sequence[str], scenario: Any) -> list[s
             out += [f"{where}: {line}" for line in _item_problems(name, known)]
         elif name not in known.metrics:
             out.append(f"{where}: {_unknown('metric', name, known.metrics)}; per facility or contract write "
-                       "facility:<id>:<column> or contract:<id>:<column>")
+                       "facility:<id>:<column>, contract:<id>:<column> or input:<facility>.<material>:<column>")
     return out
 
 

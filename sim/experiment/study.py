@@ -42,7 +42,8 @@ re-runs only the runs stored without a newly named per-facility or per-contract 
 `uncertainties` marks factors whose levels are not a choice (a poor beet year, a price): the
 other factors are the levers. The report then names a best *lever setting*, by its mean over
 the uncertainty levels (paired over replications), never a best design point, and shows each
-lever setting at each uncertainty level.
+lever setting at each uncertainty level. An optional `[question]` names the study's question
+and the design points that answer it (:mod:`sim.experiment.question`).
 
 Validation follows the scenario files: every problem found, one line each,
 ``FILE: path.to.field: message``, raised together as :class:`StudyError`.
@@ -62,6 +63,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.engine import engine_problems
 from sim.experiment.outcomes import DEFAULT_OUTCOMES, outcome_problems
+from sim.experiment.question import Question, question_problems
+from sim.experiment.question import quoted as _quoted
 from sim.scenario import Scenario, ScenarioError, format_validation_error, parse_scenario, read_toml, read_toml_and_text
 
 Scalar = bool | int | float | str
@@ -161,6 +164,7 @@ class StudyFile(Strict):
 
     study: StudySection
     design: Design
+    question: Question | None = None
 
 
 class Study(BaseModel):
@@ -257,6 +261,7 @@ def load_study(path: str | Path) -> Study:
     problems += _clash_problems(source, spec, scenario)
     problems += outcome_problems(source, spec.study.outcomes, scenario)
     problems += _uncertainty_problems(source, spec.design)
+    problems += question_problems(source, spec.question, spec.design, list(spec.study.outcomes or DEFAULT_OUTCOMES))
     horizon, warmup = spec.study.horizon_days, scenario.scenario.warmup_days
     if horizon is not None and horizon <= warmup:
         problems.append(f"{source}: study.horizon_days: {horizon} days leave nothing after the scenario's "
@@ -381,12 +386,6 @@ def _clash_problems(source: str, spec: StudyFile, scenario: Scenario) -> list[st
     return out
 
 
-def _quoted(name: str) -> str:
-    """A factor name in double quotes, escaped when it holds line breaks or other unprintable
-    characters (a problem stays on one line)."""
-    return f'"{name}"' if name.isprintable() else json.dumps(name)
-
-
 def _level_key(value: Any) -> tuple[str, Any]:
     """A level as the design sees it: 0 and 0.0 are one level, True and 1 are not."""
     if isinstance(value, bool):
@@ -396,9 +395,8 @@ def _level_key(value: Any) -> tuple[str, Any]:
     return ("text", json.dumps(value))
 
 
-#: The most runs a study may hold (points x replications): more is a mistake in the design (a
-#: grid of 8 factors at 31 levels is 852 billion points), and would exhaust memory before the
-#: first run.
+#: The most runs a study may hold (points x replications): more is a mistake in the design (a grid
+#: of 8 factors at 31 levels is 852 billion points), and would exhaust memory before the first run.
 MAX_RUNS = 10_000_000
 
 
@@ -418,9 +416,8 @@ def design_size(design: Design) -> int:
 
 
 def _one_type(values: list[Any]) -> bool:
-    kinds = {"bool" if isinstance(v, bool) else "number" if isinstance(v, int | float) else "text"
-             for v in values}
-    return len(kinds) <= 1
+    return len({"bool" if isinstance(v, bool) else "number" if isinstance(v, int | float) else "text"
+                for v in values}) <= 1
 
 
 def _factor_problems(source: str, design: Design, base: dict[str, Any], scenario_source: str) -> list[str]:
@@ -463,10 +460,9 @@ def _values_to_try(design: Design) -> dict[str, list[Any]]:
     return out
 
 
-#: Grids and row lists whose points x facilities are at most this have each point's scenario
-#: checked before a run (a millisecond or so per ten facilities: 5,000 points of a 10-plant
-#: network, 50 of a 1,000-plant region). Larger designs, and sampled ones, store an invalid
-#: point's runs as failed, with the reason.
+#: Grids and row lists whose points x facilities are at most this have each point's scenario checked
+#: before a run (a millisecond or so per ten facilities: 5,000 points of a 10-plant network, 50 of a
+#: 1,000-plant region). Larger designs, and sampled ones, store an invalid point's runs as failed.
 CHECKED_POINTS_X_FACILITIES = 50_000
 
 

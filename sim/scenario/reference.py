@@ -98,6 +98,11 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("Design", "rows"): 'rows = [{ "policy.buffer_days" = 5.0 }, { "policy.buffer_days" = 10.0 }]',
     ("Design", "reference"): 'reference = { "policy.buffer_days" = 5.0 }',
     ("Design", "uncertainties"): 'uncertainties = ["facilities.dairy.outputs.whey.rate_t_per_day"]',
+    ("Question", "text"): 'text = "Which buys more reliability per euro for the pig farm: a buffer or a backup?"',
+    ("Question", "metrics"): 'metrics = ["input:pig_farm.feed:secondary_short_t", "facility:pig_farm:net_benefit"]',
+    ("Question", "baseline"): 'baseline = { "policy.buffer_days" = 0.0 }',
+    ("Question", "options"): 'options = { "5 days of buffer" = { "policy.buffer_days" = 5.0 } }',
+    ("Question", "controls"): 'controls = ["contracts.*.penalty_per_t_short"]',
     ("Range", "low"): "low = 5.0",
     ("Range", "high"): "high = 20.0",
 }

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.answer import answer_paragraph
+from analysis.answer import answer_paragraph, paired_difference
 from analysis.figures import short_label
 from analysis.input_disruptions import section_inputs
 from analysis.levers import combinations, lever_scores, paired_gap, point_table, rank_levers
 from analysis.parties import section_parties
 from analysis.sankey import section_flows
-from analysis.summary import higher_is_better, main_effects, summarize, t_interval
+from analysis.summary import higher_is_better, main_effects, summarize
 from sim.experiment.outcomes import DEFAULT_OUTCOMES
 from sim.experiment.store import ResultStore, atomic_write, read_json_object
 
@@ -799,15 +799,8 @@ def _point_text(row: pd.Series, factors: list[str]) -> str:
 
 
 def _paired(data: ReportInput, a: int, b: int, metric: str) -> tuple[float, float, float] | None:
-    ok = data.ok
-    wide = ok[ok["design_point"].isin([a, b])].pivot(index="replication", columns="design_point", values=metric)
-    if a not in wide or b not in wide:
-        return None
-    d = (wide[a] - wide[b]).dropna().to_numpy(float)
-    if len(d) < 2:
-        return None
-    low, high = t_interval(d)
-    return float(d.mean()), low, high
+    got = paired_difference(data.ok, a, b, metric)
+    return None if got is None else got[:3]
 
 
 def _list(values: list[int]) -> str:

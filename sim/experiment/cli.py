@@ -132,15 +132,7 @@ def add_run_parser(subparsers: Any, report: ReportBuilder) -> argparse.ArgumentP
         description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("study", type=Path, metavar="STUDY.toml", help="the study file")
-    parser.add_argument("--out", type=folder, metavar="DIR",
-                        help="results folder (default: results/<study file name without .toml>)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N",
-                       help=f"worker processes on this machine, at most its cores (default: all cores, "
-                            f"here {default_workers()}; 1 runs everything in this process)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on Dask: 'local' starts a 2-worker cluster on 127.0.0.1, or give "
-                            "a scheduler address such as tcp://host:8786 (needs the dask extra)")
+    _add_where(parser, "study")
     parser.add_argument("--shard", metavar="K/N",
                         help="run only part K of N (for job arrays with no scheduler); all parts "
                              "write into the same results folder, and the last to finish (or "
@@ -341,20 +333,26 @@ def add_search_parser(subparsers: Any, report: SearchReportBuilder) -> argparse.
         description=SEARCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("search", type=Path, metavar="SEARCH.toml", help="the search file")
-    parser.add_argument("--out", type=folder, metavar="DIR",
-                        help="results folder (default: results/<search file name without .toml>)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N",
-                       help=f"worker processes on this machine, at most its cores (default: all cores, here "
-                            f"{default_workers()}; 1 runs everything in this process)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on Dask: 'local' or a scheduler address such as tcp://host:8786")
+    _add_where(parser, "search")
     parser.add_argument("--fresh", action="store_true",
                         help="delete this search's stored runs and results first, instead of resuming")
     _add_flush_every(parser)
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.set_defaults(func=search_command, report=report)
     return parser
+
+
+def _add_where(parser: argparse.ArgumentParser, what: str) -> None:
+    """--out, and --workers or --scheduler: where the runs go and where they run."""
+    parser.add_argument("--out", type=folder, metavar="DIR",
+                        help=f"results folder (default: results/<{what} file name without .toml>)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help=f"worker processes on this machine, at most its cores (default: all cores, "
+                            f"here {default_workers()}; 1 runs everything in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on Dask: 'local' starts a 2-worker cluster on 127.0.0.1, or give "
+                            "a scheduler address such as tcp://host:8786 (needs the dask extra)")
 
 
 def _add_flush_every(parser: argparse.ArgumentParser) -> None:

@@ -63,6 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.engine import engine_problems
 from sim.experiment.outcomes import DEFAULT_OUTCOMES, outcome_problems
+from sim.experiment.points import point_problems
 from sim.experiment.question import Question, question_problems
 from sim.experiment.question import quoted as _quoted
 from sim.scenario import Scenario, ScenarioError, format_validation_error, parse_scenario, read_toml, read_toml_and_text
@@ -478,19 +479,6 @@ def design_point_problems(study: Study, points: list[dict[str, Any]], limit: int
     Designs `checks_design_points` declines are not checked here."""
     if not checks_design_points(study):
         return []
-    out: list[str] = []
-    bad = 0
-    for k, point in enumerate(points):
-        source = str(study.scenario_path)
-        try:
-            lines = engine_problems(parse_scenario(copy.deepcopy(study.scenario_raw), source, point), source)
-        except ScenarioError as err:
-            lines = err.problems
-        if lines:
-            bad += 1
-            if bad <= limit:
-                where = ", ".join(f"{name} = {value!r}" for name, value in point.items())
-                out += [f"{study.path}: design point {k} ({where}): {line}" for line in lines]
-    if bad > limit:
-        out.append(f"{study.path}: and {bad - limit} more design points make an invalid scenario")
-    return out
+    return point_problems(study.scenario_raw, study.scenario_path, study.path, points, "design point",
+                          limit=limit)
+

@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.engine import engine_problems
 from sim.experiment.outcomes import DERIVED_METRICS, outcome_problems
+from sim.experiment.points import point_problems
 from sim.experiment.search import levers as lv
 from sim.experiment.study import MAX_RUNS, StudyError, _scenario_path
 from sim.scenario import Scenario, ScenarioError, format_validation_error, parse_scenario, read_toml, read_toml_and_text
@@ -383,19 +384,5 @@ def _metric_problems(source: str, spec: SearchFile, scenario: Scenario) -> list[
 def candidate_problems(search: Search, limit: int = 10) -> list[str]:
     """One line per candidate whose levers are valid alone but not together (or that the engine
     refuses)."""
-    out: list[str] = []
-    bad = 0
-    source = str(search.scenario_path)
-    for k, (point, overrides) in enumerate(zip(search.candidates, search.candidate_overrides, strict=True)):
-        try:
-            lines = engine_problems(parse_scenario(copy.deepcopy(search.scenario_raw), source, overrides), source)
-        except ScenarioError as err:
-            lines = err.problems
-        if lines:
-            bad += 1
-            if bad <= limit:
-                where = ", ".join(f"{n} = {v!r}" for n, v in point.items())
-                out += [f"{search.path}: candidate {k} ({where}): {line}" for line in lines]
-    if bad > limit:
-        out.append(f"{search.path}: and {bad - limit} more candidates make an invalid scenario")
-    return out
+    return point_problems(search.scenario_raw, search.scenario_path, search.path, search.candidate_overrides,
+                          "candidate", shown=search.candidates, limit=limit)

@@ -115,8 +115,8 @@ def _control_lines(runs: pd.DataFrame, factors: list[str], q: dict[str, Any], ba
 def _diff_text(metric: str, d: tuple[float, float, float, int] | None, currency: str) -> str:
     if d is None:
         return f"`{metric}`: too few paired runs"
-    unit = f" {currency}" if _is_money(metric) else ""
-    return f"`{metric}` {_signed(d[0])}{unit} [{_signed(d[1])}, {_signed(d[2])}]"
+    unit = unit_of(metric, currency)
+    return f"`{metric}` {_signed(d[0])}{' ' + unit if unit else ''} [{_signed(d[1])}, {_signed(d[2])}]"
 
 
 def _per_unit(name: str, metrics: list[str], diffs: list, currency: str) -> str:
@@ -131,12 +131,13 @@ def _per_unit(name: str, metrics: list[str], diffs: list, currency: str) -> str:
         return f"*{name}* does not move `{metrics[0]}` beyond its interval [{_signed(low)}, {_signed(high)}]."
     gain = mean if good == HIGHER else -mean
     word = "improves" if gain > 0 else "worsens"
-    text = f"*{name}* {word} `{metrics[0]}` by {_num(abs(gain))}"
+    first = unit_of(metrics[0], currency)
+    text = f"*{name}* {word} `{metrics[0]}` by {_num(abs(gain))}{' ' + first if first else ''}"
     if len(metrics) < 2 or diffs[1] is None:
         return text + "."
-    unit = f" {currency}" if _is_money(metrics[1]) else ""
-    return text + (f", and `{metrics[1]}` changes by {_signed(diffs[1][0] / abs(gain))}{unit} per unit "
-                   f"{'gained' if gain > 0 else 'lost'} (ratio of the two mean differences).")
+    unit = unit_of(metrics[1], currency)
+    return text + (f", and `{metrics[1]}` changes by {_signed(diffs[1][0] / abs(gain))}{' ' + unit if unit else ''} "
+                   f"per {first or 'unit'} {'gained' if gain > 0 else 'lost'} (ratio of the two mean differences).")
 
 
 def _verdict(names: list[str], metric: str, d: tuple[float, float, float, int] | None) -> str:
@@ -152,10 +153,20 @@ def _verdict(names: list[str], metric: str, d: tuple[float, float, float, int] |
     return f"On `{metric}`, *{better}* does better than *{worse}* (the interval excludes 0)."
 
 
-def _is_money(metric: str) -> bool:
-    column = metric.rsplit(":", 1)[-1]
-    return column in ("net_benefit", "supplier_benefit", "buyer_benefit", "penalties_paid", "virgin_cost") or \
-        column.startswith("cost_")
+MONEY_ENDINGS = ("benefit", "cost", "profit", "paid", "penalties", "price", "fee", "fees", "margin", "take_or_pay")
+
+
+def unit_of(metric: str, currency: str) -> str:
+    """The unit of a metric's value, from its name (the column, for `facility:x:col`): the
+    currency, t, days, or "" for a ratio, a count or a share."""
+    base = metric.rsplit(":", 1)[-1]
+    if base.startswith("cost_") or base.endswith(MONEY_ENDINGS):
+        return currency
+    if base.endswith("_t"):
+        return "t"
+    if base.endswith("_days"):
+        return "days"
+    return ""
 
 
 def _signed(x: float) -> str:

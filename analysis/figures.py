@@ -16,6 +16,7 @@ scenario-discovery plots live with their analyses.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,7 @@ def plot_effects(
     nrows = int(np.ceil(len(metrics) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 5.4 * nrows), squeeze=False, layout="constrained")
     colours = plt.cm.tab10.colors
+    legend_lines = 0
     for ax, metric in zip(axes.flat, metrics, strict=False):
         curves = effect_curves(ok, metric, x, by, positions)[:8]
         for cluster in coinciding(curves):
@@ -213,13 +215,20 @@ def plot_effects(
             ax.set_xticks(range(len(levels)), [short_value(v) for v in levels])
         ax.set_title(metric_label(metric, currency, metrics), fontsize=10)
         ax.grid(alpha=0.3)
-        entries = len(ax.get_legend_handles_labels()[1])
+        handles, labels = ax.get_legend_handles_labels()
+        # Long labels (many factors) wrap at the panel's width and take one column.
+        labels = [textwrap.fill(label, 90) for label in labels]
+        ncol = 2 if len(labels) > 2 and max(map(len, labels)) <= 45 else 1
         # below the panel, never over a line
-        ax.legend(
-            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2 if entries > 2 else 1, frameon=False
-        )
+        ax.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=ncol,
+                  frameon=False)
+        text_lines = max((label.count("\n") + 1 for label in labels), default=1)
+        legend_lines = max(legend_lines, -(-len(labels) // ncol) * text_lines)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
+    # Room for the tallest legend (7-point text, about 0.15 inch a line), so the panels keep
+    # their height with many factors.
+    fig.set_size_inches(6.5 * ncols, nrows * (4.4 + 0.15 * legend_lines))
     fig.suptitle(f"Effect of {short_label(x)} (mean, band: 95 % CI over replications)", fontsize=12)
     return _save(fig, path)
 

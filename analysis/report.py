@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.answer import answer_paragraph, paired_difference
+from analysis.answer import answer_paragraph, paired_difference, unit_of
 from analysis.figures import short_label
 from analysis.input_disruptions import section_inputs
 from analysis.levers import combinations, lever_scores, paired_gap, point_table, rank_levers
@@ -251,15 +251,8 @@ def _direction(metric: str) -> str:
 
 def _unit(metric: str, currency: str) -> str:
     """The unit of a metric's value per run, from its name (the column, for `facility:x:col`)."""
-    base = metric.rsplit(":", 1)[-1]
-    money = ("benefit", "cost", "profit", "paid", "penalties", "price", "fee", "fees", "margin", "take_or_pay")
-    if base.startswith("cost_") or base.endswith(money):
-        return f"{currency} per run"
-    if base.endswith("_t"):
-        return "t per run"
-    if base.endswith("_days"):
-        return "days per run"
-    return ""  # a ratio, a count or a share: the metric's name says what it is
+    unit = unit_of(metric, currency)
+    return f"{unit} per run" if unit else ""  # none: a ratio, a count or a share
 
 
 def _spaced(unit: str, per_run: bool = True) -> str:

@@ -164,3 +164,12 @@ def test_make_run_writes_the_default_report_that_opens_with_the_answer(tmp_path)
     assert lines[2].startswith("**Question.** For the south farm") and lines[4].startswith("**Answer.** ")
     assert "*4 days of buffer* does better than *the backup contract*" in lines[4]
     assert (out / "report.html").is_file() and len(list((out / "figures").glob("*.png"))) >= 5
+
+
+def test_the_answer_names_each_metric_unit():
+    from analysis.answer import unit_of
+
+    assert unit_of("input:farm_south.feed:secondary_short_t", "EUR") == "t"
+    assert unit_of("facility:farm_south:net_benefit", "EUR") == "EUR"
+    assert unit_of("input:farm_south.feed:disruption_days", "EUR") == "days"
+    assert unit_of("secondary_fill_rate", "EUR") == ""  # a share: "per unit"

@@ -52,8 +52,7 @@ def section_inputs(data: Any) -> str:  # data: analysis.report.ReportInput
     if inputs is None:
         return "\n".join([*lines, "This study stored no per-input tables (it was run before studies kept them); "
                           "run it again into a new folder to see each input's disruptions with CIs.", ""])
-    points = sorted(data.ok["design_point"].unique().tolist())
-    ref = data.reference if data.reference in points else points[0]
+    ref = data.point_to_show()
     summary = input_table(inputs, data.runs, data.factors, ref)
     if summary.empty:
         return "\n".join([*lines, "No input with a planned secondary use has disruption columns in the stored "

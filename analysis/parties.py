@@ -151,8 +151,7 @@ def section_parties(data) -> str:  # data: analysis.report.ReportInput
     if facilities is None:
         return "\n".join([*lines, "This study stored no per-facility tables (it was run before studies kept "
                           "them); run it again into a new folder to see each party's benefit with CIs.", ""])
-    points = sorted(data.ok["design_point"].unique().tolist())
-    ref = data.reference if data.reference in points else points[0]
+    ref = data.point_to_show()
     named = "the reference point" if ref == data.reference else "design point 0 (the study names no reference)"
     parties = party_table(facilities, data.runs, data.factors, ref)
     atomic_write(data.root / "parties.csv", lambda tmp: parties.to_csv(tmp, index=False))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,14 @@ class ReportInput:
     def levers(self) -> list[str]:
         """Factors that are choices: all but the uncertainties."""
         return [f for f in self.factors if f not in self.uncertainties]
+
+    def point_to_show(self, among: Iterable[int] | None = None) -> int | None:
+        """The design point a per-item section shows: the reference point when it has completed
+        runs (and is `among` the points given), else the first such point; None when there is none."""
+        points = set(self.ok["design_point"]) if among is None else set(self.ok["design_point"]) & set(among)
+        if not points:
+            return None
+        return self.reference if self.reference in points else int(min(points))
 
 
 def build_report(results_dir: str | Path) -> Path:

@@ -208,10 +208,9 @@ def section_flows(data) -> str:  # data: analysis.report.ReportInput
     if materials is None or materials.empty:
         return "\n".join([*lines, "This study stored no per-material tables (it was run before studies kept "
                           "them); run it again into a new folder to see its material flows.", ""])
-    points = sorted(set(data.ok["design_point"]) & set(materials["design_point"]))
-    if not points:
+    ref = data.point_to_show(materials["design_point"])
+    if ref is None:
         return ""
-    ref = data.reference if data.reference in points else points[0]
     named = "the reference point" if ref == data.reference else "design point"
     runs = int(materials.loc[materials["design_point"] == ref, "replication"].nunique())
     flows = mean_flows(materials, ref)

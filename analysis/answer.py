@@ -3,7 +3,7 @@
 For each option, the paired difference against the baseline of each of the question's metrics
 (option minus baseline, replication by replication: common random numbers), and with two or
 more options the first two head to head (first minus second); each a mean with its 95 % t
-interval (:func:`analysis.summary.t_interval`). With two metrics, each option's second-metric
+interval (:func:`analysis.summary.paired_difference`). With two metrics, each option's second-metric
 change per unit of its first-metric change (the ratio of the two mean differences, a point
 estimate) says what a unit of the first costs. A study without a question gets no paragraph.
 """
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.directions import HIGHER, LOWER, direction
-from analysis.summary import t_interval
+from analysis.summary import paired_difference as summary_paired_difference
 from sim.experiment.question import same
 
 
@@ -51,11 +51,10 @@ def paired_difference(runs: pd.DataFrame, a: int, b: int, metric: str) -> tuple[
     wide = ok.pivot(index="replication", columns="design_point", values=metric)
     if a not in wide or b not in wide:
         return None
-    d = (wide[a] - wide[b]).dropna().to_numpy(float)
-    if len(d) < 2:
+    d = summary_paired_difference(wide[a], wide[b])
+    if d["n_pairs"] < 2:
         return None
-    low, high = t_interval(d)
-    return float(d.mean()), low, high, len(d)
+    return d["diff_mean"], d["diff_ci_low"], d["diff_ci_high"], int(d["n_pairs"])
 
 
 def answer_paragraph(runs: pd.DataFrame, factors: list[str], manifest: dict[str, Any], currency: str) -> str:

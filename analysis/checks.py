@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -58,17 +59,15 @@ class Check:
         """Whether the check counts towards "N of M pass" (calibrations and findings do not)."""
         return self.kind in ("closed form", "direction")
 
-    def row(self) -> str:
-        lo, hi = self.simulated - 1.96 * self.se, self.simulated + 1.96 * self.se
-        ref = f"{self.reference:.5f}" if isinstance(self.reference, float) else self.reference
-        if self.kind == "calibration":
-            verdict = "calibration"
-        elif self.kind == "not reproduced":
-            verdict = "not reproduced"
-        else:
-            verdict = "pass" if self.passed else "**FAIL**"
-        return (f"| {self.name} | {self.simulated:.5f} | [{lo:.5f}, {hi:.5f}] | {ref} | "
-                f"{self.tolerance:.5f} | {self.detects:.5f} | {verdict} | {self.note} |")
+
+def run_model(sc: Any, root: int, r: int) -> Any:
+    """Replication `r` of scenario `sc` under root seed `root` (SeedSequence(root, spawn_key=(r,))),
+    run to its horizon without daily series; the model, for its ledgers."""
+    from sim.model import SymbiosisModel
+
+    m = SymbiosisModel(sc, rng=np.random.SeedSequence(root, spawn_key=(r,)), collect_series=False)
+    m.run()
+    return m
 
 
 def mean_se(x: np.ndarray) -> tuple[float, float]:
@@ -78,11 +77,3 @@ def mean_se(x: np.ndarray) -> tuple[float, float]:
 def closeness(group: str, name: str, x: np.ndarray, ref: float, note: str = "", compares: str = "") -> Check:
     m, se = mean_se(x)
     return Check(group, name, m, se, ref, abs(m - ref) <= Z_TOL * se, note, compares=compares)
-
-
-def direction(group: str, name: str, diffs: np.ndarray, note: str = "", compares: str = "",
-              sign: int = 1) -> Check:
-    """A paired difference more than 4 SE from zero on the side ``sign`` (+1: above zero)."""
-    m, se = mean_se(diffs)
-    return Check(group, name, m, se, "> 0" if sign > 0 else "< 0", sign * m > Z_TOL * se, note,
-                 kind="direction", compares=compares)

@@ -21,7 +21,6 @@ docs/oracle-common-cause.md.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,10 +84,6 @@ class Estimate:
     neither_runs: np.ndarray
     unmet_runs: np.ndarray
     mapping_breaks: int
-
-    @staticmethod
-    def mean_se(x: np.ndarray) -> tuple[float, float]:
-        return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
 
 
 def one_run(sc: Any, seed: np.random.SeedSequence, warmup: int) -> tuple[float, float, int]:

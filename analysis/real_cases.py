@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import sim.units as units
-from analysis.checks import Z_TOL, Check, mean_se
+from analysis.checks import Z_TOL, Check, mean_se, run_model
 from sim.metrics import sum_money
 from sim.model import SymbiosisModel
 from sim.scenario import Scenario, load_scenario
@@ -136,12 +136,6 @@ def window(m: SymbiosisModel, start: int, facility: str = BUYER, material: str =
     )
 
 
-def run_model(sc: Scenario, root: int, r: int) -> SymbiosisModel:
-    m = SymbiosisModel(sc, rng=np.random.SeedSequence(root, spawn_key=(r,)), collect_series=False)
-    m.run()
-    return m
-
-
 def cycle_fill(m: SymbiosisModel, start: int, facility: str = BUYER, material: str = INPUT) -> float:
     """The input's fill over whole stockpile cycles after day `start`: the days from the second
     natural-gypsum delivery after `start` (the first may land while the FGD buffer still
@@ -190,11 +184,11 @@ def coal_exit_runs(reps: int, root: int = 404, overrides: dict[str, Any] | None 
     """Per arm (all, or those `names`), per replication: (after-exit Window, whole-cycle
     fill). Replication r of every arm uses the same seed (common random numbers)."""
     out: dict[str, list] = {}
+    start = exit_day(load_scenario(COAL_EXIT))
     for name, ov in arms().items():
         if names is not None and name not in names:
             continue
         sc = load_scenario(COAL_EXIT, {**ov, **(overrides or {})})
-        start = exit_day(load_scenario(COAL_EXIT))
         runs = []
         for r in range(reps):
             m = run_model(sc, root, r)
@@ -211,9 +205,10 @@ def _backup_volume(sc: Scenario) -> float:
     return float(next(c.volume_t_per_day for c in sc.contracts if c.id == BACKUP))
 
 
-def coal_exit_checks(reps: int) -> list[Check]:
-    """Checks that can fail on the coal exit (group "coal exit"), paired over `reps` seeds."""
-    runs = coal_exit_runs(reps, names=CHECKED_ARMS)
+def coal_exit_checks(reps: int, runs: dict[str, list] | None = None) -> list[Check]:
+    """Checks that can fail on the coal exit (group "coal exit"), paired over `reps` seeds
+    (the `coal_exit_runs` of root 404 when given: they are not run again)."""
+    runs = runs or coal_exit_runs(reps, names=CHECKED_ARMS)
     base = load_scenario(COAL_EXIT, arms()["exit, coal-era stockpile, backup"])
     checks = []
     for name, b in (("exit, coal-era stockpile, no backup", 0.0),
@@ -304,9 +299,10 @@ def hub_removal_runs(reps: int, root: int = 505, overrides: dict[str, Any] | Non
     return {fid: {kind: {u: np.asarray(x) for u, x in d.items()} for kind, d in v.items()} for fid, v in out.items()}
 
 
-def hub_removal_checks(reps: int) -> list[Check]:
-    """Closing Asnaes: the exchange lost per unit equals its contracted flows (group "hub removal")."""
-    runs = hub_removal_runs(reps, facilities=("asnaes",))["asnaes"]
+def hub_removal_checks(reps: int, runs: dict[str, dict] | None = None) -> list[Check]:
+    """Closing Asnaes: the exchange lost per unit equals its contracted flows (group "hub removal");
+    `runs`: the `hub_removal_runs` of root 505 when already made."""
+    runs = (runs or hub_removal_runs(reps, facilities=("asnaes",)))["asnaes"]
     checks = []
     for u in UNITS:
         d = runs["loss"][u] - runs["ref"][u]
@@ -406,13 +402,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sensitivity-reps", type=int, default=10)
     a = ap.parse_args(argv)
     out = [f"Coal exit ({a.reps} paired replications, seeds SeedSequence(404, spawn_key=(r,))):", ""]
-    out += coal_exit_table(coal_exit_runs(a.reps))
+    coal, hub = coal_exit_runs(a.reps), hub_removal_runs(a.reps)
+    out += coal_exit_table(coal)
     out += ["", f"Hub removal ({a.reps} paired replications, seeds SeedSequence(505, spawn_key=(r,))), "
             "losses from the closure day (90) to day 364:", ""]
-    out += hub_removal_table(hub_removal_runs(a.reps))
+    out += hub_removal_table(hub)
     out += ["", f"Asnaes MTBF sensitivity ({a.sensitivity_reps} paired replications):", ""]
     out += sensitivity_table(a.sensitivity_reps)
-    out += ["", "Checks:", ""] + [c.row() for c in coal_exit_checks(a.reps) + hub_removal_checks(a.reps)]
+    from analysis.validation.page import render
+
+    out += ["", "Checks:", ""] + [render(c) for c in coal_exit_checks(a.reps, coal) + hub_removal_checks(a.reps, hub)]
     print("\n".join(out))
     return 0
 

@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from analysis.checks import mean_se
 from analysis.common_cause import RATES, beta_factor, down_share, neither_share, simulate
 
 
@@ -43,7 +44,7 @@ def _check(reps: int, horizon: int, common: bool) -> None:
     ref = neither_share(*RATES) if common else down_share(*RATES[:2]) * down_share(*RATES[2:4])
     assert est.mapping_breaks == 0, "unmet on day t + 1 exactly when neither supplier was up on day t"
     for runs in (est.neither_runs, est.unmet_runs):
-        mean, se = est.mean_se(runs)
+        mean, se = mean_se(runs)
         assert se > 0
         assert abs(mean - ref) <= 4 * se, (mean, se, ref)
 

@@ -80,6 +80,7 @@ import sim.day.tidy_up as tidy_up  # noqa: E402
 import sim.model as model_module  # noqa: E402
 import sim.units as units  # noqa: E402
 from analysis import real_cases as rc  # noqa: E402
+from analysis.validation.page import render  # noqa: E402
 
 CHECK_REPS = 4
 
@@ -132,7 +133,7 @@ def test_coal_exit_and_hub_removal_checks_pass_on_the_model() -> None:
     checks = rc.coal_exit_checks(CHECK_REPS) + rc.hub_removal_checks(CHECK_REPS)
     assert [c.group for c in checks] == ["coal exit"] * 3 + ["hub removal"] * 3
     assert all(c.passed and c.kind == "closed form" and c.compares and c.tolerance_source for c in checks), [
-        c.row() for c in checks if not c.passed]
+        render(c) for c in checks if not c.passed]
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ def closure_late_and_forgetting_its_purchases(monkeypatch: pytest.MonkeyPatch) -
 
 def test_a_leaking_stockpile_fails_every_coal_exit_check(leaky_stockpile: None) -> None:
     checks = rc.coal_exit_checks(CHECK_REPS)
-    assert not any(c.passed for c in checks), [c.row() for c in checks]
+    assert not any(c.passed for c in checks), [render(c) for c in checks]
 
 
 def test_a_backup_never_called_fails_the_backup_row(backup_never_called: None) -> None:

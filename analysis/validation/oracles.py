@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.checks import Check, closeness, mean_se
+from analysis.checks import Check, closeness, mean_se, run_model
 from sim.model import SymbiosisModel
 from sim.scenario import parse_scenario
 
@@ -28,12 +28,7 @@ ALPHA, BETA, DEMAND = 0.05, 0.3, 4.0
 def replicate(raw: dict[str, Any], metric, reps: int, root: int) -> np.ndarray:
     """`metric(model)` over `reps` runs of the scenario `raw`, seed r of `root`."""
     sc = parse_scenario(raw)
-    out = []
-    for r in range(reps):
-        m = SymbiosisModel(sc, rng=np.random.SeedSequence(root, spawn_key=(r,)), collect_series=False)
-        m.run()
-        out.append(metric(m))
-    return np.asarray(out, dtype=float)
+    return np.asarray([metric(run_model(sc, root, r)) for r in range(reps)], dtype=float)
 
 
 def supplier_buyer(outages: dict, demand: float, buffer_t: float, horizon: int, warmup: int,
@@ -196,13 +191,7 @@ def money(reps: int, horizon: int) -> list[Check]:
     horizon -= horizon % SETTLE
     raw = supplier_buyer(markov_outages(), DEMAND, 3 * DEMAND, horizon, MONEY_WARMUP,
                          {"penalty_per_t_short": PENALTY, "settlement_days": SETTLE})
-    runs = []
-    sc = parse_scenario(raw)
-    for r in range(reps):
-        m = SymbiosisModel(sc, rng=np.random.SeedSequence(606, spawn_key=(r,)), collect_series=False)
-        m.run()
-        runs.append(penalty_income(m))
-    per_day, income, short = (np.asarray(col, dtype=float) for col in zip(*runs, strict=True))
+    per_day, income, short = replicate(raw, penalty_income, reps, 606).T
     q = ALPHA / (ALPHA + BETA)
     ratio = income / (PENALTY * short)
     rm, _ = mean_se(ratio)

@@ -26,9 +26,9 @@ import pandas as pd
 from analysis.parties import party_table
 from analysis.report import ReportError
 from analysis.summary import t_interval
+from sim.experiment.search.runner import SEARCH_JSON
 from sim.experiment.store import ResultStore, atomic_write
 
-SEARCH_JSON = "search.json"
 #: The most candidates the report's table lists (search.json has them all).
 MAX_ROWS = 60
 
@@ -43,13 +43,15 @@ def build_search_report(results_dir: str | Path) -> Path:
         raise ReportError(f"{root}: no readable {SEARCH_JSON} ({err}); run a search first") from None
     store = ResultStore(root)
     if data.get("result") is None:  # a search killed or interrupted before the race ended
-        stored = len(store.consolidate([], None)) if store.part_files() else 0
+        stored = len(store.stored_status())
         text = (f"# Search report: {data['search']['name']}\n\nThe search has not finished: {stored} runs are "
                 "stored. Run the same `search` command again: it resumes from them and reaches the answer an "
                 "uninterrupted search would.\n")
         atomic_write(root / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return root / "report.md"
-    runs = store.consolidate(data.get("factors", []), None) if store.part_files() else store.read_runs()
+    # A finished search consolidated runs.parquet just before it wrote its result (a new
+    # invocation first writes search.json back to "unfinished"), so it is read, not rebuilt.
+    runs = store.read_runs()
     (root / "figures").mkdir(exist_ok=True)
     plot_frontier(data, root / "figures" / "frontier.png")
     parts = [

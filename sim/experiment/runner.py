@@ -173,21 +173,25 @@ def study_key(study: Study, design: DesignTable) -> dict[str, Any]:
     replications (each replication's seed does not depend on how many there are). Not
     `policy.engine`: every engine gives the same results to the bit (tests/test_arrayday.py)."""
 
+    return runs_key(study.scenario_raw, {"factors": design.factors, "points": design.points}, study.seed,
+                    study.spec.study.horizon_days, study.spec.study.series)
+
+
+def runs_key(scenario_raw: dict[str, Any], design: Any, seed: int, horizon_days: int | None,
+             series: bool) -> dict[str, Any]:
+    """The key a results folder keeps (study_key; the search's too): the scenario without
+    `policy.engine` and the design, each hashed, the seed, the horizon and the series option."""
+
     def digest(data: Any) -> str:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    raw = study.scenario_raw
+    raw = scenario_raw
     policy = raw.get("policy")
     if isinstance(policy, dict) and "engine" in policy:  # how the days are computed, never what they give
         rest = {k: v for k, v in policy.items() if k != "engine"}
         raw = {k: v for k, v in raw.items() if k != "policy"} | ({"policy": rest} if rest else {})
-    return {
-        "scenario": digest(raw),
-        "design": digest({"factors": design.factors, "points": design.points}),
-        "seed": study.seed,
-        "horizon_days": study.spec.study.horizon_days,
-        "series": study.spec.study.series,
-    }
+    return {"scenario": digest(raw), "design": digest(design), "seed": seed, "horizon_days": horizon_days,
+            "series": series}
 
 
 def _tasks(study: Study, design: DesignTable, keys: Iterator[tuple[int, int]]) -> Iterator[RunTask]:

@@ -16,7 +16,6 @@ under the chosen policy, paired by replication. Those runs are counted apart fro
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -35,10 +34,10 @@ from sim.experiment import racing
 from sim.experiment.executors import map_bounded, open_executor
 from sim.experiment.lock import hold_results_folder
 from sim.experiment.manifest import git_state, now_iso, package_versions
-from sim.experiment.runner import _outcome
+from sim.experiment.runner import _outcome, runs_key
 from sim.experiment.search.spec import Search
 from sim.experiment.seeds import SCHEME
-from sim.experiment.store import ResultStore
+from sim.experiment.store import ResultStore, design_frame
 from sim.experiment.tasks import RunTask, execute
 
 SEARCH_JSON = "search.json"
@@ -61,18 +60,9 @@ class SearchRun:
 def search_key(search: Search) -> dict[str, Any]:
     """What a search's runs are made from: a resume with a different scenario, candidate set,
     uncertainty strata, seed or horizon is refused (the objective and constraints may change:
-    stored runs are reused when they carry the metrics)."""
-
-    def digest(data: Any) -> str:
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-    return {
-        "scenario": digest(search.scenario_raw),
-        "design": digest({"candidates": search.candidate_overrides, "strata": search.stratum_overrides}),
-        "seed": search.seed,
-        "horizon_days": search.spec.search.horizon_days,
-        "series": False,
-    }
+    stored runs are reused when they carry the metrics; so may `policy.engine`, as in a study)."""
+    return runs_key(search.scenario_raw, {"candidates": search.candidate_overrides, "strata": search.stratum_overrides},
+                    search.seed, search.spec.search.horizon_days, False)
 
 
 def stored_columns(search: Search) -> tuple[str, ...]:
@@ -182,8 +172,7 @@ def _run_search(search: Search, out: Path, *, workers: int, scheduler: str | Non
     store.check_writable()
     key = search_key(search)
     names = list(search.spec.levers)
-    design = pd.DataFrame([{"design_point": i, **c} for i, c in enumerate(search.candidates)],
-                          columns=["design_point", *names])
+    design = design_frame(names, search.candidates)
     if not fresh:
         store.check_same_study(key, design)
     opening = (nullcontext((executor, f"caller's executor ({type(executor).__name__})", 1)) if executor is not None

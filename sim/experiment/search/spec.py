@@ -49,7 +49,7 @@ from sim.engine import engine_problems
 from sim.experiment.outcomes import DERIVED_METRICS, outcome_problems
 from sim.experiment.points import point_problems
 from sim.experiment.search import levers as lv
-from sim.experiment.study import MAX_RUNS, StudyError, _scenario_path
+from sim.experiment.study import MAX_RUNS, StudyError, _level_key, _scenario_path
 from sim.scenario import Scenario, ScenarioError, format_validation_error, parse_scenario, read_toml, read_toml_and_text
 
 Scalar = bool | int | float | str
@@ -211,7 +211,7 @@ def load_search(path: str | Path) -> Search:
     if problems:
         raise SearchError(problems)
     candidates = lv.candidate_grid({n: v.values() for n, v in spec.levers.items()})
-    overrides = [lv.merge_overrides([lever_parts[n][_key(c[n])] for n in spec.levers]) for c in candidates]
+    overrides = [lv.merge_overrides([lever_parts[n][_level_key(c[n])] for n in spec.levers]) for c in candidates]
     strata = lv.uncertainty_strata({n: list(u.levels) for n, u in spec.uncertainties.items()})
     stratum_overrides = [{spec.uncertainties[n].path: v for n, v in s.items()} for s in strata]
     search = Search(path=p, text=text, spec=spec, scenario_path=scenario_path, scenario_raw=base, scenario=scenario,
@@ -229,15 +229,6 @@ def load_search(path: str | Path) -> Search:
     if problems:
         raise SearchError(problems)
     return search
-
-
-def _key(value: Any) -> tuple[str, Any]:
-    """A level as the grid sees it: 2 and 2.0 are one level, True and 1 are not."""
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, int | float):
-        return ("number", float(value))
-    return ("text", value)
 
 
 def _shape_problems(source: str, spec: SearchFile) -> tuple[list[str], set[str]]:
@@ -277,7 +268,7 @@ def _shape_problems(source: str, spec: SearchFile) -> tuple[list[str], set[str]]
                 what = {"number": "a number", "int": "a whole number", "bool": "true or false",
                         "refill": f"one of {', '.join(lv.REFILL_RULES)}"}[kind]
                 out.append(f"{where}.levels[{k}]: kind '{lever.kind}' needs {what} (given {value!r})")
-        if len({_key(v) for v in values}) != len(values):
+        if len({_level_key(v) for v in values}) != len(values):
             out.append(f"{where}.levels: levels repeat (given {values}); list each level once")
         if len(out) > before:
             misshapen.add(name)
@@ -310,7 +301,7 @@ def _lever_parts(source: str, spec: SearchFile, scenario: Scenario, base: dict[s
         parts[name] = {}
         for k, value in enumerate(lever.values()):
             overrides = lv.lever_overrides(lever.kind, value, scenario, input=lever.input, contract=lever.contract)
-            parts[name][_key(value)] = overrides
+            parts[name][_level_key(value)] = overrides
             for path in overrides:
                 if path in paths and paths[path] != name and path != "intermediary.enabled":
                     out.append(f"{where}: sets {path}, as lever '{paths[path]}' does; keep one of the two")

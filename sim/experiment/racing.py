@@ -331,7 +331,8 @@ class _Race:
     def _next_targets(self) -> dict[int, int] | None:
         """The candidates to replicate next, each to its next rung, within the budget (best
         objective first when the budget does not stretch to all); None: stop (and say why)."""
-        paused = set(self._paused())
+        # The last round recorded who is paused; nothing has changed since.
+        paused = set(self.rounds[-1]["paused"] if self.rounds else self._paused())
         contenders = [c for c in self._by_mean(self.alive)
                       if c not in paused and len(self.runs[c]) < self.schedule[-1]]
         if not contenders:
@@ -419,9 +420,10 @@ class _Race:
     # -- the report -------------------------------------------------------------------------
 
     def estimates(self, confidence: float) -> list[CandidateEstimate]:
-        return [self._estimate_of(c, confidence) for c in sorted(self.runs)]
+        paused = set(self._paused())
+        return [self._estimate_of(c, confidence, paused) for c in sorted(self.runs)]
 
-    def _estimate_of(self, c: int, confidence: float) -> CandidateEstimate:
+    def _estimate_of(self, c: int, confidence: float, paused: set[int]) -> CandidateEstimate:
         values = np.array([row[self.objective.metric] for row in self.runs[c]], dtype=float)
         mean = float(values.mean()) if values.size else math.nan
         ci = mean_ci(values, confidence) if values.size else (math.nan, math.nan)
@@ -429,7 +431,7 @@ class _Race:
             status, number, reason = self.out[c]
             round_out: int | None = number
         else:
-            status, reason = self._final_status(c)
+            status, reason = self._final_status(c, paused)
             round_out = None
         return CandidateEstimate(
             candidate=c, replications=len(values), objective_mean=mean, objective_ci=ci,
@@ -437,7 +439,7 @@ class _Race:
             status=status, round_out=round_out, reason=reason,
         )
 
-    def _final_status(self, c: int) -> tuple[str, str]:
+    def _final_status(self, c: int, paused: set[int]) -> tuple[str, str]:
         n = len(self.runs[c])
         if c == self.chosen:
             return "chosen", f"best objective among the candidates shown feasible ({n} runs; stopped: {self.stopped})"
@@ -445,7 +447,7 @@ class _Race:
             _, high, common = self._paired(self.chosen, c) if self.chosen is not None else (0, math.inf, 0)
             return "feasible", (f"shown feasible; the chosen one is at most {high:.4g} worse "
                                 f"on {common} paired runs")
-        if c in self._paused():
+        if c in paused:
             return "unresolved", f"paused after {n} runs behind a better candidate not yet shown feasible"
         return "unresolved", f"feasibility not decided after {n} runs ({_open_bounds(self.constraint_estimates(c))})"
 

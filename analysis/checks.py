@@ -42,6 +42,7 @@ class Check:
     tolerance: float = math.nan  #: half-width of the pass band (closed form) or threshold (direction)
     tolerance_source: str = "4 SE, SE = sd / sqrt(R) over R independent replications"
     slack: float = 0.0  #: a fixed part of the tolerance not derived from the SE (stated in the source)
+    n: int = 0  #: replications behind `se` (0: not given; the CI then uses the normal quantile)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -53,6 +54,14 @@ class Check:
     def detects(self) -> float:
         """Smallest deviation flagged with 80 % power."""
         return (Z_TOL + Z_POWER) * self.se + self.slack
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        """95 % interval of `simulated`: Student t on n - 1 degrees of freedom (normal when n is not given)."""
+        from scipy import stats
+
+        q = float(stats.t.ppf(0.975, self.n - 1)) if self.n > 1 else 1.959964
+        return self.simulated - q * self.se, self.simulated + q * self.se
 
     @property
     def counted(self) -> bool:
@@ -76,4 +85,4 @@ def mean_se(x: np.ndarray) -> tuple[float, float]:
 
 def closeness(group: str, name: str, x: np.ndarray, ref: float, note: str = "", compares: str = "") -> Check:
     m, se = mean_se(x)
-    return Check(group, name, m, se, ref, abs(m - ref) <= Z_TOL * se, note, compares=compares)
+    return Check(group, name, m, se, ref, abs(m - ref) <= Z_TOL * se, note, compares=compares, n=len(x))

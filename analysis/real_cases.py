@@ -223,7 +223,7 @@ def coal_exit_checks(reps: int, runs: dict[str, list] | None = None) -> list[Che
             compares="simulated fill (days from the 2nd to the last natural-gypsum delivery after the exit) "
                      "against the lost-sales (s, S) renewal formula of analysis.real_cases.renewal_fill",
             tolerance_source="4 SE over R seeds + the formula's range over the overshoot [s - n, s] (derived)",
-            slack=band))
+            slack=band, n=len(x)))
     ws = [w for w, _ in runs["exit, adapted stockpile, no backup"]]
     price = _virgin_price(base)
     x = np.array([(w.procurement - price * w.required) / w.required for w in ws])
@@ -237,7 +237,7 @@ def coal_exit_checks(reps: int, runs: dict[str, list] | None = None) -> list[Che
                  "per t required, against the natural-gypsum price: every tonne is natural gypsum",
         tolerance_source="4 SE + the FGD gypsum left at the exit: its processing on a full buffer and the "
                          "last delivery paid at the FGD price (derived bound, EUR/t)",
-        slack=slack))
+        slack=slack, n=len(x)))
     return checks
 
 
@@ -315,7 +315,7 @@ def hub_removal_checks(reps: int, runs: dict[str, dict] | None = None) -> list[C
             compares=f"loss of waste_exchanged ({u}) from the closure day, open run - closed run, against the "
                      "accepted flows of Asnaes' contracts shipped from that day on in the open run",
             tolerance_source=f"4 SE + {ROUNDING:g} x the flows (floating-point rounding of an exact balance)",
-            slack=slack))
+            slack=slack, n=len(d)))
     return checks
 
 

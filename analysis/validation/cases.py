@@ -22,7 +22,7 @@ def nisp_distance(seeds: int) -> list[Check]:
     return [Check("NISP", "median exchange distance of a 200-facility synthetic region (km)", m, se, 33.0,
                   abs(m - 33.0) <= 4 * se + 5.0,
                   "Jensen et al. 2011 [S]; the region's size was tuned to hit 33 km, so agreement is not "
-                  "evidence", kind="calibration", slack=5.0,
+                  "evidence", kind="calibration", slack=5.0, n=len(med),
                   compares="the median contract distance of synthetic regions against NISP's 20.4 miles",
                   tolerance_source="4 SE between regions + 5 km, underived (the 20.4-mile figure's rounding "
                                    "and the calibration) [E]")]

@@ -44,7 +44,7 @@ def _num(x: float) -> str:
 
 def render(c: Check) -> str:
     """One table row: the Check's fields, with what it compares and its tolerance's source."""
-    lo, hi = c.simulated - 1.96 * c.se, c.simulated + 1.96 * c.se
+    lo, hi = c.ci
     ref = _num(c.reference) if isinstance(c.reference, float) else c.reference
     source = "4 SE" if c.tolerance_source == DEFAULT_SOURCE else c.tolerance_source
     if c.kind in ("calibration", "not reproduced"):

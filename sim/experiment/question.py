@@ -56,7 +56,7 @@ def question_problems(source: str, question: Question | None, design: Any, outco
             out.append(f"{source}: question.metrics[{k}]: {quoted(metric)} is listed twice; name each metric once")
         elif metric not in outcomes:
             out.append(f"{source}: question.metrics[{k}]: unknown metric {quoted(metric)}: not one of the study's "
-                       f"outcomes ({', '.join(outcomes)}); name it in [study] outcomes too")
+                       f"outcomes ({', '.join(map(quoted, outcomes))}); name it in [study] outcomes too")
     if design.kind not in ("grid", "rows"):
         return [*out, f"{source}: question: a question compares design points, and a '{design.kind}' design has "
                       "none fixed in advance; use kind = 'grid' or 'rows'"]

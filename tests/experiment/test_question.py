@@ -173,3 +173,15 @@ def test_the_answer_names_each_metric_unit():
     assert unit_of("facility:farm_south:net_benefit", "EUR") == "EUR"
     assert unit_of("input:farm_south.feed:disruption_days", "EUR") == "days"
     assert unit_of("secondary_fill_rate", "EUR") == ""  # a share: "per unit"
+
+
+def test_an_unprintable_outcome_name_keeps_the_question_problem_on_one_line(write_study, tmp_path):
+    # Found by the study fuzz test: an outcome named "\x1e" (a record separator, which
+    # splitlines() breaks on) was listed raw in the question's "not one of the outcomes" line.
+    path = write_study(extra='outcomes = ["\\u001e", "net_benefit"]')
+    path.write_text(path.read_text(encoding="utf-8") + QUESTION,
+                    encoding="utf-8")
+    with pytest.raises(StudyError) as caught:
+        load_study(path)
+    assert all(len(line.splitlines()) == 1 for line in caught.value.problems), caught.value.problems
+    assert any('not one of the study\'s outcomes ("\\u001e", "net_benefit")' in line for line in caught.value.problems)

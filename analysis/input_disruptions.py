@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.parties import MAX_ROWS, _ci_rows, _point, item_summary
+from analysis.parties import MAX_ROWS, _ci_rows, _long, _point, item_summary
 
 #: inputs-table columns -> the name in the report.
 INPUT_COLUMNS = {
@@ -37,9 +37,7 @@ def input_table(inputs: pd.DataFrame, runs: pd.DataFrame, factors: list[str], re
     if not names or not present:
         return pd.DataFrame()
     table = table.assign(item=table[names].astype(str).agg("/".join, axis=1))
-    long = table[["design_point", "replication", "item", *present]].melt(
-        id_vars=["design_point", "replication", "item"], var_name="column", value_name="value")
-    return item_summary(long, runs, factors, reference)
+    return item_summary(_long(table, "item", INPUT_COLUMNS), runs, factors, reference)
 
 
 def section_inputs(data: Any) -> str:  # data: analysis.report.ReportInput
